@@ -1,0 +1,36 @@
+package io.llmnpu.runtime.api;
+
+/**
+ * What a generation produced and how fast.
+ *
+ * @param text           the generated text (without the prompt)
+ * @param tokens         generated token ids
+ * @param promptTokens   number of prompt tokens, BOS included
+ * @param prefillNanos   time to process the prompt
+ * @param decodeNanos    time to generate the tokens after the first
+ * @param stopReason     why generation ended
+ */
+public record GenerationResult(String text, int[] tokens, int promptTokens, long prefillNanos, long decodeNanos,
+                               StopReason stopReason) {
+
+    public enum StopReason {
+        /** maxTokens reached. */
+        LENGTH,
+        /** The model produced an end-of-sequence token. */
+        END_OF_SEQUENCE,
+        /** The context window is full. */
+        CONTEXT_FULL,
+        /** The caller cancelled. */
+        CANCELLED
+    }
+
+    /** Prompt tokens processed per second. */
+    public double prefillTokensPerSecond() {
+        return prefillNanos == 0 ? 0 : promptTokens * 1e9 / prefillNanos;
+    }
+
+    /** Tokens generated per second, after the first (which comes out of prefill). */
+    public double decodeTokensPerSecond() {
+        return decodeNanos == 0 || tokens.length < 2 ? 0 : (tokens.length - 1) * 1e9 / decodeNanos;
+    }
+}

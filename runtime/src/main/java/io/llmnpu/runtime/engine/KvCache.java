@@ -1,0 +1,56 @@
+package io.llmnpu.runtime.engine;
+
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Shape;
+import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.runtime.model.ModelConfig;
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Keys and values of every layer for one sequence: per layer two F32 tensors of
+ * [capacity, kvDim]. Row p holds position p. Owned by one generation; closing frees it.
+ */
+public final class KvCache implements AutoCloseable {
+    private final Arena arena = Arena.ofShared();
+    private final List<Tensor> keys = new ArrayList<>();
+    private final List<Tensor> values = new ArrayList<>();
+    private final int capacity;
+
+    public KvCache(ModelConfig config, int capacity) {
+        if (capacity <= 0 || capacity > config.contextLength()) {
+            throw new IllegalArgumentException(
+                    "KV cache capacity " + capacity + " must be in 1.." + config.contextLength());
+        }
+        this.capacity = capacity;
+        Shape shape = Shape.of(capacity, config.kvDim());
+        for (int l = 0; l < config.layers(); l++) {
+            keys.add(Tensor.allocate(arena, "cache_k." + l, DType.F32, shape));
+            values.add(Tensor.allocate(arena, "cache_v." + l, DType.F32, shape));
+        }
+    }
+
+    /** Number of positions the cache can hold. */
+    public int capacity() {
+        return capacity;
+    }
+
+    public Tensor keys(int layer) {
+        return keys.get(layer);
+    }
+
+    public Tensor values(int layer) {
+        return values.get(layer);
+    }
+
+    /** Bytes held by the cache. */
+    public long byteSize() {
+        return keys.stream().mapToLong(Tensor::byteSize).sum() * 2;
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
