@@ -10,16 +10,18 @@ import java.util.Arrays;
  *
  * <p>All arithmetic is float32 in the same order as the C code, since a different rounding of
  * a cumulative sum can move a coin across a token boundary. {@code expf} is emulated by rounding
- * {@link StrictMath#exp} (which is within one double ulp) to float, which agrees with a correctly
- * rounded {@code expf} except in vanishingly rare double-rounding cases, and does not depend on
- * the JVM's intrinsics.
+ * {@link StrictMath#exp} to float: that is (nearly always) the correctly rounded result, and it
+ * does not depend on JVM intrinsics. C libraries' {@code expf} is not correctly rounded and differs
+ * between platforms (glibc 2.36 on x86-64 is one ulp off for about 0.06% of inputs in [-40, 0]), so
+ * no choice is exact everywhere; a one-ulp probability change only matters when a coin lands within
+ * about 1e-7 of a token boundary.
  */
 public final class Llama2cSampler implements Sampler {
 
     private final float temperature;
     private final float topP;
     private final Xorshift64Star rng;
-    /** Top-p candidates packed as (probability bits, inverted index), reused between calls. */
+    /** Top-p candidates as {@link RankKeys}, reused between calls. */
     private long[] candidates = new long[0];
 
     public Llama2cSampler(float temperature, float topP, long seed) {
@@ -116,7 +118,7 @@ public final class Llama2cSampler implements Sampler {
         for (int i = 0; i < n; i++) {
             float p = probabilities[i];
             if (p >= cutoff) {
-                candidates[kept++] = pack(p, i);
+                candidates[kept++] = RankKeys.of(p, i);
             }
         }
         if (kept == 0) {
@@ -131,7 +133,7 @@ public final class Llama2cSampler implements Sampler {
         float cumulative = 0.0f;
         int last = kept - 1; // if rounding keeps the sum at or below p, all candidates stay
         for (int r = 0; r < kept; r++) {
-            cumulative += probabilityOf(candidates[kept - 1 - r]);
+            cumulative += RankKeys.score(candidates[kept - 1 - r]);
             if (cumulative > topP) {
                 last = r;
                 break;
@@ -141,24 +143,11 @@ public final class Llama2cSampler implements Sampler {
         float cdf = 0.0f;
         for (int r = 0; r <= last; r++) {
             long c = candidates[kept - 1 - r];
-            cdf += probabilityOf(c);
+            cdf += RankKeys.score(c);
             if (target < cdf) {
-                return indexOf(c);
+                return RankKeys.id(c);
             }
         }
-        return indexOf(candidates[kept - 1 - last]);
-    }
-
-    /** Non-negative floats order like their bit patterns, so a long sort orders by probability. */
-    private static long pack(float probability, int index) {
-        return ((long) Float.floatToRawIntBits(probability) << 32) | (~index & 0xFFFFFFFFL);
-    }
-
-    private static float probabilityOf(long packed) {
-        return Float.intBitsToFloat((int) (packed >>> 32));
-    }
-
-    private static int indexOf(long packed) {
-        return ~(int) packed;
+        return RankKeys.id(candidates[kept - 1 - last]);
     }
 }

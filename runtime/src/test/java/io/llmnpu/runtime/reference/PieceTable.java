@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -37,7 +38,7 @@ public final class PieceTable {
     public byte[] decode(int previous, int token) {
         byte[] piece = pieces[token];
         if (previous == BOS && piece.length > 0 && piece[0] == ' ') {
-            piece = java.util.Arrays.copyOfRange(piece, 1, piece.length);
+            piece = Arrays.copyOfRange(piece, 1, piece.length);
         }
         Matcher m = BYTE_PIECE.matcher(new String(piece, StandardCharsets.ISO_8859_1));
         if (m.matches()) {

@@ -2,6 +2,7 @@ package io.llmnpu.runtime.reference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -48,7 +49,7 @@ class ReferenceLlamaTest {
         double min = Arrays.stream(logits).min().orElseThrow();
         double max = Arrays.stream(logits).max().orElseThrow();
         assertEquals(512, logits.length);
-        assertEquals(true, Double.isFinite(min) && Double.isFinite(max) && max - min > 1, "logit range " + min + ".." + max);
+        assertTrue(Double.isFinite(min) && Double.isFinite(max) && max - min > 1, "logit range " + min + ".." + max);
     }
 
     private static int argmax(double[] logits) {
