@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.tokenizer;
 
+import io.llmnpu.runtime.model.SharedModels;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,7 +19,7 @@ class Llama2cTokenizerReaderTest {
 
     @BeforeAll
     static void load() throws IOException {
-        llama2 = Llama2cTokenizerReader.read(SharedTestFiles.model("tokenizer.bin"), 32000);
+        llama2 = Llama2cTokenizerReader.read(SharedModels.file("tokenizer.bin"), 32000);
     }
 
     /** Vectors from karpathy/llama2.c test.c (ids from Meta's SentencePiece tokenizer, BOS added). */
@@ -48,7 +49,7 @@ class Llama2cTokenizerReaderTest {
 
     @Test
     void readsTheStories260kVocabulary() throws IOException {
-        SentencePieceTokenizer tok512 = Llama2cTokenizerReader.read(SharedTestFiles.model("tok512.bin"), 512);
+        SentencePieceTokenizer tok512 = Llama2cTokenizerReader.read(SharedModels.file("tok512.bin"), 512);
         assertEquals(512, tok512.vocabSize());
         assertArrayEquals(new int[] {1, 403, 407, 261, 378}, tok512.encode("Once upon a time", true));
         assertEquals("Once upon a time", tok512.decodeAll(new int[] {1, 403, 407, 261, 378}));
