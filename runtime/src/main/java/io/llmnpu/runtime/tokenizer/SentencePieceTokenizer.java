@@ -19,6 +19,12 @@ import java.util.PriorityQueue;
  * is written as its UTF-8 bytes through the {@code <0xHH>} byte tokens. Candidate pairs sit in a
  * priority queue over a linked list of symbols, so encoding is O(n log n) in the text length.
  *
+ * <p>Decoding turns the space symbol back into spaces and byte pieces into their raw byte; control
+ * and unused pieces give nothing, the unknown piece gives U+2047. When the encoder adds the dummy
+ * prefix, the leading space of a token at the start of the text (no previous token, or a control
+ * token such as BOS before it) is dropped again, as run.c and llama.cpp do, so that
+ * {@code decodeAll(encode(text))} is {@code text}.
+ *
  * <p>Only normal and user-defined pieces match text: control, unknown, byte and unused entries are
  * never produced from text, so text such as {@code <s>} stays plain text.
  */

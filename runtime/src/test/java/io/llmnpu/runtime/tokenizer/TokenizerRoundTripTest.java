@@ -91,6 +91,14 @@ class TokenizerRoundTripTest {
         assertEquals(text, tokenizer.decodeAll(ids));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"tokenizer.bin", "ggml-vocab-gpt-2.gguf"})
+    void encodesLoneSurrogatesAsQuestionMarksLikeStringGetBytes(String name) throws IOException {
+        Tokenizer tokenizer = tokenizer(name);
+        String broken = "a\uD800b\uDC00";
+        assertEquals("a?b?", tokenizer.decodeAll(tokenizer.encode(broken, false)));
+    }
+
     static String escape(String text) {
         StringBuilder sb = new StringBuilder("\"");
         text.codePoints().forEach(cp -> {
