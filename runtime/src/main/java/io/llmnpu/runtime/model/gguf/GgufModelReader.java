@@ -176,7 +176,7 @@ public final class GgufModelReader {
 
     private ModelWeights readWeights(ModelConfig c) {
         Tensor embedding = matrix("token_embd.weight", c.vocabSize(), c.dim());
-        List<LayerWeights> layers = new ArrayList<>(c.layers());
+        List<LayerWeights> layers = new ArrayList<>(); // block_count is untrusted until its tensors are found
         for (int i = 0; i < c.layers(); i++) {
             String b = "blk." + i + ".";
             layers.add(new LayerWeights(
