@@ -120,6 +120,10 @@ public final class GgufModelReader {
             throw error(gguf.keyOffset(p + "attention.value_length"), "value head size " + valueLength.get()
                     + " differs from key head size " + headDim + "; not supported");
         }
+        if ((long) heads * headDim > ModelConfig.MAX_DIMENSION || (long) kvHeads * headDim > ModelConfig.MAX_DIMENSION) {
+            throw error(-1, "head_count " + heads + " / head_count_kv " + kvHeads + " x head size " + headDim
+                    + " exceeds " + ModelConfig.MAX_DIMENSION);
+        }
         int rotaryDims = gguf.optInt(p + "rope.dimension_count").orElse(headDim);
         float ropeTheta = gguf.optFloat(p + "rope.freq_base").orElse(10000f);
         float rmsEps = gguf.optFloat(p + "attention.layer_norm_rms_epsilon").orElse(1e-5f);

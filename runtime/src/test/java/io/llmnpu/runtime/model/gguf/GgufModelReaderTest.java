@@ -105,6 +105,23 @@ class GgufModelReaderTest {
     }
 
     @Test
+    void headSizesThatOverflowAreRejected() throws IOException {
+        Path file = dir.resolve("heads.gguf");
+        new GgufWriter()
+                .putString("general.architecture", "llama")
+                .putUInt32("llama.embedding_length", 32)
+                .putUInt32("llama.feed_forward_length", 64)
+                .putUInt32("llama.block_count", 1)
+                .putUInt32("llama.context_length", 16)
+                .putUInt32("llama.attention.head_count", 256)
+                .putUInt32("llama.attention.key_length", 1 << 24)
+                .addTensor("token_embd.weight", Shape.of(4, 32), new float[128])
+                .addTensor("blk.0.attn_q.weight", Shape.of(32, 32), new float[1024])
+                .write(file);
+        assertMessage(failure(file), "head_count 256", "head size 16777216 exceeds");
+    }
+
+    @Test
     void vocabOnlyFileIsNotAModel() {
         Path file = SharedModels.file("ggml-vocab-llama-spm.gguf");
         assertMessage(failure(file), "token_embd.weight is missing");
