@@ -109,9 +109,9 @@ public final class LlmRuntime implements AutoCloseable {
      */
     public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         Tokenizer tokenizer = model.tokenizer();
-        int[] prompt = tokenizer.encode(request.prompt(), true);
+        int[] prompt = tokenizer.encode(request.prompt(), tokenizer.addBosByDefault() || request.prompt().isEmpty());
         if (prompt.length == 0) {
-            throw new IllegalArgumentException("the prompt encodes to no tokens and the vocabulary has no BOS token");
+            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
         }
         if (prompt.length >= contextLength) {
             throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens but the context holds "

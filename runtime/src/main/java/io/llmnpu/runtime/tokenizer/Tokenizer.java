@@ -34,6 +34,9 @@ public interface Tokenizer {
     /** The vocabulary entry of {@code id} as stored (for display and diagnostics). */
     String piece(int id);
 
+    /** Whether the model expects prompts to start with BOS (GGUF {@code tokenizer.ggml.add_bos_token}). */
+    boolean addBosByDefault();
+
     /** A short name of the algorithm: {@code sentencepiece-bpe} or {@code gpt2-bpe}. */
     String kind();
 

@@ -2,13 +2,14 @@ package io.llmnpu.runtime.model.gguf;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.runtime.model.MappedFile;
 import io.llmnpu.runtime.model.ModelFormatException;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,17 +62,8 @@ public final class GgufFile {
      *                              message names the file, the offset and the problem
      */
     public static GgufFile open(Path file, Arena arena) {
-        MemorySegment mapping = map(file, arena);
+        MemorySegment mapping = MappedFile.map(file, arena);
         return new GgufFile(file, mapping, GgufHeaderParser.parse(file, mapping));
-    }
-
-    /** Maps a whole file read-only; I/O failures are reported as format errors of that file. */
-    static MemorySegment map(Path file, Arena arena) {
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            return channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-        } catch (IOException | UnsupportedOperationException e) {
-            throw new ModelFormatException(file, -1, "cannot map the file: " + e, e);
-        }
     }
 
     public Path path() {
@@ -104,6 +96,21 @@ public final class GgufFile {
     /** All tensor entries in file order. */
     public List<GgufTensorInfo> tensorInfos() {
         return header.tensors();
+    }
+
+    /** Tensor counts and sizes per type, largest total size first. */
+    public List<GgufTypeSummary> tensorTypeSummary() {
+        Map<GgmlType, long[]> totals = new EnumMap<>(GgmlType.class);
+        for (GgufTensorInfo t : header.tensors()) {
+            long[] acc = totals.computeIfAbsent(t.type(), k -> new long[3]);
+            acc[0]++;
+            acc[1] += t.shape().elements();
+            acc[2] += t.byteSize();
+        }
+        List<GgufTypeSummary> out = new ArrayList<>();
+        totals.forEach((type, acc) -> out.add(new GgufTypeSummary(type, (int) acc[0], acc[1], acc[2])));
+        out.sort(Comparator.comparingLong(GgufTypeSummary::bytes).reversed());
+        return out;
     }
 
     public Optional<GgufTensorInfo> tensorInfo(String name) {

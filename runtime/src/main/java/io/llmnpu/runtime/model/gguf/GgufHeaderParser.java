@@ -35,6 +35,8 @@ final class GgufHeaderParser {
     static final int MAX_ARRAY_NESTING = 8;
     static final int MAX_ALIGNMENT = 1 << 30;
     static final int MAX_DIMS = 4;
+    /** Far above any real model (large mixture-of-experts files have tens of thousands). */
+    static final int MAX_TENSORS = 1 << 20;
 
     /** Smallest metadata entry: empty key (8-byte length), type (4), one-byte value. */
     private static final int MIN_ENTRY_BYTES = 13;
@@ -73,6 +75,9 @@ final class GgufHeaderParser {
         long kvCount = in.i64("metadata entry count");
         in.requireCount(countsAt, tensorCount, MIN_TENSOR_INFO_BYTES, "tensor");
         in.requireCount(kvCountAt, kvCount, MIN_ENTRY_BYTES, "metadata entry");
+        if (tensorCount > MAX_TENSORS) {
+            throw in.error(countsAt, "tensor count " + tensorCount + " exceeds the limit of " + MAX_TENSORS);
+        }
 
         Map<String, Object> metadata = new LinkedHashMap<>();
         Map<String, Long> keyOffsets = new LinkedHashMap<>();
