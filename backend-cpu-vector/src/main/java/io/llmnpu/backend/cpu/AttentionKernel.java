@@ -1,0 +1,94 @@
+package io.llmnpu.backend.cpu;
+
+import static io.llmnpu.backend.cpu.VectorSpecs.F32;
+import static io.llmnpu.backend.cpu.VectorSpecs.I32;
+
+import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * Causal grouped-query attention over an F32 KV cache, as specified by {@code Op.Attention}: the k and
+ * v rows of non-padding rows are stored at their positions first, then every (row, head) pair, spread
+ * over the pool, attends cache rows 0..pos with a softmax of q·k/sqrt(headDim). Each pair is computed
+ * the same way whatever the batch, so T decode steps and one T-row prefill give identical results.
+ */
+record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positionsSlot, int kCacheSlot,
+                       int vCacheSlot, int outSlot, int rows, int heads, int kvHeads, int headDim,
+                       int contextLength) implements Kernel {
+
+    @Override
+    public void run(Tensor[] values, ParallelLoop loop) {
+        MemorySegment q = values[qSlot].data();
+        MemorySegment k = values[kSlot].data();
+        MemorySegment v = values[vSlot].data();
+        MemorySegment kCache = values[kCacheSlot].data();
+        MemorySegment vCache = values[vCacheSlot].data();
+        MemorySegment out = values[outSlot].data();
+        int[] positions = readPositions(values[positionsSlot].data());
+
+        long kvRowBytes = (long) kvHeads * headDim * Float.BYTES;
+        for (int t = 0; t < rows; t++) {
+            int pos = positions[t];
+            if (pos >= 0) {
+                MemorySegment.copy(k, t * kvRowBytes, kCache, pos * kvRowBytes, kvRowBytes);
+                MemorySegment.copy(v, t * kvRowBytes, vCache, pos * kvRowBytes, kvRowBytes);
+            }
+        }
+        loop.forRange(rows * heads, 1, (from, to) -> {
+            float[] weights = new float[contextLength];
+            float[] acc = new float[headDim];
+            for (int i = from; i < to; i++) {
+                attend(q, kCache, vCache, out, positions[i / heads], i / heads, i % heads, weights, acc);
+            }
+        });
+    }
+
+    /** Reads and checks all positions before the caches are touched, so a bad one changes nothing. */
+    private int[] readPositions(MemorySegment seg) {
+        int[] positions = new int[rows];
+        for (int t = 0; t < rows; t++) {
+            int pos = seg.get(I32, (long) t * Integer.BYTES);
+            if (pos >= contextLength) {
+                throw new BackendException(label + ": row " + t + " has position " + pos
+                        + " but the KV cache holds only " + contextLength + " positions");
+            }
+            positions[t] = pos;
+        }
+        return positions;
+    }
+
+    private void attend(MemorySegment q, MemorySegment kCache, MemorySegment vCache, MemorySegment out,
+                        int pos, int row, int head, float[] weights, float[] acc) {
+        // q and out share the [rows, heads * headDim] layout, so one offset addresses both.
+        long outOff = ((long) row * heads + head) * headDim * Float.BYTES;
+        if (pos < 0) {
+            out.asSlice(outOff, (long) headDim * Float.BYTES).fill((byte) 0);
+            return;
+        }
+        long kvStride = (long) kvHeads * headDim * Float.BYTES;
+        long kvHeadOff = (long) (head / (heads / kvHeads)) * headDim * Float.BYTES;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j <= pos; j++) {
+            float s = VectorMath.dot(q, outOff, kCache, j * kvStride + kvHeadOff, headDim) * scale;
+            weights[j] = s;
+            max = Math.max(max, s);
+        }
+        float sum = 0;
+        for (int j = 0; j <= pos; j++) {
+            float e = (float) Math.exp(weights[j] - max);
+            weights[j] = e;
+            sum += e;
+        }
+        Arrays.fill(acc, 0f);
+        for (int j = 0; j <= pos; j++) {
+            VectorMath.addScaled(acc, weights[j], vCache, j * kvStride + kvHeadOff, headDim);
+        }
+        float inv = 1f / sum;
+        for (int d = 0; d < headDim; d++) {
+            out.set(F32, outOff + (long) d * Float.BYTES, acc[d] * inv);
+        }
+    }
+}

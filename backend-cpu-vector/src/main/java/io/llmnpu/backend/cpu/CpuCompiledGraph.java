@@ -1,0 +1,211 @@
+package io.llmnpu.backend.cpu;
+
+import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.backend.CompiledGraph;
+import io.llmnpu.api.graph.Op;
+import io.llmnpu.api.graph.Subgraph;
+import io.llmnpu.api.graph.Value;
+import io.llmnpu.api.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A subgraph interpreted op by op on the CPU. Every intermediate value gets its memory once, at
+ * compile time, from the graph's own shared arena (shared so that worker threads can use it); every
+ * execution binds the caller's tensors for inputs and outputs and runs the kernels in order.
+ */
+final class CpuCompiledGraph implements CompiledGraph {
+
+    private static final Logger LOG = LoggerFactory.getLogger(CpuCompiledGraph.class);
+
+    /** A graph input or output the caller must bind, and whether the graph writes it. */
+    private record Binding(Value value, int slot, boolean written) {
+    }
+
+    private final Subgraph graph;
+    private final CpuBackend backend;
+    private final Arena arena;
+    private final Tensor[] intermediates;
+    private final List<Binding> bindings;
+    private final List<Kernel> kernels;
+    private final List<String> labels;
+    private final boolean weightsShareable;
+    private boolean closed;
+    private boolean warnedSerial;
+
+    private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
+                             List<Binding> bindings, List<Kernel> kernels, List<String> labels,
+                             boolean weightsShareable) {
+        this.graph = graph;
+        this.backend = backend;
+        this.arena = arena;
+        this.intermediates = intermediates;
+        this.bindings = bindings;
+        this.kernels = kernels;
+        this.labels = labels;
+        this.weightsShareable = weightsShareable;
+    }
+
+    static CpuCompiledGraph compile(Subgraph graph, CpuBackend backend) {
+        for (Op op : graph.ops()) {
+            try {
+                OpChecker.check(op);
+            } catch (BackendException e) {
+                throw new BackendException("graph " + graph.name() + ": " + e.getMessage(), e);
+            }
+        }
+        Map<Integer, Integer> slotOf = new HashMap<>();
+        List<Value> slotValues = new ArrayList<>();
+        for (Value v : graph.inputs()) {
+            slotOf.put(v.id(), slotValues.size());
+            slotValues.add(v);
+        }
+        for (Op op : graph.ops()) {
+            for (Value v : op.outputs()) {
+                slotOf.put(v.id(), slotValues.size());
+                slotValues.add(v);
+            }
+        }
+
+        Set<Integer> written = new HashSet<>();
+        boolean weightsShareable = true;
+        for (Op op : graph.ops()) {
+            op.outputs().forEach(v -> written.add(v.id()));
+            if (op instanceof Op.Attention a) {
+                written.add(a.kCache().id());
+                written.add(a.vCache().id());
+            }
+            for (MemorySegment w : weightsOf(op)) {
+                weightsShareable &= backend.pool().canShare(w);
+            }
+        }
+
+        Map<Integer, Binding> bound = new LinkedHashMap<>();
+        for (Value v : graph.inputs()) {
+            bound.put(v.id(), new Binding(v, slotOf.get(v.id()), written.contains(v.id())));
+        }
+        for (Value v : graph.outputs()) {
+            bound.putIfAbsent(v.id(), new Binding(v, slotOf.get(v.id()), true));
+        }
+
+        Arena arena = Arena.ofShared();
+        try {
+            Tensor[] intermediates = new Tensor[slotValues.size()];
+            long scratchBytes = 0;
+            for (int slot = 0; slot < slotValues.size(); slot++) {
+                Value v = slotValues.get(slot);
+                if (!bound.containsKey(v.id())) {
+                    intermediates[slot] = Tensor.allocate(arena, v.name(), v.dtype(), v.shape());
+                    scratchBytes += intermediates[slot].byteSize();
+                }
+            }
+            List<Kernel> kernels = new ArrayList<>();
+            List<String> labels = new ArrayList<>();
+            for (Op op : graph.ops()) {
+                kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id())));
+                labels.add(OpChecker.describe(op));
+            }
+            LOG.debug("compiled graph {}: {} ops, {} bound values, {} bytes of intermediates",
+                    graph.name(), kernels.size(), bound.size(), scratchBytes);
+            return new CpuCompiledGraph(graph, backend, arena, intermediates, List.copyOf(bound.values()),
+                    List.copyOf(kernels), List.copyOf(labels), weightsShareable);
+        } catch (RuntimeException | OutOfMemoryError e) {
+            arena.close();
+            if (e instanceof BackendException be) {
+                throw be;
+            }
+            throw new BackendException("graph " + graph.name() + ": cannot allocate its intermediates: " + e, e);
+        }
+    }
+
+    private static List<MemorySegment> weightsOf(Op op) {
+        return switch (op) {
+            case Op.Embedding e -> List.of(e.table().data());
+            case Op.RmsNorm n -> List.of(n.weight().data());
+            case Op.Linear l -> List.of(l.weight().data());
+            default -> List.of();
+        };
+    }
+
+    @Override
+    public Subgraph graph() {
+        return graph;
+    }
+
+    @Override
+    public synchronized void execute(Map<Value, Tensor> bound) {
+        if (closed) {
+            throw new BackendException("graph " + graph.name() + " was closed and cannot run");
+        }
+        if (backend.isClosed()) {
+            throw new BackendException("graph " + graph.name() + " cannot run: its cpu backend was closed");
+        }
+        Tensor[] values = intermediates.clone();
+        boolean shareable = weightsShareable;
+        for (Binding b : bindings) {
+            Tensor t = bind(bound, b);
+            values[b.slot()] = t;
+            shareable &= backend.pool().canShare(t.data());
+        }
+        ParallelLoop loop = backend.pool();
+        if (!shareable) {
+            // Confined memory may only be touched by its owner thread, so run on the caller alone.
+            if (!warnedSerial) {
+                LOG.warn("graph {} runs single-threaded: some of its tensors live in a confined arena; "
+                        + "allocate them from a shared or global arena to use all cpu threads", graph.name());
+                warnedSerial = true;
+            }
+            loop = ParallelLoop.serial();
+        }
+        for (int i = 0; i < kernels.size(); i++) {
+            try {
+                kernels.get(i).run(values, loop);
+            } catch (BackendException e) {
+                throw new BackendException("graph " + graph.name() + ": " + e.getMessage(), e);
+            } catch (RuntimeException e) {
+                throw new BackendException("graph " + graph.name() + ": " + labels.get(i) + " failed: " + e, e);
+            }
+        }
+    }
+
+    private Tensor bind(Map<Value, Tensor> bound, Binding b) {
+        Value v = b.value();
+        String role = b.written() ? (graph.inputs().contains(v) ? "input (updated in place)" : "output") : "input";
+        Tensor t = bound.get(v);
+        if (t == null) {
+            throw new BackendException("graph " + graph.name() + ": no tensor bound for " + role + " " + v);
+        }
+        if (t.dtype() != v.dtype() || !t.shape().equals(v.shape())) {
+            throw new BackendException("graph " + graph.name() + ": " + role + " " + v + " is bound to tensor "
+                    + t + " whose dtype or shape differs");
+        }
+        if (b.written() && t.data().isReadOnly()) {
+            throw new BackendException("graph " + graph.name() + ": " + role + " " + v + " is bound to read-only "
+                    + "tensor " + t + " but the graph writes it");
+        }
+        String heap = OpChecker.heapProblem(t.data());
+        if (!heap.isEmpty()) {
+            throw new BackendException("graph " + graph.name() + ": " + role + " " + v + " (tensor " + t + "): "
+                    + heap);
+        }
+        return t;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            arena.close();
+            backend.forget(this);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package io.llmnpu.backend.cpu;
+
+import io.llmnpu.api.backend.Affinity;
+import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.backend.Capability;
+import io.llmnpu.api.backend.CompiledGraph;
+import io.llmnpu.api.backend.Device;
+import io.llmnpu.api.backend.DeviceKind;
+import io.llmnpu.api.graph.Op;
+import io.llmnpu.api.graph.Subgraph;
+import java.lang.management.ManagementFactory;
+import java.util.Set;
+
+/** The host CPU: runs every op of the vocabulary with Vector API kernels on the backend's threads. */
+public final class CpuDevice implements Device {
+
+    private final CpuBackend backend;
+    private final CostModel cost;
+
+    CpuDevice(CpuBackend backend, int threads) {
+        this.backend = backend;
+        this.cost = new CostModel(threads);
+    }
+
+    @Override
+    public String name() {
+        return "cpu0";
+    }
+
+    @Override
+    public DeviceKind kind() {
+        return DeviceKind.CPU;
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+        return Set.of(Capability.HOST_VISIBLE_MEMORY);
+    }
+
+    /** The machine's physical memory (tensors live off-heap, so the JVM heap limit does not apply). */
+    @Override
+    public long memoryBytes() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            long total = os.getTotalMemorySize();
+            if (total > 0) {
+                return total;
+            }
+        }
+        return Runtime.getRuntime().maxMemory();
+    }
+
+    @Override
+    public Affinity affinity(Op op) {
+        try {
+            OpChecker.check(op);
+        } catch (BackendException e) {
+            return Affinity.unsupported();
+        }
+        return new Affinity(Affinity.Support.NATIVE, cost.seconds(op));
+    }
+
+    @Override
+    public CompiledGraph compile(Subgraph graph) {
+        if (backend.isClosed()) {
+            throw new BackendException("cannot compile graph " + graph.name() + ": the cpu backend is closed");
+        }
+        CpuCompiledGraph compiled = CpuCompiledGraph.compile(graph, backend);
+        backend.remember(compiled);
+        return compiled;
+    }
+
+    @Override
+    public String toString() {
+        return "cpu0 (" + backend.threads() + " threads, " + VectorSpecs.FLOATS + ")";
+    }
+}

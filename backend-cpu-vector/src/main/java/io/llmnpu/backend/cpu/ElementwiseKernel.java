@@ -1,0 +1,67 @@
+package io.llmnpu.backend.cpu;
+
+import static io.llmnpu.backend.cpu.VectorSpecs.F32;
+import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
+import static io.llmnpu.backend.cpu.VectorSpecs.LANES;
+import static io.llmnpu.backend.cpu.VectorSpecs.LE;
+
+import io.llmnpu.api.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/** A binary elementwise op over F32 values of equal shape: Add or SiluMul. */
+record ElementwiseKernel(Kind kind, int aSlot, int bSlot, int outSlot, int count) implements Kernel {
+
+    enum Kind {
+        /** out = a + b */
+        ADD,
+        /** out = silu(a) * b with silu(x) = x / (1 + exp(-x)) */
+        SILU_MUL
+    }
+
+    private static final int GRAIN = 16384;
+
+    @Override
+    public void run(Tensor[] values, ParallelLoop loop) {
+        MemorySegment a = values[aSlot].data();
+        MemorySegment b = values[bSlot].data();
+        MemorySegment out = values[outSlot].data();
+        if (kind == Kind.ADD) {
+            loop.forRange(count, GRAIN, (from, to) -> add(a, b, out, from, to));
+        } else {
+            loop.forRange(count, GRAIN, (from, to) -> siluMul(a, b, out, from, to));
+        }
+    }
+
+    private static void add(MemorySegment a, MemorySegment b, MemorySegment out, int from, int to) {
+        int i = from;
+        int bound = from + FLOATS.loopBound(to - from);
+        for (; i < bound; i += LANES) {
+            long o = (long) i * Float.BYTES;
+            FloatVector.fromMemorySegment(FLOATS, a, o, LE)
+                    .add(FloatVector.fromMemorySegment(FLOATS, b, o, LE))
+                    .intoMemorySegment(out, o, LE);
+        }
+        for (; i < to; i++) {
+            long o = (long) i * Float.BYTES;
+            out.set(F32, o, a.get(F32, o) + b.get(F32, o));
+        }
+    }
+
+    private static void siluMul(MemorySegment gate, MemorySegment up, MemorySegment out, int from, int to) {
+        int i = from;
+        int bound = from + FLOATS.loopBound(to - from);
+        for (; i < bound; i += LANES) {
+            long o = (long) i * Float.BYTES;
+            FloatVector g = FloatVector.fromMemorySegment(FLOATS, gate, o, LE);
+            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            silu.mul(FloatVector.fromMemorySegment(FLOATS, up, o, LE)).intoMemorySegment(out, o, LE);
+        }
+        for (; i < to; i++) {
+            long o = (long) i * Float.BYTES;
+            float g = gate.get(F32, o);
+            out.set(F32, o, g / (1f + (float) Math.exp(-g)) * up.get(F32, o));
+        }
+    }
+}

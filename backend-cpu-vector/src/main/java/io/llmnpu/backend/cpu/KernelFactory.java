@@ -1,0 +1,61 @@
+package io.llmnpu.backend.cpu;
+
+import io.llmnpu.api.graph.Op;
+import io.llmnpu.api.graph.Value;
+import io.llmnpu.api.tensor.DType;
+import java.util.function.ToIntFunction;
+
+/** Picks and configures the kernel of an op already accepted by {@link OpChecker}. */
+final class KernelFactory {
+
+    private KernelFactory() {
+    }
+
+    static Kernel create(Op op, ToIntFunction<Value> slots) {
+        String label = OpChecker.describe(op);
+        return switch (op) {
+            case Op.Embedding e -> new EmbeddingKernel(label, slots.applyAsInt(e.tokens()), e.table(),
+                    slots.applyAsInt(e.out()), Math.toIntExact(e.tokens().shape().elements()),
+                    e.table().shape().dim(0), e.table().shape().dim(1));
+            case Op.RmsNorm n -> {
+                RowGeometry g = RowGeometry.of(n.in().shape());
+                yield new RmsNormKernel(slots.applyAsInt(n.in()), n.weight(), n.eps(), slots.applyAsInt(n.out()),
+                        g.rows(), g.width());
+            }
+            case Op.Linear l -> {
+                RowGeometry g = RowGeometry.of(l.in().shape());
+                yield new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
+                        g.width(), l.weight().shape().dim(0), matmulFor(l.weight().dtype()));
+            }
+            case Op.Rope r -> {
+                RowGeometry g = RowGeometry.of(r.in().shape());
+                yield new RopeKernel(slots.applyAsInt(r.in()), slots.applyAsInt(r.positions()),
+                        slots.applyAsInt(r.out()), g.rows(), g.width(), r.headDim(), r.rotaryDims(), r.style(),
+                        RopeKernel.inverseFrequencies(r.rotaryDims(), r.theta()));
+            }
+            case Op.Attention a -> new AttentionKernel(label, slots.applyAsInt(a.q()), slots.applyAsInt(a.k()),
+                    slots.applyAsInt(a.v()), slots.applyAsInt(a.positions()), slots.applyAsInt(a.kCache()),
+                    slots.applyAsInt(a.vCache()), slots.applyAsInt(a.out()), RowGeometry.of(a.q().shape()).rows(),
+                    a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0));
+            case Op.SiluMul s -> new ElementwiseKernel(ElementwiseKernel.Kind.SILU_MUL, slots.applyAsInt(s.gate()),
+                    slots.applyAsInt(s.up()), slots.applyAsInt(s.out()),
+                    Math.toIntExact(s.gate().shape().elements()));
+            case Op.Add add -> new ElementwiseKernel(ElementwiseKernel.Kind.ADD, slots.applyAsInt(add.a()),
+                    slots.applyAsInt(add.b()), slots.applyAsInt(add.out()),
+                    Math.toIntExact(add.a().shape().elements()));
+            case Op.SelectRow s -> new SelectRowKernel(slots.applyAsInt(s.in()), s.row(),
+                    RowGeometry.of(s.in().shape()).width(), slots.applyAsInt(s.out()));
+        };
+    }
+
+    static MatmulRows matmulFor(DType dtype) {
+        return switch (dtype) {
+            case F32 -> new F32Matmul();
+            case F16 -> HalfMatmul.f16();
+            case BF16 -> HalfMatmul.bf16();
+            case Q8_0 -> new Q8Matmul();
+            case Q4_0 -> new Q4Matmul();
+            case I8, I32 -> throw new IllegalArgumentException("no matmul kernel for " + dtype + " weights");
+        };
+    }
+}

@@ -1,0 +1,167 @@
+package io.llmnpu.backend.cpu;
+
+import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.graph.Op;
+import io.llmnpu.api.graph.Value;
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Checks that an op's values and weights have shapes and dtypes the CPU kernels can run, so that
+ * mistakes surface at compile time, naming the op and the value, instead of as garbage or a crash in a
+ * kernel.
+ */
+final class OpChecker {
+
+    private OpChecker() {
+    }
+
+    /** A short name for messages: the op type and the value it produces. */
+    static String describe(Op op) {
+        return op.getClass().getSimpleName() + " -> " + op.outputs().getFirst();
+    }
+
+    /** @throws BackendException naming the op and the offending value if the CPU cannot run {@code op} */
+    static void check(Op op) {
+        switch (op) {
+            case Op.Embedding e -> {
+                requireDType(op, e.tokens(), DType.I32);
+                requireWeightMatrix(op, e.table());
+                RowGeometry out = floatRows(op, e.out());
+                require(op, e.tokens().shape().elements() == out.rows(), "token ids " + e.tokens()
+                        + " must hold one id per output row of " + e.out());
+                require(op, out.width() == e.table().shape().dim(1), "output rows of " + e.out()
+                        + " must be as wide as the rows of table " + e.table());
+            }
+            case Op.RmsNorm n -> {
+                RowGeometry in = floatRows(op, n.in());
+                requireSameShape(op, n.in(), n.out());
+                requireDType(op, n.weight(), DType.F32);
+                require(op, n.weight().shape().elements() == in.width(), "weight " + n.weight()
+                        + " must have one value per column of " + n.in());
+                require(op, n.eps() >= 0 && Float.isFinite(n.eps()), "eps must be finite and >= 0, got " + n.eps());
+                requireReadable(op, n.weight());
+            }
+            case Op.Linear l -> {
+                RowGeometry in = floatRows(op, l.in());
+                RowGeometry out = floatRows(op, l.out());
+                requireWeightMatrix(op, l.weight());
+                int n = l.weight().shape().dim(0);
+                int k = l.weight().shape().dim(1);
+                require(op, in.width() == k, "input " + l.in() + " has " + in.width()
+                        + " columns but weight " + l.weight() + " expects " + k);
+                require(op, out.rows() == in.rows() && out.width() == n, "output " + l.out() + " must be ["
+                        + in.rows() + ", " + n + "] for input " + l.in() + " and weight " + l.weight());
+            }
+            case Op.Rope r -> {
+                RowGeometry in = floatRows(op, r.in());
+                requireSameShape(op, r.in(), r.out());
+                requirePositions(op, r.positions(), in.rows());
+                require(op, r.headDim() > 0 && in.width() % r.headDim() == 0, "rows of " + r.in()
+                        + " are " + in.width() + " wide, not a whole number of heads of " + r.headDim());
+                require(op, r.rotaryDims() > 0 && r.rotaryDims() % 2 == 0 && r.rotaryDims() <= r.headDim(),
+                        "rotaryDims must be even and in 2.." + r.headDim() + ", got " + r.rotaryDims());
+                require(op, r.theta() > 0 && Float.isFinite(r.theta()), "theta must be positive, got " + r.theta());
+                require(op, r.style() != null, "no RoPE style given");
+            }
+            case Op.Attention a -> {
+                require(op, a.heads() > 0 && a.kvHeads() > 0 && a.headDim() > 0 && a.heads() % a.kvHeads() == 0,
+                        "heads (" + a.heads() + ") must be a positive multiple of kvHeads (" + a.kvHeads()
+                                + ") and headDim (" + a.headDim() + ") positive");
+                RowGeometry q = floatRows(op, a.q());
+                int qWidth = a.heads() * a.headDim();
+                int kvWidth = a.kvHeads() * a.headDim();
+                require(op, q.width() == qWidth, "q " + a.q() + " must have heads*headDim = " + qWidth + " columns");
+                for (Value kv : new Value[] {a.k(), a.v()}) {
+                    RowGeometry g = floatRows(op, kv);
+                    require(op, g.rows() == q.rows() && g.width() == kvWidth, kv + " must be ["
+                            + q.rows() + ", " + kvWidth + "] (kvHeads*headDim columns, one row per q row)");
+                }
+                requirePositions(op, a.positions(), q.rows());
+                requireDType(op, a.kCache(), DType.F32);
+                requireDType(op, a.vCache(), DType.F32);
+                require(op, a.kCache().shape().rank() == 2 && a.kCache().shape().dim(1) == kvWidth
+                                && a.kCache().shape().dim(0) > 0,
+                        "key cache " + a.kCache() + " must be [contextLength, " + kvWidth + "]");
+                requireSameShape(op, a.kCache(), a.vCache());
+                requireSameShape(op, a.q(), a.out());
+            }
+            case Op.SiluMul s -> {
+                floatRows(op, s.gate());
+                floatRows(op, s.up());
+                requireSameShape(op, s.gate(), s.up());
+                requireSameShape(op, s.gate(), s.out());
+                requireDType(op, s.out(), DType.F32);
+            }
+            case Op.Add add -> {
+                floatRows(op, add.a());
+                floatRows(op, add.b());
+                requireSameShape(op, add.a(), add.b());
+                requireSameShape(op, add.a(), add.out());
+                requireDType(op, add.out(), DType.F32);
+            }
+            case Op.SelectRow s -> {
+                RowGeometry in = floatRows(op, s.in());
+                RowGeometry out = floatRows(op, s.out());
+                require(op, s.row() >= 0 && s.row() < in.rows(), "row " + s.row() + " is outside the "
+                        + in.rows() + " rows of " + s.in());
+                require(op, out.rows() == 1 && out.width() == in.width(), "output " + s.out()
+                        + " must be one row of " + in.width() + " values");
+            }
+        }
+    }
+
+    private static RowGeometry floatRows(Op op, Value v) {
+        requireDType(op, v, DType.F32);
+        return RowGeometry.of(v.shape());
+    }
+
+    private static void requirePositions(Op op, Value positions, int rows) {
+        requireDType(op, positions, DType.I32);
+        require(op, positions.shape().elements() == rows, "positions " + positions
+                + " must hold one position per row (" + rows + ")");
+    }
+
+    private static void requireWeightMatrix(Op op, Tensor w) {
+        require(op, RowDecoder.canRead(w.dtype()), "the CPU cannot read weights of dtype " + w.dtype()
+                + " (tensor " + w + "); it reads F32, F16, BF16, Q8_0 and Q4_0");
+        require(op, w.shape().rank() == 2, "weight " + w + " must be a matrix [rows, columns]");
+        int cols = w.shape().dim(1);
+        require(op, cols % w.dtype().blockSize() == 0, "weight " + w + " has rows of " + cols
+                + " values, not a whole number of " + w.dtype() + " blocks of " + w.dtype().blockSize());
+        requireReadable(op, w);
+    }
+
+    private static void requireReadable(Op op, Tensor w) {
+        String problem = heapProblem(w.data());
+        require(op, problem.isEmpty(), "weight " + w + ": " + problem);
+    }
+
+    /** The Vector API reads heap memory only through byte[] arrays. */
+    static String heapProblem(MemorySegment segment) {
+        return segment.heapBase().filter(base -> !(base instanceof byte[]))
+                .map(base -> "heap memory backed by " + base.getClass().getSimpleName()
+                        + " cannot be read by vector kernels; use off-heap memory or a byte[]")
+                .orElse("");
+    }
+
+    private static void requireDType(Op op, Value v, DType dtype) {
+        require(op, v.dtype() == dtype, v + " must be " + dtype + ", not " + v.dtype());
+    }
+
+    private static void requireDType(Op op, Tensor t, DType dtype) {
+        require(op, t.dtype() == dtype, "weight " + t + " must be " + dtype + ", not " + t.dtype());
+    }
+
+    private static void requireSameShape(Op op, Value a, Value b) {
+        require(op, a.shape().equals(b.shape()), b + " must have the shape of " + a);
+        require(op, a.dtype() == b.dtype(), b + " must have the dtype of " + a);
+    }
+
+    private static void require(Op op, boolean ok, String problem) {
+        if (!ok) {
+            throw new BackendException(describe(op) + ": " + problem);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package io.llmnpu.backend.cpu;
+
+/** Runs a {@link RangeTask} over [0, count), possibly split across threads. */
+interface ParallelLoop {
+
+    /**
+     * Runs {@code task} over every index in [0, count) exactly once and returns when all of it is done.
+     *
+     * @param grain the smallest number of indices worth handing to another thread
+     */
+    void forRange(int count, int grain, RangeTask task);
+
+    /** A loop that runs everything on the calling thread. */
+    static ParallelLoop serial() {
+        return (count, grain, task) -> {
+            if (count > 0) {
+                task.run(0, count);
+            }
+        };
+    }
+}

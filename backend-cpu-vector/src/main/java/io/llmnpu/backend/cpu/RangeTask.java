@@ -1,0 +1,7 @@
+package io.llmnpu.backend.cpu;
+
+/** A piece of kernel work over the index range [from, to). */
+@FunctionalInterface
+interface RangeTask {
+    void run(int from, int to);
+}

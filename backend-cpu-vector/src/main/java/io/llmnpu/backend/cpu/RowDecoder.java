@@ -1,0 +1,67 @@
+package io.llmnpu.backend.cpu;
+
+import static io.llmnpu.backend.cpu.QuantBlocks.BLOCK;
+import static io.llmnpu.backend.cpu.QuantBlocks.QUANTS;
+import static io.llmnpu.backend.cpu.VectorSpecs.F32;
+import static io.llmnpu.backend.cpu.VectorSpecs.I16;
+
+import io.llmnpu.api.tensor.DType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** Widens one row of a weight matrix of any readable dtype to F32 (embedding lookups). */
+final class RowDecoder {
+
+    private RowDecoder() {
+    }
+
+    static boolean canRead(DType dtype) {
+        return switch (dtype) {
+            case F32, F16, BF16, Q8_0, Q4_0 -> true;
+            case I8, I32 -> false;
+        };
+    }
+
+    /** Writes row {@code row} of a [rows, width] matrix of {@code dtype} as F32 to {@code dst} at {@code dstOff}. */
+    static void decode(DType dtype, MemorySegment src, long row, int width, MemorySegment dst, long dstOff) {
+        long rowOff = row * dtype.byteSize(width);
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(src, rowOff, dst, dstOff, (long) width * Float.BYTES);
+            case F16 -> {
+                for (int i = 0; i < width; i++) {
+                    float v = Float.float16ToFloat(src.get(I16, rowOff + (long) i * Short.BYTES));
+                    dst.set(F32, dstOff + (long) i * Float.BYTES, v);
+                }
+            }
+            case BF16 -> {
+                for (int i = 0; i < width; i++) {
+                    float v = Float.intBitsToFloat(src.get(I16, rowOff + (long) i * Short.BYTES) << 16);
+                    dst.set(F32, dstOff + (long) i * Float.BYTES, v);
+                }
+            }
+            case Q8_0 -> {
+                for (int b = 0; b < width / BLOCK; b++) {
+                    long bOff = rowOff + (long) b * dtype.blockBytes();
+                    float d = QuantBlocks.scale(src, bOff);
+                    for (int j = 0; j < BLOCK; j++) {
+                        float v = src.get(ValueLayout.JAVA_BYTE, bOff + QUANTS + j) * d;
+                        dst.set(F32, dstOff + ((long) b * BLOCK + j) * Float.BYTES, v);
+                    }
+                }
+            }
+            case Q4_0 -> {
+                for (int b = 0; b < width / BLOCK; b++) {
+                    long bOff = rowOff + (long) b * dtype.blockBytes();
+                    float d = QuantBlocks.scale(src, bOff);
+                    long out = dstOff + (long) b * BLOCK * Float.BYTES;
+                    for (int j = 0; j < BLOCK / 2; j++) {
+                        int q = src.get(ValueLayout.JAVA_BYTE, bOff + QUANTS + j) & 0xFF;
+                        dst.set(F32, out + (long) j * Float.BYTES, ((q & 0x0F) - 8) * d);
+                        dst.set(F32, out + (long) (j + BLOCK / 2) * Float.BYTES, ((q >>> 4) - 8) * d);
+                    }
+                }
+            }
+            case I8, I32 -> throw new IllegalArgumentException("cannot read " + dtype + " rows as F32");
+        }
+    }
+}

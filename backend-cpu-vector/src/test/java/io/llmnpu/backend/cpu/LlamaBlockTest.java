@@ -1,0 +1,47 @@
+package io.llmnpu.backend.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+import io.llmnpu.api.backend.BackendOptions;
+import java.lang.foreign.Arena;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** A whole transformer block as one compiled graph: against the reference, and across thread counts. */
+class LlamaBlockTest {
+
+    @Test
+    void matchesReferenceChain() {
+        var sizes = new LlamaBlockFixture.Sizes(5, 40, 64, 4, 2, 16, 96, 12);
+        int[] tokens = {3, 17, 0, 39, 17};
+        int[] positions = {0, 1, 2, 3, 4};
+        try (Arena arena = Arena.ofShared(); CpuBackend backend = new CpuBackend(new BackendOptions(3))) {
+            var block = new LlamaBlockFixture(arena, sizes, new Random(12));
+            var got = block.run(backend, tokens, positions);
+            var want = block.reference(tokens, positions);
+            TestData.assertClose(LlamaBlockFixture.d(want.hidden()), got.hidden(), 1e-4, "block output");
+            TestData.assertClose(LlamaBlockFixture.d(want.lastRow()), got.lastRow(), 1e-4, "last row");
+            TestData.assertClose(LlamaBlockFixture.d(want.kCache()), got.kCache(), 1e-4, "key cache");
+            TestData.assertClose(LlamaBlockFixture.d(want.vCache()), got.vCache(), 1e-4, "value cache");
+        }
+    }
+
+    /** Each output value is computed by one thread in a fixed order, so the thread count cannot change it. */
+    @Test
+    void multiThreadedResultEqualsSingleThreaded() {
+        var sizes = new LlamaBlockFixture.Sizes(9, 50, 256, 8, 4, 32, 512, 16);
+        int[] tokens = {1, 2, 3, 5, 8, 13, 21, 34, 49};
+        int[] positions = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+        try (Arena arena = Arena.ofShared();
+             CpuBackend single = new CpuBackend(new BackendOptions(1));
+             CpuBackend multi = new CpuBackend(new BackendOptions(4))) {
+            var block = new LlamaBlockFixture(arena, sizes, new Random(34));
+            var one = block.run(single, tokens, positions);
+            var four = block.run(multi, tokens, positions);
+            assertArrayEquals(one.hidden(), four.hidden(), "block output");
+            assertArrayEquals(one.kCache(), four.kCache(), "key cache");
+            assertArrayEquals(one.vCache(), four.vCache(), "value cache");
+            assertArrayEquals(one.lastRow(), four.lastRow(), "last row");
+        }
+    }
+}
