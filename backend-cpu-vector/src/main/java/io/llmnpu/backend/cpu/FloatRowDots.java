@@ -7,7 +7,6 @@ import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * One F32 weight row against every token row. Token rows go four at a time so that each weight vector
@@ -69,10 +68,10 @@ final class FloatRowDots {
             a2 = wv.fma(FloatVector.fromMemorySegment(FLOATS, x, x2 + o, LE), a2);
             a3 = wv.fma(FloatVector.fromMemorySegment(FLOATS, x, x3 + o, LE), a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorMath.sum(a0);
+        float s1 = VectorMath.sum(a1);
+        float s2 = VectorMath.sum(a2);
+        float s3 = VectorMath.sum(a3);
         for (; i < k; i++) {
             long o = (long) i * Float.BYTES;
             float wi = w.get(F32, wOff + o);
@@ -106,10 +105,10 @@ final class FloatRowDots {
             a2 = wv.fma(FloatVector.fromMemorySegment(FLOATS, x, x2 + o, LE), a2);
             a3 = wv.fma(FloatVector.fromMemorySegment(FLOATS, x, x3 + o, LE), a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        float s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = VectorMath.sum(a0);
+        float s1 = VectorMath.sum(a1);
+        float s2 = VectorMath.sum(a2);
+        float s3 = VectorMath.sum(a3);
         for (; i < k; i++) {
             long o = (long) i * Float.BYTES;
             s0 += w[i] * x.get(F32, x0 + o);
@@ -139,7 +138,7 @@ final class FloatRowDots {
             a0 = FloatVector.fromArray(FLOATS, w, i)
                     .fma(FloatVector.fromMemorySegment(FLOATS, x, x0 + (long) i * Float.BYTES, LE), a0);
         }
-        float sum = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sum(a0.add(a1));
         for (; i < k; i++) {
             sum += w[i] * x.get(F32, x0 + (long) i * Float.BYTES);
         }

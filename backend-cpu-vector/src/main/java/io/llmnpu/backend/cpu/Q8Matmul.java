@@ -76,7 +76,7 @@ final class Q8Matmul implements MatmulRows {
             }
             acc = blockSum.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorMath.sum(acc);
     }
 
     private static void dot4(MemorySegment w, long rowOff, int blocks, MemorySegment x, long x0, long xStride,
@@ -101,10 +101,10 @@ final class Q8Matmul implements MatmulRows {
                 a3 = wv.fma(FloatVector.fromMemorySegment(FLOATS, x, x3 + xo, LE), a3);
             }
         }
-        out.set(F32, outOff, a0.reduceLanes(VectorOperators.ADD));
-        out.set(F32, outOff + outStride, a1.reduceLanes(VectorOperators.ADD));
-        out.set(F32, outOff + 2 * outStride, a2.reduceLanes(VectorOperators.ADD));
-        out.set(F32, outOff + 3 * outStride, a3.reduceLanes(VectorOperators.ADD));
+        out.set(F32, outOff, VectorMath.sum(a0));
+        out.set(F32, outOff + outStride, VectorMath.sum(a1));
+        out.set(F32, outOff + 2 * outStride, VectorMath.sum(a2));
+        out.set(F32, outOff + 3 * outStride, VectorMath.sum(a3));
     }
 
     /** The same product without vectors, for CPUs whose float vectors are not 8 or 16 lanes wide. */
