@@ -55,13 +55,13 @@ class LlamaBlockTest {
         }
     }
 
-    /** Linear large enough (millions of multiply-adds) that every worker surely takes chunks. */
+    /** Linear large enough (three million multiply-adds) that every worker surely takes chunks. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void largeLinearIsIndependentOfThreadCount(DType dtype) {
         int tokens = 6;
-        int k = 1024;
-        int n = 1500;
+        int k = 512;
+        int n = 1000;
         try (Arena arena = Arena.ofShared();
              CpuBackend single = new CpuBackend(new BackendOptions(1));
              CpuBackend multi = new CpuBackend(new BackendOptions(4))) {
