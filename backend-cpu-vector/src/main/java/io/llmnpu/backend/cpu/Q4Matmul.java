@@ -11,19 +11,22 @@ import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 import static io.llmnpu.backend.cpu.VectorSpecs.QUANTIZED_VECTORS;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Linear over Q4_0 weights, computed block by block from the weight memory with the same strategy as
- * {@link Q8Matmul}: nibbles are split (low nibble of byte j is value j, high nibble value j + 16),
- * offset by -8 in byte lanes, widened to float lanes, scaled by the block's F16 scale and FMA'd
- * against the F32 activations, four token rows per widened weight vector.
+ * Linear over Q4_0 weights, computed block by block from the weight memory with the strategy of
+ * {@link Q8Matmul}: the nibbles are split in byte lanes (the low nibble of byte j is value j, the high
+ * nibble value j + 16), offset by -8, widened to float lanes and FMA'd against the F32 activations,
+ * one block partial sum scaled per block for one token row, each scaled weight vector shared by four
+ * token rows otherwise.
  */
 final class Q4Matmul implements MatmulRows {
 
     private static final int HALF = BLOCK / 2;
+    private static final long HIGH_OFFSET = (long) HALF * Float.BYTES;
 
     @Override
     public void compute(MemorySegment w, MemorySegment x, MemorySegment out, int tokens, int k, int n,
@@ -40,69 +43,77 @@ final class Q4Matmul implements MatmulRows {
         int blocks = k / BLOCK;
         long xStride = (long) k * Float.BYTES;
         long outStride = (long) n * Float.BYTES;
-        long highOff = (long) HALF * Float.BYTES;
         for (int r = from; r < to; r++) {
             long rowOff = (long) r * blocks * Q4_BYTES;
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
-                long x0 = t * xStride;
-                long x1 = x0 + xStride;
-                long x2 = x1 + xStride;
-                long x3 = x2 + xStride;
-                FloatVector a0 = FloatVector.zero(FLOATS);
-                FloatVector a1 = FloatVector.zero(FLOATS);
-                FloatVector a2 = FloatVector.zero(FLOATS);
-                FloatVector a3 = FloatVector.zero(FLOATS);
-                for (int b = 0; b < blocks; b++) {
-                    long bOff = rowOff + (long) b * Q4_BYTES;
-                    FloatVector d = FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff));
-                    long xb = (long) b * BLOCK * Float.BYTES;
-                    for (int j = 0; j < HALF; j += LANES) {
-                        ByteVector q = ByteVector.fromMemorySegment(BYTES, w, bOff + QUANTS + j, LE);
-                        FloatVector lo = ((FloatVector) q.and((byte) 0x0F).sub((byte) 8)
-                                .convertShape(VectorOperators.B2F, FLOATS, 0)).mul(d);
-                        FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
-                                .convertShape(VectorOperators.B2F, FLOATS, 0)).mul(d);
-                        long lo0 = xb + (long) j * Float.BYTES;
-                        long hi0 = lo0 + highOff;
-                        a0 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, x0 + lo0, LE), a0);
-                        a1 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, x1 + lo0, LE), a1);
-                        a2 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, x2 + lo0, LE), a2);
-                        a3 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, x3 + lo0, LE), a3);
-                        a0 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, x0 + hi0, LE), a0);
-                        a1 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, x1 + hi0, LE), a1);
-                        a2 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, x2 + hi0, LE), a2);
-                        a3 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, x3 + hi0, LE), a3);
-                    }
-                }
-                long outOff = ((long) t * n + r) * Float.BYTES;
-                out.set(F32, outOff, a0.reduceLanes(VectorOperators.ADD));
-                out.set(F32, outOff + outStride, a1.reduceLanes(VectorOperators.ADD));
-                out.set(F32, outOff + 2 * outStride, a2.reduceLanes(VectorOperators.ADD));
-                out.set(F32, outOff + 3 * outStride, a3.reduceLanes(VectorOperators.ADD));
+                dot4(w, rowOff, blocks, x, t * xStride, xStride, out, ((long) t * n + r) * Float.BYTES, outStride);
             }
             for (; t < tokens; t++) {
-                long x0 = t * xStride;
-                FloatVector a0 = FloatVector.zero(FLOATS);
-                FloatVector a1 = FloatVector.zero(FLOATS);
-                for (int b = 0; b < blocks; b++) {
-                    long bOff = rowOff + (long) b * Q4_BYTES;
-                    FloatVector d = FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff));
-                    long xb = x0 + (long) b * BLOCK * Float.BYTES;
-                    for (int j = 0; j < HALF; j += LANES) {
-                        ByteVector q = ByteVector.fromMemorySegment(BYTES, w, bOff + QUANTS + j, LE);
-                        FloatVector lo = ((FloatVector) q.and((byte) 0x0F).sub((byte) 8)
-                                .convertShape(VectorOperators.B2F, FLOATS, 0)).mul(d);
-                        FloatVector hi = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
-                                .convertShape(VectorOperators.B2F, FLOATS, 0)).mul(d);
-                        long lo0 = xb + (long) j * Float.BYTES;
-                        a0 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, lo0, LE), a0);
-                        a1 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, lo0 + highOff, LE), a1);
-                    }
-                }
-                out.set(F32, ((long) t * n + r) * Float.BYTES, a0.add(a1).reduceLanes(VectorOperators.ADD));
+                out.set(F32, ((long) t * n + r) * Float.BYTES, dot1(w, rowOff, blocks, x, t * xStride));
             }
         }
+    }
+
+    private static FloatVector low(ByteVector q) {
+        return (FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, FLOATS, 0);
+    }
+
+    private static FloatVector high(ByteVector q) {
+        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
+                .convertShape(VectorOperators.B2F, FLOATS, 0);
+    }
+
+    private static float dot1(MemorySegment w, long rowOff, int blocks, MemorySegment x, long x0) {
+        FloatVector acc = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            long bOff = rowOff + (long) b * Q4_BYTES;
+            long xb = x0 + (long) b * BLOCK * Float.BYTES;
+            FloatVector blockSum = FloatVector.zero(FLOATS);
+            for (int j = 0; j < HALF; j += LANES) {
+                ByteVector q = ByteVector.fromMemorySegment(BYTES, w, bOff + QUANTS + j, LE);
+                long xo = xb + (long) j * Float.BYTES;
+                blockSum = low(q).fma(FloatVector.fromMemorySegment(FLOATS, x, xo, LE), blockSum);
+                blockSum = high(q).fma(FloatVector.fromMemorySegment(FLOATS, x, xo + HIGH_OFFSET, LE), blockSum);
+            }
+            acc = blockSum.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff)), acc);
+        }
+        return VectorMath.sum(acc);
+    }
+
+    private static void dot4(MemorySegment w, long rowOff, int blocks, MemorySegment x, long x0, long xStride,
+                             MemorySegment out, long outOff, long outStride) {
+        long x1 = x0 + xStride;
+        long x2 = x1 + xStride;
+        long x3 = x2 + xStride;
+        FloatVector a0 = FloatVector.zero(FLOATS);
+        FloatVector a1 = FloatVector.zero(FLOATS);
+        FloatVector a2 = FloatVector.zero(FLOATS);
+        FloatVector a3 = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            long bOff = rowOff + (long) b * Q4_BYTES;
+            FloatVector d = FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff));
+            long xb = (long) b * BLOCK * Float.BYTES;
+            for (int j = 0; j < HALF; j += LANES) {
+                ByteVector q = ByteVector.fromMemorySegment(BYTES, w, bOff + QUANTS + j, LE);
+                FloatVector lo = low(q).mul(d);
+                FloatVector hi = high(q).mul(d);
+                long lo0 = xb + (long) j * Float.BYTES;
+                long hi0 = lo0 + HIGH_OFFSET;
+                a0 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, x0 + lo0, LE), a0);
+                a1 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, x1 + lo0, LE), a1);
+                a2 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, x2 + lo0, LE), a2);
+                a3 = lo.fma(FloatVector.fromMemorySegment(FLOATS, x, x3 + lo0, LE), a3);
+                a0 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, x0 + hi0, LE), a0);
+                a1 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, x1 + hi0, LE), a1);
+                a2 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, x2 + hi0, LE), a2);
+                a3 = hi.fma(FloatVector.fromMemorySegment(FLOATS, x, x3 + hi0, LE), a3);
+            }
+        }
+        out.set(F32, outOff, VectorMath.sum(a0));
+        out.set(F32, outOff + outStride, VectorMath.sum(a1));
+        out.set(F32, outOff + 2 * outStride, VectorMath.sum(a2));
+        out.set(F32, outOff + 3 * outStride, VectorMath.sum(a3));
     }
 
     /** The same product without vectors, for CPUs whose float vectors are not 8 or 16 lanes wide. */
@@ -119,7 +130,7 @@ final class Q4Matmul implements MatmulRows {
                     long xb = x0 + (long) b * BLOCK * Float.BYTES;
                     float blockSum = 0;
                     for (int j = 0; j < HALF; j++) {
-                        int q = w.get(java.lang.foreign.ValueLayout.JAVA_BYTE, bOff + QUANTS + j) & 0xFF;
+                        int q = w.get(ValueLayout.JAVA_BYTE, bOff + QUANTS + j) & 0xFF;
                         blockSum += ((q & 0x0F) - 8) * x.get(F32, xb + (long) j * Float.BYTES)
                                 + ((q >>> 4) - 8) * x.get(F32, xb + (long) (j + HALF) * Float.BYTES);
                     }

@@ -2,6 +2,7 @@ package io.llmnpu.backend.cpu;
 
 import io.llmnpu.api.backend.BackendException;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -146,7 +147,7 @@ final class WorkerPool implements ParallelLoop, AutoCloseable {
         }
         for (Thread w : workers) {
             try {
-                if (!w.join(java.time.Duration.ofSeconds(10))) {
+                if (!w.join(Duration.ofSeconds(10))) {
                     stuck.add(w);
                 }
             } catch (InterruptedException e) {

@@ -3,9 +3,19 @@ package io.llmnpu.backend.cpu;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import io.llmnpu.api.backend.BackendOptions;
+import io.llmnpu.api.backend.CompiledGraph;
+import io.llmnpu.api.graph.Op;
+import io.llmnpu.api.graph.SubgraphBuilder;
+import io.llmnpu.api.graph.Value;
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Shape;
+import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
+import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** A whole transformer block as one compiled graph: against the reference, and across thread counts. */
 class LlamaBlockTest {
@@ -42,6 +52,36 @@ class LlamaBlockTest {
             assertArrayEquals(one.kCache(), four.kCache(), "key cache");
             assertArrayEquals(one.vCache(), four.vCache(), "value cache");
             assertArrayEquals(one.lastRow(), four.lastRow(), "last row");
+        }
+    }
+
+    /** Linear large enough (three million multiply-adds) that every worker surely takes chunks. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void largeLinearIsIndependentOfThreadCount(DType dtype) {
+        int tokens = 6;
+        int k = 512;
+        int n = 1000;
+        try (Arena arena = Arena.ofShared();
+             CpuBackend single = new CpuBackend(new BackendOptions(1));
+             CpuBackend multi = new CpuBackend(new BackendOptions(4))) {
+            Random rnd = new Random(dtype.ordinal());
+            EncodedMatrix w = EncodedMatrix.random(arena, dtype, n, k, rnd);
+            SubgraphBuilder b = new SubgraphBuilder("linear");
+            Value x = b.input("x", DType.F32, Shape.of(tokens, k));
+            Value y = b.add(new Op.Linear(x, w.tensor(), b.value("y", DType.F32, Shape.of(tokens, n)))).out();
+            b.output(y);
+            Tensor in = TestData.f32(arena, "x", x.shape(), TestData.floats(rnd, tokens * k, 1f));
+            float[][] results = new float[2][];
+            CpuBackend[] backends = {single, multi};
+            for (int i = 0; i < 2; i++) {
+                Tensor out = Tensor.allocate(arena, "y", DType.F32, y.shape());
+                try (CompiledGraph g = backends[i].devices().getFirst().compile(b.build())) {
+                    g.execute(Map.of(x, in, y, out));
+                }
+                results[i] = TestData.read(out);
+            }
+            assertArrayEquals(results[0], results[1], dtype + " linear on 1 and 4 threads");
         }
     }
 }
