@@ -59,9 +59,10 @@ public final class LlmRuntime implements AutoCloseable {
     /** As {@link #open(RuntimeOptions)}, choosing among the given backends. */
     public static LlmRuntime open(RuntimeOptions options, BackendRegistry registry) {
         BackendProvider provider = registry.select(options.backend());
-        LoadedModel model = ModelLoader.load(options.model(), options.tokenizer(), options.progress());
+        LoadedModel model = ModelLoader.load(options.model(), options.tokenizer());
         Backend backend = null;
         try {
+            ModelLoader.pageIn(model, options.progress());
             int ctx = options.contextLength() == 0
                     ? model.config().contextLength()
                     : Math.min(options.contextLength(), model.config().contextLength());

@@ -2,7 +2,6 @@ package io.llmnpu.runtime.cli;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Tensor;
-import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelLoader;
@@ -38,7 +37,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (LoadedModel m = ModelLoader.load(ModelLocator.resolve(model), tokenizer, ProgressListener.none())) {
+        try (LoadedModel m = ModelLoader.load(ModelLocator.resolve(model), tokenizer)) {
             ModelConfig c = m.config();
             out.printf(Locale.ROOT, "file          %s%n", m.source());
             out.printf(Locale.ROOT, "format        %s%n", m.format());

@@ -21,8 +21,8 @@ import java.util.Set;
 import java.util.Collections;
 
 /**
- * Opens a model file of any supported format together with its tokenizer, and pages its weights in
- * with progress, so that the first prompt does not stall on page faults.
+ * Opens a model file of any supported format together with its tokenizer. {@link #pageIn} then reads
+ * the weights in with progress, so that the first prompt does not stall on page faults.
  */
 public final class ModelLoader {
     private ModelLoader() {
@@ -34,7 +34,7 @@ public final class ModelLoader {
      *                      ({@code tok<vocab>.bin}, then {@code tokenizer.bin})
      * @throws ModelFormatException if a file is missing, damaged or unsupported
      */
-    public static LoadedModel load(Path file, Path tokenizerFile, ProgressListener progress) {
+    public static LoadedModel load(Path file, Path tokenizerFile) {
         Arena arena = Arena.ofShared();
         try {
             LoadedModel model = switch (ModelFormat.detect(file)) {
@@ -45,7 +45,6 @@ public final class ModelLoader {
                 throw new ModelFormatException(file, -1, "the tokenizer has " + model.tokenizer().vocabSize()
                         + " tokens but the model's vocabulary has " + model.config().vocabSize());
             }
-            pageIn(model, progress);
             return model;
         } catch (RuntimeException | Error e) {
             arena.close();
@@ -114,7 +113,7 @@ public final class ModelLoader {
     }
 
     /** Touches every weight page once, reporting bytes done, so load time shows as load progress. */
-    private static void pageIn(LoadedModel model, ProgressListener progress) {
+    public static void pageIn(LoadedModel model, ProgressListener progress) {
         long total = model.weightBytes();
         long done = 0;
         String stage = "loading " + model.source().getFileName();
