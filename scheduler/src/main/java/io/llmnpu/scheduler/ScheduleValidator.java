@@ -46,7 +46,8 @@ public final class ScheduleValidator {
         for (int d = 0; d < costs.deviceCount(); d++) {
             final int device = d;
             List<ScheduledTask> lane = schedule.entries().stream().filter(e -> e.device() == device)
-                    .sorted(Comparator.comparingDouble(ScheduledTask::start)).toList();
+                    .sorted(Comparator.comparingDouble(ScheduledTask::start).thenComparingDouble(ScheduledTask::end))
+                    .toList();
             for (int i = 1; i < lane.size(); i++) {
                 if (lane.get(i).start() < lane.get(i - 1).end() - tolerance) {
                     problems.add(costs.device(d).name() + " runs " + lane.get(i - 1).task().describe() + " and "
