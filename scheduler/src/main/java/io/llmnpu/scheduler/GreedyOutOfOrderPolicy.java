@@ -21,18 +21,39 @@ import io.llmnpu.api.backend.DeviceKind;
  * <p>A device only takes a task it would finish no later than any other allowed device, counting
  * only what each device is busy with ({@link SchedulerView#finishesSoonestOn}); under llm.npu's
  * affinity placement every task has one class of devices anyway.
+ *
+ * <p>{@link #maxUnlock()} is a variant with the NPU's sign flipped to +1: every device takes the
+ * task that unlocks the most. When the CPU/GPU side is itself heavily loaded (attention on a CPU
+ * without a GPU), the NPU then releases CPU work early instead of late, and the CPU starves less.
  */
 public final class GreedyOutOfOrderPolicy implements SchedulingPolicy {
+    private final String name;
+    private final double npuSign;
+
+    /** The policy as llm.npu describes it (negative score on the NPU). */
+    public GreedyOutOfOrderPolicy() {
+        this("greedy", -1);
+    }
+
+    private GreedyOutOfOrderPolicy(String name, double npuSign) {
+        this.name = name;
+        this.npuSign = npuSign;
+    }
+
+    /** The variant where the NPU, too, takes the task that unlocks the most work. */
+    public static GreedyOutOfOrderPolicy maxUnlock() {
+        return new GreedyOutOfOrderPolicy("greedy-max-unlock", 1);
+    }
 
     @Override
     public String name() {
-        return "greedy";
+        return name;
     }
 
     @Override
     public Dispatcher newRun(TaskGraph graph, CostTable costs) {
         return (view, device) -> {
-            double sign = costs.device(device).kind() == DeviceKind.NPU ? -1 : 1;
+            double sign = costs.device(device).kind() == DeviceKind.NPU ? npuSign : 1;
             int best = IDLE;
             double bestScore = Double.NEGATIVE_INFINITY;
             for (int task : view.readyTasks()) {

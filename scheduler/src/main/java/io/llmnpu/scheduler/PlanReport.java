@@ -91,14 +91,14 @@ public record PlanReport(String platform, ModelShape shape, int promptTokens, in
                         + "%.3f ms if any supporting device could run any task%n",
                 lowerBound.seconds() * 1e3, lowerBound.loadSeconds() * 1e3, lowerBound.criticalPathSeconds() * 1e3,
                 anyDeviceLowerBoundSeconds * 1e3));
-        StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-14s %12s %15s %7s %9s %11s %13s",
+        StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-18s %12s %15s %7s %9s %11s %13s",
                 "policy", "makespan ms", "lower bound ms", "ratio", "tok/s", "NPU busy %", "NPU bubble %"));
         for (String d : devices) {
             header.append(String.format(Locale.ROOT, " %10s", d + " %"));
         }
         out.append(header).append('\n');
         for (Row r : rows) {
-            out.append(String.format(Locale.ROOT, "%-14s %12.3f %15.3f %7.4f %9.1f %11s %13s", r.policy(),
+            out.append(String.format(Locale.ROOT, "%-18s %12.3f %15.3f %7.4f %9.1f %11s %13s", r.policy(),
                     r.makespanSeconds() * 1e3, lowerBound.seconds() * 1e3, ratio(r), promptTokens / r.makespanSeconds(),
                     percent(r.npuBusyFraction()), percent(r.npuBubbleFraction())));
             for (double busy : r.deviceBusyFractions()) {

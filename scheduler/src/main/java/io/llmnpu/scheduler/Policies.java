@@ -9,11 +9,13 @@ public final class Policies {
     }
 
     public static List<SchedulingPolicy> all() {
-        return List.of(new InOrderPolicy(), new GreedyOutOfOrderPolicy(), new CriticalPathPolicy());
+        return List.of(new InOrderPolicy(), new GreedyOutOfOrderPolicy(), GreedyOutOfOrderPolicy.maxUnlock(),
+                new CriticalPathPolicy());
     }
 
     /**
-     * The policy called {@code name} ({@code in-order}, {@code greedy}, {@code critical-path}).
+     * The policy called {@code name} ({@code in-order}, {@code greedy}, {@code greedy-max-unlock},
+     * {@code critical-path}).
      *
      * @throws IllegalArgumentException for any other name
      */

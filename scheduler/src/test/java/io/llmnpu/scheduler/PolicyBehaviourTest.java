@@ -53,6 +53,10 @@ class PolicyBehaviourTest {
         // Score on the NPU is minus the unlocked time: -1 beats -4 even though feedsMuch comes first.
         assertEquals(0, s.entry(feedsLittle).start());
         assertEquals(1, s.entry(feedsMuch).start());
+        // The max-unlock variant hands the CPU its longer task first.
+        Schedule feeding = simulator.run(g, costs, GreedyOutOfOrderPolicy.maxUnlock());
+        assertEquals(0, feeding.entry(feedsMuch).start());
+        assertEquals(1, feeding.entry(cpuMuch).start());
     }
 
     @Test
@@ -149,6 +153,7 @@ class PolicyBehaviourTest {
         assertEquals("greedy", Policies.byName("Greedy").name());
         assertEquals("in-order", Policies.byName("in-order").name());
         assertEquals("critical-path", Policies.byName("critical-path").name());
+        assertEquals("greedy-max-unlock", Policies.byName("greedy-max-unlock").name());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Policies.byName("fifo"))
                 .getMessage().contains("greedy"));
     }
