@@ -7,9 +7,10 @@ import java.util.Arrays;
  *
  * <p><b>Load bound.</b> With device d taking a fraction x(t,d) of task t (sum over d = 1, allowed
  * pairs only), every device's load sum_t x(t,d) p(t,d) must fit in the makespan; the least such T
- * over all fractional placements is a lower bound, and at least as large as "max per-device work"
- * of the best possible integral placement relaxed. It is computed through its dual, which is a
- * bound by itself for any weights: for every point w of the simplex over devices,
+ * over all fractional placements is a lower bound: the fractional relaxation of "max per-device
+ * work under the best placement", which every schedule, whatever its placement, respects. It is
+ * computed through its dual, which is a bound by itself for any weights: for every point w of the
+ * simplex over devices,
  * <pre>
  *   T >= f(w) = sum over tasks of  min over allowed devices d of  w_d p(t,d)
  * </pre>
