@@ -25,6 +25,8 @@ import java.util.Arrays;
  */
 public final class LowerBounds {
     private static final int ASCENT_STEPS = 4000;
+    /** Steps without progress after which an ascent stops: the step size has shrunk past use. */
+    private static final int PATIENCE = 400;
 
     private LowerBounds() {
     }
@@ -119,6 +121,7 @@ public final class LowerBounds {
     private static double ascend(CostTable costs, double[] w) {
         int m = w.length;
         double best = dual(costs, w);
+        int lastGain = 0;
         double[] g = new double[m];
         for (int k = 1; k <= ASCENT_STEPS; k++) {
             Arrays.fill(g, 0);
@@ -150,7 +153,13 @@ public final class LowerBounds {
                 w[d] += step * g[d];
             }
             projectOntoSimplex(w);
-            best = Math.max(best, dual(costs, w));
+            double value = dual(costs, w);
+            if (value > best * (1 + 1e-12)) {
+                best = value;
+                lastGain = k;
+            } else if (k - lastGain > PATIENCE) {
+                break;
+            }
         }
         return best;
     }
