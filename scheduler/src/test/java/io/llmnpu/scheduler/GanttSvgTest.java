@@ -1,0 +1,79 @@
+package io.llmnpu.scheduler;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.llmnpu.api.backend.DeviceKind;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+class GanttSvgTest {
+
+    private static Document parse(String svg) throws Exception {
+        DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+        f.setNamespaceAware(true);
+        f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+        return f.newDocumentBuilder().parse(new ByteArrayInputStream(svg.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void prefillChartIsWellFormedWithOneRectanglePerTask() throws Exception {
+        PlatformProfile phone = new ProfileLoader().builtIn("snapdragon-8gen3-like");
+        Plan plan = new PrefillPlanner().plan(new ModelShape(2048, 5504, 6, 16, 16, 151936), 512, 256, phone,
+                new GreedyOutOfOrderPolicy());
+        Document doc = parse(plan.ganttSvg());
+        assertEquals("svg", doc.getDocumentElement().getLocalName());
+        NodeList rects = doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect");
+        assertEquals(plan.dag().graph().size(), rects.getLength());
+        Set<String> tooltips = new HashSet<>();
+        for (int i = 0; i < rects.getLength(); i++) {
+            Element rect = (Element) rects.item(i);
+            String title = rect.getElementsByTagNameNS("http://www.w3.org/2000/svg", "title").item(0).getTextContent();
+            assertTrue(title.contains(" chunk ") && title.contains(" layer ") && title.contains(" ms"), title);
+            tooltips.add(title);
+            double x = Double.parseDouble(rect.getAttribute("x"));
+            double w = Double.parseDouble(rect.getAttribute("width"));
+            assertTrue(x >= 0 && x + w <= 1200.5, "inside the chart: " + x + " + " + w);
+        }
+        assertEquals(rects.getLength(), tooltips.size(), "each task has its own tooltip");
+        String header = doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "text").item(0).getTextContent();
+        assertTrue(header.contains(String.format(java.util.Locale.ROOT, "makespan %.3f ms",
+                plan.schedule().makespan() * 1e3)), header);
+        assertTrue(header.contains("NPU bubble"), header);
+    }
+
+    @Test
+    void rectanglesSitInTheirDevicesLaneAtTheirTime() throws Exception {
+        List<DeviceProfile> devices = List.of(new DeviceProfile("a<&>", DeviceKind.NPU, 1e12, 0, 1e10, 0),
+                new DeviceProfile("b\"'", DeviceKind.CPU, 1e12, 1e12, 1e10, 0));
+        TaskGraph g = LowerBoundsTest.independent(2);
+        CostTable costs = CostTable.of(devices, new double[][] {{0.004, Double.POSITIVE_INFINITY}, {Double.POSITIVE_INFINITY, 0.002}});
+        Schedule s = new Simulator().run(g, costs, new GreedyOutOfOrderPolicy());
+        Document doc = parse(new GanttSvg().render(s, "names & <escapes>"));
+        NodeList rects = doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect");
+        Element first = (Element) rects.item(0);
+        Element second = (Element) rects.item(1);
+        assertEquals(110, Double.parseDouble(first.getAttribute("x")), 1e-9, "starts at the left edge");
+        assertEquals(1200 - 110 - 30, Double.parseDouble(first.getAttribute("width")), 0.01, "spans the makespan");
+        assertEquals((1200 - 110 - 30) / 2.0, Double.parseDouble(second.getAttribute("width")), 0.01);
+        assertTrue(Double.parseDouble(second.getAttribute("y")) > Double.parseDouble(first.getAttribute("y")));
+        assertTrue(doc.getDocumentElement().getTextContent().contains("a<&>"));
+        assertTrue(doc.getDocumentElement().getTextContent().contains("names & <escapes>"));
+    }
+
+    @Test
+    void axisStepsAreRound() {
+        assertEquals(100, GanttSvg.niceStep(87.3), 1e-9);
+        assertEquals(0.5, GanttSvg.niceStep(0.31), 1e-12);
+        assertEquals(2, GanttSvg.niceStep(2), 1e-12);
+        assertEquals(20, GanttSvg.niceStep(10.7), 1e-12);
+    }
+}
