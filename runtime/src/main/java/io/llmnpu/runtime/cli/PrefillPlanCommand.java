@@ -1,0 +1,109 @@
+package io.llmnpu.runtime.cli;
+
+import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.ModelConfig;
+import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.scheduler.ModelShape;
+import io.llmnpu.scheduler.Plan;
+import io.llmnpu.scheduler.PlatformProfile;
+import io.llmnpu.scheduler.Policies;
+import io.llmnpu.scheduler.PrefillPlanner;
+import io.llmnpu.scheduler.ProfileLoader;
+import io.llmnpu.scheduler.SchedulingPolicy;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code llmnpu prefill-plan}: how a prefill would be scheduled across NPU, GPU and CPU. */
+@Command(name = "prefill-plan", mixinStandardHelpOptions = true,
+        description = {"Simulate the out-of-order prefill schedule of a model on a device profile, without running",
+            "kernels: prints makespan, lower bound, NPU busy and bubble time per policy, and writes the",
+            "report as JSON plus a Gantt chart (SVG) per policy."})
+final class PrefillPlanCommand implements Callable<Integer> {
+    private static final Map<String, ModelShape> SHAPES = Map.of(
+            "qwen1.5-1.8b", ModelShape.QWEN1_5_1_8B,
+            "tinyllama-1.1b", new ModelShape(2048, 5632, 22, 32, 4, 32000),
+            "llama2-7b", new ModelShape(4096, 11008, 32, 32, 32, 32000));
+
+    @Parameters(index = "0", arity = "0..1", description = "Model file whose shape to plan (or use --shape).")
+    Path model;
+
+    @Option(names = "--shape", description = "A named shape instead of a file: ${COMPLETION-CANDIDATES}.",
+            completionCandidates = ShapeNames.class)
+    String shape;
+
+    @Option(names = {"-N", "--prompt-tokens"}, defaultValue = "1024", description = "Prompt length (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--chunk", defaultValue = "256", description = "Chunk size (default: ${DEFAULT-VALUE}).")
+    int chunk;
+
+    @Option(names = "--profile", defaultValue = "snapdragon-8gen3-like",
+            description = "Built-in profile (${COMPLETION-CANDIDATES}) or a JSON file (default: ${DEFAULT-VALUE}).",
+            completionCandidates = ProfileNames.class)
+    String profile;
+
+    @Option(names = "--policy", defaultValue = "all", description = "Policy name, or 'all' to compare them (default: ${DEFAULT-VALUE}).")
+    String policy;
+
+    @Option(names = {"-o", "--output"}, defaultValue = "plan-results", description = "Folder for JSON and SVG (default: ${DEFAULT-VALUE}).")
+    Path output;
+
+    static final class ShapeNames extends java.util.ArrayList<String> {
+        ShapeNames() {
+            super(SHAPES.keySet().stream().sorted().toList());
+        }
+    }
+
+    static final class ProfileNames extends java.util.ArrayList<String> {
+        ProfileNames() {
+            super(ProfileLoader.BUILT_IN);
+        }
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        ModelShape modelShape = resolveShape();
+        ProfileLoader loader = new ProfileLoader();
+        PlatformProfile platform = Files.isRegularFile(Path.of(profile)) ? loader.load(Path.of(profile)) : loader.builtIn(profile);
+        List<SchedulingPolicy> policies = policy.equals("all") ? Policies.all() : List.of(Policies.byName(policy));
+        PrefillPlanner.Comparison comparison = new PrefillPlanner().compare(modelShape, promptTokens, chunk, platform, policies);
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        out.println(comparison.report().toText());
+        Files.createDirectories(output);
+        Files.writeString(output.resolve("prefill-plan.json"), comparison.report().toJson());
+        for (Plan plan : comparison.plans()) {
+            String name = plan.schedule().policy();
+            Files.writeString(output.resolve("gantt-" + name + ".svg"), plan.ganttSvg());
+        }
+        out.printf(Locale.ROOT, "wrote %s and %d Gantt chart(s) to %s%n", "prefill-plan.json", comparison.plans().size(),
+                output.toAbsolutePath().normalize());
+        return 0;
+    }
+
+    private ModelShape resolveShape() {
+        if (shape != null) {
+            ModelShape s = SHAPES.get(shape.toLowerCase(Locale.ROOT));
+            if (s == null) {
+                throw new IllegalArgumentException("unknown shape '" + shape + "'; choose one of " + SHAPES.keySet().stream().sorted().toList());
+            }
+            return s;
+        }
+        if (model == null) {
+            throw new IllegalArgumentException("give a model file or --shape (e.g. --shape qwen1.5-1.8b)");
+        }
+        try (LoadedModel m = ModelLoader.load(model, null)) {
+            ModelConfig c = m.config();
+            return new ModelShape(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.vocabSize());
+        }
+    }
+}
