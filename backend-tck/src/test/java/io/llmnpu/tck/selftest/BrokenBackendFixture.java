@@ -1,0 +1,16 @@
+package io.llmnpu.tck.selftest;
+
+import io.llmnpu.api.backend.BackendProvider;
+import io.llmnpu.tck.BackendConformanceSuite;
+import java.util.EnumSet;
+
+/**
+ * The suite against the test backend with every {@link Defect} planted; it must fail. Run only
+ * through the launcher by {@link BackendConformanceSuiteSelfTest}.
+ */
+public class BrokenBackendFixture extends BackendConformanceSuite {
+    @Override
+    protected BackendProvider provider() {
+        return new TestBackendProvider("broken", EnumSet.allOf(Defect.class));
+    }
+}
