@@ -40,6 +40,9 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.Isolated;
 import org.opentest4j.AssertionFailedError;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,6 +78,8 @@ import org.slf4j.LoggerFactory;
  * Each case is reported by name, e.g. {@code cpu0 Linear Q4_0 [7x96]->[7x33]}. Override
  * {@link #options()}, {@link #tolerances()}, {@link #seed()} or {@link #lifetimeCycles()} to adapt it.
  */
+@Isolated("thread and memory checks count the whole process")
+@Execution(ExecutionMode.SAME_THREAD)
 public abstract class BackendConformanceSuite {
     private static final Logger LOG = LoggerFactory.getLogger(BackendConformanceSuite.class);
 

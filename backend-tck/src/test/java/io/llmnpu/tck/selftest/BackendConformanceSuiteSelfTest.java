@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,6 +12,7 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.platform.engine.DiscoverySelector;
 import org.junit.platform.engine.TestExecutionResult;
 import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * Runs the conformance suite, through the JUnit Platform launcher, against the correct test backend
  * (it must pass every check) and against the test backend with every {@link Defect} planted (each
  * defect must make its own checks fail, with a message that says what is wrong, while the checks the
- * defects do not touch still pass).
+ * defects do not touch still pass), and the use-after-close check against a backend whose closed
+ * graphs hit their freed memory.
  */
 class BackendConformanceSuiteSelfTest {
     private static final Logger LOG = LoggerFactory.getLogger(BackendConformanceSuiteSelfTest.class);
@@ -54,7 +57,11 @@ class BackendConformanceSuiteSelfTest {
     }
 
     private static Report run(Class<?> fixture) {
-        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selectClass(fixture)).build();
+        return run(selectClass(fixture));
+    }
+
+    private static Report run(DiscoverySelector selector) {
+        LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request().selectors(selector).build();
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener summary = new SummaryGeneratingListener();
         List<Outcome> tests = new ArrayList<>();
@@ -136,6 +143,13 @@ class BackendConformanceSuiteSelfTest {
         expectPassed(report, "^broken0 Linear (F32|F16|BF16|Q8_0) ");
         expectPassed(report, "^broken0 Embedding (F32|F16|BF16|Q8_0) ");
         expectPassed(report, "^broken0 (SiluMul|Add|SelectRow) ");
+    }
+
+    @Test
+    void useAfterCloseMustNotSurfaceAsAnFfmException() {
+        Report report = run(selectMethod(UseAfterCloseFixture.class, "closedGraphRejectsExecution"));
+        expectFailed(report, "^unchecked0 executing a closed compiled graph throws BackendException$",
+                "must throw BackendException, but it threw java.lang.IllegalStateException");
     }
 
     private static void expectFailed(Report report, String regex, String messagePart) {

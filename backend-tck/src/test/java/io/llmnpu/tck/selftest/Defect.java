@@ -22,5 +22,11 @@ enum Defect {
     /** Backend.close() neither stops the worker threads nor stops compiled graphs from running. */
     UNPLUG_IGNORED,
     /** Compiling an unsupported op throws IllegalArgumentException rather than BackendException. */
-    UNSUPPORTED_THROWS_ILLEGAL_ARGUMENT
+    UNSUPPORTED_THROWS_ILLEGAL_ARGUMENT,
+    /**
+     * execute runs on the caller's thread without checking whether the graph was closed, so a closed
+     * graph reaches its freed arena and FFM's IllegalStateException escapes. (It also leaves the worker
+     * threads unused, which would hide {@link #UNPLUG_IGNORED}, so the self-test plants it alone.)
+     */
+    USE_AFTER_CLOSE_UNCHECKED
 }
