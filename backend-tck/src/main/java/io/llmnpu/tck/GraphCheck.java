@@ -113,7 +113,7 @@ final class GraphCheck {
             throw new AssertionFailedError(context + ": execute with correct bindings threw " + e, e);
         }
         for (Value out : graph.outputs()) {
-            ResultCheck.matches(context, out, bindings.get(out), expected.get(out), bound);
+            ResultCheck.matches(context, out, bindings.get(out), expected.get(out), expected.rowScale(out), bound);
         }
         for (Map.Entry<Value, float[]> cache : cachesBefore.entrySet()) {
             Value v = cache.getKey();

@@ -21,14 +21,21 @@ public final class ReferenceGraph {
      * @param values      every value of the graph after the run; inputs that ops update in place
      *                    (KV caches) hold their new contents
      * @param writtenRows for each cache input an op updated, the rows it wrote
+     * @param rowScales   for values whose error scales with more than the values themselves (Linear
+     *                    outputs), a lower bound of each row's magnitude for the tolerance
      */
-    public record Result(Map<Value, double[]> values, Map<Value, BitSet> writtenRows) {
+    public record Result(Map<Value, double[]> values, Map<Value, BitSet> writtenRows, Map<Value, double[]> rowScales) {
         public double[] get(Value v) {
             double[] x = values.get(v);
             if (x == null) {
                 throw new IllegalArgumentException("the reference run has no value " + v);
             }
             return x;
+        }
+
+        /** The row magnitude floor of {@code v}, or null where the values' own size is the magnitude. */
+        public double[] rowScale(Value v) {
+            return rowScales.get(v);
         }
     }
 
@@ -43,6 +50,7 @@ public final class ReferenceGraph {
     public static Result run(Subgraph graph, Map<Value, Tensor> inputs, Map<Value, double[]> state) {
         Map<Value, double[]> values = new HashMap<>();
         Map<Value, BitSet> written = new HashMap<>();
+        Map<Value, double[]> scales = new HashMap<>();
         for (Value in : graph.inputs()) {
             double[] prior = state.get(in);
             if (prior != null) {
@@ -56,12 +64,13 @@ public final class ReferenceGraph {
             values.put(in, TensorDecoder.toDoubles(t));
         }
         for (Op op : graph.ops()) {
-            evaluate(op, values, written);
+            evaluate(op, values, written, scales);
         }
-        return new Result(values, written);
+        return new Result(values, written, scales);
     }
 
-    private static void evaluate(Op op, Map<Value, double[]> values, Map<Value, BitSet> written) {
+    private static void evaluate(Op op, Map<Value, double[]> values, Map<Value, BitSet> written,
+                                 Map<Value, double[]> scales) {
         switch (op) {
             case Op.Embedding e -> {
                 int vocab = e.table().shape().dim(0);
@@ -76,8 +85,11 @@ public final class ReferenceGraph {
             }
             case Op.Linear l -> {
                 Value in = l.in();
-                values.put(l.out(), ReferenceOps.linear(values.get(in), in.shape().rows(), in.shape().cols(),
-                        TensorDecoder.toDoubles(l.weight()), l.weight().shape().dim(0)));
+                double[] weight = TensorDecoder.toDoubles(l.weight());
+                int out = l.weight().shape().dim(0);
+                values.put(l.out(), ReferenceOps.linear(values.get(in), in.shape().rows(), in.shape().cols(), weight, out));
+                scales.put(l.out(), ReferenceOps.linearTermNorms(values.get(in), in.shape().rows(), in.shape().cols(),
+                        weight, out));
             }
             case Op.Rope r -> {
                 Value in = r.in();

@@ -59,6 +59,27 @@ public final class ReferenceOps {
     }
 
     /**
+     * For each row of a Linear, the largest over its outputs of sqrt(sum_i (weight[o][i] * x[t][i])^2):
+     * the size of the dot products' terms. Rounding, or quantizing the activations, perturbs every term
+     * a little, so the error of an output scales with this rather than with the output itself, which
+     * can be near zero by cancellation.
+     */
+    public static double[] linearTermNorms(double[] x, int rows, int in, double[] weight, int out) {
+        double[] norms = new double[rows];
+        for (int t = 0; t < rows; t++) {
+            for (int o = 0; o < out; o++) {
+                double sumSquares = 0;
+                for (int i = 0; i < in; i++) {
+                    double term = weight[o * in + i] * x[t * in + i];
+                    sumSquares += term * term;
+                }
+                norms[t] = Math.max(norms[t], Math.sqrt(sumSquares));
+            }
+        }
+        return norms;
+    }
+
+    /**
      * Rotary embedding of every head of every row. Pair i of a head (i < rotaryDims / 2) is
      * (2i, 2i + 1) for {@link RopeStyle#ADJACENT} and (i, i + rotaryDims / 2) for {@link RopeStyle#NEOX};
      * it turns by position * theta^(-2i / rotaryDims). Dimensions from rotaryDims on pass through, and

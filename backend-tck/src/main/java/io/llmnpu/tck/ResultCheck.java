@@ -16,21 +16,26 @@ final class ResultCheck {
     private ResultCheck() {
     }
 
-    /** Every element of {@code actual} within {@code bound} of the reference result {@code expected}, row by row. */
-    static void matches(String context, Value value, Tensor actual, double[] expected, Tolerances.Bound bound) {
-        matches(context, value, actual, expected, bound, "the double-precision reference");
+    /**
+     * Every element of {@code actual} within {@code bound} of the reference result {@code expected},
+     * row by row. A row's magnitude is its largest |expected|, raised to {@code rowFloor[row]} where a
+     * floor is given (null for none).
+     */
+    static void matches(String context, Value value, Tensor actual, double[] expected, double[] rowFloor,
+                        Tolerances.Bound bound) {
+        matches(context, value, actual, expected, rowFloor, bound, "the double-precision reference");
     }
 
-    /** As {@link #matches(String, Value, Tensor, double[], Tolerances.Bound)}, naming what {@code expected} is. */
-    static void matches(String context, Value value, Tensor actual, double[] expected, Tolerances.Bound bound,
-                        String expectedName) {
+    /** As {@link #matches(String, Value, Tensor, double[], double[], Tolerances.Bound)}, naming what {@code expected} is. */
+    static void matches(String context, Value value, Tensor actual, double[] expected, double[] rowFloor,
+                        Tolerances.Bound bound, String expectedName) {
         float[] got = actual.toFloatArray();
         int cols = value.shape().cols();
         int rows = value.shape().rows();
         Mismatch worst = null;
         int bad = 0;
         for (int r = 0; r < rows; r++) {
-            double rowMax = rowMax(expected, r, cols);
+            double rowMax = Math.max(rowMax(expected, r, cols), rowFloor == null ? 0 : rowFloor[r]);
             double allowed = bound.allowed(rowMax);
             for (int c = 0; c < cols; c++) {
                 int i = r * cols + c;
@@ -47,7 +52,7 @@ final class ResultCheck {
         if (bad > 0) {
             throw new AssertionFailedError(String.format(Locale.ROOT,
                     "%s: %s differs from %s in %d of %d values; worst at [%d, %d]:"
-                            + " got %s, expected %.6g (|diff| %.3g > allowed %.3g = %s, row max %.4g)",
+                            + " got %s, expected %.6g (|diff| %.3g > allowed %.3g = %s, row magnitude %.4g)",
                     context, value, expectedName, bad, rows * cols, worst.row, worst.col, worst.got, worst.expected,
                     worst.diff, worst.allowed, bound, worst.rowMax));
         }
@@ -76,7 +81,7 @@ final class ResultCheck {
                 }
             }
         }
-        matches(context + " (cache rows written)", cache, actual, expected, bound);
+        matches(context + " (cache rows written)", cache, actual, expected, null, bound);
     }
 
     private static double rowMax(double[] values, int row, int cols) {

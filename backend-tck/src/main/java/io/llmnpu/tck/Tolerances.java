@@ -5,9 +5,12 @@ import java.util.Objects;
 
 /**
  * How far a backend's F32 results may be from the double-precision reference. A value passes when
- * {@code |actual - expected| <= abs + rel * rowMax}, where rowMax is the largest |expected| in the same
- * output row: errors of a dot product or a softmax scale with the row, not with the single element, so
- * a small element in a large row may carry the row's rounding. NaN or infinity never passes.
+ * {@code |actual - expected| <= abs + rel * rowMagnitude}, where rowMagnitude is the largest |expected|
+ * in the same output row: errors of a dot product or a softmax scale with the row, not with the single
+ * element, so a small element in a large row may carry the row's rounding. For Linear outputs the row
+ * magnitude is at least the largest root sum of squares of a dot product's terms,
+ * sqrt(sum_i (w[o][i] * x[i])^2), since every term carries rounding (or activation quantization) error
+ * and a row of few outputs may all be small by cancellation. NaN or infinity never passes.
  *
  * <p>The bound is chosen by the weight type of the op (Linear, Embedding); ops without weights and
  * ops with F32 weights use {@link #f32}. A graph of several ops multiplies its weight type's bound by
@@ -30,8 +33,8 @@ public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_
             }
         }
 
-        public double allowed(double rowMax) {
-            return abs + rel * rowMax;
+        public double allowed(double rowMagnitude) {
+            return abs + rel * rowMagnitude;
         }
 
         public Bound times(double factor) {
@@ -40,7 +43,7 @@ public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_
 
         @Override
         public String toString() {
-            return "abs " + abs + " + rel " + rel + " x row max";
+            return "abs " + abs + " + rel " + rel + " x row magnitude";
         }
     }
 

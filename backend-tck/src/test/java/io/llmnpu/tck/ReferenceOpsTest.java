@@ -28,6 +28,13 @@ class ReferenceOpsTest {
     }
 
     @Test
+    void linearTermNormsAreTheLargestRootSumOfSquaredProductsPerRow() {
+        double[] w = {3, 4, 1, 0}; // [2 out, 2 in]
+        double[] norms = ReferenceOps.linearTermNorms(new double[] {1, -1, 0, 2}, 2, 2, w, 2);
+        assertArrayEquals(new double[] {5, 8}, norms, EXACT);
+    }
+
+    @Test
     void adjacentRopeTurnsPairsTwoIAndTwoIPlusOne() {
         // head 4, all rotary: pair 0 turns by pos * 1, pair 1 by pos * theta^(-2/4) = pos * 0.01
         double[] out = ReferenceOps.rope(new double[] {1, 0, 1, 0}, 1, 4, new int[] {1}, 4, 4, 10_000, RopeStyle.ADJACENT);

@@ -23,7 +23,18 @@ class ResultCheckTest {
         try (Arena arena = Arena.ofConfined()) {
             // row 1 has max 100, so 1.5 may be off by 1e-4 + 1.0
             Tensor t = tensor(arena, 1, 2, 3, 100, 2.4f, 3);
-            assertDoesNotThrow(() -> ResultCheck.matches("case", OUT, t, new double[] {1, 2, 3, 100, 1.5, 3}, BOUND));
+            assertDoesNotThrow(() -> ResultCheck.matches("case", OUT, t, new double[] {1, 2, 3, 100, 1.5, 3}, null, BOUND));
+        }
+    }
+
+    @Test
+    void aRowFloorRaisesTheMagnitudeOfRowsThatCancelledToSmallValues() {
+        try (Arena arena = Arena.ofConfined()) {
+            // row 0 came out small (max 0.3) but its terms had magnitude 50: 0.4 off is within 1e-4 + 0.5
+            Tensor t = tensor(arena, 0.5f, 0.2f, 0.3f, 4, 5, 6);
+            double[] expected = {0.1, 0.2, 0.3, 4, 5, 6};
+            assertThrows(AssertionFailedError.class, () -> ResultCheck.matches("case", OUT, t, expected, null, BOUND));
+            assertDoesNotThrow(() -> ResultCheck.matches("case", OUT, t, expected, new double[] {50, 0}, BOUND));
         }
     }
 
@@ -32,7 +43,7 @@ class ResultCheckTest {
         try (Arena arena = Arena.ofConfined()) {
             Tensor t = tensor(arena, 1, 2, 3.5f, 4, 5, 6);
             AssertionFailedError e = assertThrows(AssertionFailedError.class,
-                    () -> ResultCheck.matches("case", OUT, t, new double[] {1, 2, 3, 4, 5, 6}, BOUND));
+                    () -> ResultCheck.matches("case", OUT, t, new double[] {1, 2, 3, 4, 5, 6}, null, BOUND));
             assertTrue(e.getMessage().contains("in 1 of 6 values; worst at [0, 2]: got 3.5, expected 3"), e.getMessage());
         }
     }
@@ -42,7 +53,8 @@ class ResultCheckTest {
         try (Arena arena = Arena.ofConfined()) {
             Tensor t = tensor(arena, 1, 2, 3, 4, Float.NaN, 6);
             AssertionFailedError e = assertThrows(AssertionFailedError.class,
-                    () -> ResultCheck.matches("case", OUT, t, new double[] {1, 2, 3, 4, 5, 6}, new Tolerances.Bound(1e9, 1)));
+                    () -> ResultCheck.matches("case", OUT, t, new double[] {1, 2, 3, 4, 5, 6}, null,
+                            new Tolerances.Bound(1e9, 1)));
             assertTrue(e.getMessage().contains("worst at [1, 1]: got NaN"), e.getMessage());
         }
     }
