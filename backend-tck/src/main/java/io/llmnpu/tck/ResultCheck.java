@@ -35,8 +35,8 @@ final class ResultCheck {
         Mismatch worst = null;
         int bad = 0;
         for (int r = 0; r < rows; r++) {
-            double rowMax = Math.max(rowMax(expected, r, cols), rowFloor == null ? 0 : rowFloor[r]);
-            double allowed = bound.allowed(rowMax);
+            double magnitude = Math.max(rowMax(expected, r, cols), rowFloor == null ? 0 : rowFloor[r]);
+            double allowed = bound.allowed(magnitude);
             for (int c = 0; c < cols; c++) {
                 int i = r * cols + c;
                 double diff = Math.abs(got[i] - expected[i]);
@@ -44,7 +44,7 @@ final class ResultCheck {
                     bad++;
                     double excess = Float.isFinite(got[i]) ? diff / allowed : Double.POSITIVE_INFINITY;
                     if (worst == null || excess > worst.excess) {
-                        worst = new Mismatch(r, c, got[i], expected[i], diff, allowed, rowMax, excess);
+                        worst = new Mismatch(r, c, got[i], expected[i], diff, allowed, magnitude, excess);
                     }
                 }
             }
@@ -54,7 +54,7 @@ final class ResultCheck {
                     "%s: %s differs from %s in %d of %d values; worst at [%d, %d]:"
                             + " got %s, expected %.6g (|diff| %.3g > allowed %.3g = %s, row magnitude %.4g)",
                     context, value, expectedName, bad, rows * cols, worst.row, worst.col, worst.got, worst.expected,
-                    worst.diff, worst.allowed, bound, worst.rowMax));
+                    worst.diff, worst.allowed, bound, worst.magnitude));
         }
     }
 
@@ -93,6 +93,6 @@ final class ResultCheck {
     }
 
     private record Mismatch(int row, int col, float got, double expected, double diff, double allowed,
-                            double rowMax, double excess) {
+                            double magnitude, double excess) {
     }
 }

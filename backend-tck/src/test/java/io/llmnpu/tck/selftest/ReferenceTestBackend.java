@@ -22,13 +22,15 @@ import java.util.concurrent.TimeUnit;
 final class ReferenceTestBackend implements Backend {
     private final String name;
     private final Set<Defect> defects;
+    private final boolean lossyActivations;
     private final ExecutorService workers;
     private final List<Device> devices;
     private volatile boolean closed;
 
-    ReferenceTestBackend(String name, BackendOptions options, Set<Defect> defects) {
+    ReferenceTestBackend(String name, BackendOptions options, Set<Defect> defects, boolean lossyActivations) {
         this.name = name;
         this.defects = defects;
+        this.lossyActivations = lossyActivations;
         this.workers = Executors.newFixedThreadPool(options.effectiveThreads(),
                 Thread.ofPlatform().daemon(true).name(name + "-worker-", 0).factory());
         this.devices = List.of(new ScalarDevice(this, name + "0"));
@@ -42,6 +44,11 @@ final class ReferenceTestBackend implements Backend {
     @Override
     public List<Device> devices() {
         return devices;
+    }
+
+    /** Whether Linear rounds its activations by weight type ({@link ActivationRounding}): lossy but conforming. */
+    boolean lossyActivations() {
+        return lossyActivations;
     }
 
     boolean has(Defect defect) {

@@ -27,6 +27,7 @@ final class ScalarCompiledGraph implements CompiledGraph {
     private final Arena arena = Arena.ofShared();
     private final Map<Value, MemorySegment> scratch = new HashMap<>();
     private final List<MemorySegment> weights = new ArrayList<>();
+    private final List<ActivationRounding> roundings = new ArrayList<>();
     private final float[] accumulator;
     private volatile boolean closed;
 
@@ -51,6 +52,7 @@ final class ScalarCompiledGraph implements CompiledGraph {
                 default -> null;
             };
             weights.add(w == null ? null : ScalarKernels.unpack(w, arena, backend.has(Defect.Q4_0_INTERLEAVED_NIBBLES)));
+            roundings.add(w != null && backend.lossyActivations() ? ActivationRounding.forWeights(w.dtype()) : ActivationRounding.NONE);
         }
         accumulator = new float[widest];
     }
@@ -113,7 +115,7 @@ final class ScalarCompiledGraph implements CompiledGraph {
                 case Op.Linear l -> {
                     boolean shared = backend.has(Defect.SHARED_ACCUMULATOR);
                     ScalarKernels.linear(seg(l.in(), bindings), w, l.in().shape().rows(), l.in().shape().cols(),
-                            l.out().shape().cols(), seg(l.out(), bindings),
+                            l.out().shape().cols(), seg(l.out(), bindings), roundings.get(i),
                             shared ? device.sharedAccumulator() : accumulator,
                             shared ? this::widenRaceWindow : () -> { });
                 }

@@ -87,16 +87,20 @@ final class ScalarKernels {
     }
 
     /**
-     * out[t] = W in[t]. Each output row is first gathered in {@code acc} and then stored;
-     * {@code beforeStore} runs in between (the hook the shared-accumulator defect uses).
+     * out[t] = W in[t], with the row's activations first rounded as {@code rounding} says. Each output
+     * row is gathered in {@code acc} and then stored; {@code beforeStore} runs in between (the hook the
+     * shared-accumulator defect uses).
      */
     static void linear(MemorySegment in, MemorySegment weight, int rows, int inF, int outF, MemorySegment out,
-                       float[] acc, Runnable beforeStore) {
+                       ActivationRounding rounding, float[] acc, Runnable beforeStore) {
+        float[] x = new float[inF];
         for (int t = 0; t < rows; t++) {
+            MemorySegment.copy(in, F32, (long) t * inF * Float.BYTES, x, 0, inF);
+            float[] rounded = rounding.apply(x);
             for (int o = 0; o < outF; o++) {
                 float sum = 0;
                 for (int i = 0; i < inF; i++) {
-                    sum += weight.getAtIndex(F32, (long) o * inF + i) * in.getAtIndex(F32, (long) t * inF + i);
+                    sum += weight.getAtIndex(F32, (long) o * inF + i) * rounded[i];
                 }
                 acc[o] = sum;
             }
