@@ -1,0 +1,304 @@
+package io.llmnpu.tck;
+
+import io.llmnpu.api.graph.Op;
+import io.llmnpu.api.graph.RopeStyle;
+import io.llmnpu.api.graph.SubgraphBuilder;
+import io.llmnpu.api.graph.Value;
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Shape;
+import io.llmnpu.api.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The single-op cases every device is checked on. Shapes are drawn from a seeded random source
+ * (odd sizes where the op allows them, whole Q8_0/Q4_0 blocks where it does not) around fixed edge
+ * cases: one row and several, GQA ratios 1, 2 and 4, both RoPE styles, partial rotary dimensions,
+ * padding rows, a chunk that fills the last cache row.
+ */
+final class OpCases {
+    static final List<DType> WEIGHT_TYPES = List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
+
+    private final Random shapes;
+    private final List<OpCase> cases = new ArrayList<>();
+
+    private OpCases(Random shapes) {
+        this.shapes = shapes;
+    }
+
+    /** Every case, with shapes drawn from {@code shapes}. */
+    static List<OpCase> all(Random shapes) {
+        OpCases c = new OpCases(shapes);
+        c.embeddings();
+        c.rmsNorms();
+        c.linears();
+        c.ropes();
+        c.attentions();
+        c.elementwise();
+        c.selectRows();
+        return List.copyOf(c.cases);
+    }
+
+    /**
+     * Graphs no device can be expected to run: weights in types that carry no scale (I8) or are not
+     * weights at all (I32). A device should report them UNSUPPORTED and refuse to compile them.
+     */
+    static List<OpCase> unrunnable() {
+        List<OpCase> list = new ArrayList<>();
+        for (DType dtype : List.of(DType.I8, DType.I32)) {
+            list.add(new OpCase("Linear " + dtype + " " + Shapes.text(2, 64) + "->" + Shapes.text(2, 8), dtype, data -> {
+                SubgraphBuilder g = new SubgraphBuilder("linear-" + dtype);
+                Value x = g.input("x", DType.F32, Shape.of(2, 64));
+                Value y = g.value("out", DType.F32, Shape.of(2, 8));
+                g.add(new Op.Linear(x, data.weights("weight", dtype, Shape.of(8, 64), 1.0), y));
+                g.output(y);
+                return new OpCase.Data(g.build(), Map.of(x, data.uniform("x", Shape.of(2, 64), 1.0)));
+            }));
+        }
+        list.add(new OpCase("Embedding I32 " + Shapes.text(16, 32) + " tokens " + Shapes.text(2), DType.I32, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("embedding-I32");
+            Value tokens = g.input("tokens", DType.I32, Shape.of(2));
+            Value out = g.value("out", DType.F32, Shape.of(2, 32));
+            g.add(new Op.Embedding(tokens, data.weights("table", DType.I32, Shape.of(16, 32), 1.0), out));
+            g.output(out);
+            return new OpCase.Data(g.build(), Map.of(tokens, data.ints("tokens", new int[] {1, 2})));
+        }));
+        list.add(new OpCase("RmsNorm " + Shapes.text(2, 32) + " with I8 weight", DType.I8, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("rmsnorm-I8");
+            Value x = g.input("x", DType.F32, Shape.of(2, 32));
+            Value out = g.value("out", DType.F32, Shape.of(2, 32));
+            g.add(new Op.RmsNorm(x, data.weights("norm", DType.I8, Shape.of(32), 1.0), 1e-5f, out));
+            g.output(out);
+            return new OpCase.Data(g.build(), Map.of(x, data.uniform("x", Shape.of(2, 32), 1.0)));
+        }));
+        return list;
+    }
+
+    private void embeddings() {
+        for (DType dtype : WEIGHT_TYPES) {
+            for (int rows : new int[] {1, 2 + shapes.nextInt(7)}) {
+                int vocab = 17 + 2 * shapes.nextInt(20);
+                int dim = dtype.isQuantized() ? 32 * (1 + shapes.nextInt(4)) : 3 + 2 * shapes.nextInt(40);
+                cases.add(new OpCase("Embedding " + dtype + " " + Shapes.text(vocab, dim) + " tokens "
+                        + Shapes.text(rows), dtype, data -> {
+                    SubgraphBuilder g = new SubgraphBuilder("embedding");
+                    Value tokens = g.input("tokens", DType.I32, Shape.of(rows));
+                    Value out = g.value("out", DType.F32, Shape.of(rows, dim));
+                    Tensor table = data.weights("table", dtype, Shape.of(vocab, dim), 1.0);
+                    g.add(new Op.Embedding(tokens, table, out));
+                    g.output(out);
+                    int[] ids = new int[rows];
+                    for (int t = 0; t < rows; t++) {
+                        ids[t] = data.random().nextInt(vocab);
+                    }
+                    ids[0] = vocab - 1; // both ends of the table
+                    if (rows > 1) {
+                        ids[1] = 0;
+                    }
+                    return new OpCase.Data(g.build(), Map.of(tokens, data.ints("tokens", ids)));
+                }));
+            }
+        }
+    }
+
+    private void rmsNorms() {
+        rmsNorm(1, odd(9, 129), 1e-5f, 1, "");
+        rmsNorm(2 + shapes.nextInt(6), odd(9, 129), 1e-5f, 1, "");
+        rmsNorm(3, 64, 1e-6f, 1, "");
+        // rows whose mean square is far below eps: the result depends on eps itself
+        rmsNorm(4, odd(9, 129), 1e-5f, 1e-3, " tiny rows");
+        rmsNorm(3, odd(9, 129), 0.5f, 1, "");
+    }
+
+    private void rmsNorm(int rows, int n, float eps, double scale, String note) {
+        cases.add(new OpCase("RmsNorm " + Shapes.text(rows, n) + " eps " + eps + note, DType.F32, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("rmsnorm");
+            Value in = g.input("x", DType.F32, Shape.of(rows, n));
+            Value out = g.value("out", DType.F32, Shape.of(rows, n));
+            g.add(new Op.RmsNorm(in, data.uniform("norm", Shape.of(n), 1.5), eps, out));
+            g.output(out);
+            return new OpCase.Data(g.build(), Map.of(in, data.uniform("x", Shape.of(rows, n), scale)));
+        }));
+    }
+
+    private void linears() {
+        for (DType dtype : WEIGHT_TYPES) {
+            if (dtype.isQuantized()) {
+                linear(dtype, 2 + shapes.nextInt(7), 32 * (2 + shapes.nextInt(4)), odd(3, 65));
+                linear(dtype, 1, 32, 1);
+                linear(dtype, 2, 1024, odd(3, 17));
+            } else {
+                linear(dtype, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65));
+                linear(dtype, 1, odd(17, 129), odd(3, 65));
+                if (dtype == DType.F32) {
+                    linear(dtype, 3, odd(513, 641), 9);
+                }
+            }
+        }
+    }
+
+    private void linear(DType dtype, int rows, int in, int out) {
+        cases.add(new OpCase("Linear " + dtype + " " + Shapes.text(rows, in) + "->" + Shapes.text(rows, out), dtype, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("linear");
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            g.add(new Op.Linear(x, data.weights("weight", dtype, Shape.of(out, in), 1.0), y));
+            g.output(y);
+            return new OpCase.Data(g.build(), Map.of(x, data.uniform("x", Shape.of(rows, in), 1.0)));
+        }));
+    }
+
+    private void ropes() {
+        for (RopeStyle style : RopeStyle.values()) {
+            rope(style, 1, 3, 16, 16, 10_000f, 0);
+            rope(style, 6, 3, 16, 16, 10_000f, 2);
+            rope(style, 4, 2, 32, 8, 1_000_000f, 1);
+            rope(style, 2 + shapes.nextInt(5), 1 + shapes.nextInt(5), 8, 4, 500_000f, 0);
+        }
+    }
+
+    private void rope(RopeStyle style, int rows, int heads, int headDim, int rotaryDims, float theta, int padding) {
+        int cols = heads * headDim;
+        String label = "Rope " + style + " " + Shapes.text(rows, cols) + " head " + headDim + " rotary " + rotaryDims
+                + " theta " + (long) theta + (padding > 0 ? " (" + padding + " padding rows)" : "");
+        cases.add(new OpCase(label, DType.F32, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("rope");
+            Value in = g.input("x", DType.F32, Shape.of(rows, cols));
+            Value positions = g.input("positions", DType.I32, Shape.of(rows));
+            Value out = g.value("out", DType.F32, Shape.of(rows, cols));
+            g.add(new Op.Rope(in, positions, headDim, rotaryDims, theta, style, out));
+            g.output(out);
+            int[] pos = new int[rows];
+            for (int t = 0; t < rows; t++) {
+                pos[t] = 1 + data.random().nextInt(255);
+            }
+            if (rows > 1) {
+                pos[rows - 1] = 0; // position 0 must leave the row as it is
+            }
+            for (int p = 0; p < padding; p++) {
+                pos[p * 2 % rows] = -1; // padding anywhere in the chunk, not only at its end
+            }
+            return new OpCase.Data(g.build(), Map.of(
+                    in, data.uniform("x", Shape.of(rows, cols), 1.0),
+                    positions, data.ints("positions", pos)));
+        }));
+    }
+
+    private void attentions() {
+        int[][] ratios = {{4, 4}, {4, 2}, {4, 1}};
+        for (int[] r : ratios) {
+            attention(r[0], r[1], 8, 1, 2 + shapes.nextInt(10), 0, 16);
+            attention(r[0], r[1], 8, 5, 3, 1, 16);
+        }
+        attention(2, 2, 8, 1, 0, 0, 8);           // the first token sees only itself
+        attention(8, 2, 8, 3, 0, 3, 8);           // all padding: zeros out, caches untouched
+        attention(4, 2, 12, 4, 12, 0, 16);        // the chunk ends on the last cache row
+        attention(6, 3, 16, 7, 0, 2, 12);         // a whole prompt with padding from position 0
+    }
+
+    private void attention(int heads, int kvHeads, int headDim, int rows, int start, int padding, int cacheRows) {
+        int real = rows - padding;
+        String span = real == 0 ? Shapes.text(rows) + " all padding"
+                : rows + " rows from pos " + start + (padding > 0 ? ", " + padding + " padding" : "");
+        String label = "Attention heads " + heads + " kv " + kvHeads + " head " + headDim + " [" + span + "] cache "
+                + Shapes.text(cacheRows, kvHeads * headDim);
+        cases.add(new OpCase(label, DType.F32, data -> {
+            int qDim = heads * headDim;
+            int kvDim = kvHeads * headDim;
+            SubgraphBuilder g = new SubgraphBuilder("attention");
+            Value q = g.input("q", DType.F32, Shape.of(rows, qDim));
+            Value k = g.input("k", DType.F32, Shape.of(rows, kvDim));
+            Value v = g.input("v", DType.F32, Shape.of(rows, kvDim));
+            Value positions = g.input("positions", DType.I32, Shape.of(rows));
+            Value kCache = g.input("cache_k", DType.F32, Shape.of(cacheRows, kvDim));
+            Value vCache = g.input("cache_v", DType.F32, Shape.of(cacheRows, kvDim));
+            Value out = g.value("out", DType.F32, Shape.of(rows, qDim));
+            g.add(new Op.Attention(q, k, v, positions, kCache, vCache, heads, kvHeads, headDim, out));
+            g.output(out);
+            int[] pos = new int[rows];
+            for (int t = 0; t < rows; t++) {
+                pos[t] = t < real ? start + t : -1;
+            }
+            Map<Value, Tensor> inputs = new HashMap<>();
+            inputs.put(q, data.uniform("q", Shape.of(rows, qDim), 2.0));
+            inputs.put(k, data.uniform("k", Shape.of(rows, kvDim), 1.0));
+            inputs.put(v, data.uniform("v", Shape.of(rows, kvDim), 1.0));
+            inputs.put(positions, data.ints("positions", pos));
+            inputs.put(kCache, cache(data, "cache_k", cacheRows, kvDim, start));
+            inputs.put(vCache, cache(data, "cache_v", cacheRows, kvDim, start));
+            return new OpCase.Data(g.build(), inputs);
+        }));
+    }
+
+    /**
+     * Rows before {@code history} hold earlier positions; the rest hold large stale values that a
+     * causal backend never reads, so attending past position p shows up at once.
+     */
+    static Tensor cache(RandomTensors data, String name, int rows, int cols, int history) {
+        float[] values = new float[rows * cols];
+        for (int i = 0; i < values.length; i++) {
+            double magnitude = i < history * cols ? 1.0 : 50.0;
+            values[i] = (float) ((data.random().nextDouble() * 2 - 1) * magnitude);
+        }
+        return data.floats(name, Shape.of(rows, cols), values);
+    }
+
+    private void elementwise() {
+        for (int rows : new int[] {1, 2 + shapes.nextInt(6)}) {
+            int n = odd(9, 129);
+            cases.add(new OpCase("SiluMul " + Shapes.text(rows, n), DType.F32, data -> {
+                SubgraphBuilder g = new SubgraphBuilder("silumul");
+                Value gate = g.input("gate", DType.F32, Shape.of(rows, n));
+                Value up = g.input("up", DType.F32, Shape.of(rows, n));
+                Value out = g.value("out", DType.F32, Shape.of(rows, n));
+                g.add(new Op.SiluMul(gate, up, out));
+                g.output(out);
+                return new OpCase.Data(g.build(), Map.of(
+                        gate, data.uniform("gate", Shape.of(rows, n), 8.0),
+                        up, data.uniform("up", Shape.of(rows, n), 2.0)));
+            }));
+        }
+        for (int rows : new int[] {1, 2 + shapes.nextInt(6)}) {
+            int n = odd(9, 129);
+            cases.add(new OpCase("Add " + Shapes.text(rows, n), DType.F32, data -> {
+                SubgraphBuilder g = new SubgraphBuilder("add");
+                Value a = g.input("a", DType.F32, Shape.of(rows, n));
+                Value b = g.input("b", DType.F32, Shape.of(rows, n));
+                Value out = g.value("out", DType.F32, Shape.of(rows, n));
+                g.add(new Op.Add(a, b, out));
+                g.output(out);
+                return new OpCase.Data(g.build(), Map.of(
+                        a, data.uniform("a", Shape.of(rows, n), 1.0),
+                        b, data.uniform("b", Shape.of(rows, n), 1.0)));
+            }));
+        }
+    }
+
+    private void selectRows() {
+        int n = odd(9, 65);
+        selectRow(5, n, 0);
+        selectRow(5, n, 4);
+        int rows = 2 + shapes.nextInt(6);
+        selectRow(rows, odd(9, 65), shapes.nextInt(rows));
+        selectRow(1, odd(9, 65), 0);
+    }
+
+    private void selectRow(int rows, int n, int row) {
+        cases.add(new OpCase("SelectRow " + Shapes.text(rows, n) + " row " + row + "->" + Shapes.text(1, n), DType.F32, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("selectrow");
+            Value in = g.input("x", DType.F32, Shape.of(rows, n));
+            Value out = g.value("out", DType.F32, Shape.of(1, n));
+            g.add(new Op.SelectRow(in, row, out));
+            g.output(out);
+            return new OpCase.Data(g.build(), Map.of(in, data.uniform("x", Shape.of(rows, n), 1.0)));
+        }));
+    }
+
+    /** An odd number in [lo, hi] (lo odd). */
+    private int odd(int lo, int hi) {
+        return lo + 2 * shapes.nextInt((hi - lo) / 2 + 1);
+    }
+}

@@ -1,0 +1,208 @@
+package io.llmnpu.tck;
+
+import io.llmnpu.api.graph.RopeStyle;
+import java.util.BitSet;
+
+/**
+ * The op semantics of {@link io.llmnpu.api.graph.Op}, written as plain loops in double precision.
+ * Backends are checked against these, so they favour being obviously right over being fast: no
+ * blocking, no vector code, no reuse of buffers. Activations are row-major [rows, cols] arrays;
+ * weights arrive already decoded by {@link TensorDecoder}.
+ */
+public final class ReferenceOps {
+
+    private ReferenceOps() {
+    }
+
+    /** out[t] = table[tokens[t]] for a [vocab, dim] table. */
+    public static double[] embedding(int[] tokens, double[] table, int vocab, int dim) {
+        double[] out = new double[tokens.length * dim];
+        for (int t = 0; t < tokens.length; t++) {
+            int token = tokens[t];
+            if (token < 0 || token >= vocab) {
+                throw new IllegalArgumentException("token " + token + " at row " + t + " is outside 0.." + (vocab - 1));
+            }
+            System.arraycopy(table, token * dim, out, t * dim, dim);
+        }
+        return out;
+    }
+
+    /** out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight. */
+    public static double[] rmsNorm(double[] x, int rows, int n, double[] weight, double eps) {
+        double[] out = new double[rows * n];
+        for (int t = 0; t < rows; t++) {
+            double sumSquares = 0;
+            for (int i = 0; i < n; i++) {
+                sumSquares += x[t * n + i] * x[t * n + i];
+            }
+            double inverseRms = 1.0 / Math.sqrt(sumSquares / n + eps);
+            for (int i = 0; i < n; i++) {
+                out[t * n + i] = x[t * n + i] * inverseRms * weight[i];
+            }
+        }
+        return out;
+    }
+
+    /** out[t][o] = sum_i weight[o][i] * x[t][i] for a [out, in] weight. */
+    public static double[] linear(double[] x, int rows, int in, double[] weight, int out) {
+        double[] y = new double[rows * out];
+        for (int t = 0; t < rows; t++) {
+            for (int o = 0; o < out; o++) {
+                double sum = 0;
+                for (int i = 0; i < in; i++) {
+                    sum += weight[o * in + i] * x[t * in + i];
+                }
+                y[t * out + o] = sum;
+            }
+        }
+        return y;
+    }
+
+    /**
+     * For each row of a Linear, the largest over its outputs of sqrt(sum_i (weight[o][i] * x[t][i])^2):
+     * the size of the dot products' terms. Rounding, or quantizing the activations, perturbs every term
+     * a little, so the error of an output scales with this rather than with the output itself, which
+     * can be near zero by cancellation.
+     */
+    public static double[] linearTermNorms(double[] x, int rows, int in, double[] weight, int out) {
+        double[] norms = new double[rows];
+        for (int t = 0; t < rows; t++) {
+            for (int o = 0; o < out; o++) {
+                double sumSquares = 0;
+                for (int i = 0; i < in; i++) {
+                    double term = weight[o * in + i] * x[t * in + i];
+                    sumSquares += term * term;
+                }
+                norms[t] = Math.max(norms[t], Math.sqrt(sumSquares));
+            }
+        }
+        return norms;
+    }
+
+    /**
+     * Rotary embedding of every head of every row. Pair i of a head (i < rotaryDims / 2) is
+     * (2i, 2i + 1) for {@link RopeStyle#ADJACENT} and (i, i + rotaryDims / 2) for {@link RopeStyle#NEOX};
+     * it turns by position * theta^(-2i / rotaryDims). Dimensions from rotaryDims on pass through, and
+     * so does every row whose position is negative (padding).
+     */
+    public static double[] rope(double[] x, int rows, int cols, int[] positions, int headDim, int rotaryDims,
+                                double theta, RopeStyle style) {
+        if (cols % headDim != 0 || rotaryDims % 2 != 0 || rotaryDims > headDim) {
+            throw new IllegalArgumentException("rope over " + cols + " columns with head " + headDim
+                    + " and rotary dims " + rotaryDims + " is not well formed");
+        }
+        double[] out = x.clone();
+        int half = rotaryDims / 2;
+        for (int t = 0; t < rows; t++) {
+            int position = positions[t];
+            if (position < 0) {
+                continue;
+            }
+            for (int head = 0; head < cols / headDim; head++) {
+                int base = t * cols + head * headDim;
+                for (int i = 0; i < half; i++) {
+                    double angle = position * Math.pow(theta, -2.0 * i / rotaryDims);
+                    double cos = Math.cos(angle);
+                    double sin = Math.sin(angle);
+                    int first = style == RopeStyle.ADJACENT ? base + 2 * i : base + i;
+                    int second = style == RopeStyle.ADJACENT ? base + 2 * i + 1 : base + i + half;
+                    out[first] = x[first] * cos - x[second] * sin;
+                    out[second] = x[first] * sin + x[second] * cos;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Causal grouped-query attention over a KV cache. First the k and v rows of every row with a
+     * non-negative position are stored at that cache row (and marked in {@code writtenRows}); then
+     * each such row attends, head by head, to cache rows 0..position with scores scaled by
+     * 1/sqrt(headDim), query head h reading KV head h / (heads / kvHeads). Padding rows come out as
+     * zeros. The caches are updated in place.
+     */
+    public static double[] attention(double[] q, double[] k, double[] v, int[] positions,
+                                     double[] kCache, double[] vCache, int cacheRows,
+                                     int heads, int kvHeads, int headDim, BitSet writtenRows) {
+        if (heads % kvHeads != 0) {
+            throw new IllegalArgumentException(heads + " heads do not divide into " + kvHeads + " KV heads");
+        }
+        int rows = positions.length;
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        for (int t = 0; t < rows; t++) {
+            int position = positions[t];
+            if (position < 0) {
+                continue;
+            }
+            if (position >= cacheRows) {
+                throw new IllegalArgumentException("position " + position + " is past the cache of " + cacheRows + " rows");
+            }
+            System.arraycopy(k, t * kvDim, kCache, position * kvDim, kvDim);
+            System.arraycopy(v, t * kvDim, vCache, position * kvDim, kvDim);
+            writtenRows.set(position);
+        }
+        double[] out = new double[rows * qDim];
+        double scale = 1.0 / Math.sqrt(headDim);
+        int group = heads / kvHeads;
+        for (int t = 0; t < rows; t++) {
+            int position = positions[t];
+            if (position < 0) {
+                continue;
+            }
+            for (int h = 0; h < heads; h++) {
+                int kvHead = h / group;
+                double[] scores = new double[position + 1];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j <= position; j++) {
+                    double dot = 0;
+                    for (int d = 0; d < headDim; d++) {
+                        dot += q[t * qDim + h * headDim + d] * kCache[j * kvDim + kvHead * headDim + d];
+                    }
+                    scores[j] = dot * scale;
+                    max = Math.max(max, scores[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j <= position; j++) {
+                    scores[j] = Math.exp(scores[j] - max);
+                    sum += scores[j];
+                }
+                for (int d = 0; d < headDim; d++) {
+                    double acc = 0;
+                    for (int j = 0; j <= position; j++) {
+                        acc += scores[j] * vCache[j * kvDim + kvHead * headDim + d];
+                    }
+                    out[t * qDim + h * headDim + d] = acc / sum;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** out = gate / (1 + exp(-gate)) * up. */
+    public static double[] siluMul(double[] gate, double[] up) {
+        double[] out = new double[gate.length];
+        for (int i = 0; i < gate.length; i++) {
+            out[i] = gate[i] / (1.0 + Math.exp(-gate[i])) * up[i];
+        }
+        return out;
+    }
+
+    public static double[] add(double[] a, double[] b) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i] + b[i];
+        }
+        return out;
+    }
+
+    /** Row {@code row} of a [rows, n] activation, as [1, n]. */
+    public static double[] selectRow(double[] x, int rows, int n, int row) {
+        if (row < 0 || row >= rows) {
+            throw new IllegalArgumentException("row " + row + " is outside 0.." + (rows - 1));
+        }
+        double[] out = new double[n];
+        System.arraycopy(x, row * n, out, 0, n);
+        return out;
+    }
+}
