@@ -59,4 +59,26 @@ final class TestTensors {
             }
         }
     }
+
+    /**
+     * Like {@link #assertClose} with the tolerance scaled by the largest magnitude in each expected
+     * row: float sums over long rows are accurate relative to the row's scale, not to each element.
+     */
+    static void assertCloseToRowScale(double[][] expected, double[][] actual, double tolerance, String what) {
+        for (int r = 0; r < expected.length; r++) {
+            double max = 0;
+            for (double v : expected[r]) {
+                max = Math.max(max, Math.abs(v));
+            }
+            double[] row = expected[r];
+            double[] got = actual[r];
+            for (int c = 0; c < row.length; c++) {
+                double diff = Math.abs(row[c] - got[c]);
+                if (!(diff <= tolerance * Math.max(max, 1e-30))) {
+                    org.junit.jupiter.api.Assertions.fail(what + ": [" + r + "][" + c + "] expected " + row[c] + " but was "
+                            + got[c] + " (diff " + diff + " > " + tolerance + " x row scale " + max + ")");
+                }
+            }
+        }
+    }
 }
