@@ -32,6 +32,10 @@ import org.jocl.cl_program;
 final class GraphCompiler {
     /** Up to this many rows a Linear runs as matrix-vector products; beyond it as a tiled GEMM. */
     static final int GEMV_MAX_ROWS = 4;
+    /** From this many rows the register-blocked GEMM (4x4 outputs per item) pays for its larger tiles. */
+    static final int GEMM_RB_MIN_ROWS = 32;
+    /** Outputs per item along each axis in the register-blocked GEMM (RB in linear.cl). */
+    static final int GEMM_RB = 4;
     static final int GEMV_LWS = 64;
     static final int NORM_LWS = 64;
     static final int ATT_LWS = 64;
@@ -146,7 +150,9 @@ final class GraphCompiler {
                 int outFeatures = l.weight().shape().dim(0);
                 int inFeatures = l.weight().shape().dim(1);
                 boolean gemv = rows <= GEMV_MAX_ROWS;
-                cl_kernel k = kernel(KernelNames.forWeight(gemv ? "gemv" : "gemm", l.weight().dtype()));
+                boolean blocked = rows >= GEMM_RB_MIN_ROWS;
+                String variant = gemv ? "gemv" : blocked ? "gemm_rb" : "gemm";
+                cl_kernel k = kernel(KernelNames.forWeight(variant, l.weight().dtype()));
                 arg(k, 0, l.in());
                 arg(k, 1, resources.weight(l.weight()));
                 arg(k, 2, l.out());
@@ -155,6 +161,10 @@ final class GraphCompiler {
                 arg(k, 5, inFeatures);
                 if (gemv) {
                     launch(k, "gemv", new long[] {(long) outFeatures * GEMV_LWS, rows}, new long[] {GEMV_LWS, 1});
+                } else if (blocked) {
+                    long tile = (long) GEMM_RB * gemmTile;
+                    launch(k, "gemm_rb", new long[] {roundUp(outFeatures, tile) / GEMM_RB, roundUp(rows, tile) / GEMM_RB},
+                            new long[] {gemmTile, gemmTile});
                 } else {
                     launch(k, "gemm", new long[] {roundUp(outFeatures, gemmTile), roundUp(rows, gemmTile)},
                             new long[] {gemmTile, gemmTile});

@@ -50,7 +50,7 @@ class OpsVsReferenceTest {
         Stream.Builder<Arguments> cases = Stream.builder();
         int seed = 1;
         for (DType type : WEIGHT_TYPES) {
-            for (int rows : new int[] {1, 3, 4, 5, 19}) {
+            for (int rows : new int[] {1, 3, 4, 5, 19, 37}) {
                 cases.add(Arguments.of(type, rows, seed++));
             }
         }

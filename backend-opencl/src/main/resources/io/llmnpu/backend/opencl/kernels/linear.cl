@@ -32,6 +32,63 @@ void gemm_##WT(__global const float* x, __global const uchar* w, __global float*
     }                                                                                           \
 }
 
+// Register-blocked GEMM for many rows (prefill chunks): a TS x TS work-group covers a
+// (RB*TS) x (RB*TS) block of outputs and each item accumulates RB x RB of them in registers, so
+// every value staged in local memory feeds RB multiply-adds instead of one. Items own rows
+// lt + TS*i and columns ln + TS*j, which keeps global stores of neighbouring items contiguous.
+#define RB 4
+#define DEFINE_GEMM_RB(WT)                                                                       \
+__kernel __attribute__((reqd_work_group_size(TS, TS, 1)))                                       \
+void gemm_rb_##WT(__global const float* x, __global const uchar* w, __global float* y,          \
+                  int T, int N, int K) {                                                        \
+    __local float xs[RB * TS][TK + 1];                                                          \
+    __local float ws[RB * TS][TK + 1];                                                          \
+    int ln = get_local_id(0);                                                                   \
+    int lt = get_local_id(1);                                                                   \
+    int li = lt * TS + ln;                                                                      \
+    int n0 = get_group_id(0) * RB * TS;                                                         \
+    int t0 = get_group_id(1) * RB * TS;                                                         \
+    float acc[RB][RB];                                                                          \
+    for (int i = 0; i < RB; i++) {                                                              \
+        for (int j = 0; j < RB; j++) {                                                          \
+            acc[i][j] = 0.0f;                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+    for (int k0 = 0; k0 < K; k0 += TK) {                                                        \
+        for (int idx = li; idx < RB * TS * TK; idx += TS * TS) {                                \
+            int r = idx / TK;                                                                   \
+            int kk = idx % TK;                                                                  \
+            int k = k0 + kk;                                                                    \
+            xs[r][kk] = (t0 + r < T && k < K) ? x[(size_t) (t0 + r) * K + k] : 0.0f;            \
+            ws[r][kk] = (n0 + r < N && k < K) ? load_##WT(w, (size_t) (n0 + r) * K + k) : 0.0f; \
+        }                                                                                       \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                           \
+        for (int kk = 0; kk < TK; kk++) {                                                       \
+            float a[RB];                                                                        \
+            float b[RB];                                                                        \
+            for (int i = 0; i < RB; i++) {                                                      \
+                a[i] = xs[lt + TS * i][kk];                                                     \
+                b[i] = ws[ln + TS * i][kk];                                                     \
+            }                                                                                   \
+            for (int i = 0; i < RB; i++) {                                                      \
+                for (int j = 0; j < RB; j++) {                                                  \
+                    acc[i][j] = fma(a[i], b[j], acc[i][j]);                                     \
+                }                                                                               \
+            }                                                                                   \
+        }                                                                                       \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                           \
+    }                                                                                           \
+    for (int i = 0; i < RB; i++) {                                                              \
+        int t = t0 + lt + TS * i;                                                               \
+        for (int j = 0; j < RB; j++) {                                                          \
+            int n = n0 + ln + TS * j;                                                           \
+            if (t < T && n < N) {                                                               \
+                y[(size_t) t * N + n] = acc[i][j];                                              \
+            }                                                                                   \
+        }                                                                                       \
+    }                                                                                           \
+}
+
 // Matrix-vector product for a few rows (decode): one work-group per output feature and row,
 // its items stride over K so that neighbouring items read neighbouring weights.
 #define DEFINE_GEMV(WT)                                                                          \
@@ -60,6 +117,12 @@ DEFINE_GEMM(f16)
 DEFINE_GEMM(bf16)
 DEFINE_GEMM(q8_0)
 DEFINE_GEMM(q4_0)
+
+DEFINE_GEMM_RB(f32)
+DEFINE_GEMM_RB(f16)
+DEFINE_GEMM_RB(bf16)
+DEFINE_GEMM_RB(q8_0)
+DEFINE_GEMM_RB(q4_0)
 
 DEFINE_GEMV(f32)
 DEFINE_GEMV(f16)
