@@ -39,6 +39,7 @@ final class GraphCompiler {
     static final int GEMV_LWS = 64;
     static final int NORM_LWS = 64;
     static final int ATT_LWS = 64;
+    static final int ROW_LWS = 64;
 
     /** A kernel argument that takes the device copy of a state value, bound at execution time. */
     record StateArg(cl_kernel kernel, int index, int valueId) {
@@ -126,23 +127,25 @@ final class GraphCompiler {
             case Op.Embedding e -> {
                 int dim = e.table().shape().dim(1);
                 int rows = Math.toIntExact(e.tokens().shape().elements());
-                cl_kernel k = kernel(KernelNames.forWeight("embedding", e.table().dtype()));
+                cl_kernel k = kernel("embedding");
                 arg(k, 0, e.tokens());
                 arg(k, 1, resources.weight(e.table()));
-                arg(k, 2, e.out());
-                arg(k, 3, dim);
-                arg(k, 4, e.table().shape().dim(0));
-                launch(k, "embedding", new long[] {dim, rows}, null);
+                arg(k, 2, KernelNames.weightCode(e.table().dtype()));
+                arg(k, 3, e.out());
+                arg(k, 4, dim);
+                arg(k, 5, e.table().shape().dim(0));
+                launchRows(k, "embedding", dim, rows);
                 tokenRanges.add(new TokenRange(e.tokens().id(), e.table().shape().dim(0)));
             }
             case Op.RmsNorm n -> {
                 int rows = n.in().shape().rows();
-                cl_kernel k = kernel(KernelNames.forWeight("rmsnorm", n.weight().dtype()));
+                cl_kernel k = kernel("rmsnorm");
                 arg(k, 0, n.in());
                 arg(k, 1, resources.weight(n.weight()));
-                arg(k, 2, n.out());
-                arg(k, 3, n.in().shape().cols());
-                arg(k, 4, n.eps());
+                arg(k, 2, KernelNames.weightCode(n.weight().dtype()));
+                arg(k, 3, n.out());
+                arg(k, 4, n.in().shape().cols());
+                arg(k, 5, n.eps());
                 launch(k, "rmsnorm", new long[] {(long) rows * NORM_LWS}, new long[] {NORM_LWS});
             }
             case Op.Linear l -> {
@@ -184,7 +187,7 @@ final class GraphCompiler {
                 arg(k, 6, r.headDim());
                 arg(k, 7, r.rotaryDims());
                 arg(k, 8, r.style() == RopeStyle.NEOX ? 1 : 0);
-                launch(k, "rope", new long[] {width, rows}, null);
+                launchRows(k, "rope", width, rows);
             }
             case Op.Attention a -> {
                 int rows = a.q().shape().rows();
@@ -198,7 +201,7 @@ final class GraphCompiler {
                 arg(store, 4, a.vCache());
                 arg(store, 5, kvWidth);
                 arg(store, 6, ctx);
-                launch(store, "kv_store", new long[] {kvWidth, rows}, null);
+                launchRows(store, "kv_store", kvWidth, rows);
                 cl_kernel attend = kernel("attention");
                 arg(attend, 0, a.q());
                 arg(attend, 1, a.positions());
@@ -229,7 +232,7 @@ final class GraphCompiler {
         arg(k, 1, b);
         arg(k, 2, out);
         arg(k, 3, n);
-        launch(k, name, new long[] {n}, null);
+        launchRows(k, name, n, 1);
     }
 
     /**
@@ -264,6 +267,15 @@ final class GraphCompiler {
 
     private void launch(cl_kernel kernel, String name, long[] global, long[] local) {
         steps.add(new Step.Launch(kernel, name, global, local));
+    }
+
+    /**
+     * A launch over [rows, width] with one item per element in fixed groups of {@link #ROW_LWS}
+     * (kernels ignore the items past the width). A fixed group size means one compiled variant per
+     * kernel on drivers that specialise on it (PoCL compiles each new size anew), whatever the shape.
+     */
+    private void launchRows(cl_kernel kernel, String name, long width, long rows) {
+        launch(kernel, name, new long[] {roundUp(width, ROW_LWS), rows}, new long[] {ROW_LWS, 1});
     }
 
     private void arg(cl_kernel kernel, int index, Value value) {

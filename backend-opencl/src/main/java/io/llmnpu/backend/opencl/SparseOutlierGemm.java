@@ -36,7 +36,7 @@ public final class SparseOutlierGemm implements AutoCloseable {
         this.device = device;
         this.weight = weight;
         int[] status = new int[1];
-        this.kernel = clCreateKernel(device.program().program(), KernelNames.forWeight("outlier_gemm", weight.dtype()), status);
+        this.kernel = clCreateKernel(device.program().program(), "outlier_gemm", status);
         ClCall.check(status[0], "clCreateKernel(outlier_gemm)");
         try {
             this.weightMem = device.weights().acquire(weight);
@@ -88,14 +88,17 @@ public final class SparseOutlierGemm implements AutoCloseable {
                 ClMemory.upload(device.queue(), channelData, cMem, 0, channelData.byteSize());
                 setArg(0, xMem);
                 setArg(1, weightMem);
-                setArg(2, cMem);
-                setArg(3, channels.length);
-                setArg(4, yMem);
-                setArg(5, rows);
-                setArg(6, outFeatures);
-                setArg(7, inFeatures);
-                ClCall.check(clEnqueueNDRangeKernel(device.queue(), kernel, 2, null, new long[] {outFeatures, rows}, null,
-                        0, null, null), "launch of outlier_gemm");
+                setArg(2, KernelNames.weightCode(weight.dtype()));
+                setArg(3, cMem);
+                setArg(4, channels.length);
+                setArg(5, yMem);
+                setArg(6, rows);
+                setArg(7, outFeatures);
+                setArg(8, inFeatures);
+                long[] global = {GraphCompiler.roundUp(outFeatures, GraphCompiler.ROW_LWS), rows};
+                long[] local = {GraphCompiler.ROW_LWS, 1};
+                ClCall.check(clEnqueueNDRangeKernel(device.queue(), kernel, 2, null, global, local, 0, null, null),
+                        "launch of outlier_gemm");
                 ClMemory.download(device.queue(), yMem, 0, y.data(), y.byteSize());
             } finally {
                 ClMemory.release(xMem);

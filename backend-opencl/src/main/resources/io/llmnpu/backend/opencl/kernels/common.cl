@@ -45,6 +45,26 @@ inline float load_q4_0(__global const uchar* w, size_t i) {
     return d * (float) (q - 8);
 }
 
+// Weight type codes for kernels that take the type as an argument (must match KernelNames.weightCode).
+#define WT_F32 0
+#define WT_F16 1
+#define WT_BF16 2
+#define WT_Q8_0 3
+#define WT_Q4_0 4
+
+// Element i of a weight of any type. Ops that touch each weight value once (norm, gather, the sparse
+// outlier product) use this one switch instead of a kernel per type: the branch is the same for every
+// item, and fewer kernels mean less driver compile time.
+inline float load_weight(__global const uchar* w, size_t i, int type) {
+    switch (type) {
+        case WT_F16: return load_f16(w, i);
+        case WT_BF16: return load_bf16(w, i);
+        case WT_Q8_0: return load_q8_0(w, i);
+        case WT_Q4_0: return load_q4_0(w, i);
+        default: return load_f32(w, i);
+    }
+}
+
 inline float hsum16(float16 v) {
     float8 a = v.lo + v.hi;
     float4 b = a.lo + a.hi;
