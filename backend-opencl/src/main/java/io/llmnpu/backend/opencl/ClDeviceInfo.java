@@ -20,6 +20,9 @@ public record ClDeviceInfo(String platformName, String platformVersion, String d
                            long maxAllocBytes, long localMemBytes, int computeUnits, int clockMhz,
                            long maxWorkGroupSize, boolean hostUnifiedMemory) {
 
+    // CL_DEVICE_HOST_UNIFIED_MEMORY is deprecated since OpenCL 2.0 but answered by every driver, and
+    // the 2.0 replacement (SVM capabilities) says nothing about 1.2 devices.
+    @SuppressWarnings("deprecation")
     static ClDeviceInfo read(cl_platform_id platform, cl_device_id device) {
         return new ClDeviceInfo(
                 platformString(platform, CL_PLATFORM_NAME),

@@ -1,6 +1,7 @@
 package io.llmnpu.backend.opencl;
 
 import io.llmnpu.api.backend.Backend;
+import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.api.backend.Device;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,7 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Every OpenCL device of every installed platform, each with its own context and in-order command
- * queue. Devices are named {@code opencl0, opencl1, ...} in discovery order.
+ * queue. Devices are named {@code opencl0, opencl1, ...} in discovery order; a device whose context
+ * cannot be created is left out with a warning rather than taking the others down.
  */
 public final class OpenClBackend implements Backend {
     private static final Logger LOG = LoggerFactory.getLogger(OpenClBackend.class);
@@ -23,15 +25,19 @@ public final class OpenClBackend implements Backend {
 
     OpenClBackend(List<ClDeviceHandle> handles, OpenClOptions options) {
         List<OpenClDevice> opened = new ArrayList<>();
-        try {
-            for (ClDeviceHandle handle : handles) {
+        List<String> failures = new ArrayList<>();
+        for (ClDeviceHandle handle : handles) {
+            try {
                 OpenClDevice device = new OpenClDevice("opencl" + opened.size(), handle, options);
                 LOG.info("OpenCL device {}: {}", device.name(), handle.info());
                 opened.add(device);
+            } catch (RuntimeException e) {
+                LOG.warn("skipping OpenCL device {}: {}", handle.info(), e.getMessage());
+                failures.add(handle.info().deviceName() + ": " + e.getMessage());
             }
-        } catch (RuntimeException e) {
-            opened.forEach(OpenClDevice::close);
-            throw e;
+        }
+        if (opened.isEmpty() && !failures.isEmpty()) {
+            throw new BackendException("no OpenCL device could be opened: " + String.join("; ", failures));
         }
         this.devices = List.copyOf(opened);
     }

@@ -11,7 +11,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Publishes the OpenCL backend as {@code opencl}. It is available wherever an OpenCL ICD loader and
  * at least one driver with a device are installed; otherwise {@link #unavailableReason()} says what
- * is missing and nothing else is affected.
+ * is missing and nothing else is affected. {@link BackendOptions#threads()} does not apply: the
+ * driver schedules its own work (PoCL reads {@code POCL_MAX_PTHREAD_COUNT} for its CPU device).
  */
 public final class OpenClBackendProvider implements BackendProvider {
     private static final Logger LOG = LoggerFactory.getLogger(OpenClBackendProvider.class);
