@@ -35,10 +35,6 @@ final class GraphResources {
         return mem;
     }
 
-    long scratchBuffers() {
-        return buffers.size();
-    }
-
     void release() {
         kernels.forEach(k -> clReleaseKernel(k));
         kernels.clear();

@@ -76,8 +76,9 @@ final class OpenClCompiledGraph implements CompiledGraph {
             }
         }
         for (GraphCompiler.CacheUse use : compiled.caches()) {
-            if (bound.get(use.kCache()).data().address() == bound.get(use.vCache()).data().address()
-                    && bound.get(use.kCache()).data().heapBase().equals(bound.get(use.vCache()).data().heapBase())) {
+            Tensor keys = bound.get(use.kCache());
+            Tensor values = bound.get(use.vCache());
+            if (keys.data().asSlice(0, keys.byteSize()).asOverlappingSlice(values.data().asSlice(0, values.byteSize())).isPresent()) {
                 throw new BackendException("graph " + graph.name() + ": key and value caches are bound to the same memory");
             }
         }

@@ -132,7 +132,17 @@ class ProgramCacheTest {
     }
 
     @Test
-    void optionsDefaultToTheUserCacheAndCanBeDisabled() {
+    void withoutACacheFolderEveryStartCompiles() {
+        OpenClOptions noCache = OpenClOptions.defaults().withBinaryCacheDir(null);
+        for (int start = 0; start < 2; start++) {
+            try (OpenClTestDevice cl = OpenClTestDevice.open(noCache)) {
+                assertEquals(ClProgram.Origin.SOURCE, cl.device.programOrigin());
+            }
+        }
+    }
+
+    @Test
+    void optionsDefaultToTheUserCache() {
         OpenClOptions defaults = OpenClOptions.defaults();
         assertEquals(Optional.of(Path.of(System.getProperty("user.home"), ".cache", "llmnpu", "opencl")),
                 Optional.ofNullable(defaults.binaryCacheDir()));
