@@ -4,24 +4,42 @@ import io.llmnpu.api.backend.BackendProvider;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Iterator;
+import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The backends this process can use, found with {@link ServiceLoader} so the runtime never names an
  * implementation: whatever backend jars are on the class path (or module path) plug in.
  */
 public final class BackendRegistry {
+    private static final Logger log = LoggerFactory.getLogger(BackendRegistry.class);
     private final List<BackendProvider> providers;
 
     public BackendRegistry(List<BackendProvider> providers) {
         this.providers = List.copyOf(providers);
     }
 
-    /** Every provider visible to {@code loader}. */
+    /**
+     * Every provider visible to {@code loader}. A backend jar that cannot load (a missing dependency,
+     * a broken service entry) is skipped with a warning instead of taking the other backends down.
+     */
     public static BackendRegistry discover(ClassLoader loader) {
         List<BackendProvider> found = new ArrayList<>();
-        ServiceLoader.load(BackendProvider.class, loader).forEach(found::add);
+        Iterator<BackendProvider> it = ServiceLoader.load(BackendProvider.class, loader).iterator();
+        while (true) {
+            try {
+                if (!it.hasNext()) {
+                    break;
+                }
+                found.add(it.next());
+            } catch (ServiceConfigurationError | LinkageError e) {
+                log.warn("skipping a backend that failed to load: {}", e.toString());
+            }
+        }
         return new BackendRegistry(found);
     }
 
