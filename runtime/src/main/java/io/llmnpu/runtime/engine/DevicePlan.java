@@ -183,10 +183,23 @@ public final class DevicePlan implements AutoCloseable {
         if (!another && !slot.revoked) {
             throwUnchecked(failure);
         }
-        log.warn("{} failed while running {}{}; re-running it on {}", slot.name(), graph.name(),
+        log.warn("{} failed while running {}{}; re-running it on {}: {}", slot.name(), graph.name(),
                 slot.revoked ? " (its backend was unplugged)" : "", another ? nextAfter(slot) : "the next device to appear",
-                failure);
+                describe(failure));
+        log.debug("stack trace of the failure on {}", slot.name(), failure);
         retire(slot, !slot.revoked);
+    }
+
+    /** The failure and its causes on one line: the warning should say why without a stack trace. */
+    private static String describe(Throwable failure) {
+        StringBuilder text = new StringBuilder();
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (!text.isEmpty()) {
+                text.append("; caused by ");
+            }
+            text.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
+        }
+        return text.toString();
     }
 
     private String nextAfter(Slot failed) {
