@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.TreeMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -121,8 +122,9 @@ final class BundleDirectory implements AutoCloseable {
         previous = now;
     }
 
+    /** The jars in the directory by name, so bundles present together install in a repeatable order. */
     private Map<Path, Stamp> list() throws IOException {
-        Map<Path, Stamp> found = new HashMap<>();
+        Map<Path, Stamp> found = new TreeMap<>();
         try (Stream<Path> files = Files.list(directory)) {
             for (Path p : (Iterable<Path>) files::iterator) {
                 String name = p.getFileName().toString();
