@@ -1,6 +1,5 @@
 package io.llmnpu.runtime.engine;
 
-import io.llmnpu.api.backend.Affinity;
 import io.llmnpu.api.backend.Backend;
 import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.api.backend.BackendOptions;
@@ -177,15 +176,23 @@ public final class DevicePlan implements AutoCloseable {
         }
     }
 
-    /** Drops a failed device and logs why, or rethrows when no other device could take over. */
+    /**
+     * Drops a failed device and logs why, so that the caller's loop re-runs the step on the next one.
+     * With no other device left, the failure goes to the caller instead: the last device keeps its
+     * place (the failure may be passing), unless it was unplugged.
+     */
     private void failOver(Slot slot, Subgraph graph, Throwable failure) {
-        boolean another = slots.stream().anyMatch(s -> s != slot && !s.revoked);
-        if (!another && !slot.revoked) {
-            throwUnchecked(failure);
+        Slot next = slots.stream().filter(s -> s != slot && !s.revoked).findFirst().orElse(null);
+        if (next == null) {
+            if (!slot.revoked) {
+                throwUnchecked(failure);
+            }
+            retire(slot, false);
+            throw new BackendException("no device left to run " + graph.name() + ": " + slot.name()
+                    + " was unplugged while running it; plug a backend in and retry", failure);
         }
         log.warn("{} failed while running {}{}; re-running it on {}: {}", slot.name(), graph.name(),
-                slot.revoked ? " (its backend was unplugged)" : "", another ? nextAfter(slot) : "the next device to appear",
-                describe(failure));
+                slot.revoked ? " (its backend was unplugged)" : "", next.name(), describe(failure));
         log.debug("stack trace of the failure on {}", slot.name(), failure);
         retire(slot, !slot.revoked);
     }
@@ -200,10 +207,6 @@ public final class DevicePlan implements AutoCloseable {
             text.append(t.getClass().getSimpleName()).append(": ").append(t.getMessage());
         }
         return text.toString();
-    }
-
-    private String nextAfter(Slot failed) {
-        return slots.stream().filter(s -> s != failed && !s.revoked).findFirst().map(Slot::name).orElse("?");
     }
 
     /** The first device of the chain, dropping ones unplugged since the last step. */
@@ -251,47 +254,49 @@ public final class DevicePlan implements AutoCloseable {
         slots = List.copyOf(ranked);
     }
 
-    /** Starts {@code provider}'s backend and returns its devices that can run the workload. */
+    /**
+     * Starts {@code provider}'s backend and returns its devices that can run the workload. A provider
+     * that is unavailable, fails to start or has no such device is closed and not tried again.
+     */
     private List<Slot> start(BackendProvider provider) {
         String name = provider.name();
-        String unavailable = provider.unavailableReason();
-        if (!unavailable.isEmpty()) {
-            skip(provider, name + " is unavailable: " + unavailable);
-            return List.of();
-        }
-        Backend backend;
+        Backend backend = null;
         try {
-            backend = provider.create(options);
-        } catch (RuntimeException | LinkageError e) {
-            log.warn("backend {} failed to start", name, e);
-            skip(provider, name + " failed to start: " + e);
-            return List.of();
-        }
-        List<Slot> usable = new ArrayList<>();
-        for (Device d : backend.devices()) {
-            String missing = unsupportedOp(d);
-            if (missing != null) {
-                skip(null, name + "/" + d.name() + " does not run " + missing);
-            } else {
-                usable.add(new Slot(provider, backend, d, estimatedSeconds(d)));
+            String unavailable = provider.unavailableReason();
+            if (!unavailable.isEmpty()) {
+                skip(provider, name + " is unavailable: " + unavailable);
+                return List.of();
             }
-        }
-        if (usable.isEmpty()) {
-            closeQuietly(backend, name);
-            rejected.add(provider);
-        } else {
+            backend = provider.create(options);
+            List<Slot> usable = new ArrayList<>();
+            for (Device d : backend.devices()) {
+                String missing = unsupportedOp(d);
+                if (missing != null) {
+                    skipped.add(name + "/" + d.name() + " does not run " + missing);
+                } else {
+                    usable.add(new Slot(provider, backend, d, estimatedSeconds(d)));
+                }
+            }
+            if (usable.isEmpty()) {
+                skip(provider, name + ": no device runs the model");
+                closeQuietly(backend, name);
+                return List.of();
+            }
             backends.put(provider, backend);
             log.debug("started backend {}: {}", name, usable.stream().map(Slot::name).toList());
+            return usable;
+        } catch (RuntimeException | LinkageError e) {
+            log.warn("backend {} failed to start: {}", name, describe(e));
+            skip(provider, name + " failed to start: " + describe(e));
+            closeQuietly(backend, name);
+            return List.of();
         }
-        return usable;
     }
 
     private void skip(BackendProvider provider, String reason) {
-        log.debug("skipping {}", reason);
+        log.debug("not using {}", reason);
         skipped.add(reason);
-        if (provider != null) {
-            rejected.add(provider);
-        }
+        rejected.add(provider);
     }
 
     private String unsupportedOp(Device d) {
@@ -309,8 +314,7 @@ public final class DevicePlan implements AutoCloseable {
         double total = 0;
         for (Subgraph g : workload) {
             for (Op op : g.ops()) {
-                Affinity a = d.affinity(op);
-                total += a.estimatedSeconds();
+                total += d.affinity(op).estimatedSeconds();
             }
         }
         return total;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.api.backend.DeviceKind;
+import io.llmnpu.api.graph.Op;
 import io.llmnpu.backend.cpu.CpuBackendProvider;
 import io.llmnpu.runtime.api.CancellationToken;
 import io.llmnpu.runtime.api.GenerationRequest;
@@ -90,6 +91,26 @@ class FallbackTest {
             assertEquals(1, log.linesContaining("broken/broken0 failed while running llama-head"), log.text());
             assertEquals(0, broken.executions.get());
         }
+    }
+
+    @Test
+    void namedBackendGoesFirstAndDevicesMissingAnOpAreLeftOut() {
+        FlakyBackendProvider gpu = new FlakyBackendProvider("gpu", DeviceKind.GPU, FlakyBackendProvider.RELIABLE, false);
+        FlakyBackendProvider npu = new FlakyBackendProvider("npu", DeviceKind.NPU, FlakyBackendProvider.RELIABLE, false)
+                .refusing(Op.Attention.class);
+        BackendRegistry registry = new BackendRegistry(List.of(new CpuBackendProvider(), gpu, npu));
+        try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
+            assertEquals(List.of("gpu/gpu0", "cpu/cpu0"), llm.devices(), "the NPU cannot run attention");
+        }
+        try (LlmRuntime llm = LlmRuntime.open(options.withBackend("cpu"), registry)) {
+            assertEquals(List.of("cpu/cpu0", "gpu/gpu0"), llm.devices(), "the named backend first");
+            assertArrayEquals(cpuOnly, generate(llm, null).tokens());
+            assertEquals(0, gpu.executions.get(), "the GPU stays idle while the named CPU works");
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> LlmRuntime.open(options, new BackendRegistry(List.of(npu))));
+        assertEquals("no device can run this model: npu/npu0 does not run Attention in llama-body-4; "
+                + "npu: no device runs the model", e.getMessage());
     }
 
     @Test

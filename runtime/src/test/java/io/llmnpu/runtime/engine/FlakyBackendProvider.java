@@ -36,6 +36,7 @@ final class FlakyBackendProvider implements BackendProvider {
     final AtomicInteger executions = new AtomicInteger();
     final AtomicInteger backendsCreated = new AtomicInteger();
     final AtomicInteger backendsClosed = new AtomicInteger();
+    private volatile Class<? extends Op> refused;
 
     /**
      * @param goodExecutions executions that succeed; every later one throws a {@link BackendException}
@@ -50,6 +51,12 @@ final class FlakyBackendProvider implements BackendProvider {
 
     static FlakyBackendProvider failingAfter(int goodExecutions) {
         return new FlakyBackendProvider("flaky", DeviceKind.GPU, goodExecutions, false);
+    }
+
+    /** Makes the device report {@code opKind} as unsupported. */
+    FlakyBackendProvider refusing(Class<? extends Op> opKind) {
+        this.refused = opKind;
+        return this;
     }
 
     @Override
@@ -122,6 +129,9 @@ final class FlakyBackendProvider implements BackendProvider {
 
         @Override
         public Affinity affinity(Op op) {
+            if (refused != null && refused.isInstance(op)) {
+                return Affinity.unsupported();
+            }
             return cpu.affinity(op);
         }
 
