@@ -223,7 +223,7 @@ class BackendBundlesIT {
                 && r.get(1).equals("io.llmnpu.it.twin 1.0.0") && r.get(2).equals("available")), text);
         assertTrue(rows.contains(List.of("cpu.jar", "io.llmnpu.backend.cpu", rows.stream()
                 .filter(r -> r.getFirst().equals("cpu.jar")).findFirst().orElseThrow().get(2), "ACTIVE", "cpu")), text);
-        // The GPU-kind twin is listed before the CPU, as the runtime would try them.
+        // The GPU-kind twin is listed before the CPU.
         int twinRow = text.indexOf("twin/twin0  GPU");
         int cpuRow = text.indexOf("cpu/cpu0    CPU");
         assertTrue(twinRow > 0 && cpuRow > twinRow, text);

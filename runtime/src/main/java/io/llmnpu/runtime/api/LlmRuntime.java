@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * Generations on one runtime run one after another (they share compiled graphs); closing the
  * runtime unmaps the model and stops the backends' threads.
  *
- * <p>The model runs on every usable device of the registry's backends, best first (NPU, GPU, then
- * CPU, or the backend named in the options first): if a device fails or its backend is unplugged
+ * <p>The model runs on the usable devices of the registry's backends, best first (the backend named
+ * in the options, then by estimated time, CPU last; see {@link DevicePlan}): if a device fails or its backend is unplugged
  * in the middle of a generation, the step in flight re-runs on the next device and the generation
  * goes on with the same tokens. With a live registry (backend bundles, see
  * {@code io.llmnpu.runtime.osgi.BackendHost}) a backend plugged in while the runtime serves is used

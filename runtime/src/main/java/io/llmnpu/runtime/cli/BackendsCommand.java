@@ -146,7 +146,7 @@ final class BackendsCommand implements Callable<Integer> {
     }
 
     private static void printDevices(PrintWriter out, List<Named> devices) {
-        out.println("Devices (in the order the runtime prefers them)");
+        out.println("Devices (by kind: NPU, GPU, CPU)");
         TextTable t = new TextTable("DEVICE", "KIND", "MEMORY", "CAPABILITIES");
         for (Named n : devices) {
             Device d = n.device;

@@ -1,11 +1,13 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.api.backend.Affinity;
 import io.llmnpu.api.backend.Backend;
 import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.api.backend.BackendProvider;
 import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.backend.Device;
+import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
@@ -36,8 +38,11 @@ import org.slf4j.LoggerFactory;
  * reads the same inputs and rewrites the same outputs and KV cache rows. The last device is never
  * dropped for a failure: its error goes to the caller.
  *
- * <p>Order: devices that support every op of the model's graphs, the backend the user named first,
- * then NPUs, GPUs and CPUs last, and within a kind the lowest estimated time for the graphs.
+ * <p>Order: the backend the user named first; then by affinity, the lowest estimated time for the
+ * model's graphs first, except that CPUs come last (the CPU runs everything, so it is the fallback of
+ * last resort). A device must support every op of the graphs, and run each natively unless its
+ * backend was named: a device that would only emulate some op (say float ops on an integer NPU) is
+ * slower at whole graphs than the CPU and is left to per-subgraph placement.
  *
  * <p>With a live {@link BackendRegistry} the chain follows the registry: a provider plugged in while
  * the runtime serves gets its backend started and its devices ranked in before the next step; an
@@ -248,9 +253,10 @@ public final class DevicePlan implements AutoCloseable {
                 ranked.addAll(start(p));
             }
         }
-        ranked.sort(Comparator.comparing((Slot s) -> preferred == null || !s.backendName().equalsIgnoreCase(preferred))
-                .thenComparing(s -> s.device.kind())
-                .thenComparingDouble(s -> s.cost));
+        ranked.sort(Comparator.comparing((Slot s) -> !isPreferred(s.backendName()))
+                .thenComparing(s -> s.device.kind() == DeviceKind.CPU)
+                .thenComparingDouble(s -> s.cost)
+                .thenComparing(s -> s.device.kind()));
         slots = List.copyOf(ranked);
     }
 
@@ -270,9 +276,9 @@ public final class DevicePlan implements AutoCloseable {
             backend = provider.create(options);
             List<Slot> usable = new ArrayList<>();
             for (Device d : backend.devices()) {
-                String missing = unsupportedOp(d);
+                String missing = unfitOp(d, isPreferred(name));
                 if (missing != null) {
-                    skipped.add(name + "/" + d.name() + " does not run " + missing);
+                    skipped.add(name + "/" + d.name() + missing);
                 } else {
                     usable.add(new Slot(provider, backend, d, estimatedSeconds(d)));
                 }
@@ -299,11 +305,21 @@ public final class DevicePlan implements AutoCloseable {
         rejected.add(provider);
     }
 
-    private String unsupportedOp(Device d) {
+    private boolean isPreferred(String backendName) {
+        return preferred != null && preferred.equalsIgnoreCase(backendName);
+    }
+
+    /** Why {@code d} cannot run the workload's graphs whole (" does not run Op in graph"), or null if it can. */
+    private String unfitOp(Device d, boolean emulationAllowed) {
         for (Subgraph g : workload) {
             for (Op op : g.ops()) {
-                if (!d.affinity(op).isSupported()) {
-                    return op.getClass().getSimpleName() + " in " + g.name();
+                Affinity.Support support = d.affinity(op).support();
+                if (support == Affinity.Support.UNSUPPORTED) {
+                    return " does not run " + op.getClass().getSimpleName() + " in " + g.name();
+                }
+                if (support == Affinity.Support.EMULATED && !emulationAllowed) {
+                    return " only emulates " + op.getClass().getSimpleName() + " in " + g.name()
+                            + " (name its backend to run on it anyway)";
                 }
             }
         }

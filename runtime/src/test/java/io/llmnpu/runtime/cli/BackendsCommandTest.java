@@ -159,6 +159,6 @@ class BackendsCommandTest {
         List<String> orphan = row(out, "orphan.jar");
         assertEquals(List.of("orphan.jar", "test.orphan", "0.0.0", "INSTALLED"), orphan.subList(0, 4));
         assertTrue(orphan.get(4).contains("com.example.absent"), orphan.toString());
-        assertTrue(out.contains("Devices (in the order the runtime prefers them)\n  (none)"), out);
+        assertTrue(out.contains("Devices (by kind: NPU, GPU, CPU)\n  (none)"), out);
     }
 }

@@ -114,6 +114,34 @@ class FallbackTest {
     }
 
     @Test
+    void devicesRankByEstimatedTimeWithTheCpuLast() {
+        FlakyBackendProvider slowNpu = new FlakyBackendProvider("npu", DeviceKind.NPU, FlakyBackendProvider.RELIABLE, false)
+                .costing(3);
+        FlakyBackendProvider fastGpu = new FlakyBackendProvider("gpu", DeviceKind.GPU, FlakyBackendProvider.RELIABLE, false)
+                .costing(0.5);
+        BackendRegistry registry = new BackendRegistry(List.of(new CpuBackendProvider(), slowNpu, fastGpu));
+        try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
+            assertEquals(List.of("gpu/gpu0", "npu/npu0", "cpu/cpu0"), llm.devices(),
+                    "the slow NPU still goes before the CPU, which is the last resort");
+        }
+    }
+
+    @Test
+    void deviceThatOnlyEmulatesAnOpRunsWholeGraphsOnlyWhenNamed() {
+        FlakyBackendProvider npu = new FlakyBackendProvider("npu", DeviceKind.NPU, FlakyBackendProvider.RELIABLE, false)
+                .emulating(Op.RmsNorm.class);
+        BackendRegistry registry = new BackendRegistry(List.of(new CpuBackendProvider(), npu));
+        try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
+            assertEquals(List.of("cpu/cpu0"), llm.devices());
+        }
+        try (LlmRuntime llm = LlmRuntime.open(options.withBackend("npu"), registry)) {
+            assertEquals(List.of("npu/npu0", "cpu/cpu0"), llm.devices());
+            assertArrayEquals(cpuOnly, generate(llm, null).tokens());
+            assertTrue(npu.executions.get() > 0);
+        }
+    }
+
+    @Test
     void failureOfTheLastDeviceReachesTheCaller() {
         FlakyBackendProvider only = new FlakyBackendProvider("lonely", DeviceKind.CPU, 5, false);
         try (LlmRuntime llm = LlmRuntime.open(options, new BackendRegistry(List.of(only)))) {

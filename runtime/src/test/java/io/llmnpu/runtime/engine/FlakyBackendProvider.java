@@ -37,6 +37,8 @@ final class FlakyBackendProvider implements BackendProvider {
     final AtomicInteger backendsCreated = new AtomicInteger();
     final AtomicInteger backendsClosed = new AtomicInteger();
     private volatile Class<? extends Op> refused;
+    private volatile Class<? extends Op> emulated;
+    private volatile double costFactor = 1;
 
     /**
      * @param goodExecutions executions that succeed; every later one throws a {@link BackendException}
@@ -56,6 +58,18 @@ final class FlakyBackendProvider implements BackendProvider {
     /** Makes the device report {@code opKind} as unsupported. */
     FlakyBackendProvider refusing(Class<? extends Op> opKind) {
         this.refused = opKind;
+        return this;
+    }
+
+    /** Makes the device report {@code opKind} as emulated, ten times slower. */
+    FlakyBackendProvider emulating(Class<? extends Op> opKind) {
+        this.emulated = opKind;
+        return this;
+    }
+
+    /** Scales every estimate the device gives. */
+    FlakyBackendProvider costing(double factor) {
+        this.costFactor = factor;
         return this;
     }
 
@@ -132,7 +146,11 @@ final class FlakyBackendProvider implements BackendProvider {
             if (refused != null && refused.isInstance(op)) {
                 return Affinity.unsupported();
             }
-            return cpu.affinity(op);
+            double seconds = cpu.affinity(op).estimatedSeconds() * costFactor;
+            if (emulated != null && emulated.isInstance(op)) {
+                return new Affinity(Affinity.Support.EMULATED, 10 * seconds);
+            }
+            return new Affinity(Affinity.Support.NATIVE, seconds);
         }
 
         @Override
