@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -104,7 +105,7 @@ final class BundleDirectory implements AutoCloseable {
         for (Path gone : List.copyOf(reported.keySet())) {
             if (!now.containsKey(gone) && closing.getCount() > 0) {
                 reported.remove(gone);
-                listener.removed(gone);
+                tell(listener::removed, gone);
             }
         }
         for (Map.Entry<Path, Stamp> e : now.entrySet()) {
@@ -113,13 +114,22 @@ final class BundleDirectory implements AutoCloseable {
             boolean settled = !settledOnly || stamp.equals(previous.get(jar));
             if (settled && !stamp.equals(reported.get(jar)) && closing.getCount() > 0) {
                 if (reported.containsKey(jar)) {
-                    listener.removed(jar);
+                    tell(listener::removed, jar);
                 }
                 reported.put(jar, stamp);
-                listener.added(jar);
+                tell(listener::added, jar);
             }
         }
         previous = now;
+    }
+
+    /** Passes one event on; a failure is logged so that watching goes on. */
+    private static void tell(Consumer<Path> event, Path jar) {
+        try {
+            event.accept(jar);
+        } catch (RuntimeException e) {
+            log.warn("handling bundle {} failed", jar.getFileName(), e);
+        }
     }
 
     /** The jars in the directory by name, so bundles present together install in a repeatable order. */

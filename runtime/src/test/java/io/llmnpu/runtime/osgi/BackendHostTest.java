@@ -97,6 +97,36 @@ class BackendHostTest {
     }
 
     @Test
+    void jarReplacedIsUnpluggedAndPluggedAgain() throws Exception {
+        List<String> events = new CopyOnWriteArrayList<>();
+        try (BackendHost host = BackendHost.start(dir, POLL)) {
+            host.registry().subscribe(new BackendRegistry.Listener() {
+                @Override
+                public void published(BackendProvider p) {
+                    events.add("+" + p.getClass().getClassLoader().hashCode());
+                }
+
+                @Override
+                public void withdrawn(BackendProvider p) {
+                    events.add("-" + p.getClass().getClassLoader().hashCode());
+                }
+            });
+            TestBundleJar.write(dir.resolve("fake.jar"), fakeHeaders("test.fake"), FakeActivator.class, FakeProvider.class);
+            await("version 1.2.3 is active", () -> host.bundles().size() == 1 && host.bundles().getFirst().active());
+            Map<String, String> v2 = new java.util.HashMap<>(fakeHeaders("test.fake"));
+            v2.put("Bundle-Version", "2.0.10");
+            TestBundleJar.write(dir.resolve("fake.jar"), v2, FakeActivator.class, FakeProvider.class);
+            await("version 2.0.10 is active", () -> host.bundles().size() == 1
+                    && host.bundles().getFirst().version().equals("2.0.10") && host.bundles().getFirst().active());
+            assertEquals(List.of("fake"), names(host.registry()));
+        }
+        assertEquals(4, events.size(), events.toString());
+        assertEquals(events.get(0).substring(1), events.get(1).substring(1), "the old provider leaves: " + events);
+        assertTrue(events.get(0).startsWith("+") && events.get(1).startsWith("-") && events.get(2).startsWith("+"), events.toString());
+        assertTrue(!events.get(2).substring(1).equals(events.get(0).substring(1)), "the new one has a new class loader: " + events);
+    }
+
+    @Test
     void bundlesPresentAtStartArePluggedBeforeStartReturns() throws Exception {
         TestBundleJar.write(dir.resolve("a.jar"), fakeHeaders("test.a"), FakeActivator.class, FakeProvider.class);
         try (BackendHost host = BackendHost.start(dir, Duration.ofHours(1))) {
