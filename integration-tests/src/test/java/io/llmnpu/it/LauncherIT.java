@@ -97,7 +97,7 @@ class LauncherIT {
         try {
             Result r = run("info", bad.toString());
             assertEquals(1, r.exitCode());
-            assertTrue(r.stderr().startsWith("error: " + bad), r.stderr());
+            assertTrue(r.stderr().contains("error: " + bad + " at offset "), r.stderr());
             assertTrue(!r.stderr().contains("Exception in thread"), r.stderr());
         } finally {
             Files.deleteIfExists(bad);
