@@ -1,11 +1,9 @@
 package io.llmnpu.runtime.api;
 
-import io.llmnpu.api.backend.Backend;
 import io.llmnpu.api.backend.BackendOptions;
-import io.llmnpu.api.backend.BackendProvider;
-import io.llmnpu.api.backend.Device;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.ChunkPlanner;
+import io.llmnpu.runtime.engine.DevicePlan;
 import io.llmnpu.runtime.engine.ForwardPass;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.LoadedModel;
@@ -15,6 +13,7 @@ import io.llmnpu.runtime.sampling.Samplers;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
 import io.llmnpu.runtime.tokenizer.Utf8StreamDecoder;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,23 +29,28 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * Generations on one runtime run one after another (they share compiled graphs); closing the
- * runtime unmaps the model and stops the backend's threads.
+ * runtime unmaps the model and stops the backends' threads.
+ *
+ * <p>The model runs on the usable devices of the registry's backends, best first (the backend named
+ * in the options, then by estimated time, CPU last; see {@link DevicePlan}): if a device fails or its backend is unplugged
+ * in the middle of a generation, the step in flight re-runs on the next device and the generation
+ * goes on with the same tokens. With a live registry (backend bundles, see
+ * {@code io.llmnpu.runtime.osgi.BackendHost}) a backend plugged in while the runtime serves is used
+ * from the next step on.
  */
 public final class LlmRuntime implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LlmRuntime.class);
 
     private final LoadedModel model;
-    private final Backend backend;
-    private final Device device;
+    private final DevicePlan devices;
     private final ForwardPass forwardPass;
     private final int contextLength;
     private final ReentrantLock lock = new ReentrantLock();
     private volatile boolean closed;
 
-    private LlmRuntime(LoadedModel model, Backend backend, Device device, ForwardPass forwardPass, int contextLength) {
+    private LlmRuntime(LoadedModel model, DevicePlan devices, ForwardPass forwardPass, int contextLength) {
         this.model = model;
-        this.backend = backend;
-        this.device = device;
+        this.devices = devices;
         this.forwardPass = forwardPass;
         this.contextLength = contextLength;
     }
@@ -56,30 +60,32 @@ public final class LlmRuntime implements AutoCloseable {
         return open(options, BackendRegistry.discover(LlmRuntime.class.getClassLoader()));
     }
 
-    /** As {@link #open(RuntimeOptions)}, choosing among the given backends. */
+    /** As {@link #open(RuntimeOptions)}, running on the backends of {@code registry}. */
     public static LlmRuntime open(RuntimeOptions options, BackendRegistry registry) {
-        BackendProvider provider = registry.select(options.backend());
+        registry.select(options.backend()); // fails fast, before the model loads, if nothing can run
         LoadedModel model = ModelLoader.load(options.model(), options.tokenizer());
-        Backend backend = null;
+        DevicePlan devices = null;
         try {
             ModelLoader.pageIn(model, options.progress());
             int ctx = options.contextLength() == 0
                     ? model.config().contextLength()
                     : Math.min(options.contextLength(), model.config().contextLength());
-            backend = provider.create(new BackendOptions(options.threads()));
-            Device device = backend.devices().getFirst();
-            options.progress().progress("compiling graphs on " + backend.name() + "/" + device.name(), 0, 1);
-            ForwardPass fp = new ForwardPass(model.config(), model.weights(), device,
+            BackendOptions backendOptions = new BackendOptions(options.threads());
+            devices = DevicePlan.open(registry, options.backend(), backendOptions,
+                    ForwardPass.workload(model.config(), model.weights(), options.chunkSize(), ctx));
+            String on = devices.currentDevice();
+            options.progress().progress("compiling graphs on " + on, 0, 1);
+            ForwardPass fp = new ForwardPass(model.config(), model.weights(), devices,
                     new ChunkPlanner(options.chunkSize()), ctx);
             fp.prepare(1);
-            options.progress().progress("compiling graphs on " + backend.name() + "/" + device.name(), 1, 1);
-            log.info("{}: {} on {}/{} ({} threads), context {}", model.source().getFileName(),
-                    model.description(), backend.name(), device.name(),
-                    new BackendOptions(options.threads()).effectiveThreads(), ctx);
-            return new LlmRuntime(model, backend, device, fp, ctx);
+            options.progress().progress("compiling graphs on " + on, 1, 1);
+            log.info("{}: {} on {} ({} threads), context {}; devices in fallback order: {}",
+                    model.source().getFileName(), model.description(), on, backendOptions.effectiveThreads(), ctx,
+                    devices.devices());
+            return new LlmRuntime(model, devices, fp, ctx);
         } catch (RuntimeException | Error e) {
-            if (backend != null) {
-                backend.close();
+            if (devices != null) {
+                devices.close();
             }
             model.close();
             throw e;
@@ -94,9 +100,14 @@ public final class LlmRuntime implements AutoCloseable {
         return model.tokenizer();
     }
 
-    /** Name of the backend and device the model runs on, e.g. {@code cpu/cpu0}. */
+    /** Name of the backend and device the model runs on now, e.g. {@code cpu/cpu0}. */
     public String deviceName() {
-        return backend.name() + "/" + device.name();
+        return devices.currentDevice();
+    }
+
+    /** Every device the model may run on, in fallback order, e.g. {@code [npu/npu0, cpu/cpu0]}. */
+    public List<String> devices() {
+        return devices.devices();
     }
 
     /** Positions one generation may hold. */
@@ -150,7 +161,7 @@ public final class LlmRuntime implements AutoCloseable {
             }
             closed = true;
             forwardPass.close();
-            backend.close();
+            devices.close();
             model.close();
         } finally {
             lock.unlock();

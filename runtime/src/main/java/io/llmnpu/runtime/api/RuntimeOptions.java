@@ -9,7 +9,8 @@ import java.util.Objects;
  * @param model         a GGUF file or a llama2.c checkpoint
  * @param tokenizer     tokenizer file for llama2.c checkpoints; null to use the GGUF's own or to look
  *                      next to the checkpoint ({@code tok<vocab>.bin}, then {@code tokenizer.bin})
- * @param backend       backend name (e.g. {@code cpu}); null or empty for the default
+ * @param backend       backend to run on first (e.g. {@code cpu}), the others staying as fallbacks; null or
+ *                      empty for the default order (best estimated time first, CPU last)
  * @param threads       kernel threads; 0 for one per core
  * @param contextLength positions a generation may hold; 0 for the model's own context length
  * @param chunkSize     prefill chunk size: prompts run as static graphs of this many rows

@@ -5,6 +5,7 @@ import io.llmnpu.runtime.api.GenerationRequest;
 import io.llmnpu.runtime.api.GenerationResult;
 import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
+import io.llmnpu.runtime.osgi.BackendHost;
 import io.llmnpu.runtime.sampling.SamplerConfig;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -66,8 +67,13 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--chunk", defaultValue = "" + RuntimeOptions.DEFAULT_CHUNK_SIZE, description = "Prefill chunk size (default: ${DEFAULT-VALUE}).")
     int chunk;
 
-    @Option(names = "--backend", description = "Backend to run on (default: cpu).")
+    @Option(names = "--backend", description = "Backend to prefer (default: the best device, CPU last).")
     String backend;
+
+    @Option(names = "--bundles", paramLabel = "DIR", description = {
+        "Take backends from the OSGi bundles in DIR instead of the class path; jars added to or",
+        "removed from DIR while generating are plugged in or unplugged."})
+    Path bundles;
 
     @Option(names = "--no-stop", description = "Keep generating past end-of-sequence tokens.")
     boolean noStop;
@@ -83,7 +89,8 @@ final class GenerateCommand implements Callable<Integer> {
                 .withThreads(threads).withContextLength(contextLength).withChunkSize(chunk)
                 .withProgress(ConsoleProgress.stderr());
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (LlmRuntime llm = LlmRuntime.open(options)) {
+        try (BackendHost host = bundles == null ? null : BackendHost.start(bundles);
+             LlmRuntime llm = host == null ? LlmRuntime.open(options) : LlmRuntime.open(options, host.registry())) {
             CancellationToken cancel = new CancellationToken();
             Thread hook = new Thread(cancel::cancel);
             Runtime.getRuntime().addShutdownHook(hook);

@@ -12,9 +12,11 @@ import picocli.CommandLine.Command;
             "",
             "Start with:  llmnpu generate \"Once upon a time\"",
             "Any GGUF:    llmnpu generate -m path/to/model.gguf \"Your prompt\"",
-            "Inspect:     llmnpu info path/to/model.gguf"
+            "Inspect:     llmnpu info path/to/model.gguf",
+            "Devices:     llmnpu backends"
         },
-        subcommands = {GenerateCommand.class, InfoCommand.class, PrefillPlanCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, InfoCommand.class, BackendsCommand.class, PrefillPlanCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,6 +1,5 @@
 package io.llmnpu.runtime.engine;
 
-import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
@@ -16,31 +15,55 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runs the model on one device: prompts in static-shape chunks, single tokens for decode. Compiled
- * graphs are built once per row count and reused for every chunk and every later prompt. One forward
- * pass at a time (compiled graphs own their scratch memory); the caller serialises.
+ * Runs the model: prompts in static-shape chunks, single tokens for decode. Graphs are built once per
+ * row count and reused for every chunk and every later prompt; a {@link DevicePlan} compiles them on
+ * its devices and runs each step (a chunk, a decode step, the LM head) on the best device still
+ * working, re-running a step on the next device if one fails. One forward pass at a time (compiled
+ * graphs own their scratch memory); the caller serialises.
  */
 public final class ForwardPass implements AutoCloseable {
     private final ModelConfig config;
     private final LlamaGraphBuilder graphs;
-    private final Device device;
+    private final DevicePlan plan;
+    private final boolean ownsPlan;
     private final ChunkPlanner planner;
     private final int cacheRows;
     private final Arena arena = Arena.ofShared();
     private final Map<Integer, BodyRunner> bodies = new HashMap<>();
-    private final CompiledGraph head;
+    private final Subgraph head;
+    private final Map<Value, Tensor> headBindings;
     private final Tensor headIn;
     private final Tensor logits;
 
+    /** Runs on {@code device} alone; the caller keeps ownership of its backend. */
     public ForwardPass(ModelConfig config, ModelWeights weights, Device device, ChunkPlanner planner, int cacheRows) {
+        this(config, weights, DevicePlan.of(device), true, planner, cacheRows);
+    }
+
+    /** Runs on the devices of {@code plan}, which the caller keeps and closes after this. */
+    public ForwardPass(ModelConfig config, ModelWeights weights, DevicePlan plan, ChunkPlanner planner, int cacheRows) {
+        this(config, weights, plan, false, planner, cacheRows);
+    }
+
+    private ForwardPass(ModelConfig config, ModelWeights weights, DevicePlan plan, boolean ownsPlan,
+                        ChunkPlanner planner, int cacheRows) {
         this.config = config;
         this.graphs = new LlamaGraphBuilder(config, weights);
-        this.device = device;
+        this.plan = plan;
+        this.ownsPlan = ownsPlan;
         this.planner = planner;
         this.cacheRows = cacheRows;
-        this.head = device.compile(graphs.head());
+        this.head = graphs.head();
         this.headIn = Tensor.allocate(arena, "head_in", DType.F32, Shape.of(1, config.dim()));
         this.logits = Tensor.allocate(arena, "logits", DType.F32, Shape.of(1, config.vocabSize()));
+        this.headBindings = Map.of(head.inputs().getFirst(), headIn, head.outputs().getFirst(), logits);
+        plan.prepare(head);
+    }
+
+    /** The graphs a forward pass runs for prefill chunks of {@code chunkRows}: what devices are ranked by. */
+    public static List<Subgraph> workload(ModelConfig config, ModelWeights weights, int chunkRows, int cacheRows) {
+        LlamaGraphBuilder graphs = new LlamaGraphBuilder(config, weights);
+        return List.of(graphs.body(chunkRows, cacheRows), graphs.head());
     }
 
     public ModelConfig config() {
@@ -53,7 +76,7 @@ public final class ForwardPass implements AutoCloseable {
 
     /** Compiles the body graph for {@code rows} now rather than at first use (start-up warm-up). */
     public void prepare(int rows) {
-        body(rows);
+        plan.prepare(body(rows).graph);
     }
 
     /**
@@ -82,35 +105,35 @@ public final class ForwardPass implements AutoCloseable {
         }
         long rowBytes = (long) config.dim() * Float.BYTES;
         MemorySegment.copy(hidden.data(), (last.length() - 1) * rowBytes, headIn.data(), 0, rowBytes);
-        head.execute(Map.of(head.graph().inputs().getFirst(), headIn, head.graph().outputs().getFirst(), logits));
+        plan.execute(head, headBindings);
         return logits.toFloatArray();
     }
 
     private BodyRunner body(int rows) {
-        return bodies.computeIfAbsent(rows, r -> new BodyRunner(device.compile(graphs.body(r, cacheRows)), r));
+        return bodies.computeIfAbsent(rows, r -> new BodyRunner(graphs.body(r, cacheRows), r));
     }
 
     @Override
     public void close() {
-        bodies.values().forEach(b -> b.graph.close());
         bodies.clear();
-        head.close();
+        if (ownsPlan) {
+            plan.close();
+        }
         arena.close();
     }
 
-    /** A compiled body graph with its input and output tensors. */
+    /** A body graph with its input and output tensors. */
     private final class BodyRunner {
-        private final CompiledGraph graph;
+        private final Subgraph graph;
         private final Tensor tokens;
         private final Tensor positions;
         private final Tensor hidden;
         private final Map<String, Value> values = new HashMap<>();
 
-        BodyRunner(CompiledGraph graph, int rows) {
+        BodyRunner(Subgraph graph, int rows) {
             this.graph = graph;
-            Subgraph g = graph.graph();
-            g.inputs().forEach(v -> values.put(v.name(), v));
-            g.outputs().forEach(v -> values.put(v.name(), v));
+            graph.inputs().forEach(v -> values.put(v.name(), v));
+            graph.outputs().forEach(v -> values.put(v.name(), v));
             this.tokens = Tensor.allocate(arena, "tokens", DType.I32, Shape.of(rows));
             this.positions = Tensor.allocate(arena, "positions", DType.I32, Shape.of(rows));
             this.hidden = Tensor.allocate(arena, "hidden", DType.F32, Shape.of(rows, config.dim()));
@@ -130,7 +153,7 @@ public final class ForwardPass implements AutoCloseable {
                 bindings.put(values.get(LlamaGraphBuilder.keyCacheName(l)), cache.keys(l));
                 bindings.put(values.get(LlamaGraphBuilder.valueCacheName(l)), cache.values(l));
             }
-            graph.execute(bindings);
+            plan.execute(graph, bindings);
             return hidden;
         }
     }
