@@ -12,7 +12,7 @@ import java.util.Set;
  */
 public final class GanttSvg {
     private static final int WIDTH = 1200;
-    private static final int LEFT = 160;
+    static final int LEFT = 160;
     private static final int RIGHT = 30;
     private static final int TOP = 64;
     private static final int LANE = 30;

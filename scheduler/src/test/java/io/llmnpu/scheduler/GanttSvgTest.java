@@ -61,9 +61,9 @@ class GanttSvgTest {
         NodeList rects = doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect");
         Element first = (Element) rects.item(0);
         Element second = (Element) rects.item(1);
-        assertEquals(110, Double.parseDouble(first.getAttribute("x")), 1e-9, "starts at the left edge");
-        assertEquals(1200 - 110 - 30, Double.parseDouble(first.getAttribute("width")), 0.01, "spans the makespan");
-        assertEquals((1200 - 110 - 30) / 2.0, Double.parseDouble(second.getAttribute("width")), 0.01);
+        assertEquals(GanttSvg.LEFT, Double.parseDouble(first.getAttribute("x")), 1e-9, "starts at the left edge");
+        assertEquals(1200 - GanttSvg.LEFT - 30, Double.parseDouble(first.getAttribute("width")), 0.01, "spans the makespan");
+        assertEquals((1200 - GanttSvg.LEFT - 30) / 2.0, Double.parseDouble(second.getAttribute("width")), 0.01);
         assertTrue(Double.parseDouble(second.getAttribute("y")) > Double.parseDouble(first.getAttribute("y")));
         assertTrue(doc.getDocumentElement().getTextContent().contains("a<&>"));
         assertTrue(doc.getDocumentElement().getTextContent().contains("names & <escapes>"));
