@@ -7,6 +7,7 @@ import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.model.gguf.GgufFile;
 import io.llmnpu.runtime.model.gguf.GgufMetadataCopier;
 import io.llmnpu.runtime.model.gguf.GgufTensorInfo;
+import io.llmnpu.runtime.model.gguf.GgufValueType;
 import io.llmnpu.runtime.model.gguf.GgufWriter;
 import io.llmnpu.runtime.model.gguf.LlamaFileType;
 import java.io.IOException;
@@ -16,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -144,10 +146,13 @@ public final class GgufQuantizer {
 
     private void copyMetadata(GgufFile gguf, GgufWriter writer) {
         // A writer with a non-default alignment records general.alignment itself.
-        Set<String> skipped = gguf.alignment() == DEFAULT_ALIGNMENT
-                ? Set.of(LlamaFileType.KEY) : Set.of(LlamaFileType.KEY, ALIGNMENT);
-        GgufMetadataCopier.copy(gguf, writer, skipped);
-        writer.putUInt32(LlamaFileType.KEY, LlamaFileType.of(target));
+        Set<String> dropped = gguf.alignment() == DEFAULT_ALIGNMENT ? Set.of() : Set.of(ALIGNMENT);
+        GgufMetadataCopier.Replacement fileType = new GgufMetadataCopier.Replacement(GgufValueType.UINT32,
+                (long) LlamaFileType.of(target));
+        GgufMetadataCopier.copy(gguf, writer, dropped, Map.of(LlamaFileType.KEY, fileType));
+        if (!gguf.has(LlamaFileType.KEY)) {
+            writer.put(LlamaFileType.KEY, fileType.type(), fileType.value());
+        }
         if ((target == GgmlType.Q8_0 || target == GgmlType.Q4_0) && !gguf.has(QUANTIZATION_VERSION)) {
             writer.putUInt32(QUANTIZATION_VERSION, 2);
         }

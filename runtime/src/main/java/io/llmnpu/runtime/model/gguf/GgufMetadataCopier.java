@@ -20,18 +20,28 @@ public final class GgufMetadataCopier {
     private GgufMetadataCopier() {
     }
 
+    /** A new value for a key, written in the key's place. */
+    public record Replacement(GgufValueType type, Object value) {
+    }
+
     /**
-     * Puts every metadata entry of {@code source} except the {@code skipped} keys into {@code target},
-     * in file order.
+     * Puts every metadata entry of {@code source} into {@code target}, in file order, leaving out the
+     * {@code dropped} keys and writing the {@code replaced} ones with their new value in their place.
+     * Replacements for keys the source does not have are not written; the caller adds those.
      *
      * @throws ModelFormatException if the file cannot be read again or holds nested arrays, which no
      *                              model file uses and this copier does not rewrite
      */
-    public static void copy(GgufFile source, GgufWriter target, Set<String> skipped) {
+    public static void copy(GgufFile source, GgufWriter target, Set<String> dropped, Map<String, Replacement> replaced) {
         try (FileChannel channel = FileChannel.open(source.path(), StandardOpenOption.READ)) {
             for (Map.Entry<String, Object> e : source.metadata().entrySet()) {
                 String key = e.getKey();
-                if (skipped.contains(key)) {
+                if (dropped.contains(key)) {
+                    continue;
+                }
+                Replacement replacement = replaced.get(key);
+                if (replacement != null) {
+                    target.put(key, replacement.type(), replacement.value());
                     continue;
                 }
                 long at = source.keyOffset(key);
