@@ -22,9 +22,11 @@ import java.util.function.Consumer;
  * tokenizer play no part). A prefill test ({@code ppN}) times feeding N tokens into a fresh session,
  * so it covers chunk planning, every chunk's graph and the LM head on the last row; a decode test
  * ({@code tgN}) times N single-token feeds into a fresh session. Sessions are opened outside the
- * timed region. Each test runs once untimed first unless warm-up is off.
+ * timed region. Unless warm-up is off, each prefill test runs once untimed first, and each decode
+ * test decodes a few tokens untimed first.
  */
 public final class BenchRunner {
+    private static final int DECODE_WARMUP_TOKENS = 4;
     private final BenchPlan plan;
     private final BackendRegistry registry;
     private final Consumer<String> log;
@@ -74,13 +76,16 @@ public final class BenchRunner {
                     llm.deviceName(), effectiveThreads);
             for (int p : plan.promptSizes()) {
                 int[] prompt = randomTokens(p, info.config().vocabSize(), plan.seed() + p);
-                long[] samples = measure(where + " c=" + chunk + " pp" + p, () -> prefill(llm, prompt));
+                long[] samples = measure(where + " c=" + chunk + " pp" + p, () -> prefill(llm, prompt), () -> prefill(llm, prompt));
                 results.add(new BenchResult(info, llm.deviceName(), effectiveThreads, chunk, p, 0, samples,
                         ModelFlops.prefill(info.config(), p)));
             }
             if (runDecode && plan.genTokens() > 0) {
                 int[] tokens = randomTokens(plan.genTokens(), info.config().vocabSize(), plan.seed() - 1);
-                long[] samples = measure(where + " tg" + tokens.length, () -> decode(llm, tokens));
+                // A few tokens compile the one-row graph and warm the decode kernels, as llama-bench's
+                // one-token warm-up does; a full untimed run would double the test's time for nothing.
+                int[] warmupTokens = java.util.Arrays.copyOf(tokens, Math.min(tokens.length, DECODE_WARMUP_TOKENS));
+                long[] samples = measure(where + " tg" + tokens.length, () -> decode(llm, tokens), () -> decode(llm, warmupTokens));
                 results.add(new BenchResult(info, llm.deviceName(), effectiveThreads, 0, 0, tokens.length, samples,
                         ModelFlops.decode(info.config(), tokens.length)));
             }
@@ -93,9 +98,9 @@ public final class BenchRunner {
         long time();
     }
 
-    private long[] measure(String what, Run run) {
+    private long[] measure(String what, Run run, Run warmup) {
         if (plan.warmup()) {
-            long ns = run.time();
+            long ns = warmup.time();
             log.accept(String.format(Locale.ROOT, "%s: warm-up %.2f s", what, ns / 1e9));
         }
         long[] samples = new long[plan.repetitions()];

@@ -29,7 +29,8 @@ import picocli.CommandLine.Spec;
             "backend, thread count and chunk size is run (comma lists make a grid). Prompts are random",
             "token ids: ppN times feeding N tokens into a fresh session (chunked prefill, LM head on the",
             "last row); tgN times N single-token feeds into a fresh session (run once per model, backend",
-            "and thread count; the chunk size does not affect it). Each test runs once untimed first.",
+            "and thread count; the chunk size does not affect it). Warm-up: each ppN runs once untimed",
+            "first, each tgN decodes 4 tokens untimed first.",
             "",
             "Prints a table of tokens/s (mean ± stddev over the repetitions) and writes JSON (with samples,",
             "achieved GFLOP/s and peak memory: resident set from VmHWM, and heap) and an SVG bar chart to",
@@ -72,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "Folder for the JSON and SVG results (default: ${DEFAULT-VALUE}).")
     Path outputDir;
 
-    @Option(names = "--no-warmup", description = "Skip the untimed first run of each test.")
+    @Option(names = "--no-warmup", description = "Skip the untimed warm-up of each test.")
     boolean noWarmup;
 
     @Option(names = "--seed", defaultValue = "1234", description = "Seed of the random prompt tokens (default: ${DEFAULT-VALUE}).")

@@ -24,18 +24,44 @@ public final class RowNoise {
         return mix(mix(modelSeed ^ 0x9E3779B97F4A7C15L * (tensor + 1)) + row);
     }
 
-    /** Fills {@code out[0, n)} with values of mean {@code mean} and standard deviation {@code std}. */
+    /**
+     * Fills {@code out[0, n)} with values of mean {@code mean} and standard deviation {@code std}. Four
+     * independent xorshift streams fill interleaved positions, so that the CPU can overlap their
+     * dependency chains.
+     */
     public static void fill(float[] out, int n, long seed, float mean, float std) {
-        long s = mix(seed) | 1; // xorshift must not start at zero
-        double scale = std / SUM_STD;
-        double offset = mean - SUM_MEAN * scale;
-        for (int i = 0; i < n; i++) {
-            s ^= s << 13;
-            s ^= s >>> 7;
-            s ^= s << 17;
-            long sum = (s & 0xFFFF) + ((s >>> 16) & 0xFFFF) + ((s >>> 32) & 0xFFFF) + (s >>> 48);
-            out[i] = (float) (sum * scale + offset);
+        long s0 = mix(seed) | 1; // xorshift must not start at zero
+        long s1 = mix(s0) | 1;
+        long s2 = mix(s1) | 1;
+        long s3 = mix(s2) | 1;
+        float scale = (float) (std / SUM_STD);
+        float offset = (float) (mean - SUM_MEAN * (std / SUM_STD));
+        int i = 0;
+        for (; i + 4 <= n; i += 4) {
+            s0 = next(s0);
+            s1 = next(s1);
+            s2 = next(s2);
+            s3 = next(s3);
+            out[i] = sum16(s0) * scale + offset;
+            out[i + 1] = sum16(s1) * scale + offset;
+            out[i + 2] = sum16(s2) * scale + offset;
+            out[i + 3] = sum16(s3) * scale + offset;
         }
+        for (; i < n; i++) {
+            s0 = next(s0);
+            out[i] = sum16(s0) * scale + offset;
+        }
+    }
+
+    private static long next(long s) {
+        s ^= s << 13;
+        s ^= s >>> 7;
+        return s ^ (s << 17);
+    }
+
+    /** Sum of the four 16-bit parts: 0..262140, exact in a float. */
+    private static float sum16(long s) {
+        return (s & 0xFFFF) + ((s >>> 16) & 0xFFFF) + ((s >>> 32) & 0xFFFF) + (s >>> 48);
     }
 
     /** SplitMix64's finaliser: spreads nearby seeds (row 0, row 1, ...) over the whole state space. */

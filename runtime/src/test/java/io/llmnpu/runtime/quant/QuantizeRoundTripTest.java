@@ -78,18 +78,19 @@ class QuantizeRoundTripTest {
 
         // The quantized model runs, and its logits stay close to the F32 model's. Q8_0 stores each weight
         // with at most half a step of absmax/127 of its block: about 0.8% relative RMS error per weight
-        // for these values, which stays near that level through the layers (1.3% measured), so 3% is a
-        // safe bound. The logits of random weights are nearly flat, so the argmax may flip where the top
+        // for these values; through the layers the logits move by 1.3-1.9% (measured with different
+        // seeds), so 3% is a safe bound. The logits of random weights are nearly flat, so the argmax may flip where the top
         // two are close; most positions must still agree.
         Agreement q8Agreement = compareLogits(f32, q8);
         assertTrue(q8Agreement.relativeRms() < 0.03, "Q8_0 relative RMS difference " + q8Agreement.relativeRms());
         assertTrue(q8Agreement.top1() >= 0.85, "Q8_0 argmax agreement " + q8Agreement.top1());
 
-        // The measure can tell a coarser format apart: Q4_0 (16 levels per block) is several times further off.
+        // The measure can tell a coarser format apart: Q4_0 (16 levels per block) is many times further
+        // off (34% measured), yet still a working model rather than noise (which would be ~140%).
         Path q4 = dir.resolve("q4.gguf");
         new GgufQuantizer(GgmlType.Q4_0, 2).convert(f32, q4, ProgressListener.none());
         Agreement q4Agreement = compareLogits(f32, q4);
-        assertTrue(q4Agreement.relativeRms() > 3 * q8Agreement.relativeRms() && q4Agreement.relativeRms() < 0.3,
+        assertTrue(q4Agreement.relativeRms() > 5 * q8Agreement.relativeRms() && q4Agreement.relativeRms() < 0.7,
                 "Q4_0 relative RMS difference " + q4Agreement.relativeRms() + " vs Q8_0 " + q8Agreement.relativeRms());
     }
 
