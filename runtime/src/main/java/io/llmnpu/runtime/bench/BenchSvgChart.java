@@ -7,14 +7,15 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The results as a horizontal bar chart in SVG: one panel per test ({@code pp512}, {@code tg128}, ...)
- * with its own scale, since prefill and decode rates differ by an order of magnitude; one bar per
- * configuration with the mean tokens/s, a whisker of one standard deviation, and the value.
+ * The results as a horizontal bar chart in SVG: one panel per model and test ({@code pp512},
+ * {@code tg128}, ...), each with its own scale, since prefill and decode rates, and the rates of
+ * models of different sizes, differ by orders of magnitude; one bar per configuration (backend,
+ * threads, chunk size) with the mean tokens/s, a whisker of one standard deviation, and the value.
  */
 public final class BenchSvgChart {
     private static final int WIDTH = 960;
-    private static final int LABEL_WIDTH = 360;
-    private static final int BAR_AREA = 470;
+    private static final int LABEL_WIDTH = 300;
+    private static final int BAR_AREA = 540;
     private static final int BAR_HEIGHT = 18;
     private static final int ROW_HEIGHT = 26;
     private static final int PANEL_HEADER = 44;
@@ -25,15 +26,15 @@ public final class BenchSvgChart {
     }
 
     public static String render(BenchReport report) {
-        Map<String, List<BenchResult>> byTest = new LinkedHashMap<>();
+        Map<String, List<BenchResult>> panels = new LinkedHashMap<>();
         for (BenchResult r : report.results()) {
-            byTest.computeIfAbsent(r.test(), t -> new ArrayList<>()).add(r);
+            panels.computeIfAbsent(modelOf(r) + "\u0000" + r.test(), t -> new ArrayList<>()).add(r);
         }
-        List<String> models = report.results().stream().map(r -> r.model().name() + " " + r.model().type()).distinct().toList();
+        List<String> models = report.results().stream().map(BenchSvgChart::modelOf).distinct().toList();
         StringBuilder body = new StringBuilder();
         int y = 48;
-        for (Map.Entry<String, List<BenchResult>> panel : byTest.entrySet()) {
-            y = panel(body, panel.getKey(), panel.getValue(), models, y);
+        for (List<BenchResult> panel : panels.values()) {
+            y = panel(body, panel, models, y);
         }
         int height = y + 16;
         StringBuilder svg = new StringBuilder();
@@ -44,35 +45,42 @@ public final class BenchSvgChart {
         svg.append(String.format(Locale.ROOT, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>%n", WIDTH, height));
         svg.append(String.format(Locale.ROOT, "<text x=\"16\" y=\"28\" font-size=\"16\" font-weight=\"bold\">%s</text>%n",
                 escape("llmnpu bench: tokens/s (mean ± stddev), " + report.machine().getOrDefault("cpu", "")
-                        + ", " + report.started())));
+                        + ", " + report.machine().getOrDefault("cores", "?") + " cores, "
+                        + report.started().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))));
         svg.append(body);
         svg.append("</svg>\n");
         return svg.toString();
     }
 
-    private static int panel(StringBuilder out, String test, List<BenchResult> rows, List<String> models, int top) {
+    private static String modelOf(BenchResult r) {
+        return r.model().name() + " " + r.model().type();
+    }
+
+    private static int panel(StringBuilder out, List<BenchResult> rows, List<String> models, int top) {
+        String test = rows.getFirst().test();
+        String model = modelOf(rows.getFirst());
         double max = 0;
         for (BenchResult r : rows) {
             max = Math.max(max, r.meanTokensPerSecond() + r.stddevTokensPerSecond());
         }
         double scaleMax = niceCeiling(max);
-        out.append(String.format(Locale.ROOT, "<g class=\"panel\" id=\"%s\">%n", escape(test)));
+        out.append(String.format(Locale.ROOT, "<g class=\"panel\" id=\"panel-%d\">%n", top));
         out.append(String.format(Locale.ROOT, "<text x=\"16\" y=\"%d\" font-size=\"14\" font-weight=\"bold\">%s</text>%n",
-                top + 20, escape(test + (test.startsWith("pp") ? " (prefill)" : " (decode)"))));
+                top + 20, escape(model + ": " + test + (test.startsWith("pp") ? " (prefill)" : " (decode)"))));
         int y = top + PANEL_HEADER - 10;
         for (BenchResult r : rows) {
             double mean = r.meanTokensPerSecond();
             double sd = r.stddevTokensPerSecond();
             double w = scaleMax == 0 ? 0 : mean / scaleMax * BAR_AREA;
-            String colour = COLOURS[models.indexOf(r.model().name() + " " + r.model().type()) % COLOURS.length];
-            String label = String.format(Locale.ROOT, "%s %s %s t=%d%s", r.model().name(), r.model().type(), r.backend(),
-                    r.threads(), r.chunk() == 0 ? "" : " c=" + r.chunk());
+            String colour = COLOURS[models.indexOf(model) % COLOURS.length];
+            String label = String.format(Locale.ROOT, "%s, %d thread%s%s", r.backend(), r.threads(), r.threads() == 1 ? "" : "s",
+                    r.chunk() == 0 ? "" : ", chunk " + r.chunk());
             out.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>%n",
                     LABEL_WIDTH - 8, y + BAR_HEIGHT - 5, escape(label)));
             out.append(String.format(Locale.ROOT,
                     "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>%s</title></rect>%n",
                     LABEL_WIDTH, y, w, BAR_HEIGHT, colour,
-                    escape(String.format(Locale.ROOT, "%s: %.2f ± %.2f tok/s", label, mean, sd))));
+                    escape(String.format(Locale.ROOT, "%s %s, %s: %.2f ± %.2f tok/s", model, test, label, mean, sd))));
             if (sd > 0 && scaleMax > 0) {
                 double lo = Math.max(0, mean - sd) / scaleMax * BAR_AREA + LABEL_WIDTH;
                 double hi = (mean + sd) / scaleMax * BAR_AREA + LABEL_WIDTH;

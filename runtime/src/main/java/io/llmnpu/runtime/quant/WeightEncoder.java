@@ -63,46 +63,9 @@ public final class WeightEncoder {
                     out.set(F16_LE, 2L * i, Float.floatToFloat16(x[i]));
                 }
             }
-            case Q8_0 -> encodeQ8_0(x, count, out);
+            case Q8_0 -> BlockQuantizer.quantizeQ8_0(x, 0, count, out);
             case Q4_0 -> BlockQuantizer.quantizeQ4_0(x, 0, count, out);
             default -> throw new IllegalArgumentException("cannot write weights as " + type + "; use one of " + WRITABLE);
-        }
-    }
-
-    /**
-     * Q8_0 exactly as {@link BlockQuantizer#quantizeQ8_0} (which is ggml's reference), but several times
-     * faster: bytes are gathered per block and copied at once, and rounding half away from zero is
-     * done in float without a detour through double. {@code v - (int) v} is exact for |v| <= 127, so
-     * comparing that fraction with 0.5 rounds exactly like C's roundf.
-     */
-    private static void encodeQ8_0(float[] x, int count, MemorySegment out) {
-        if (count % BlockQuantizer.BLOCK != 0) {
-            throw new IllegalArgumentException(count + " values are not a whole number of 32-value blocks");
-        }
-        byte[] block = new byte[DType.Q8_0.blockBytes()];
-        for (int b = 0; b < count / BlockQuantizer.BLOCK; b++) {
-            int base = b * BlockQuantizer.BLOCK;
-            float amax = 0f;
-            for (int j = 0; j < BlockQuantizer.BLOCK; j++) {
-                amax = Math.max(amax, Math.abs(x[base + j]));
-            }
-            float d = amax / 127f;
-            float id = d != 0f ? 1f / d : 0f;
-            short half = Float.floatToFloat16(d);
-            block[0] = (byte) half;
-            block[1] = (byte) (half >> 8);
-            for (int j = 0; j < BlockQuantizer.BLOCK; j++) {
-                float v = x[base + j] * id;
-                int q = (int) v;
-                float fraction = v - q;
-                if (fraction >= 0.5f) {
-                    q++;
-                } else if (fraction <= -0.5f) {
-                    q--;
-                }
-                block[2 + j] = (byte) q;
-            }
-            MemorySegment.copy(block, 0, out, ValueLayout.JAVA_BYTE, (long) b * block.length, block.length);
         }
     }
 
