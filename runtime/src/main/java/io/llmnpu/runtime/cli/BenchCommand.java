@@ -25,28 +25,30 @@ import picocli.CommandLine.Spec;
 /** {@code llmnpu bench}: prefill and decode speed, in the manner of llama-bench. */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Measure prefill and decode speed, in the manner of llama-bench. Every combination of model,",
-            "backend, thread count and chunk size is run (comma lists make a grid). Prompts are random",
-            "token ids: ppN times feeding N tokens into a fresh session (chunked prefill, LM head on the",
-            "last row); tgN times N single-token feeds into a fresh session (run once per model, backend",
-            "and thread count; the chunk size does not affect it). Warm-up: each ppN runs once untimed",
-            "first, each tgN decodes 4 tokens untimed first.",
+            "Measure prefill and decode speed, in the manner of llama-bench.",
             "",
-            "Prints a table of tokens/s (mean ± stddev over the repetitions) and writes JSON (with samples,",
-            "achieved GFLOP/s and peak memory: resident set from VmHWM, and heap) and an SVG bar chart to",
-            "the output folder. Progress goes to stderr.",
+            "Every combination of model, backend, thread count and chunk size is run (comma lists make a grid). "
+                + "Prompts are random token ids. ppN times feeding N tokens into a fresh session (chunked prefill, "
+                + "LM head on the last row); tgN times N single-token feeds into a fresh session, once per model, "
+                + "backend and thread count (the chunk size does not affect it). Warm-up: each ppN runs once untimed "
+                + "first, each tgN decodes 4 tokens untimed first.",
             "",
-            "Example:  llmnpu bench -m tinyllama-q8_0.gguf -p 256,512 -n 64 -r 3 -t 1,2"
+            "Prints a table of tokens/s (mean ± sample stddev over the repetitions) and writes JSON (every sample, "
+                + "achieved GFLOP/s, peak memory: resident set from VmHWM, and heap) and an SVG bar chart to the "
+                + "output folder. Progress goes to stderr.",
+            "",
+            "Example:  llmnpu bench -m tinyllama-q8_0.gguf -p 256,512 -n 64 -r 3 -t 1,2",
+            ""
         })
 final class BenchCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, description = "Model file; repeat for several (default: the default model).")
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL", description = "Model file; repeat for several (default: the default model).")
     List<Path> models = new ArrayList<>();
 
-    @Option(names = {"-p", "--n-prompt"}, split = ",", defaultValue = "256", paramLabel = "N[,N...]",
+    @Option(names = {"-p", "--n-prompt"}, split = ",", defaultValue = "256", paramLabel = "N", splitSynopsisLabel = ",",
             description = "Prompt sizes for prefill tests; 0 = none (default: ${DEFAULT-VALUE}).")
     List<Integer> promptSizes;
 
@@ -58,15 +60,15 @@ final class BenchCommand implements Callable<Integer> {
             description = "Timed runs per test (default: ${DEFAULT-VALUE}).")
     int repetitions;
 
-    @Option(names = {"-t", "--threads"}, split = ",", defaultValue = "0", paramLabel = "N[,N...]",
+    @Option(names = {"-t", "--threads"}, split = ",", defaultValue = "0", paramLabel = "N", splitSynopsisLabel = ",",
             description = "Kernel thread counts; 0 = one per core (default: ${DEFAULT-VALUE}).")
     List<Integer> threads;
 
-    @Option(names = "--chunk", split = ",", defaultValue = "" + RuntimeOptions.DEFAULT_CHUNK_SIZE, paramLabel = "C[,C...]",
+    @Option(names = "--chunk", split = ",", defaultValue = "" + RuntimeOptions.DEFAULT_CHUNK_SIZE, paramLabel = "C", splitSynopsisLabel = ",",
             description = "Prefill chunk sizes (default: ${DEFAULT-VALUE}).")
     List<Integer> chunks;
 
-    @Option(names = "--backend", split = ",", paramLabel = "NAME[,NAME...]", description = "Backends to run on (default: cpu).")
+    @Option(names = "--backend", split = ",", paramLabel = "NAME", splitSynopsisLabel = ",", description = "Backends to run on (default: cpu).")
     List<String> backends = new ArrayList<>();
 
     @Option(names = {"-o", "--output"}, defaultValue = "bench-results", paramLabel = "DIR",
@@ -76,7 +78,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-warmup", description = "Skip the untimed warm-up of each test.")
     boolean noWarmup;
 
-    @Option(names = "--seed", defaultValue = "1234", description = "Seed of the random prompt tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "1234", paramLabel = "SEED", description = "Seed of the random prompt tokens (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Override

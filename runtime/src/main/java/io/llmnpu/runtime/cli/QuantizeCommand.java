@@ -17,12 +17,14 @@ import picocli.CommandLine.Spec;
 @Command(name = "quantize", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Rewrite a GGUF model with its weight matrices in another type (f32, f16, q8_0, q4_0).",
-            "Every 2-D tensor is converted (quantized types bit-exactly as ggml's reference quantizers);",
-            "norms and other 1-D tensors stay as they are, and matrices that cannot be converted (rows",
-            "not whole 32-value blocks, types llmnpu cannot read) are kept and listed. Metadata is kept,",
-            "with general.file_type updated. Converts on all cores and streams, so memory stays flat.",
             "",
-            "Example:  llmnpu quantize model-f32.gguf model-q8_0.gguf --type q8_0"
+            "Every 2-D tensor is converted (quantized types bit-exactly as ggml's reference quantizers); norms "
+                + "and other 1-D tensors stay as they are, and matrices that cannot be converted (rows that are not "
+                + "whole 32-value blocks, types llmnpu cannot read) are kept and listed. Metadata is kept with its "
+                + "value types, general.file_type updated. Converts on all cores and streams, so memory stays flat.",
+            "",
+            "Example:  llmnpu quantize model-f32.gguf model-q8_0.gguf --type q8_0",
+            ""
         })
 final class QuantizeCommand implements Callable<Integer> {
 
@@ -35,10 +37,10 @@ final class QuantizeCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "OUTPUT", description = "GGUF file to write (replaced if it exists).")
     Path output;
 
-    @Option(names = "--type", required = true, description = "Target type: f32, f16, q8_0 or q4_0.")
+    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "Target type: f32, f16, q8_0 or q4_0.")
     String type;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Conversion threads; 0 = one per core (default).")
+    @Option(names = "--threads", defaultValue = "0", paramLabel = "N", description = "Conversion threads; 0 = one per core (default).")
     int threads;
 
     @Override

@@ -18,18 +18,22 @@ import picocli.CommandLine.Spec;
 /** {@code llmnpu synth}: write a random-weight model of a real model's shape. */
 @Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Write a Llama-family GGUF model with random weights in the shape of a real model, to measure",
-            "speed and memory at real sizes without downloading one. Matrices are N(0, 0.02) in the chosen",
-            "type (token embedding and LM head included), norms F32 near 1; the file carries full llama.*",
-            "metadata and a SentencePiece vocabulary (<unk>, <s>, </s>, 256 byte tokens, made-up pieces),",
-            "so llama.cpp and other GGUF tools load it too. The same seed gives the same values in every type.",
+            "Write a random-weight Llama-family GGUF model in the shape of a real one.",
             "",
-            "Shapes: stories260k (dim 64, ffn 172: f32/f16 only unless --ffn is a multiple of 32),",
-            "tinyllama-1.1b, qwen1.5-1.8b (written as architecture llama: llama.cpp's qwen2 requires",
-            "q/k/v biases, which the Llama graph has not; cost and sizes are identical), llama2-7b.",
-            "Options such as --dim or --layers change a named shape into a custom one.",
+            "For measuring speed and memory at real model sizes without downloading a model, and for tests. "
+                + "Matrices (token embedding and LM head included) are N(0, 0.02) in the chosen type, norms F32 near 1. "
+                + "The file carries full llama.* metadata and a SentencePiece vocabulary (<unk>, <s>, </s>, the 256 "
+                + "byte tokens, made-up pieces), so llama.cpp and other GGUF tools load it too. The same seed gives "
+                + "the same values in every type; generation runs on all cores and streams to the file.",
             "",
-            "Example:  llmnpu synth --shape tinyllama-1.1b --type q8_0 tinyllama-q8_0.gguf"
+            "Shapes (--list-shapes shows their sizes): stories260k (its FFN width 172 is not a whole number of "
+                + "32-value blocks, so q8_0/q4_0 need --ffn 192 or similar), tinyllama-1.1b, qwen1.5-1.8b (written "
+                + "as architecture llama: llama.cpp's qwen2 requires q/k/v biases, which the Llama graph lacks; "
+                + "sizes and cost are the same, RoPE pairs adjacent dimensions), llama2-7b. Options such as --dim "
+                + "or --layers turn a named shape into a custom one.",
+            "",
+            "Example:  llmnpu synth --shape tinyllama-1.1b --type q8_0 tinyllama-q8_0.gguf",
+            ""
         })
 final class SynthCommand implements Callable<Integer> {
 
@@ -39,43 +43,43 @@ final class SynthCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "OUTPUT", description = "GGUF file to write (replaced if it exists).")
     Path output;
 
-    @Option(names = {"-s", "--shape"}, defaultValue = "tinyllama-1.1b", description = "Named model shape (default: ${DEFAULT-VALUE}).")
+    @Option(names = {"-s", "--shape"}, paramLabel = "SHAPE", defaultValue = "tinyllama-1.1b", description = "Named model shape (default: ${DEFAULT-VALUE}).")
     String shapeName;
 
-    @Option(names = "--type", defaultValue = "q8_0", description = "Weight type: f32, f16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "q8_0", description = "Weight type: f32, f16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
     String type;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", paramLabel = "SEED", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--dim", description = "Override the embedding width.")
+    @Option(names = "--dim", paramLabel = "N", description = "Override the embedding width.")
     Integer dim;
 
-    @Option(names = "--ffn", description = "Override the feed-forward width.")
+    @Option(names = "--ffn", paramLabel = "N", description = "Override the feed-forward width.")
     Integer ffn;
 
-    @Option(names = "--layers", description = "Override the number of transformer blocks.")
+    @Option(names = "--layers", paramLabel = "N", description = "Override the number of transformer blocks.")
     Integer layers;
 
-    @Option(names = "--heads", description = "Override the number of query heads.")
+    @Option(names = "--heads", paramLabel = "N", description = "Override the number of query heads.")
     Integer heads;
 
-    @Option(names = "--kv-heads", description = "Override the number of key/value heads (default: unchanged, or --heads if that is set and the old count does not divide it).")
+    @Option(names = "--kv-heads", paramLabel = "N", description = "Override the number of key/value heads (default: unchanged, or --heads if that is set and the old count does not divide it).")
     Integer kvHeads;
 
-    @Option(names = "--vocab", description = "Override the vocabulary size (at least 259).")
+    @Option(names = "--vocab", paramLabel = "N", description = "Override the vocabulary size (at least 259).")
     Integer vocab;
 
-    @Option(names = "--ctx", description = "Override the context length.")
+    @Option(names = "--ctx", paramLabel = "N", description = "Override the context length.")
     Integer ctx;
 
-    @Option(names = "--rope-theta", description = "Override the RoPE base frequency.")
+    @Option(names = "--rope-theta", paramLabel = "THETA", description = "Override the RoPE base frequency.")
     Float ropeTheta;
 
-    @Option(names = "--arch", description = "Override general.architecture (e.g. qwen2 for NEOX RoPE in llmnpu; llama.cpp then wants biases).")
+    @Option(names = "--arch", paramLabel = "NAME", description = "Override general.architecture (e.g. qwen2 for NEOX RoPE in llmnpu; llama.cpp then wants biases).")
     String arch;
 
-    @Option(names = "--name", description = "general.name (default: the shape's name, with 'custom' when overridden).")
+    @Option(names = "--name", paramLabel = "NAME", description = "general.name (default: the shape's name, with 'custom' when overridden).")
     String name;
 
     @Option(names = "--tied", description = "Write no output.weight: the token embedding doubles as LM head.")
@@ -84,7 +88,7 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--outliers", paramLabel = "K,M", description = "Reserved: plant outlier channels (not implemented yet).")
     String outliers;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Generator threads; 0 = one per core (default).")
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "0", description = "Generator threads; 0 = one per core (default).")
     int threads;
 
     @Option(names = "--list-shapes", description = "List the named shapes and exit.")

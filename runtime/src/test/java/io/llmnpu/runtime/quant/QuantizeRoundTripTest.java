@@ -130,6 +130,34 @@ class QuantizeRoundTripTest {
         assertTrue(a.top1() >= 0.95, "argmax agreement " + a.top1());
     }
 
+    /** A file of mixed types (Q8_0 embedding, F16 attention, Q4_0 FFN, F32 norms) converts to one type. */
+    @Test
+    void mixedTypesConvertAndTensorsAlreadyInTheTargetTypeAreKept() throws IOException {
+        Path mixed = io.llmnpu.runtime.model.gguf.TinyLlamaGguf.write(dir.resolve("mixed.gguf"), "llama");
+        Path q8 = dir.resolve("mixed-q8.gguf");
+        GgufQuantizer.Report report = new GgufQuantizer(GgmlType.Q8_0, 2).convert(mixed, q8, ProgressListener.none());
+        assertEquals(List.of("token_embd.weight"), report.kept().stream().map(GgufQuantizer.Kept::name).toList());
+        assertEquals("already Q8_0", report.kept().getFirst().reason());
+        assertEquals(7 * 2, report.converted());
+        try (Arena arena = Arena.ofConfined()) {
+            GgufFile in = GgufFile.open(mixed, arena);
+            GgufFile out = GgufFile.open(q8, arena);
+            for (GgufTensorInfo info : in.tensorInfos()) {
+                var before = in.tensor(info.name());
+                var after = out.tensor(info.name());
+                float[] values = BlockQuantizer.dequantize(before.dtype(), before.data(), (int) info.shape().elements());
+                byte[] expected = info.shape().rank() == 1 || info.type() == GgmlType.Q8_0
+                        ? before.data().toArray(ValueLayout.JAVA_BYTE) : BlockQuantizer.quantizeQ8_0(values);
+                assertArrayEquals(expected, after.data().toArray(ValueLayout.JAVA_BYTE), info.name());
+            }
+            assertEquals(7, out.getInt("general.file_type"), "added when the input has none");
+        }
+        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(q8).withThreads(1));
+             InferenceSession s = llm.openSession()) {
+            assertEquals(64, s.feed(1, 5, 6).length);
+        }
+    }
+
     @Test
     void q8_0ToF32Dequantizes() throws IOException {
         Path q8 = SyntheticModels.write(dir, "q8.gguf", SyntheticModels.smallGqa(), GgmlType.Q8_0, 8);
