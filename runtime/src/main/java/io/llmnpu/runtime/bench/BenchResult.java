@@ -1,6 +1,7 @@
 package io.llmnpu.runtime.bench;
 
 import java.util.Arrays;
+import java.util.Objects;
 
 /**
  * The timed runs of one test on one configuration.
@@ -78,7 +79,7 @@ public record BenchResult(BenchModel model, String backend, int threads, int chu
 
     @Override
     public int hashCode() {
-        return 31 * java.util.Objects.hash(model, backend, threads, chunk, promptTokens, genTokens, flopsPerRun)
+        return 31 * Objects.hash(model, backend, threads, chunk, promptTokens, genTokens, flopsPerRun)
                 + Arrays.hashCode(samplesNanos);
     }
 

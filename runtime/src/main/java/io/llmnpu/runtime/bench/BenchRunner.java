@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -84,7 +85,7 @@ public final class BenchRunner {
                 int[] tokens = randomTokens(plan.genTokens(), info.config().vocabSize(), plan.seed() - 1);
                 // A few tokens compile the one-row graph and warm the decode kernels, as llama-bench's
                 // one-token warm-up does; a full untimed run would double the test's time for nothing.
-                int[] warmupTokens = java.util.Arrays.copyOf(tokens, Math.min(tokens.length, DECODE_WARMUP_TOKENS));
+                int[] warmupTokens = Arrays.copyOf(tokens, Math.min(tokens.length, DECODE_WARMUP_TOKENS));
                 long[] samples = measure(where + " tg" + tokens.length, () -> decode(llm, tokens), () -> decode(llm, warmupTokens));
                 results.add(new BenchResult(info, llm.deviceName(), effectiveThreads, 0, 0, tokens.length, samples,
                         ModelFlops.decode(info.config(), tokens.length)));

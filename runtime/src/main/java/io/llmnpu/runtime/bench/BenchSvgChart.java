@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.bench;
 
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,7 +47,7 @@ public final class BenchSvgChart {
         svg.append(String.format(Locale.ROOT, "<text x=\"16\" y=\"28\" font-size=\"16\" font-weight=\"bold\">%s</text>%n",
                 escape("llmnpu bench: tokens/s (mean ± stddev), " + report.machine().getOrDefault("cpu", "")
                         + ", " + report.machine().getOrDefault("cores", "?") + " cores, "
-                        + report.started().truncatedTo(java.time.temporal.ChronoUnit.SECONDS))));
+                        + report.started().truncatedTo(ChronoUnit.SECONDS))));
         svg.append(body);
         svg.append("</svg>\n");
         return svg.toString();

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.bench;
 
+import java.util.ArrayDeque;
 import java.util.Locale;
 
 /**
@@ -9,7 +10,7 @@ import java.util.Locale;
 final class JsonWriter {
     private final StringBuilder out = new StringBuilder();
     /** Per open container: whether it already has an element (a comma is due before the next). */
-    private final java.util.ArrayDeque<boolean[]> open = new java.util.ArrayDeque<>();
+    private final ArrayDeque<boolean[]> open = new ArrayDeque<>();
     private boolean afterKey;
 
     JsonWriter beginObject() {

@@ -4,6 +4,7 @@ import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.quant.GgufQuantizer;
 import io.llmnpu.runtime.quant.WeightEncoder;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -46,7 +47,7 @@ final class QuantizeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         GgmlType target = WeightEncoder.parse(type);
-        if (!java.nio.file.Files.isRegularFile(input)) {
+        if (!Files.isRegularFile(input)) {
             throw new IllegalArgumentException("input model not found: " + input);
         }
         Units.requireParentFolder(output);

@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.cli;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /** Human-readable counts and sizes for command output. */
@@ -8,9 +10,9 @@ final class Units {
     }
 
     /** Fails with a clear message when the folder {@code file} is to be written in does not exist. */
-    static void requireParentFolder(java.nio.file.Path file) {
-        java.nio.file.Path parent = file.toAbsolutePath().getParent();
-        if (parent != null && !java.nio.file.Files.isDirectory(parent)) {
+    static void requireParentFolder(Path file) {
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
             throw new IllegalArgumentException("cannot write " + file + ": the folder " + parent + " does not exist");
         }
     }

@@ -92,7 +92,7 @@ class BenchCommandTest {
         assertEquals(16.0, tg.get("n_gen"));
         assertEquals(0.0, tg.get("n_chunk"));
 
-        Map<String, Object> memory = (Map<String, Object>) ((List<?>) json.get("memory")).getFirst();
+        Map<?, ?> memory = (Map<?, ?>) ((List<?>) json.get("memory")).getFirst();
         double rss = (Double) memory.get("peak_rss_bytes");
         assertTrue(rss < 0 || rss > 1_169_072_128.0, "the paged-in weights count in the resident peak: " + rss);
         assertTrue((Double) memory.get("peak_heap_bytes") > 0);

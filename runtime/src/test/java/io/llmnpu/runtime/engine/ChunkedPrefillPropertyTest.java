@@ -11,6 +11,7 @@ import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.synth.SyntheticModels;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
@@ -83,7 +84,7 @@ class ChunkedPrefillPropertyTest {
             }
             for (int length : lengths) {
                 try (InferenceSession chunked = llm.openSession()) {
-                    float[] actual = chunked.feed(java.util.Arrays.copyOf(tokens, length));
+                    float[] actual = chunked.feed(Arrays.copyOf(tokens, length));
                     String what = modelName + ", chunk " + chunk + ", prompt of " + length;
                     assertEquals(length, chunked.position());
                     double diff = maxAbsDiff(expected[length - 1], actual);

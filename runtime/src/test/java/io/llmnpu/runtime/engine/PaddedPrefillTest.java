@@ -8,6 +8,7 @@ import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.model.SharedModels;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -31,7 +32,7 @@ class PaddedPrefillTest {
         "64, 70;3;33",  // continued feeds with different paddings
     })
     void paddingRowsLeaveTheCacheUntouched(int chunk, String feeds) {
-        List<Integer> sizes = java.util.Arrays.stream(feeds.split(";")).map(String::trim).map(Integer::parseInt).toList();
+        List<Integer> sizes = Arrays.stream(feeds.split(";")).map(String::trim).map(Integer::parseInt).toList();
         Random random = new Random(chunk * 1000L + sizes.hashCode());
         try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(SharedModels.file("stories260K.gguf")).withThreads(2)
                 .withChunkSize(chunk).withContextLength(256));

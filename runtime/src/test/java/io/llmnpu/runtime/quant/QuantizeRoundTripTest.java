@@ -14,6 +14,7 @@ import io.llmnpu.runtime.model.SharedModels;
 import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.model.gguf.GgufFile;
 import io.llmnpu.runtime.model.gguf.GgufTensorInfo;
+import io.llmnpu.runtime.model.gguf.TinyLlamaGguf;
 import io.llmnpu.runtime.synth.ModelShapes;
 import io.llmnpu.runtime.synth.SyntheticModels;
 import java.io.IOException;
@@ -133,7 +134,7 @@ class QuantizeRoundTripTest {
     /** A file of mixed types (Q8_0 embedding, F16 attention, Q4_0 FFN, F32 norms) converts to one type. */
     @Test
     void mixedTypesConvertAndTensorsAlreadyInTheTargetTypeAreKept() throws IOException {
-        Path mixed = io.llmnpu.runtime.model.gguf.TinyLlamaGguf.write(dir.resolve("mixed.gguf"), "llama");
+        Path mixed = TinyLlamaGguf.write(dir.resolve("mixed.gguf"), "llama");
         Path q8 = dir.resolve("mixed-q8.gguf");
         GgufQuantizer.Report report = new GgufQuantizer(GgmlType.Q8_0, 2).convert(mixed, q8, ProgressListener.none());
         assertEquals(List.of("token_embd.weight"), report.kept().stream().map(GgufQuantizer.Kept::name).toList());

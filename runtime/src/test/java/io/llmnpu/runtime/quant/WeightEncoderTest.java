@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.llmnpu.api.tensor.DType;
 import io.llmnpu.runtime.model.gguf.GgmlType;
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
@@ -28,7 +29,7 @@ class WeightEncoderTest {
         assertArrayEquals(BlockQuantizer.quantizeQ8_0(x), encode(GgmlType.Q8_0, x));
         assertArrayEquals(BlockQuantizer.quantizeQ4_0(x), encode(GgmlType.Q4_0, x));
         assertArrayEquals(BlockQuantizer.toF16(x), encode(GgmlType.F16, x));
-        float[] back = BlockQuantizer.dequantize(io.llmnpu.api.tensor.DType.F32, MemorySegment.ofArray(encode(GgmlType.F32, x)), x.length);
+        float[] back = BlockQuantizer.dequantize(DType.F32, MemorySegment.ofArray(encode(GgmlType.F32, x)), x.length);
         assertArrayEquals(x, back);
     }
 

@@ -24,11 +24,14 @@ import io.llmnpu.runtime.quant.BlockQuantizer;
 import io.llmnpu.runtime.reference.ReferenceLlama;
 import io.llmnpu.runtime.sampling.SamplerConfig;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
+import io.llmnpu.runtime.tokenizer.Utf8StreamDecoder;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -113,7 +116,7 @@ class SyntheticModelTest {
             assertEquals(320, tokens.size());
             assertEquals(List.of("<unk>", "<s>", "</s>"), tokens.subList(0, 3));
             int[] types = gguf.getIntArray("tokenizer.ggml.token_type");
-            assertArrayEquals(new int[] {2, 3, 3}, java.util.Arrays.copyOf(types, 3));
+            assertArrayEquals(new int[] {2, 3, 3}, Arrays.copyOf(types, 3));
             for (int b = 0; b < 256; b++) {
                 assertEquals(String.format(Locale.ROOT, "<0x%02X>", b), tokens.get(3 + b));
                 assertEquals(6, types[3 + b], "byte token type");
@@ -234,7 +237,7 @@ class SyntheticModelTest {
             assertEquals(1, ids[0], "BOS first");
             assertTrue(ids.length < text.length(), "pieces longer than one character are used: " + ids.length);
             StringBuilder decoded = new StringBuilder();
-            var utf8 = new io.llmnpu.runtime.tokenizer.Utf8StreamDecoder();
+            var utf8 = new Utf8StreamDecoder();
             for (int i = 1; i < ids.length; i++) {
                 decoded.append(utf8.push(t.decode(ids[i - 1], ids[i])));
             }
@@ -258,7 +261,7 @@ class SyntheticModelTest {
     }
 
     private static byte[] toBytes(MemorySegment s) {
-        return s.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        return s.toArray(ValueLayout.JAVA_BYTE);
     }
 
     private static double maxAbsDiff(double[] expected, float[] actual) {
