@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,10 +14,14 @@ import picocli.CommandLine.Command;
             "Start with:  llmnpu generate \"Once upon a time\"",
             "Any GGUF:    llmnpu generate -m path/to/model.gguf \"Your prompt\"",
             "Inspect:     llmnpu info path/to/model.gguf",
-            "Devices:     llmnpu backends"
+            "Devices:     llmnpu backends",
+            "Test model:  llmnpu synth --shape tinyllama-1.1b --type q8_0 tinyllama.gguf",
+            "Convert:     llmnpu quantize in.gguf out.gguf --type q8_0",
+            "Benchmark:   llmnpu bench -m tinyllama.gguf -p 256,512 -n 64",
+            "Scheduling:  llmnpu prefill-plan --shape qwen1.5-1.8b -N 1024"
         },
-        subcommands = {GenerateCommand.class, InfoCommand.class, BackendsCommand.class, PrefillPlanCommand.class,
-            CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, InfoCommand.class, BackendsCommand.class, SynthCommand.class,
+            QuantizeCommand.class, BenchCommand.class, PrefillPlanCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -33,7 +38,21 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code (for tests and embedding). */
     public static int execute(String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        return configure(new CommandLine(new Main())).execute(args);
+    }
+
+    /**
+     * Runs the command line with its output and error text going to the given writers (commands that
+     * write through picocli's streams; progress bars still go to stderr). Returns the exit code.
+     */
+    public static int execute(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = configure(new CommandLine(new Main()));
+        cli.setOut(out);
+        cli.setErr(err);
+        return cli.execute(args);
+    }
+
+    private static CommandLine configure(CommandLine cli) {
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             commandLine.getErr().println("error: " + ex.getMessage());
             if (Boolean.getBoolean("llmnpu.debug")) {
@@ -41,6 +60,6 @@ public final class Main implements Runnable {
             }
             return 1;
         });
-        return cli.execute(args);
+        return cli;
     }
 }

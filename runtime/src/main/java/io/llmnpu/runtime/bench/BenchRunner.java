@@ -1,0 +1,164 @@
+package io.llmnpu.runtime.bench;
+
+import io.llmnpu.runtime.api.LlmRuntime;
+import io.llmnpu.runtime.api.RuntimeOptions;
+import io.llmnpu.runtime.engine.BackendRegistry;
+import io.llmnpu.runtime.engine.InferenceSession;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * Runs a {@link BenchPlan} in the manner of llama-bench. Prompts are random token ids (text and
+ * tokenizer play no part). A prefill test ({@code ppN}) times feeding N tokens into a fresh session,
+ * so it covers chunk planning, every chunk's graph and the LM head on the last row; a decode test
+ * ({@code tgN}) times N single-token feeds into a fresh session. Sessions are opened outside the
+ * timed region. Unless warm-up is off, each prefill test runs once untimed first, and each decode
+ * test decodes a few tokens untimed first.
+ */
+public final class BenchRunner {
+    private static final int DECODE_WARMUP_TOKENS = 4;
+    private final BenchPlan plan;
+    private final BackendRegistry registry;
+    private final Consumer<String> log;
+
+    /** @param log receives one line per step (configuration, warm-up, each timed run) */
+    public BenchRunner(BenchPlan plan, BackendRegistry registry, Consumer<String> log) {
+        this.plan = plan;
+        this.registry = registry;
+        this.log = log;
+    }
+
+    public BenchReport run() {
+        Instant started = Instant.now();
+        List<BenchResult> results = new ArrayList<>();
+        Map<String, PeakMemory> memory = new LinkedHashMap<>();
+        int configs = plan.models().size() * plan.backends().size() * plan.threads().size() * plan.chunks().size();
+        int config = 0;
+        for (Path model : plan.models()) {
+            boolean rssReset = PeakMemory.reset();
+            for (String backend : plan.backends()) {
+                for (int threads : plan.threads()) {
+                    for (int c = 0; c < plan.chunks().size(); c++) {
+                        config++;
+                        int chunk = plan.chunks().get(c);
+                        runConfiguration(model, backend, threads, chunk, c == 0, config, configs, results);
+                    }
+                }
+            }
+            memory.put(model.toString(), PeakMemory.read(rssReset));
+        }
+        return new BenchReport(started, plan, results, memory, machine());
+    }
+
+    private void runConfiguration(Path model, String backend, int threads, int chunk, boolean runDecode,
+                                  int config, int configs, List<BenchResult> results) {
+        RuntimeOptions options = RuntimeOptions.of(model).withBackend(backend.isEmpty() ? null : backend)
+                .withThreads(threads).withChunkSize(chunk).withContextLength(plan.contextNeeded());
+        try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
+            if (llm.contextLength() < plan.contextNeeded()) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "%s holds %d positions, but the tests need %d; use smaller -p/-n", model.getFileName(),
+                        llm.contextLength(), plan.contextNeeded()));
+            }
+            BenchModel info = BenchModel.of(llm.model());
+            int effectiveThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+            String where = String.format(Locale.ROOT, "[%d/%d] %s %s %s t=%d", config, configs, info.name(), info.type(),
+                    llm.deviceName(), effectiveThreads);
+            for (int p : plan.promptSizes()) {
+                int[] prompt = randomTokens(p, info.config().vocabSize(), plan.seed() + p);
+                long[] samples = measure(where + " c=" + chunk + " pp" + p, () -> prefill(llm, prompt), () -> prefill(llm, prompt));
+                results.add(new BenchResult(info, llm.deviceName(), effectiveThreads, chunk, p, 0, samples,
+                        ModelFlops.prefill(info.config(), p)));
+            }
+            if (runDecode && plan.genTokens() > 0) {
+                int[] tokens = randomTokens(plan.genTokens(), info.config().vocabSize(), plan.seed() - 1);
+                // A few tokens compile the one-row graph and warm the decode kernels, as llama-bench's
+                // one-token warm-up does; a full untimed run would double the test's time for nothing.
+                int[] warmupTokens = Arrays.copyOf(tokens, Math.min(tokens.length, DECODE_WARMUP_TOKENS));
+                long[] samples = measure(where + " tg" + tokens.length, () -> decode(llm, tokens), () -> decode(llm, warmupTokens));
+                results.add(new BenchResult(info, llm.deviceName(), effectiveThreads, 0, 0, tokens.length, samples,
+                        ModelFlops.decode(info.config(), tokens.length)));
+            }
+        }
+    }
+
+    /** One timed run; returns its duration in nanoseconds. */
+    @FunctionalInterface
+    private interface Run {
+        long time();
+    }
+
+    private long[] measure(String what, Run run, Run warmup) {
+        if (plan.warmup()) {
+            long ns = warmup.time();
+            log.accept(String.format(Locale.ROOT, "%s: warm-up %.2f s", what, ns / 1e9));
+        }
+        long[] samples = new long[plan.repetitions()];
+        for (int r = 0; r < samples.length; r++) {
+            samples[r] = run.time();
+            log.accept(String.format(Locale.ROOT, "%s: run %d/%d %.2f s", what, r + 1, samples.length, samples[r] / 1e9));
+        }
+        return samples;
+    }
+
+    private static long prefill(LlmRuntime llm, int[] prompt) {
+        try (InferenceSession session = llm.openSession()) {
+            long t0 = System.nanoTime();
+            session.feed(prompt);
+            return System.nanoTime() - t0;
+        }
+    }
+
+    private static long decode(LlmRuntime llm, int[] tokens) {
+        try (InferenceSession session = llm.openSession()) {
+            long t0 = System.nanoTime();
+            for (int token : tokens) {
+                session.feed(token);
+            }
+            return System.nanoTime() - t0;
+        }
+    }
+
+    private static int[] randomTokens(int n, int vocab, long seed) {
+        Random random = new Random(seed);
+        int[] tokens = new int[n];
+        for (int i = 0; i < n; i++) {
+            tokens[i] = random.nextInt(vocab);
+        }
+        return tokens;
+    }
+
+    /** CPU model, cores, Java and OS, for comparing results across machines. */
+    static Map<String, String> machine() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("cpu", cpuModel());
+        m.put("cores", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        return m;
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: fall through
+        }
+        return System.getProperty("os.arch");
+    }
+}

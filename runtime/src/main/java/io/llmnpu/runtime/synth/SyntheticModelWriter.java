@@ -1,0 +1,196 @@
+package io.llmnpu.runtime.synth;
+
+import io.llmnpu.api.tensor.Shape;
+import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.gguf.GgmlType;
+import io.llmnpu.runtime.model.gguf.GgufValueType;
+import io.llmnpu.runtime.model.gguf.GgufWriter;
+import io.llmnpu.runtime.model.gguf.LlamaFileType;
+import io.llmnpu.runtime.quant.ParallelTensorWriter;
+import io.llmnpu.runtime.quant.WeightEncoder;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Writes a Llama-family GGUF model with random weights of a given {@link ModelShape}: a file any GGUF
+ * reader (llmnpu, llama.cpp) loads and runs, for measuring speed and memory at real model sizes
+ * without downloading one, and for tests that need a model of a particular shape.
+ *
+ * <p>Matrices (the embedding and LM head included) are stored in the chosen type and drawn from
+ * N(0, {@value #WEIGHT_STD}), the initialisation scale of Llama-style models, which keeps activations
+ * at ordinary magnitudes through any number of layers; norm weights are F32 near 1, as llama.cpp
+ * keeps them. Values are generated per row on all cores and streamed to the file, so memory stays flat
+ * for any model size. The same seed gives the same underlying values for every weight type.
+ */
+public final class SyntheticModelWriter {
+    public static final float WEIGHT_STD = 0.02f;
+    public static final float NORM_STD = 0.02f;
+
+    private final ModelShape shape;
+    private final GgmlType type;
+    private final long seed;
+    private final int threads;
+
+    /** What was written. */
+    public record Result(Path file, long bytes, int tensors, long parameters, long nanos) {
+    }
+
+    /** A planned tensor: its name, type, shape, and the mean and spread of its values. */
+    private record TensorPlan(String name, GgmlType type, Shape shape, float mean, float std) {
+        int rows() {
+            return shape.rank() == 1 ? 1 : shape.dim(0);
+        }
+
+        int cols() {
+            return shape.cols();
+        }
+    }
+
+    /**
+     * @param threads generator threads; 0 for one per core
+     * @throws IllegalArgumentException if {@code type} is not writable or a matrix row of the shape is
+     *                                  not a whole number of the type's blocks
+     */
+    public SyntheticModelWriter(ModelShape shape, GgmlType type, long seed, int threads) {
+        if (!WeightEncoder.WRITABLE.contains(type)) {
+            throw new IllegalArgumentException("cannot write weights as " + type + "; use one of f32, f16, q8_0, q4_0");
+        }
+        this.shape = shape;
+        this.type = type;
+        this.seed = seed;
+        this.threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        for (TensorPlan t : plan()) {
+            if (t.cols() % t.type().blockSize() != 0) {
+                throw new IllegalArgumentException(String.format(
+                        "%s cannot be stored as %s: %s has rows of %d values, not a multiple of %d. "
+                                + "Write it as f32 or f16, or choose widths that are multiples of %d%s",
+                        shape.name(), type, t.name(), t.cols(), type.blockSize(), type.blockSize(),
+                        t.cols() == shape.hiddenDim() ? " (e.g. --ffn " + roundUp(shape.hiddenDim(), type.blockSize()) + ")" : ""));
+            }
+        }
+    }
+
+    private static int roundUp(int v, int multiple) {
+        return (v + multiple - 1) / multiple * multiple;
+    }
+
+    /** Every tensor of the model, in llama.cpp's file order. */
+    private List<TensorPlan> plan() {
+        int d = shape.dim();
+        int q = shape.heads() * shape.headDim();
+        int kv = shape.kvDim();
+        int h = shape.hiddenDim();
+        List<TensorPlan> tensors = new ArrayList<>();
+        tensors.add(matrix("token_embd.weight", shape.vocabSize(), d));
+        for (int l = 0; l < shape.layers(); l++) {
+            String b = "blk." + l + ".";
+            tensors.add(norm(b + "attn_norm.weight", d));
+            tensors.add(matrix(b + "attn_q.weight", q, d));
+            tensors.add(matrix(b + "attn_k.weight", kv, d));
+            tensors.add(matrix(b + "attn_v.weight", kv, d));
+            tensors.add(matrix(b + "attn_output.weight", d, q));
+            tensors.add(norm(b + "ffn_norm.weight", d));
+            tensors.add(matrix(b + "ffn_gate.weight", h, d));
+            tensors.add(matrix(b + "ffn_down.weight", d, h));
+            tensors.add(matrix(b + "ffn_up.weight", h, d));
+        }
+        tensors.add(norm("output_norm.weight", d));
+        if (!shape.tiedOutput()) {
+            tensors.add(matrix("output.weight", shape.vocabSize(), d));
+        }
+        return tensors;
+    }
+
+    private TensorPlan matrix(String name, int rows, int cols) {
+        return new TensorPlan(name, type, Shape.of(rows, cols), 0f, WEIGHT_STD);
+    }
+
+    private static TensorPlan norm(String name, int size) {
+        return new TensorPlan(name, GgmlType.F32, Shape.of(size), 1f, NORM_STD);
+    }
+
+    /** Writes the model to {@code file} (replacing it), reporting bytes of tensor data written. */
+    public Result write(Path file, ProgressListener progress) throws IOException {
+        long start = System.nanoTime();
+        List<TensorPlan> tensors = plan();
+        GgufWriter writer = metadata(new GgufWriter());
+        long total = 0;
+        for (TensorPlan t : tensors) {
+            total += WeightEncoder.rowBytes(t.type(), t.cols()) * t.rows();
+        }
+        AtomicLong done = new AtomicLong();
+        String stage = "writing " + file.getFileName();
+        long totalBytes = total;
+        progress.progress(stage, 0, totalBytes);
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "llmnpu-synth");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            for (int i = 0; i < tensors.size(); i++) {
+                TensorPlan t = tensors.get(i);
+                int index = i;
+                long rowBytes = WeightEncoder.rowBytes(t.type(), t.cols());
+                writer.addTensor(t.name(), t.type(), t.shape(), new ParallelTensorWriter(t.rows(), rowBytes,
+                        (first, count, out) -> encodeRows(t, index, first, count, rowBytes, out),
+                        pool, 2 * threads, rows -> progress.progress(stage, done.addAndGet(rows * rowBytes), totalBytes)));
+            }
+            writer.write(file);
+        } finally {
+            pool.shutdownNow();
+        }
+        progress.progress(stage, totalBytes, totalBytes);
+        return new Result(file, Files.size(file), tensors.size(), shape.parameterCount(), System.nanoTime() - start);
+    }
+
+    private void encodeRows(TensorPlan t, int tensorIndex, int first, int count, long rowBytes, MemorySegment out) {
+        float[] row = new float[t.cols()];
+        for (int r = 0; r < count; r++) {
+            RowNoise.fill(row, row.length, RowNoise.rowSeed(seed, tensorIndex, first + r), t.mean(), t.std());
+            WeightEncoder.encode(t.type(), row, row.length, out.asSlice(r * rowBytes, rowBytes));
+        }
+    }
+
+    private GgufWriter metadata(GgufWriter w) {
+        String a = shape.architecture() + ".";
+        SyntheticVocabulary vocab = SyntheticVocabulary.of(shape.vocabSize());
+        w.putString("general.architecture", shape.architecture())
+                .putString("general.name", shape.name())
+                .putString("general.description", "random weights (seed " + seed + ") in the shape of "
+                        + shape.name() + ", written by llmnpu synth")
+                .putUInt32(LlamaFileType.KEY, LlamaFileType.of(type))
+                .putUInt32("general.alignment", 32);
+        if (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) {
+            w.putUInt32("general.quantization_version", 2);
+        }
+        w.putUInt32(a + "vocab_size", shape.vocabSize())
+                .putUInt32(a + "context_length", shape.contextLength())
+                .putUInt32(a + "embedding_length", shape.dim())
+                .putUInt32(a + "block_count", shape.layers())
+                .putUInt32(a + "feed_forward_length", shape.hiddenDim())
+                .putUInt32(a + "rope.dimension_count", shape.headDim())
+                .putUInt32(a + "attention.head_count", shape.heads())
+                .putUInt32(a + "attention.head_count_kv", shape.kvHeads())
+                .putFloat32(a + "attention.layer_norm_rms_epsilon", shape.rmsEps())
+                .putFloat32(a + "rope.freq_base", shape.ropeTheta())
+                .putString("tokenizer.ggml.model", "llama")
+                .putString("tokenizer.ggml.pre", "default")
+                .putArray("tokenizer.ggml.tokens", GgufValueType.STRING, vocab.tokens())
+                .putArray("tokenizer.ggml.scores", GgufValueType.FLOAT32, vocab.scores())
+                .putArray("tokenizer.ggml.token_type", GgufValueType.INT32, vocab.types())
+                .putUInt32("tokenizer.ggml.bos_token_id", SyntheticVocabulary.BOS)
+                .putUInt32("tokenizer.ggml.eos_token_id", SyntheticVocabulary.EOS)
+                .putUInt32("tokenizer.ggml.unknown_token_id", SyntheticVocabulary.UNKNOWN)
+                .putBool("tokenizer.ggml.add_bos_token", true)
+                .putBool("tokenizer.ggml.add_eos_token", false);
+        return w;
+    }
+}

@@ -1,0 +1,285 @@
+package io.llmnpu.runtime.synth;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.runtime.api.GenerationRequest;
+import io.llmnpu.runtime.api.GenerationResult;
+import io.llmnpu.runtime.api.LlmRuntime;
+import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.api.RuntimeOptions;
+import io.llmnpu.runtime.engine.InferenceSession;
+import io.llmnpu.runtime.model.ModelConfig;
+import io.llmnpu.runtime.model.ModelReader;
+import io.llmnpu.runtime.model.SharedModels;
+import io.llmnpu.runtime.model.gguf.GgmlType;
+import io.llmnpu.runtime.model.gguf.GgufFile;
+import io.llmnpu.runtime.model.gguf.GgufTensorInfo;
+import io.llmnpu.runtime.quant.BlockQuantizer;
+import io.llmnpu.runtime.reference.ReferenceLlama;
+import io.llmnpu.runtime.sampling.SamplerConfig;
+import io.llmnpu.runtime.tokenizer.Tokenizer;
+import io.llmnpu.runtime.tokenizer.Utf8StreamDecoder;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class SyntheticModelTest {
+    /**
+     * Engine (F32 activations, weights decoded on the fly, float accumulation) against the double
+     * reference over the same dequantized weights: the only difference is float rounding. The logits
+     * of this model are ~0.3 in magnitude and float's relative precision is 6e-8, so with sums of at
+     * most 256 products over 2 layers the error is a few 1e-7 (2e-7 measured for every type). The
+     * bound leaves 25x room and is still far below what quantization itself changes (Q8_0 moves these
+     * logits by about 1% of their RMS, ~3e-3; see QuantizeRoundTripTest), so decoding a block wrongly
+     * would fail it.
+     */
+    private static final double REFERENCE_TOLERANCE = 5e-6;
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "F16", "F32"})
+    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(GgmlType type) throws IOException {
+        Path gguf = SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
+        ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
+        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(32))) {
+            assertEquals(DType.valueOf(type.name()), llm.model().weights().layers().getFirst().wq().dtype());
+            GenerationResult result = llm.generate(
+                    new GenerationRequest("Once upon a time", 40, SamplerConfig.greedy(), false), null, null);
+            assertEquals(40, result.tokens().length, "generates the requested tokens end to end");
+
+            int[] prompt = llm.tokenizer().encode("Once upon a time", true);
+            assertEquals(prompt.length, result.promptTokens());
+            int[] sequence = new int[prompt.length + result.tokens().length];
+            System.arraycopy(prompt, 0, sequence, 0, prompt.length);
+            System.arraycopy(result.tokens(), 0, sequence, prompt.length, result.tokens().length);
+
+            double worst = 0;
+            try (InferenceSession session = llm.openSession()) {
+                for (int pos = 0; pos < sequence.length - 1; pos++) {
+                    float[] actual = session.feed(sequence[pos]);
+                    double[] expected = reference.forward(sequence[pos], pos);
+                    worst = Math.max(worst, maxAbsDiff(expected, actual));
+                    if (pos >= prompt.length - 1) {
+                        // Greedy generation picked the reference's argmax, unless the top two are a near tie.
+                        int chosen = sequence[pos + 1];
+                        int best = argmax(expected);
+                        assertTrue(chosen == best || expected[best] - expected[chosen] < 1e-3,
+                                type + " position " + pos + ": generated " + chosen + ", reference prefers " + best);
+                    }
+                }
+            }
+            assertTrue(worst < REFERENCE_TOLERANCE, type + ": logits differ from the reference by " + worst);
+            assertTrue(worst > 0 || type == GgmlType.F32, "a zero difference suggests the comparison is vacuous");
+        }
+    }
+
+    @Test
+    void writesCompleteLlamaMetadataAndTypes() throws IOException {
+        ModelShape shape = SyntheticModels.smallGqa();
+        Path file = SyntheticModels.write(dir, "meta.gguf", shape, GgmlType.Q8_0, 3);
+        try (Arena arena = Arena.ofConfined()) {
+            GgufFile gguf = GgufFile.open(file, arena);
+            assertEquals(3, gguf.version());
+            assertEquals("llama", gguf.getString("general.architecture"));
+            assertEquals("small-gqa", gguf.getString("general.name"));
+            assertEquals(7, gguf.getInt("general.file_type"), "LLAMA_FTYPE_MOSTLY_Q8_0");
+            assertEquals(32, gguf.getInt("general.alignment"));
+            Map<String, Integer> expected = Map.of("llama.embedding_length", 128, "llama.feed_forward_length", 256,
+                    "llama.block_count", 2, "llama.attention.head_count", 8, "llama.attention.head_count_kv", 2,
+                    "llama.context_length", 1024, "llama.rope.dimension_count", 16, "llama.vocab_size", 320);
+            expected.forEach((k, v) -> assertEquals(v, gguf.getInt(k), k));
+            assertEquals(10000f, gguf.getFloat("llama.rope.freq_base"));
+            assertEquals(1e-5f, gguf.getFloat("llama.attention.layer_norm_rms_epsilon"));
+
+            assertEquals("llama", gguf.getString("tokenizer.ggml.model"));
+            List<String> tokens = gguf.getStringList("tokenizer.ggml.tokens");
+            assertEquals(320, tokens.size());
+            assertEquals(List.of("<unk>", "<s>", "</s>"), tokens.subList(0, 3));
+            int[] types = gguf.getIntArray("tokenizer.ggml.token_type");
+            assertArrayEquals(new int[] {2, 3, 3}, Arrays.copyOf(types, 3));
+            for (int b = 0; b < 256; b++) {
+                assertEquals(String.format(Locale.ROOT, "<0x%02X>", b), tokens.get(3 + b));
+                assertEquals(6, types[3 + b], "byte token type");
+            }
+            for (int i = 259; i < tokens.size(); i++) {
+                assertEquals(1, types[i], "normal piece " + tokens.get(i));
+            }
+            assertEquals(tokens.size(), new HashSet<>(tokens).size(), "pieces are unique");
+            float[] scores = gguf.getFloatArray("tokenizer.ggml.scores");
+            for (int i = 260; i < scores.length; i++) {
+                assertTrue(scores[i] < scores[i - 1], "scores fall with the id");
+            }
+            assertEquals(1, gguf.getInt("tokenizer.ggml.bos_token_id"));
+            assertEquals(2, gguf.getInt("tokenizer.ggml.eos_token_id"));
+            assertEquals(0, gguf.getInt("tokenizer.ggml.unknown_token_id"));
+
+            assertEquals(1 + 9 * 2 + 2, gguf.tensorInfos().size());
+            for (GgufTensorInfo t : gguf.tensorInfos()) {
+                GgmlType want = t.shape().rank() == 1 ? GgmlType.F32 : GgmlType.Q8_0;
+                assertEquals(want, t.type(), t.name());
+            }
+            assertEquals(GgmlType.Q8_0, gguf.tensorInfo("token_embd.weight").orElseThrow().type());
+            assertTrue(gguf.hasTensor("output.weight"));
+        }
+    }
+
+    @Test
+    void weightsHaveTheIntendedScale() throws IOException {
+        Path file = SyntheticModels.write(dir, "scale.gguf", SyntheticModels.smallGqa(), GgmlType.F32, 5);
+        try (Arena arena = Arena.ofConfined()) {
+            GgufFile gguf = GgufFile.open(file, arena);
+            for (GgufTensorInfo info : gguf.tensorInfos()) {
+                Tensor t = gguf.tensor(info.name());
+                float[] v = t.toFloatArray();
+                double mean = 0;
+                double max = 0;
+                for (float x : v) {
+                    assertTrue(Float.isFinite(x));
+                    mean += x;
+                }
+                mean /= v.length;
+                double var = 0;
+                for (float x : v) {
+                    var += (x - mean) * (x - mean);
+                    max = Math.max(max, Math.abs(x - mean));
+                }
+                double std = Math.sqrt(var / v.length);
+                boolean norm = info.shape().rank() == 1;
+                double wantMean = norm ? 1 : 0;
+                // Sampling error of the mean is std / sqrt(n); allow five of those.
+                assertEquals(wantMean, mean, 5 * 0.02 / Math.sqrt(v.length) + 1e-7, info.name() + " mean");
+                assertEquals(0.02, std, norm ? 0.006 : 0.002, info.name() + " standard deviation");
+                assertTrue(max <= 0.02 * Math.sqrt(12) * 1.0001 + 1e-6, info.name() + ": Irwin-Hall values stay within 3.46 sd, got " + max);
+            }
+        }
+    }
+
+    @Test
+    void sameSeedGivesSameFileForAnyThreadCount() throws IOException {
+        ModelShape shape = SyntheticModels.smallGqa();
+        Path one = dir.resolve("one.gguf");
+        Path two = dir.resolve("two.gguf");
+        Path other = dir.resolve("other.gguf");
+        new SyntheticModelWriter(shape, GgmlType.Q4_0, 9, 1).write(one, ProgressListener.none());
+        new SyntheticModelWriter(shape, GgmlType.Q4_0, 9, 3).write(two, ProgressListener.none());
+        new SyntheticModelWriter(shape, GgmlType.Q4_0, 10, 2).write(other, ProgressListener.none());
+        assertEquals(-1, Files.mismatch(one, two));
+        assertTrue(Files.mismatch(one, other) > 0);
+    }
+
+    /** Every type holds the same underlying values: the F32 file's values, encoded as ggml would. */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "F16"})
+    void everyTypeEncodesTheSameValues(GgmlType type) throws IOException {
+        ModelShape shape = SyntheticModels.smallGqa();
+        Path f32 = SyntheticModels.write(dir, "f32.gguf", shape, GgmlType.F32, 21);
+        Path typed = SyntheticModels.write(dir, "typed.gguf", shape, type, 21);
+        try (Arena arena = Arena.ofConfined()) {
+            GgufFile a = GgufFile.open(f32, arena);
+            GgufFile b = GgufFile.open(typed, arena);
+            for (GgufTensorInfo info : a.tensorInfos()) {
+                float[] values = a.tensor(info.name()).toFloatArray();
+                Tensor t = b.tensor(info.name());
+                byte[] expected = info.shape().rank() == 1 ? toBytes(a.tensor(info.name()).data())
+                        : switch (type) {
+                            case Q8_0 -> BlockQuantizer.quantizeQ8_0(values);
+                            case Q4_0 -> BlockQuantizer.quantizeQ4_0(values);
+                            default -> BlockQuantizer.toF16(values);
+                        };
+                assertArrayEquals(expected, toBytes(t.data()), info.name());
+            }
+        }
+    }
+
+    @Test
+    void stories260kShapeNeedsAWholeBlockFfnForQuantizedTypes() throws IOException {
+        ModelShape stories = ModelShapes.byName("stories260k");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new SyntheticModelWriter(stories, GgmlType.Q8_0, 1, 1));
+        assertTrue(e.getMessage().contains("ffn_down") && e.getMessage().contains("--ffn 192"), e.getMessage());
+
+        Path f16 = SyntheticModels.write(dir, "stories-f16.gguf", stories, GgmlType.F16, 1);
+        Path q8 = SyntheticModels.write(dir, "stories-q8.gguf", stories.withHiddenDim(192), GgmlType.Q8_0, 1);
+        try (Arena arena = Arena.ofConfined()) {
+            ModelConfig real = ModelReader.read(SharedModels.file("stories260K.bin"), arena).config();
+            assertEquals(real, ModelReader.read(f16, arena).config(), "the stories260k shape is the real model's");
+            assertEquals(192, ModelReader.read(q8, arena).config().hiddenDim());
+        }
+    }
+
+    @Test
+    void tokenizerEncodesTextWithTheMadeUpPieces() throws IOException {
+        Path file = SyntheticModels.write(dir, "tok.gguf", SyntheticModels.smallGqa().withVocabSize(2000), GgmlType.F32, 2);
+        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(file).withThreads(1))) {
+            Tokenizer t = llm.tokenizer();
+            String text = "Once upon a time, there was a cat. Ünïcode!";
+            int[] ids = t.encode(text, true);
+            assertEquals(1, ids[0], "BOS first");
+            assertTrue(ids.length < text.length(), "pieces longer than one character are used: " + ids.length);
+            StringBuilder decoded = new StringBuilder();
+            var utf8 = new Utf8StreamDecoder();
+            for (int i = 1; i < ids.length; i++) {
+                decoded.append(utf8.push(t.decode(ids[i - 1], ids[i])));
+            }
+            decoded.append(utf8.flush());
+            assertEquals(text, decoded.toString());
+        }
+    }
+
+    /** Parameter counts published for the real models (Hugging Face model cards and papers). */
+    @Test
+    void namedShapesHaveTheRealModelsParameterCounts() {
+        assertEquals(6_738_415_616L, ModelShapes.byName("llama2-7b").parameterCount());
+        assertEquals(1_100_048_384L, ModelShapes.byName("tinyllama-1.1b").parameterCount());
+        // Qwen1.5-1.8B: 1.84 B including its q/k/v biases (3 x 2048 per layer), which the Llama graph omits.
+        assertEquals(1.84e9, ModelShapes.byName("qwen1.5-1.8b").parameterCount(), 0.005e9);
+        // stories260K.bin holds 264,128 floats (README), 4,096 of them obsolete RoPE tables, with the
+        // classifier shared; the synthetic shape stores a separate 512 x 64 output matrix.
+        assertEquals(264_128 - 4_096 + 512 * 64, ModelShapes.byName("stories260k").parameterCount());
+        assertFalse(ModelShapes.all().isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> ModelShapes.byName("gpt-5"));
+    }
+
+    private static byte[] toBytes(MemorySegment s) {
+        return s.toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    private static double maxAbsDiff(double[] expected, float[] actual) {
+        assertEquals(expected.length, actual.length);
+        double worst = 0;
+        for (int i = 0; i < actual.length; i++) {
+            worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+        }
+        return worst;
+    }
+
+    private static int argmax(double[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
