@@ -25,9 +25,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code llmnpu prefill-plan}: how a prefill would be scheduled across NPU, GPU and CPU. */
 @Command(name = "prefill-plan", mixinStandardHelpOptions = true,
-        description = {"Simulate the out-of-order prefill schedule of a model on a device profile, without running",
-            "kernels: prints makespan, lower bound, NPU busy and bubble time per policy, and writes the",
-            "report as JSON plus a Gantt chart (SVG) per policy."})
+        description = {"Simulate how a chunked prefill is scheduled across NPU, GPU and CPU.",
+            "Runs no kernels: prints makespan, lower bound, NPU busy and bubble time per policy on a",
+            "device profile, and writes the report as JSON plus a Gantt chart (SVG) per policy."})
 final class PrefillPlanCommand implements Callable<Integer> {
     private static final Map<String, ModelShape> SHAPES = Map.of(
             "qwen1.5-1.8b", ModelShape.QWEN1_5_1_8B,
