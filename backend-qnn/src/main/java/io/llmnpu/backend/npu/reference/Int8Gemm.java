@@ -18,6 +18,9 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class Int8Gemm {
 
+    /** Bytes of widened activation codes one token block may take (half a typical L2). */
+    static final int TOKEN_BLOCK_BYTES = 256 * 1024;
+
     private Int8Gemm() {
     }
 
@@ -37,15 +40,21 @@ final class Int8Gemm {
         int slices = p.slices();
         int xStride = p.paddedCols();
         int groupBytes = slices * TILE_ROWS * SLICE;
-        for (int g = groupFrom; g < groupTo; g++) {
-            int wBase = g * groupBytes;
-            int row = g * TILE_ROWS;
-            int t = 0;
-            for (; t + 4 <= tokens; t += 4) {
-                block4x4(w, wBase, slices, x, t * xStride, xStride, acc, t * accStride + row, accStride);
-            }
-            for (; t < tokens; t++) {
-                block1x4(w, wBase, slices, x, t * xStride, acc, t * accStride + row);
+        // Token blocks whose widened codes fit in L2: each row group's tiles (a few KB, in L1) then meet
+        // every token of the block before the next group streams in.
+        int blockTokens = Math.max(4, (TOKEN_BLOCK_BYTES / (xStride * Integer.BYTES)) & ~3);
+        for (int t0 = 0; t0 < tokens; t0 += blockTokens) {
+            int t1 = Math.min(tokens, t0 + blockTokens);
+            for (int g = groupFrom; g < groupTo; g++) {
+                int wBase = g * groupBytes;
+                int row = g * TILE_ROWS;
+                int t = t0;
+                for (; t + 4 <= t1; t += 4) {
+                    block4x4(w, wBase, slices, x, t * xStride, xStride, acc, t * accStride + row, accStride);
+                }
+                for (; t < t1; t++) {
+                    block1x4(w, wBase, slices, x, t * xStride, acc, t * accStride + row);
+                }
             }
         }
     }
@@ -87,10 +96,27 @@ final class Int8Gemm {
             a32 = a32.add(u.mul(w2));
             a33 = a33.add(u.mul(w3));
         }
-        store(acc, out, a00, a01, a02, a03);
-        store(acc, out + accStride, a10, a11, a12, a13);
-        store(acc, out + 2 * accStride, a20, a21, a22, a23);
-        store(acc, out + 3 * accStride, a30, a31, a32, a33);
+        // Reductions written out in place: a helper taking vectors would not be inlined (too large a
+        // caller), and vectors passed to a call are boxed.
+        acc[out] = a00.reduceLanes(VectorOperators.ADD);
+        acc[out + 1] = a01.reduceLanes(VectorOperators.ADD);
+        acc[out + 2] = a02.reduceLanes(VectorOperators.ADD);
+        acc[out + 3] = a03.reduceLanes(VectorOperators.ADD);
+        int o1 = out + accStride;
+        acc[o1] = a10.reduceLanes(VectorOperators.ADD);
+        acc[o1 + 1] = a11.reduceLanes(VectorOperators.ADD);
+        acc[o1 + 2] = a12.reduceLanes(VectorOperators.ADD);
+        acc[o1 + 3] = a13.reduceLanes(VectorOperators.ADD);
+        int o2 = o1 + accStride;
+        acc[o2] = a20.reduceLanes(VectorOperators.ADD);
+        acc[o2 + 1] = a21.reduceLanes(VectorOperators.ADD);
+        acc[o2 + 2] = a22.reduceLanes(VectorOperators.ADD);
+        acc[o2 + 3] = a23.reduceLanes(VectorOperators.ADD);
+        int o3 = o2 + accStride;
+        acc[o3] = a30.reduceLanes(VectorOperators.ADD);
+        acc[o3 + 1] = a31.reduceLanes(VectorOperators.ADD);
+        acc[o3 + 2] = a32.reduceLanes(VectorOperators.ADD);
+        acc[o3 + 3] = a33.reduceLanes(VectorOperators.ADD);
     }
 
     private static void block1x4(byte[] w, int wBase, int slices, int[] x, int x0, int[] acc, int out) {
@@ -103,17 +129,13 @@ final class Int8Gemm {
             a2 = a2.add(u.mul(widen(w, wo + 2 * SLICE)));
             a3 = a3.add(u.mul(widen(w, wo + 3 * SLICE)));
         }
-        store(acc, out, a0, a1, a2, a3);
+        acc[out] = a0.reduceLanes(VectorOperators.ADD);
+        acc[out + 1] = a1.reduceLanes(VectorOperators.ADD);
+        acc[out + 2] = a2.reduceLanes(VectorOperators.ADD);
+        acc[out + 3] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     private static IntVector widen(byte[] w, int offset) {
         return (IntVector) ByteVector.fromArray(BYTES, w, offset).convertShape(VectorOperators.B2I, INTS, 0);
-    }
-
-    private static void store(int[] acc, int at, IntVector r0, IntVector r1, IntVector r2, IntVector r3) {
-        acc[at] = r0.reduceLanes(VectorOperators.ADD);
-        acc[at + 1] = r1.reduceLanes(VectorOperators.ADD);
-        acc[at + 2] = r2.reduceLanes(VectorOperators.ADD);
-        acc[at + 3] = r3.reduceLanes(VectorOperators.ADD);
     }
 }
