@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
             "Any GGUF:    llmnpu generate -m path/to/model.gguf \"Your prompt\"",
             "Inspect:     llmnpu info path/to/model.gguf"
         },
-        subcommands = {GenerateCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, InfoCommand.class, CalibrateCommand.class, EvalCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
