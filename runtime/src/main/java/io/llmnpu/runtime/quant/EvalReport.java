@@ -74,9 +74,9 @@ public final class EvalReport {
         List<QuantEvaluator.ModeResult> q = r.modes().stream().filter(m -> m.config().mode().quantized()).toList();
         int panelW = 300;
         int panelH = 220;
-        int top = 60;
+        int top = 80;
         int width = 3 * panelW + 40;
-        int height = top + panelH + 150;
+        int height = top + panelH + 40 + 18 * q.size();
         String[] colors = {"#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b"};
         StringBuilder s = new StringBuilder();
         s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -99,11 +99,20 @@ public final class EvalReport {
                 };
             }
             double max = 0;
+            double floor = 0;
             for (double v : values) {
                 max = Math.max(max, Math.abs(v));
             }
             if (panel == 2) {
-                max = 100;
+                // Agreement sits near 100%: start the axis a little below the lowest bar so differences show.
+                double lowest = 100;
+                for (double v : values) {
+                    lowest = Math.min(lowest, v);
+                }
+                floor = Math.max(0, Math.floor(lowest / 5) * 5 - 5);
+                max = 100 - floor;
+                s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">axis from %.0f%%</text>%n",
+                        20 + panel * panelW, top + panelH + 14, floor));
             }
             max = max == 0 ? 1 : max;
             int x0 = 20 + panel * panelW;
@@ -113,7 +122,7 @@ public final class EvalReport {
                     x0, top + panelH, x0 + panelW - 30, top + panelH));
             int barW = Math.max(8, (panelW - 40) / Math.max(1, q.size()) - 8);
             for (int i = 0; i < q.size(); i++) {
-                double h = Math.abs(values[i]) / max * (panelH - 20);
+                double h = Math.abs(values[i] - floor) / max * (panelH - 20);
                 int x = x0 + 5 + i * (barW + 8);
                 s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\"/>%n",
                         x, top + panelH - h, barW, h, colors[i % colors.length]));
