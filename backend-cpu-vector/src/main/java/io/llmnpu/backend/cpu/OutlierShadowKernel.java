@@ -8,7 +8,6 @@ import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
-import java.util.concurrent.atomic.LongAdder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -32,8 +31,6 @@ final class OutlierShadowKernel implements Kernel {
     /** Column c of W for hot channel c, as {@code compact[slotOf[c] * n .. + n)}. */
     private final float[] compact;
     private final int[] slotOf;
-    private final LongAdder hotOutliers = new LongAdder();
-    private final LongAdder coldOutliers = new LongAdder();
 
     OutlierShadowKernel(int inSlot, int outSlot, int tokens, int k, int n, float threshold, Tensor weight,
                         int[] hotChannels) {
@@ -69,16 +66,6 @@ final class OutlierShadowKernel implements Kernel {
         return out;
     }
 
-    /** Bytes of weight columns this kernel keeps beside the weight tensor. */
-    long compactBytes() {
-        return (long) compact.length * Float.BYTES;
-    }
-
-    /** Outliers served from the compact buffer and from the weight tensor, since compile. */
-    long[] outlierCounts() {
-        return new long[] {hotOutliers.sum(), coldOutliers.sum()};
-    }
-
     @Override
     public void run(Tensor[] values, ParallelLoop loop) {
         MemorySegment x = values[inSlot].data();
@@ -97,8 +84,6 @@ final class OutlierShadowKernel implements Kernel {
     private void shadowRow(MemorySegment x, long rowOff, float[] acc) {
         int bound = FLOATS.loopBound(k);
         int c = 0;
-        long hot = 0;
-        long cold = 0;
         for (; c < bound; c += LANES) {
             FloatVector v = FloatVector.fromMemorySegment(FLOATS, x, rowOff + (long) c * Float.BYTES, LE);
             VectorMask<Float> beyond = v.abs().compare(VectorOperators.GT, threshold);
@@ -107,44 +92,29 @@ final class OutlierShadowKernel implements Kernel {
                 while (bits != 0) {
                     int lane = Long.numberOfTrailingZeros(bits);
                     bits &= bits - 1;
-                    if (addOutlier(c + lane, v.lane(lane), acc)) {
-                        hot++;
-                    } else {
-                        cold++;
-                    }
+                    addOutlier(c + lane, v.lane(lane), acc);
                 }
             }
         }
         for (; c < k; c++) {
             float v = x.get(F32, rowOff + (long) c * Float.BYTES);
             if (Math.abs(v) > threshold) {
-                if (addOutlier(c, v, acc)) {
-                    hot++;
-                } else {
-                    cold++;
-                }
+                addOutlier(c, v, acc);
             }
-        }
-        if (hot != 0) {
-            hotOutliers.add(hot);
-        }
-        if (cold != 0) {
-            coldOutliers.add(cold);
         }
     }
 
-    /** Adds the part of {@code v} in channel c beyond the clip range; true if the channel was hot. */
-    private boolean addOutlier(int c, float v, float[] acc) {
+    /** Adds the part of {@code v} in channel c beyond the clip range. */
+    private void addOutlier(int c, float v, float[] acc) {
         float excess = v - Math.copySign(threshold, v);
         int slot = slotOf[c];
         if (slot >= 0) {
             axpy(acc, excess, compact, slot * n, n);
-            return true;
+            return;
         }
         for (int r = 0; r < n; r++) {
             acc[r] += excess * WeightElements.get(weight.dtype(), weight.data(), r, c, k);
         }
-        return false;
     }
 
     private static void axpy(float[] acc, float a, float[] src, int srcOff, int n) {
