@@ -13,6 +13,8 @@ record CostModel(int threads) {
 
     static final double FLOPS_PER_THREAD = 20e9;
     static final double BYTES_PER_SECOND = 10e9;
+    /** Share of activation values beyond an INT8 clip range that shadow execution expects. */
+    static final double OUTLIER_RATE = 0.003;
 
     double seconds(Op op) {
         double flops;
@@ -51,6 +53,23 @@ record CostModel(int threads) {
             case Op.Add add -> {
                 flops = add.a().shape().elements();
                 bytes = 3.0 * floatBytes(add.a());
+            }
+            case Op.QuantizedLinear q -> {
+                // Not run here (OpChecker refuses it); priced as the float Linear it stands for.
+                double tokens = RowGeometry.of(q.in().shape()).rows();
+                flops = 2.0 * tokens * q.weights().shape().elements();
+                bytes = q.weights().byteSize() + floatBytes(q.in()) + floatBytes(q.out());
+            }
+            case Op.OutlierShadow s -> {
+                // A scan of the input plus, at a few outliers per thousand values, sparse axpys.
+                double scanned = s.in().shape().elements();
+                double outliers = Math.max(1, scanned * OUTLIER_RATE);
+                flops = scanned + 2.0 * outliers * s.weight().shape().dim(0);
+                bytes = floatBytes(s.in()) + floatBytes(s.out()) + 4.0 * s.hotChannels().length * s.weight().shape().dim(0);
+            }
+            case Op.ShadowMerge m -> {
+                flops = 2.0 * m.out().shape().elements();
+                bytes = 3.0 * floatBytes(m.out());
             }
             case Op.SelectRow s -> {
                 flops = 0;

@@ -132,6 +132,8 @@ final class CpuCompiledGraph implements CompiledGraph {
             case Op.Embedding e -> List.of(e.table().data());
             case Op.RmsNorm n -> List.of(n.weight().data());
             case Op.Linear l -> List.of(l.weight().data());
+            case Op.OutlierShadow o -> List.of(o.weight().data());
+            case Op.ShadowMerge m -> List.of(m.weight().data());
             default -> List.of();
         };
     }

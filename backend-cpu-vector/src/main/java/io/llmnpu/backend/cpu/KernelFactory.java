@@ -43,6 +43,18 @@ final class KernelFactory {
             case Op.Add add -> new ElementwiseKernel(ElementwiseKernel.Kind.ADD, slots.applyAsInt(add.a()),
                     slots.applyAsInt(add.b()), slots.applyAsInt(add.out()),
                     Math.toIntExact(add.a().shape().elements()));
+            case Op.QuantizedLinear q -> throw new IllegalStateException(label + ": OpChecker admits no QuantizedLinear");
+            case Op.OutlierShadow s -> {
+                RowGeometry g = RowGeometry.of(s.in().shape());
+                yield new OutlierShadowKernel(slots.applyAsInt(s.in()), slots.applyAsInt(s.out()), g.rows(), g.width(),
+                        s.weight().shape().dim(0), s.clipThreshold(), s.weight(), s.hotChannels());
+            }
+            case Op.ShadowMerge m -> {
+                RowGeometry g = RowGeometry.of(m.in().shape());
+                yield new ShadowMergeKernel(slots.applyAsInt(m.npu()), slots.applyAsInt(m.shadow()),
+                        slots.applyAsInt(m.in()), slots.applyAsInt(m.out()), g.rows(), g.width(),
+                        m.weight().shape().dim(0), m.weight(), m.saturationLimit());
+            }
             case Op.SelectRow s -> new SelectRowKernel(slots.applyAsInt(s.in()), s.row(),
                     RowGeometry.of(s.in().shape()).width(), slots.applyAsInt(s.out()));
         };

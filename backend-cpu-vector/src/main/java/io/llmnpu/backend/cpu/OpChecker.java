@@ -101,6 +101,32 @@ final class OpChecker {
                 requireSameShape(op, add.a(), add.out());
                 requireDType(op, add.out(), DType.F32);
             }
+            case Op.QuantizedLinear q -> require(op, false, "the CPU does not run INT8 QuantizedLinear ops; "
+                    + "place them on an NPU device (e.g. the npu-ref backend)");
+            case Op.OutlierShadow s -> {
+                RowGeometry in = floatRows(op, s.in());
+                RowGeometry out = floatRows(op, s.out());
+                requireWeightMatrix(op, s.weight());
+                require(op, s.weight().shape().dim(1) == in.width() && s.weight().shape().dim(0) == out.width()
+                        && in.rows() == out.rows(), "weight " + s.weight() + " must be [" + out.width() + ", "
+                        + in.width() + "] for input " + s.in() + " and output " + s.out());
+                boolean[] seen = new boolean[in.width()];
+                for (int c : s.hotChannels()) {
+                    require(op, c >= 0 && c < in.width() && !seen[c], "hot channel " + c
+                            + " is out of range 0.." + (in.width() - 1) + " or listed twice");
+                    seen[c] = true;
+                }
+            }
+            case Op.ShadowMerge m -> {
+                RowGeometry in = floatRows(op, m.in());
+                RowGeometry out = floatRows(op, m.out());
+                requireSameShape(op, m.out(), m.npu());
+                requireSameShape(op, m.out(), m.shadow());
+                requireWeightMatrix(op, m.weight());
+                require(op, m.weight().shape().dim(1) == in.width() && m.weight().shape().dim(0) == out.width()
+                        && in.rows() == out.rows(), "weight " + m.weight() + " must be [" + out.width() + ", "
+                        + in.width() + "] for input " + m.in() + " and output " + m.out());
+            }
             case Op.SelectRow s -> {
                 RowGeometry in = floatRows(op, s.in());
                 RowGeometry out = floatRows(op, s.out());

@@ -1,6 +1,8 @@
 package io.llmnpu.api.graph;
 
+import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Tensor;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -73,6 +75,111 @@ public sealed interface Op {
     /** Keeps only row {@code row} of {@code in}: the last position before the LM head. */
     record SelectRow(Value in, int row, Value out) implements Op {
         public List<Value> inputs() { return List.of(in); }
+        public List<Value> outputs() { return List.of(out); }
+    }
+
+    /**
+     * A linear layer in integer arithmetic, the matrix work of an NPU. Per row t of {@code in} [T, k]:
+     * <ol>
+     *   <li>quantize per tensor with the static {@code inputScale}: {@code q[c] = clamp(rint(in[t][c] /
+     *       inputScale), -127, 127)}; values beyond the range saturate (see {@link OutlierShadow});</li>
+     *   <li>accumulate {@code acc[r] = sum_c q[c] * weights[r][c]} in INT32 (exact);</li>
+     *   <li>if {@code outputScale} is 0, dequantize: {@code out[t][r] = acc[r] * (inputScale *
+     *       weights.scale(r))};</li>
+     *   <li>otherwise requantize to INT16 first, as an NPU hands activations on: {@code q16 =
+     *       clamp(round(acc[r] * inputScale * weights.scale(r) / outputScale), -32767, 32767)}, then
+     *       {@code out[t][r] = q16 * outputScale}. An output at +-32767 saturated (see
+     *       {@link ShadowMerge}).</li>
+     * </ol>
+     * {@code in} and {@code out} are F32; the conversions happen at the edges of the device.
+     */
+    record QuantizedLinear(Value in, Int8Weights weights, float inputScale, float outputScale, Value out)
+            implements Op {
+        /** Largest INT16 code a requantized output takes; the limit of saturation. */
+        public static final int OUTPUT_LIMIT = 32767;
+
+        public QuantizedLinear {
+            if (!(inputScale > 0) || !Float.isFinite(inputScale)) {
+                throw new IllegalArgumentException("input scale must be positive and finite, got " + inputScale);
+            }
+            if (!(outputScale >= 0) || !Float.isFinite(outputScale)) {
+                throw new IllegalArgumentException("output scale must be 0 (no requantization) or positive, got "
+                        + outputScale);
+            }
+        }
+
+        /** Without requantization: INT32 accumulators are dequantized straight to F32. */
+        public QuantizedLinear(Value in, Int8Weights weights, float inputScale, Value out) {
+            this(in, weights, inputScale, 0f, out);
+        }
+
+        /** The magnitude at which a requantized output is saturated; infinite without requantization. */
+        public float saturationLimit() {
+            return outputScale == 0 ? Float.POSITIVE_INFINITY : OUTPUT_LIMIT * outputScale;
+        }
+
+        public List<Value> inputs() { return List.of(in); }
+        public List<Value> outputs() { return List.of(out); }
+    }
+
+    /**
+     * The sparse float part of shadow outlier execution: what a per-tensor INT8 input with clip range
+     * {@code clipThreshold} loses. {@code out[t] = weight · (in[t] - clamp(in[t], -clipThreshold,
+     * clipThreshold))}, where only channels c with {@code |in[t][c]| > clipThreshold} contribute.
+     * {@code weight} is the layer's float weight matrix [outFeatures, inFeatures] of any dtype;
+     * {@code hotChannels} are the input channels expected to carry most outliers, whose weight columns
+     * a device may keep in a compact buffer (other channels are read from {@code weight} when they occur).
+     */
+    record OutlierShadow(Value in, float clipThreshold, Tensor weight, int[] hotChannels, Value out) implements Op {
+        public OutlierShadow {
+            if (!(clipThreshold > 0) || !Float.isFinite(clipThreshold)) {
+                throw new IllegalArgumentException("clip threshold must be positive and finite, got " + clipThreshold);
+            }
+            hotChannels = hotChannels.clone();
+        }
+
+        /** A copy of the hot channels. */
+        @Override
+        public int[] hotChannels() {
+            return hotChannels.clone();
+        }
+
+        public List<Value> inputs() { return List.of(in); }
+        public List<Value> outputs() { return List.of(out); }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof OutlierShadow s && s.in.equals(in) && Float.compare(s.clipThreshold, clipThreshold) == 0
+                    && s.weight.equals(weight) && Arrays.equals(s.hotChannels, hotChannels) && s.out.equals(out);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * (31 * in.hashCode() + out.hashCode()) + Arrays.hashCode(hotChannels);
+        }
+
+        @Override
+        public String toString() {
+            return "OutlierShadow[in=" + in + ", clipThreshold=" + clipThreshold + ", weight=" + weight
+                    + ", hotChannels=" + hotChannels.length + ", out=" + out + "]";
+        }
+    }
+
+    /**
+     * Joins the two halves of a shadowed linear layer: {@code out = npu + shadow}, except that an entry
+     * whose NPU value reached {@code saturationLimit} in magnitude (its requantized output saturated,
+     * see {@link QuantizedLinear#saturationLimit()}) is recomputed exactly in float as
+     * {@code weight[r] · in[t]}. With an infinite limit this is a plain elementwise add.
+     */
+    record ShadowMerge(Value npu, Value shadow, Value in, Tensor weight, float saturationLimit, Value out)
+            implements Op {
+        public ShadowMerge {
+            if (!(saturationLimit > 0)) {
+                throw new IllegalArgumentException("saturation limit must be positive, got " + saturationLimit);
+            }
+        }
+
+        public List<Value> inputs() { return List.of(npu, shadow, in); }
         public List<Value> outputs() { return List.of(out); }
     }
 }

@@ -21,7 +21,8 @@ import picocli.CommandLine.Command;
             "Scheduling:  llmnpu prefill-plan --shape qwen1.5-1.8b -N 1024"
         },
         subcommands = {GenerateCommand.class, InfoCommand.class, BackendsCommand.class, SynthCommand.class,
-            QuantizeCommand.class, BenchCommand.class, PrefillPlanCommand.class, CommandLine.HelpCommand.class})
+            QuantizeCommand.class, BenchCommand.class, CalibrateCommand.class, EvalCommand.class,
+            PrefillPlanCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,0 +1,32 @@
+package io.llmnpu.backend.cpu;
+
+import static io.llmnpu.backend.cpu.VectorSpecs.F32;
+import static io.llmnpu.backend.cpu.VectorSpecs.I16;
+
+import io.llmnpu.api.tensor.DType;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Reads single values of a weight matrix of any readable dtype, for the rare accesses that do not
+ * follow rows: one column of the matrix when an outlier shows up in a channel with no compact copy.
+ */
+final class WeightElements {
+
+    private WeightElements() {
+    }
+
+    /** Value [row, col] of a [rows, width] matrix of {@code dtype} stored in {@code w}. */
+    static float get(DType dtype, MemorySegment w, int row, int col, int width) {
+        long rowOff = (long) row * dtype.byteSize(width);
+        return switch (dtype) {
+            case F32 -> w.get(F32, rowOff + (long) col * Float.BYTES);
+            case F16 -> Float.float16ToFloat(w.get(I16, rowOff + (long) col * Short.BYTES));
+            case BF16 -> Float.intBitsToFloat(w.get(I16, rowOff + (long) col * Short.BYTES) << 16);
+            case Q8_0 -> QuantBlocks.q8(w, rowOff + (long) (col / QuantBlocks.BLOCK) * QuantBlocks.Q8_BYTES,
+                    col % QuantBlocks.BLOCK);
+            case Q4_0 -> QuantBlocks.q4(w, rowOff + (long) (col / QuantBlocks.BLOCK) * QuantBlocks.Q4_BYTES,
+                    col % QuantBlocks.BLOCK);
+            case I8, I32 -> throw new IllegalArgumentException("cannot read " + dtype + " weights as F32");
+        };
+    }
+}

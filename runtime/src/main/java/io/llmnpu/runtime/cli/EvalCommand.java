@@ -1,0 +1,146 @@
+package io.llmnpu.runtime.cli;
+
+import io.llmnpu.api.tensor.Int8Weights;
+import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.quant.CalibrationData;
+import io.llmnpu.runtime.quant.CalibrationFile;
+import io.llmnpu.runtime.quant.EvalReport;
+import io.llmnpu.runtime.quant.Json;
+import io.llmnpu.runtime.quant.ParagraphChunker;
+import io.llmnpu.runtime.quant.QuantConfig;
+import io.llmnpu.runtime.quant.QuantEvaluator;
+import io.llmnpu.runtime.quant.QuantMode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code llmnpu eval}: perplexity, KL and top-1 agreement of INT8 configurations against FP32. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Score a text with FP32 and with INT8 configurations on the NPU (naive absmax W8A8,",
+            "clipped W8A8, W8A8 + shadow outliers, W8A8 + shadow + pruning): perplexity, and against FP32 the",
+            "mean KL divergence of next-token distributions and top-1 agreement. The text is cut into groups",
+            "of paragraphs (up to --max-chars characters, --max-tokens tokens). Needs a calibration",
+            "(llmnpu calibrate). Prints a table and writes JSON and SVG reports."})
+final class EvalCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", arity = "0..1", description = "GGUF file or llama2.c checkpoint (default: the default model).")
+    Path model;
+
+    @Option(names = "--text", required = true, description = "Text to score (paragraphs separated by blank lines).")
+    Path text;
+
+    @Option(names = "--chunks", defaultValue = "40", description = "Score the first N paragraph groups; 0 = all (default: ${DEFAULT-VALUE}).")
+    int chunks;
+
+    @Option(names = "--max-chars", defaultValue = "1200", description = "Characters a paragraph group may reach (default: ${DEFAULT-VALUE}).")
+    int maxChars;
+
+    @Option(names = "--max-tokens", defaultValue = "500", description = "Tokens a group is cut to (default: ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--calib", description = "Calibration file (default: MODEL.calib.json beside the model).")
+    Path calib;
+
+    @Option(names = "--modes", split = ",", defaultValue = "fp32,naive,clipped,shadow,shadow-pruned",
+            description = "Configurations to score (default: ${DEFAULT-VALUE}).")
+    List<String> modes;
+
+    @Option(names = "--weights", defaultValue = "tensor", description = "INT8 weight scales: tensor or channel (default: ${DEFAULT-VALUE}).")
+    String weights;
+
+    @Option(names = "--shadow-fraction", defaultValue = "0.15", description = "Share of linear sites keeping a shadow when pruning (default: ${DEFAULT-VALUE}).")
+    double shadowFraction;
+
+    @Option(names = "--no-requantize", description = "Dequantize INT32 accumulators directly instead of handing outputs on as INT16.")
+    boolean noRequantize;
+
+    @Option(names = "--json", description = "JSON report (default: eval-MODEL.json in the working directory).")
+    Path json;
+
+    @Option(names = "--svg", description = "SVG chart (default: eval-MODEL.svg in the working directory).")
+    Path svg;
+
+    @Option(names = "--tokenizer", description = "Tokenizer .bin for a llama2.c checkpoint (default: found next to it).")
+    Path tokenizer;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Float kernel threads; 0 = one per core (default).")
+    int threads;
+
+    @Option(names = "--npu-threads", defaultValue = "0", description = "NPU backend cores; 0 = its default.")
+    int npuThreads;
+
+    @Option(names = "--backend", description = "Float backend (default: cpu).")
+    String backend;
+
+    @Option(names = "--npu", defaultValue = "npu-ref", description = "NPU backend (default: ${DEFAULT-VALUE}).")
+    String npu;
+
+    @Override
+    public Integer call() throws IOException {
+        Path modelPath = ModelLocator.resolve(model);
+        Path calibPath = calib != null ? calib : CalibrationFile.sidecarOf(modelPath);
+        if (!Files.isRegularFile(calibPath)) {
+            throw new IllegalArgumentException("no calibration at " + calibPath + ": run llmnpu calibrate " + modelPath
+                    + " --text CALIBRATION_TEXT first, or pass --calib FILE");
+        }
+        CalibrationData calibration = CalibrationFile.read(calibPath);
+        Int8Weights.Granularity granularity = switch (weights.toLowerCase(Locale.ROOT)) {
+            case "tensor" -> Int8Weights.Granularity.PER_TENSOR;
+            case "channel" -> Int8Weights.Granularity.PER_OUTPUT_CHANNEL;
+            default -> throw new IllegalArgumentException("--weights must be tensor or channel, got " + weights);
+        };
+        List<QuantConfig> configs = new ArrayList<>();
+        for (String m : modes) {
+            configs.add(QuantConfig.of(QuantMode.fromKey(m.strip())).withWeights(granularity)
+                    .withShadowFraction(shadowFraction).withRequantizedOutputs(!noRequantize));
+        }
+        String content = Files.readString(text, StandardCharsets.UTF_8);
+        String baseName = modelPath.getFileName().toString().replaceFirst("\\.[^.]+$", "");
+        Path jsonPath = json != null ? json : Path.of("eval-" + baseName + ".json");
+        Path svgPath = svg != null ? svg : Path.of("eval-" + baseName + ".svg");
+        PrintStream console = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        try (LoadedModel m = ModelLoader.load(modelPath, tokenizer, ConsoleProgress.stderr());
+             QuantDevices devices = QuantDevices.open(backend, npu, threads, npuThreads)) {
+            if (!calibration.model().equals(modelPath.getFileName().toString())
+                    || calibration.modelBytes() != Files.size(modelPath)) {
+                System.err.println("warning: " + calibPath + " was made for " + calibration.model() + " ("
+                        + calibration.modelBytes() + " bytes)");
+            }
+            ParagraphChunker chunker = new ParagraphChunker(maxChars, Math.min(maxTokens, m.config().contextLength()));
+            List<int[]> sequences = chunker.sequences(content, m.tokenizer(), chunks);
+            QuantEvaluator.Result result = new QuantEvaluator(m.config(), m.weights(), calibration, devices.npu(),
+                    devices.cpu()).evaluate(sequences, configs, ConsoleProgress.stderr());
+            console.printf(Locale.ROOT, "%s on %s, %s (calibration %s, %d tokens of %s)%n", modelPath.getFileName(),
+                    text.getFileName(), devices.describe(), calibPath.getFileName(), calibration.tokens(),
+                    calibration.text());
+            console.print(EvalReport.table(result));
+            Map<String, Object> context = new LinkedHashMap<>();
+            context.put("model", modelPath.getFileName().toString());
+            context.put("text", text.getFileName().toString());
+            context.put("chunks", chunks);
+            context.put("max_chars", maxChars);
+            context.put("max_tokens", chunker.maxTokens());
+            context.put("calibration", calibPath.getFileName().toString());
+            context.put("calibration_text", calibration.text());
+            context.put("calibration_tokens", calibration.tokens());
+            context.put("devices", devices.describe());
+            Files.writeString(jsonPath, Json.write(EvalReport.json(result, context)), StandardCharsets.UTF_8);
+            Files.writeString(svgPath, EvalReport.svg(result, modelPath.getFileName() + ": INT8 configurations vs FP32 on "
+                    + text.getFileName()), StandardCharsets.UTF_8);
+            console.println("wrote " + jsonPath + " and " + svgPath);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,21 @@
+package io.llmnpu.runtime.quant;
+
+import io.llmnpu.runtime.reference.SharedModelFiles;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
+
+/** The TinyStories texts in {@code ../shared/data} (see its README), found beside the shared models. */
+final class SharedText {
+
+    private SharedText() {
+    }
+
+    static String read(String name) throws IOException {
+        Path file = SharedModelFiles.model("stories260K.gguf").getParent().getParent().resolve("data").resolve(name);
+        Assumptions.assumeTrue(Files.isRegularFile(file), "shared text " + file + " is absent");
+        return Files.readString(file, StandardCharsets.UTF_8);
+    }
+}
