@@ -111,6 +111,9 @@ public final class ReferenceGraph {
                 Value in = s.in();
                 values.put(s.out(), ReferenceOps.selectRow(values.get(in), in.shape().rows(), in.shape().cols(), s.row()));
             }
+            case Op.QuantizedLinear q -> throw new IllegalArgumentException("no reference for QuantizedLinear yet");
+            case Op.OutlierShadow o -> throw new IllegalArgumentException("no reference for OutlierShadow yet");
+            case Op.ShadowMerge m -> throw new IllegalArgumentException("no reference for ShadowMerge yet");
         }
     }
 

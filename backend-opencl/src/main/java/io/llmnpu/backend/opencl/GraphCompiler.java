@@ -222,6 +222,8 @@ final class GraphCompiler {
                 long rowBytes = (long) s.in().shape().cols() * Float.BYTES;
                 steps.add(new Step.Copy(s.in().id(), s.row() * rowBytes, s.out().id(), 0, rowBytes));
             }
+            case Op.QuantizedLinear _, Op.OutlierShadow _, Op.ShadowMerge _ ->
+                    throw new IllegalStateException(op + " passed the checks but has no kernel");
         }
     }
 

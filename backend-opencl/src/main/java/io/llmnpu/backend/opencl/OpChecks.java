@@ -113,6 +113,8 @@ final class OpChecks {
                 require(s.out().shape().elements() == s.in().shape().cols(),
                         "out " + s.out() + " must hold one row of " + s.in().shape().cols());
             }
+            case Op.QuantizedLinear _, Op.OutlierShadow _, Op.ShadowMerge _ ->
+                    throw new Unsupported(op.getClass().getSimpleName() + " is not implemented by the OpenCL backend");
         }
         for (Value v : op.inputs()) {
             require(v.shape().elements() > 0, "empty value " + v);

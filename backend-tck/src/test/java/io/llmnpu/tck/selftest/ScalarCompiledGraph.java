@@ -133,6 +133,8 @@ final class ScalarCompiledGraph implements CompiledGraph {
                         a.out().shape().elements(), seg(a.out(), bindings));
                 case Op.SelectRow s -> ScalarKernels.selectRow(seg(s.in(), bindings), s.row(), s.in().shape().cols(),
                         seg(s.out(), bindings));
+                case Op.QuantizedLinear _, Op.OutlierShadow _, Op.ShadowMerge _ ->
+                        throw new BackendException("the scalar test backend does not run " + op.getClass().getSimpleName());
             }
         }
     }
