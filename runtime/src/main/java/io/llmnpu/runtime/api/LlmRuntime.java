@@ -63,10 +63,9 @@ public final class LlmRuntime implements AutoCloseable {
     /** As {@link #open(RuntimeOptions)}, running on the backends of {@code registry}. */
     public static LlmRuntime open(RuntimeOptions options, BackendRegistry registry) {
         registry.select(options.backend()); // fails fast, before the model loads, if nothing can run
-        LoadedModel model = ModelLoader.load(options.model(), options.tokenizer());
+        LoadedModel model = ModelLoader.load(options.model(), options.tokenizer(), options.progress());
         DevicePlan devices = null;
         try {
-            ModelLoader.pageIn(model, options.progress());
             int ctx = options.contextLength() == 0
                     ? model.config().contextLength()
                     : Math.min(options.contextLength(), model.config().contextLength());

@@ -52,6 +52,18 @@ public final class ModelLoader {
         }
     }
 
+    /** As {@link #load(Path, Path)}, then pages the weights in with progress: for callers about to run the model. */
+    public static LoadedModel load(Path file, Path tokenizerFile, ProgressListener progress) {
+        LoadedModel model = load(file, tokenizerFile);
+        try {
+            pageIn(model, progress);
+            return model;
+        } catch (RuntimeException | Error e) {
+            model.close();
+            throw e;
+        }
+    }
+
     private static LoadedModel loadGguf(Path file, Path tokenizerFile, Arena arena) {
         if (tokenizerFile != null) {
             throw new ModelFormatException(file, -1, "a GGUF model carries its own tokenizer; drop the tokenizer option");
