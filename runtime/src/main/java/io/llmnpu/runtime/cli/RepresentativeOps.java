@@ -4,6 +4,7 @@ import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.RopeStyle;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -79,6 +80,12 @@ final class RepresentativeOps implements AutoCloseable {
         samples.add(new Sample("SiluMul", String.valueOf(FFN), t, new Op.SiluMul(gate, up, act)));
         samples.add(new Sample("Add", String.valueOf(DIM), t, new Op.Add(x, y, out)));
         samples.add(new Sample("SelectRow", DIM + ", last of " + t + " rows", t, new Op.SelectRow(x, t - 1, row)));
+        Int8Weights int8 = new Int8Weights("w", Shape.of(DIM, DIM), zeros.asSlice(0, (long) DIM * DIM), new float[] {1f / 127});
+        samples.add(new Sample("QuantizedLinear", "INT8 " + square, t, new Op.QuantizedLinear(x, int8, 1f / 127, out)));
+        samples.add(new Sample("OutlierShadow", "F32 " + square + ", 8 hot channels", t,
+                new Op.OutlierShadow(x, 1f, weight("w", DType.F32, DIM, DIM), new int[] {0, 1, 2, 3, 4, 5, 6, 7}, out)));
+        samples.add(new Sample("ShadowMerge", "F32 " + square, t,
+                new Op.ShadowMerge(x, y, x, weight("w", DType.F32, DIM, DIM), Float.POSITIVE_INFINITY, out)));
         return samples;
     }
 
