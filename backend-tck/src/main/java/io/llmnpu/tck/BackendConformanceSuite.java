@@ -205,7 +205,7 @@ public abstract class BackendConformanceSuite {
                         + " UNSUPPORTED at these shapes and types; skipped");
             }
             GraphCheck.runAndVerify(context(name), device, built.graph(), built.inputs(), data,
-                    tolerances().forWeights(c.weightType()));
+                    c.bound().of(tolerances()));
         }
     }
 
@@ -725,6 +725,9 @@ public abstract class BackendConformanceSuite {
     }
 
     private Tolerances.Bound bound(ProbeGraph probe, Subgraph graph) {
+        if (probe.weightType() == DType.I8) {
+            return tolerances().quantizedLinear(0f);
+        }
         return graph.ops().size() > 1 ? tolerances().forComposite(probe.weightType()) : tolerances().forWeights(probe.weightType());
     }
 
@@ -740,7 +743,8 @@ public abstract class BackendConformanceSuite {
             RandomTensors data = new RandomTensors(arena, caseRandom(name));
             ProbeGraph probe = ProbeGraph.firstSupported(device, data, width, outWidth, rows)
                     .orElseGet(() -> Assumptions.abort(device.name()
-                            + " supports none of the probe graphs (chain, Linear of any weight type, RmsNorm, Add, SiluMul)"));
+                            + " supports none of the probe graphs (chain, Linear of any weight type, RmsNorm, Add, SiluMul,"
+                            + " QuantizedLinear)"));
             check.run(probe, data);
         }
     }

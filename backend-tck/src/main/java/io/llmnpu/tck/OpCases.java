@@ -39,6 +39,9 @@ final class OpCases {
         c.attentions();
         c.elementwise();
         c.selectRows();
+        c.quantizedLinears();
+        c.outlierShadows();
+        c.shadowMerges();
         return List.copyOf(c.cases);
     }
 
@@ -294,6 +297,138 @@ final class OpCases {
             g.add(new Op.SelectRow(in, row, out));
             g.output(out);
             return new OpCase.Data(g.build(), Map.of(in, data.uniform("x", Shape.of(rows, n), 1.0)));
+        }));
+    }
+
+    private void quantizedLinears() {
+        quantizedLinear(1, odd(17, 129), odd(3, 65), false, false);
+        quantizedLinear(2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), true, false);
+        quantizedLinear(2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), false, true);
+        quantizedLinear(1, odd(17, 129), odd(3, 65), true, true);
+        quantizedLinear(1, odd(9, 33), 1, true, true);
+        quantizedLinear(3, 1024 + odd(1, 63), odd(3, 17), true, true);
+    }
+
+    /**
+     * Activations uniform in [-1, 1] with an input scale that clips at 0.9, so about one in ten values
+     * saturates, plus values placed on exact rounding ties of the codes (rint rounds them to even).
+     * With requantization the output scale puts the saturation limit near 1.5 standard deviations of the
+     * outputs, so some outputs saturate and most do not.
+     */
+    private void quantizedLinear(int rows, int in, int out, boolean perRow, boolean requantize) {
+        String label = "QuantizedLinear " + (perRow ? "per-channel" : "per-tensor") + " " + Shapes.text(rows, in)
+                + "->" + Shapes.text(rows, out) + (requantize ? " INT16 requantized" : "");
+        float inputScale = 0.9f / 127;
+        double weightScale = 0.02;
+        float outputScale = requantize
+                ? (float) (1.5 * 73.0 * 73.0 * Math.sqrt(in) * inputScale * weightScale * 0.75 / Op.QuantizedLinear.OUTPUT_LIMIT)
+                : 0f;
+        cases.add(new OpCase(label, DType.I8, t -> t.quantizedLinear(outputScale), data -> {
+            SubgraphBuilder g = new SubgraphBuilder("quantized-linear");
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            g.add(new Op.QuantizedLinear(x, data.int8("weight", out, in, perRow, weightScale), inputScale, outputScale, y));
+            g.output(y);
+            float[] values = data.uniform("x", Shape.of(rows, in), 1.0).toFloatArray();
+            for (int i = 0; i < values.length; i += 5) {
+                int code = data.random().nextInt(253) - 126;
+                values[i] = (float) ((code + 0.5) * inputScale); // a tie, or within a float step of one
+            }
+            return new OpCase.Data(g.build(), Map.of(x, data.floats("x", Shape.of(rows, in), values)));
+        }));
+    }
+
+    private void outlierShadows() {
+        outlierShadow(DType.F32, 1, odd(17, 129), odd(3, 65), true, true);
+        outlierShadow(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), true, false);
+        outlierShadow(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), false, true);
+        outlierShadow(DType.F16, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), true, true);
+        outlierShadow(DType.Q8_0, 2 + shapes.nextInt(7), 32 * (2 + shapes.nextInt(4)), odd(3, 65), true, true);
+        outlierShadow(DType.F32, 3, odd(17, 65), odd(3, 33), false, false);
+    }
+
+    /**
+     * Activations uniform in [-1, 1] under a clip threshold of 1, so nothing else contributes, plus
+     * outliers: large ones (up to 12) in the hot channels and, where {@code coldOutliers}, a few in
+     * channels that are not hot. With neither, the output is all zeros.
+     */
+    private void outlierShadow(DType dtype, int rows, int in, int out, boolean hotOutliers, boolean coldOutliers) {
+        int[] hot = new int[Math.max(1, in / 16)];
+        for (int i = 0; i < hot.length; i++) {
+            hot[i] = i * 16 + i % 16; // spread out, increasing, below in
+        }
+        String label = "OutlierShadow " + dtype + " " + Shapes.text(rows, in) + "->" + Shapes.text(rows, out) + " "
+                + hot.length + " hot channels, outliers " + (hotOutliers ? "hot" : "")
+                + (hotOutliers && coldOutliers ? " and " : "") + (coldOutliers ? "cold" : "")
+                + (hotOutliers || coldOutliers ? "" : "none");
+        float threshold = 1.0f;
+        cases.add(new OpCase(label, dtype, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("outlier-shadow");
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            g.add(new Op.OutlierShadow(x, threshold, data.weights("weight", dtype, Shape.of(out, in), 1.0), hot, y));
+            g.output(y);
+            float[] values = data.uniform("x", Shape.of(rows, in), 1.0).toFloatArray();
+            java.util.Random r = data.random();
+            for (int t = 0; t < rows; t++) {
+                if (hotOutliers) {
+                    for (int c : hot) {
+                        if (r.nextInt(3) > 0) {
+                            values[t * in + c] = (float) ((r.nextBoolean() ? 1 : -1) * (1.01 + 11 * r.nextDouble()));
+                        }
+                    }
+                }
+                if (coldOutliers) {
+                    int c = r.nextInt(in);
+                    if (java.util.Arrays.stream(hot).noneMatch(h -> h == c)) {
+                        values[t * in + c] = (float) ((r.nextBoolean() ? 1 : -1) * (1.5 + 5 * r.nextDouble()));
+                    }
+                }
+            }
+            values[0] = threshold; // at the threshold: not an outlier, contributes nothing
+            return new OpCase.Data(g.build(), Map.of(x, data.floats("x", Shape.of(rows, in), values)));
+        }));
+    }
+
+    private void shadowMerges() {
+        shadowMerge(DType.F32, 1, odd(17, 129), odd(3, 65), 40f);
+        shadowMerge(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), 40f);
+        shadowMerge(DType.F16, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), 40f);
+        shadowMerge(DType.Q8_0, 2 + shapes.nextInt(7), 32 * (2 + shapes.nextInt(4)), odd(3, 65), 40f);
+        shadowMerge(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), Float.POSITIVE_INFINITY);
+    }
+
+    /**
+     * NPU outputs uniform in [-limit, limit] with about one in six set to exactly +-limit (saturated,
+     * recomputed from the weights) and some to the float just below it (not saturated, added).
+     */
+    private void shadowMerge(DType dtype, int rows, int in, int out, float limit) {
+        String label = "ShadowMerge " + dtype + " " + Shapes.text(rows, in) + "->" + Shapes.text(rows, out)
+                + (Float.isInfinite(limit) ? " no saturation limit" : " saturation limit " + limit);
+        cases.add(new OpCase(label, dtype, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("shadow-merge");
+            Value npu = g.input("npu", DType.F32, Shape.of(rows, out));
+            Value shadow = g.input("shadow", DType.F32, Shape.of(rows, out));
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            g.add(new Op.ShadowMerge(npu, shadow, x, data.weights("weight", dtype, Shape.of(out, in), 1.0), limit, y));
+            g.output(y);
+            double magnitude = Float.isInfinite(limit) ? 40 : limit;
+            float[] npuValues = data.uniform("npu", Shape.of(rows, out), magnitude).toFloatArray();
+            java.util.Random r = data.random();
+            for (int i = 0; i < npuValues.length; i++) {
+                int pick = r.nextInt(12);
+                float edge = Float.isInfinite(limit) ? (float) magnitude : limit;
+                if (pick < 2) {
+                    npuValues[i] = pick == 0 ? edge : -edge;
+                } else if (pick == 2) {
+                    npuValues[i] = Math.nextDown(edge) * (r.nextBoolean() ? 1 : -1);
+                }
+            }
+            return new OpCase.Data(g.build(), Map.of(
+                    npu, data.floats("npu", Shape.of(rows, out), npuValues),
+                    shadow, data.uniform("shadow", Shape.of(rows, out), 3.0),
+                    x, data.uniform("x", Shape.of(rows, in), 2.0)));
         }));
     }
 
