@@ -305,7 +305,7 @@ final class OpCases {
         quantizedLinear(2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), true, false);
         quantizedLinear(2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), false, true);
         quantizedLinear(1, odd(17, 129), odd(3, 65), true, true);
-        quantizedLinear(1, odd(9, 33), 1, true, true);
+        quantizedLinear(1, odd(9, 33), 1, true, false);
         quantizedLinear(3, 1024 + odd(1, 63), odd(3, 17), true, true);
     }
 

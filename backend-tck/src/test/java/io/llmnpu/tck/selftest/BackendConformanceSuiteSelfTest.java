@@ -1,7 +1,6 @@
 package io.llmnpu.tck.selftest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
@@ -91,14 +90,8 @@ class BackendConformanceSuiteSelfTest {
         Report report = run(ReferenceBackendFixture.class);
         List<Outcome> failed = report.with(TestExecutionResult.Status.FAILED);
         assertTrue(failed.isEmpty(), () -> failed.size() + " checks failed for the correct backend:" + report.describe(failed));
-        // the scalar backend runs every float op; the NPU and shadow ops it reports UNSUPPORTED
-        List<Outcome> aborted = report.with(TestExecutionResult.Status.ABORTED).stream()
-                .filter(o -> !o.name().matches("^ref0 (QuantizedLinear|OutlierShadow|ShadowMerge) .*"))
-                .toList();
-        assertTrue(aborted.isEmpty(), () -> "the correct backend supports every float op, yet checks were skipped:"
-                + report.describe(aborted));
-        assertFalse(report.matching("^ref0 refuses to compile QuantizedLinear per-tensor ").isEmpty(),
-                () -> "an op reported UNSUPPORTED was not checked for refusal; names were:" + report.describe(report.tests()));
+        List<Outcome> aborted = report.with(TestExecutionResult.Status.ABORTED);
+        assertTrue(aborted.isEmpty(), () -> "the correct backend supports every op, yet checks were skipped:" + report.describe(aborted));
         assertEquals(0, report.summary().getTotalFailureCount());
         assertTrue(report.summary().getTestsSucceededCount() >= 80,
                 "expected the suite to run at least 80 checks, ran " + report.summary().getTestsSucceededCount());
@@ -107,6 +100,9 @@ class BackendConformanceSuiteSelfTest {
                 "^ref0 Embedding BF16 ",
                 "^ref0 Rope NEOX .* rotary 8 ",
                 "^ref0 Attention heads 4 kv 1 ",
+                "^ref0 QuantizedLinear per-channel \\[\\d+x\\d+\\]->\\[\\d+x\\d+\\] INT16 requantized$",
+                "^ref0 OutlierShadow Q8_0 .* outliers hot and cold$",
+                "^ref0 ShadowMerge F16 ",
                 "^ref0 transformer block Q8_0 NEOX",
                 "^ref0 refuses to compile Linear I8 ",
                 "^ref0 refuses to execute with no binding for the input$",
@@ -133,6 +129,9 @@ class BackendConformanceSuiteSelfTest {
         expectFailed(report, "^broken0 Attention heads 4 kv 2 ", "differs from the double-precision reference");
         expectFailed(report, "^broken0 Linear Q4_0 ", "allowed");
         expectFailed(report, "^broken0 Embedding Q4_0 ", "expected");
+        expectFailed(report, "^broken0 QuantizedLinear per-tensor ", "differs from the double-precision reference");
+        expectFailed(report, "^broken0 QuantizedLinear per-channel .* INT16 requantized$", "allowed");
+        expectFailed(report, "^broken0 ShadowMerge F32 .* saturation limit 40\\.0$", "differs from the double-precision reference");
         expectFailed(report, "^broken0 refuses to execute with an input of type I32 instead of F32 \\(same byte size\\)$",
                 "must throw BackendException, but it returned normally");
         expectFailed(report, "^broken0 refuses to execute with an input with one row too many$", "must throw BackendException");
@@ -152,6 +151,8 @@ class BackendConformanceSuiteSelfTest {
         expectPassed(report, "^broken0 Linear (F32|F16|BF16|Q8_0) ");
         expectPassed(report, "^broken0 Embedding (F32|F16|BF16|Q8_0) ");
         expectPassed(report, "^broken0 (SiluMul|Add|SelectRow) ");
+        expectPassed(report, "^broken0 OutlierShadow ");
+        expectPassed(report, "^broken0 ShadowMerge F32 .* no saturation limit$");
     }
 
     @Test

@@ -63,13 +63,12 @@ final class ScalarDevice implements Device {
 
     @Override
     public Affinity affinity(Op op) {
-        if (op instanceof Op.QuantizedLinear || op instanceof Op.OutlierShadow || op instanceof Op.ShadowMerge) {
-            return Affinity.unsupported(); // the suite skips and lists these cases
-        }
         Tensor weight = switch (op) {
             case Op.Embedding e -> e.table();
             case Op.RmsNorm r -> r.weight();
             case Op.Linear l -> l.weight();
+            case Op.OutlierShadow o -> o.weight();
+            case Op.ShadowMerge m -> m.weight();
             default -> null;
         };
         if (weight != null && !WEIGHT_TYPES.contains(weight.dtype())) {
