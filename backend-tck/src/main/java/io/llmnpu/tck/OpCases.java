@@ -8,6 +8,7 @@ import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,8 @@ import java.util.Random;
  * The single-op cases every device is checked on. Shapes are drawn from a seeded random source
  * (odd sizes where the op allows them, whole Q8_0/Q4_0 blocks where it does not) around fixed edge
  * cases: one row and several, GQA ratios 1, 2 and 4, both RoPE styles, partial rotary dimensions,
- * padding rows, a chunk that fills the last cache row.
+ * padding rows, a chunk that fills the last cache row; for the INT8 and shadow ops, saturating
+ * activations and outputs, rounding ties, per-tensor and per-channel scales, hot and cold outliers.
  */
 final class OpCases {
     static final List<DType> WEIGHT_TYPES = List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
@@ -369,7 +371,7 @@ final class OpCases {
             g.add(new Op.OutlierShadow(x, threshold, data.weights("weight", dtype, Shape.of(out, in), 1.0), hot, y));
             g.output(y);
             float[] values = data.uniform("x", Shape.of(rows, in), 1.0).toFloatArray();
-            java.util.Random r = data.random();
+            Random r = data.random();
             for (int t = 0; t < rows; t++) {
                 if (hotOutliers) {
                     for (int c : hot) {
@@ -380,7 +382,7 @@ final class OpCases {
                 }
                 if (coldOutliers) {
                     int c = r.nextInt(in);
-                    if (java.util.Arrays.stream(hot).noneMatch(h -> h == c)) {
+                    if (Arrays.stream(hot).noneMatch(h -> h == c)) {
                         values[t * in + c] = (float) ((r.nextBoolean() ? 1 : -1) * (1.5 + 5 * r.nextDouble()));
                     }
                 }
@@ -415,7 +417,7 @@ final class OpCases {
             g.output(y);
             double magnitude = Float.isInfinite(limit) ? 40 : limit;
             float[] npuValues = data.uniform("npu", Shape.of(rows, out), magnitude).toFloatArray();
-            java.util.Random r = data.random();
+            Random r = data.random();
             for (int i = 0; i < npuValues.length; i++) {
                 int pick = r.nextInt(12);
                 float edge = Float.isInfinite(limit) ? (float) magnitude : limit;

@@ -1,5 +1,6 @@
 package io.llmnpu.tck;
 
+import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.RopeStyle;
 import java.util.BitSet;
 
@@ -10,6 +11,9 @@ import java.util.BitSet;
  * weights arrive already decoded by {@link TensorDecoder}.
  */
 public final class ReferenceOps {
+    /** Largest INT8 activation code; -128 is never produced. */
+    private static final int ACTIVATION_LIMIT = 127;
+    private static final int OUTPUT_LIMIT = Op.QuantizedLinear.OUTPUT_LIMIT;
 
     private ReferenceOps() {
     }
@@ -207,7 +211,7 @@ public final class ReferenceOps {
     }
 
     /**
-     * {@link io.llmnpu.api.graph.Op.QuantizedLinear} in exact integer arithmetic. Codes are
+     * {@link Op.QuantizedLinear} in exact integer arithmetic. Codes are
      * {@code clamp(rint(x / inputScale), -127, 127)} where the quotient is the F32 division of two F32
      * values (computed in double and rounded once to float, which is exactly the correctly rounded F32
      * quotient since double carries more than twice float's significand), so every conforming device
@@ -246,9 +250,6 @@ public final class ReferenceOps {
         return y;
     }
 
-    private static final int ACTIVATION_LIMIT = 127;
-    private static final int OUTPUT_LIMIT = io.llmnpu.api.graph.Op.QuantizedLinear.OUTPUT_LIMIT;
-
     /** The per-tensor INT8 codes of {@code x}: {@code clamp(rint(f32(x / scale)), -127, 127)}. */
     public static int[] quantizeActivations(double[] x, float scale) {
         int[] q = new int[x.length];
@@ -277,13 +278,13 @@ public final class ReferenceOps {
         return r;
     }
 
-    /** {@link io.llmnpu.api.graph.Op.OutlierShadow}: {@code weight · clipResidual(x)} row by row. */
+    /** {@link Op.OutlierShadow}: {@code weight · clipResidual(x)} row by row. */
     public static double[] outlierShadow(double[] x, int rows, int in, double threshold, double[] weight, int out) {
         return linear(clipResidual(x, threshold), rows, in, weight, out);
     }
 
     /**
-     * {@link io.llmnpu.api.graph.Op.ShadowMerge}: {@code npu + shadow}, except entries with
+     * {@link Op.ShadowMerge}: {@code npu + shadow}, except entries with
      * {@code |npu| >= limit}, which are {@code weight[o] · x[t]}.
      */
     public static double[] shadowMerge(double[] npu, double[] shadow, double[] x, int rows, int in, double[] weight,
