@@ -398,6 +398,42 @@ final class OpCases {
         shadowMerge(DType.F16, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), 40f);
         shadowMerge(DType.Q8_0, 2 + shapes.nextInt(7), 32 * (2 + shapes.nextInt(4)), odd(3, 65), 40f);
         shadowMerge(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), Float.POSITIVE_INFINITY);
+        shadowedLayer(DType.F16, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65));
+    }
+
+    /**
+     * The float side of a shadowed layer as the runtime places it on a CPU or GPU: the NPU's output
+     * arrives as an input, OutlierShadow makes the correction and ShadowMerge joins them, so the
+     * correction travels through an intermediate the device allocates.
+     */
+    private void shadowedLayer(DType dtype, int rows, int in, int out) {
+        float limit = 20f;
+        float threshold = 1f;
+        String label = "OutlierShadow then ShadowMerge " + dtype + " " + Shapes.text(rows, in) + "->"
+                + Shapes.text(rows, out) + " saturation limit " + limit;
+        cases.add(new OpCase(label, dtype, t -> t.forComposite(dtype), data -> {
+            SubgraphBuilder g = new SubgraphBuilder("shadowed-layer");
+            Value npu = g.input("npu", DType.F32, Shape.of(rows, out));
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value shadow = g.value("shadow", DType.F32, Shape.of(rows, out));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            Tensor weight = data.weights("weight", dtype, Shape.of(out, in), 1.0);
+            g.add(new Op.OutlierShadow(x, threshold, weight, new int[] {0, in / 2}, shadow));
+            g.add(new Op.ShadowMerge(npu, shadow, x, weight, limit, y));
+            g.output(y);
+            float[] npuValues = data.uniform("npu", Shape.of(rows, out), limit).toFloatArray();
+            for (int i = 0; i < npuValues.length; i += 4) {
+                npuValues[i] = i % 8 == 0 ? limit : -limit;
+            }
+            float[] xValues = data.uniform("x", Shape.of(rows, in), 1.0).toFloatArray();
+            for (int t = 0; t < rows; t++) {
+                xValues[t * in + in / 2] = 4f * (t % 2 == 0 ? 1 : -1); // a hot outlier in every row
+                xValues[t * in + in - 1] = -2.5f; // and a cold one
+            }
+            return new OpCase.Data(g.build(), Map.of(
+                    npu, data.floats("npu", Shape.of(rows, out), npuValues),
+                    x, data.floats("x", Shape.of(rows, in), xValues)));
+        }));
     }
 
     /**
