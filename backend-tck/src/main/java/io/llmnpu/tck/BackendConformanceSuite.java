@@ -63,8 +63,10 @@ import org.slf4j.LoggerFactory;
  * <p>The suite creates the backend and checks every device it lists, using nothing but the SPI:
  * <ul>
  *   <li>every op the device supports (by its {@link Device#affinity}) against a double-precision
- *       reference, over seeded random shapes and all weight types; cases the device reports
- *       UNSUPPORTED are skipped and listed;</li>
+ *       reference, over seeded random shapes and all weight types, including the NPU's INT8
+ *       QuantizedLinear (held to its integer semantics) and the float halves of shadow outlier
+ *       execution (OutlierShadow, ShadowMerge); cases the device reports UNSUPPORTED are skipped and
+ *       listed;</li>
  *   <li>a one-layer transformer built from all ops, a prompt chunk then a decode step, against the
  *       reference composition;</li>
  *   <li>static shapes: a binding of the wrong shape or type, or a missing one, is refused with a
@@ -75,7 +77,9 @@ import org.slf4j.LoggerFactory;
  *       graph refuses to run;</li>
  *   <li>closing the backend makes its compiled graphs refuse to run and stops its threads.</li>
  * </ul>
- * Each case is reported by name, e.g. {@code cpu0 Linear Q4_0 [7x96]->[7x33]}. Override
+ * The contract checks run on the first probe graph the device supports (a float chain, a Linear, an
+ * elementwise op, or an INT8 QuantizedLinear for an NPU), and are skipped with a reason where it
+ * supports none. Each case is reported by name, e.g. {@code cpu0 Linear Q4_0 [7x96]->[7x33]}. Override
  * {@link #options()}, {@link #tolerances()}, {@link #seed()} or {@link #lifetimeCycles()} to adapt it.
  */
 @Isolated("thread and memory checks count the whole process")
@@ -205,7 +209,7 @@ public abstract class BackendConformanceSuite {
                         + " UNSUPPORTED at these shapes and types; skipped");
             }
             GraphCheck.runAndVerify(context(name), device, built.graph(), built.inputs(), data,
-                    tolerances().forWeights(c.weightType()));
+                    c.bound().of(tolerances()));
         }
     }
 
@@ -725,6 +729,9 @@ public abstract class BackendConformanceSuite {
     }
 
     private Tolerances.Bound bound(ProbeGraph probe, Subgraph graph) {
+        if (probe.weightType() == DType.I8) {
+            return tolerances().quantizedLinear(0f);
+        }
         return graph.ops().size() > 1 ? tolerances().forComposite(probe.weightType()) : tolerances().forWeights(probe.weightType());
     }
 
@@ -740,7 +747,8 @@ public abstract class BackendConformanceSuite {
             RandomTensors data = new RandomTensors(arena, caseRandom(name));
             ProbeGraph probe = ProbeGraph.firstSupported(device, data, width, outWidth, rows)
                     .orElseGet(() -> Assumptions.abort(device.name()
-                            + " supports none of the probe graphs (chain, Linear of any weight type, RmsNorm, Add, SiluMul)"));
+                            + " supports none of the probe graphs (chain, Linear of any weight type, RmsNorm, Add, SiluMul,"
+                            + " QuantizedLinear)"));
             check.run(probe, data);
         }
     }

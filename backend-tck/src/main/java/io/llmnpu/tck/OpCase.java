@@ -12,9 +12,21 @@ import java.util.Map;
  *
  * @param label      what the test report shows after the device name, e.g. {@code Linear Q4_0 [7x96]->[7x33]}
  * @param weightType the weight type that selects the tolerance (F32 for weightless ops)
+ * @param bound      picks the tolerance from the suite's {@link Tolerances}; by default the bound of
+ *                   {@code weightType}
  * @param builder    makes the graph and its inputs
  */
-record OpCase(String label, DType weightType, Builder builder) {
+record OpCase(String label, DType weightType, BoundRule bound, Builder builder) {
+
+    OpCase(String label, DType weightType, Builder builder) {
+        this(label, weightType, t -> t.forWeights(weightType), builder);
+    }
+
+    /** How a case's tolerance follows from the suite's. */
+    @FunctionalInterface
+    interface BoundRule {
+        Tolerances.Bound of(Tolerances tolerances);
+    }
 
     /** A built case: the graph and a tensor for each of its inputs. */
     record Data(Subgraph graph, Map<Value, Tensor> inputs) {

@@ -8,6 +8,7 @@ import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +18,8 @@ import java.util.Random;
  * The single-op cases every device is checked on. Shapes are drawn from a seeded random source
  * (odd sizes where the op allows them, whole Q8_0/Q4_0 blocks where it does not) around fixed edge
  * cases: one row and several, GQA ratios 1, 2 and 4, both RoPE styles, partial rotary dimensions,
- * padding rows, a chunk that fills the last cache row.
+ * padding rows, a chunk that fills the last cache row; for the INT8 and shadow ops, saturating
+ * activations and outputs, rounding ties, per-tensor and per-channel scales, hot and cold outliers.
  */
 final class OpCases {
     static final List<DType> WEIGHT_TYPES = List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
@@ -39,6 +41,9 @@ final class OpCases {
         c.attentions();
         c.elementwise();
         c.selectRows();
+        c.quantizedLinears();
+        c.outlierShadows();
+        c.shadowMerges();
         return List.copyOf(c.cases);
     }
 
@@ -294,6 +299,174 @@ final class OpCases {
             g.add(new Op.SelectRow(in, row, out));
             g.output(out);
             return new OpCase.Data(g.build(), Map.of(in, data.uniform("x", Shape.of(rows, n), 1.0)));
+        }));
+    }
+
+    private void quantizedLinears() {
+        quantizedLinear(1, odd(17, 129), odd(3, 65), false, false);
+        quantizedLinear(2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), true, false);
+        quantizedLinear(2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), false, true);
+        quantizedLinear(1, odd(17, 129), odd(3, 65), true, true);
+        quantizedLinear(1, odd(9, 33), 1, true, false);
+        quantizedLinear(3, 1024 + odd(1, 63), odd(3, 17), true, true);
+    }
+
+    /**
+     * Activations uniform in [-1, 1] with an input scale that clips at 0.9, so about one in ten values
+     * saturates, plus values placed on exact rounding ties of the codes (rint rounds them to even).
+     * With requantization the output scale puts the saturation limit near 1.5 standard deviations of the
+     * outputs, so some outputs saturate and most do not.
+     */
+    private void quantizedLinear(int rows, int in, int out, boolean perRow, boolean requantize) {
+        String label = "QuantizedLinear " + (perRow ? "per-channel" : "per-tensor") + " " + Shapes.text(rows, in)
+                + "->" + Shapes.text(rows, out) + (requantize ? " INT16 requantized" : "");
+        float inputScale = 0.9f / 127;
+        double weightScale = 0.02;
+        float outputScale = requantize
+                ? (float) (1.5 * 73.0 * 73.0 * Math.sqrt(in) * inputScale * weightScale * 0.75 / Op.QuantizedLinear.OUTPUT_LIMIT)
+                : 0f;
+        cases.add(new OpCase(label, DType.I8, t -> t.quantizedLinear(outputScale), data -> {
+            SubgraphBuilder g = new SubgraphBuilder("quantized-linear");
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            g.add(new Op.QuantizedLinear(x, data.int8("weight", out, in, perRow, weightScale), inputScale, outputScale, y));
+            g.output(y);
+            float[] values = data.uniform("x", Shape.of(rows, in), 1.0).toFloatArray();
+            for (int i = 0; i < values.length; i += 5) {
+                int code = data.random().nextInt(253) - 126;
+                values[i] = (float) ((code + 0.5) * inputScale); // a tie, or within a float step of one
+            }
+            return new OpCase.Data(g.build(), Map.of(x, data.floats("x", Shape.of(rows, in), values)));
+        }));
+    }
+
+    private void outlierShadows() {
+        outlierShadow(DType.F32, 1, odd(17, 129), odd(3, 65), true, true);
+        outlierShadow(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), true, false);
+        outlierShadow(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), false, true);
+        outlierShadow(DType.F16, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), true, true);
+        outlierShadow(DType.Q8_0, 2 + shapes.nextInt(7), 32 * (2 + shapes.nextInt(4)), odd(3, 65), true, true);
+        outlierShadow(DType.F32, 3, odd(17, 65), odd(3, 33), false, false);
+    }
+
+    /**
+     * Activations uniform in [-1, 1] under a clip threshold of 1, so nothing else contributes, plus
+     * outliers: large ones (up to 12) in the hot channels and, where {@code coldOutliers}, a few in
+     * channels that are not hot. With neither, the output is all zeros.
+     */
+    private void outlierShadow(DType dtype, int rows, int in, int out, boolean hotOutliers, boolean coldOutliers) {
+        int[] hot = new int[Math.max(1, in / 16)];
+        for (int i = 0; i < hot.length; i++) {
+            hot[i] = i * 16 + i % 16; // spread out, increasing, below in
+        }
+        String label = "OutlierShadow " + dtype + " " + Shapes.text(rows, in) + "->" + Shapes.text(rows, out) + " "
+                + hot.length + " hot channels, outliers " + (hotOutliers ? "hot" : "")
+                + (hotOutliers && coldOutliers ? " and " : "") + (coldOutliers ? "cold" : "")
+                + (hotOutliers || coldOutliers ? "" : "none");
+        float threshold = 1.0f;
+        cases.add(new OpCase(label, dtype, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("outlier-shadow");
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            g.add(new Op.OutlierShadow(x, threshold, data.weights("weight", dtype, Shape.of(out, in), 1.0), hot, y));
+            g.output(y);
+            float[] values = data.uniform("x", Shape.of(rows, in), 1.0).toFloatArray();
+            Random r = data.random();
+            for (int t = 0; t < rows; t++) {
+                if (hotOutliers) {
+                    for (int c : hot) {
+                        if (r.nextInt(3) > 0) {
+                            values[t * in + c] = (float) ((r.nextBoolean() ? 1 : -1) * (1.01 + 11 * r.nextDouble()));
+                        }
+                    }
+                }
+                if (coldOutliers) {
+                    int c = r.nextInt(in);
+                    if (Arrays.stream(hot).noneMatch(h -> h == c)) {
+                        values[t * in + c] = (float) ((r.nextBoolean() ? 1 : -1) * (1.5 + 5 * r.nextDouble()));
+                    }
+                }
+            }
+            values[0] = threshold; // at the threshold: not an outlier, contributes nothing
+            return new OpCase.Data(g.build(), Map.of(x, data.floats("x", Shape.of(rows, in), values)));
+        }));
+    }
+
+    private void shadowMerges() {
+        shadowMerge(DType.F32, 1, odd(17, 129), odd(3, 65), 40f);
+        shadowMerge(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), 40f);
+        shadowMerge(DType.F16, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), 40f);
+        shadowMerge(DType.Q8_0, 2 + shapes.nextInt(7), 32 * (2 + shapes.nextInt(4)), odd(3, 65), 40f);
+        shadowMerge(DType.F32, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65), Float.POSITIVE_INFINITY);
+        shadowedLayer(DType.F16, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65));
+    }
+
+    /**
+     * The float side of a shadowed layer as the runtime places it on a CPU or GPU: the NPU's output
+     * arrives as an input, OutlierShadow makes the correction and ShadowMerge joins them, so the
+     * correction travels through an intermediate the device allocates.
+     */
+    private void shadowedLayer(DType dtype, int rows, int in, int out) {
+        float limit = 20f;
+        float threshold = 1f;
+        String label = "OutlierShadow then ShadowMerge " + dtype + " " + Shapes.text(rows, in) + "->"
+                + Shapes.text(rows, out) + " saturation limit " + limit;
+        cases.add(new OpCase(label, dtype, t -> t.forComposite(dtype), data -> {
+            SubgraphBuilder g = new SubgraphBuilder("shadowed-layer");
+            Value npu = g.input("npu", DType.F32, Shape.of(rows, out));
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value shadow = g.value("shadow", DType.F32, Shape.of(rows, out));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            Tensor weight = data.weights("weight", dtype, Shape.of(out, in), 1.0);
+            g.add(new Op.OutlierShadow(x, threshold, weight, new int[] {0, in / 2}, shadow));
+            g.add(new Op.ShadowMerge(npu, shadow, x, weight, limit, y));
+            g.output(y);
+            float[] npuValues = data.uniform("npu", Shape.of(rows, out), limit).toFloatArray();
+            for (int i = 0; i < npuValues.length; i += 4) {
+                npuValues[i] = i % 8 == 0 ? limit : -limit;
+            }
+            float[] xValues = data.uniform("x", Shape.of(rows, in), 1.0).toFloatArray();
+            for (int t = 0; t < rows; t++) {
+                xValues[t * in + in / 2] = 4f * (t % 2 == 0 ? 1 : -1); // a hot outlier in every row
+                xValues[t * in + in - 1] = -2.5f; // and a cold one
+            }
+            return new OpCase.Data(g.build(), Map.of(
+                    npu, data.floats("npu", Shape.of(rows, out), npuValues),
+                    x, data.floats("x", Shape.of(rows, in), xValues)));
+        }));
+    }
+
+    /**
+     * NPU outputs uniform in [-limit, limit] with about one in six set to exactly +-limit (saturated,
+     * recomputed from the weights) and some to the float just below it (not saturated, added).
+     */
+    private void shadowMerge(DType dtype, int rows, int in, int out, float limit) {
+        String label = "ShadowMerge " + dtype + " " + Shapes.text(rows, in) + "->" + Shapes.text(rows, out)
+                + (Float.isInfinite(limit) ? " no saturation limit" : " saturation limit " + limit);
+        cases.add(new OpCase(label, dtype, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("shadow-merge");
+            Value npu = g.input("npu", DType.F32, Shape.of(rows, out));
+            Value shadow = g.input("shadow", DType.F32, Shape.of(rows, out));
+            Value x = g.input("x", DType.F32, Shape.of(rows, in));
+            Value y = g.value("out", DType.F32, Shape.of(rows, out));
+            g.add(new Op.ShadowMerge(npu, shadow, x, data.weights("weight", dtype, Shape.of(out, in), 1.0), limit, y));
+            g.output(y);
+            double magnitude = Float.isInfinite(limit) ? 40 : limit;
+            float[] npuValues = data.uniform("npu", Shape.of(rows, out), magnitude).toFloatArray();
+            Random r = data.random();
+            for (int i = 0; i < npuValues.length; i++) {
+                int pick = r.nextInt(12);
+                float edge = Float.isInfinite(limit) ? (float) magnitude : limit;
+                if (pick < 2) {
+                    npuValues[i] = pick == 0 ? edge : -edge;
+                } else if (pick == 2) {
+                    npuValues[i] = Math.nextDown(edge) * (r.nextBoolean() ? 1 : -1);
+                }
+            }
+            return new OpCase.Data(g.build(), Map.of(
+                    npu, data.floats("npu", Shape.of(rows, out), npuValues),
+                    shadow, data.uniform("shadow", Shape.of(rows, out), 3.0),
+                    x, data.uniform("x", Shape.of(rows, in), 2.0)));
         }));
     }
 

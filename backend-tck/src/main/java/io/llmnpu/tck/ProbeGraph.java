@@ -7,6 +7,7 @@ import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.SubgraphBuilder;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import java.util.ArrayList;
@@ -37,7 +38,8 @@ record ProbeGraph(String description, DType weightType, int width, int outWidth,
     /**
      * The first probe every op of which {@code device} supports at {@code rows} rows: a chain of
      * RmsNorm, Add, SiluMul and Linear (the scratch-heavy one), then Linear alone in each weight type,
-     * then single elementwise ops. {@code width} must be a multiple of 32.
+     * then single elementwise ops, then an INT8 QuantizedLinear (without requantization; its
+     * {@link #weightType()} is {@code I8}). {@code width} must be a multiple of 32.
      */
     static Optional<ProbeGraph> firstSupported(Device device, RandomTensors data, int width, int outWidth, int rows) {
         for (ProbeGraph candidate : candidates(data, width, outWidth)) {
@@ -86,6 +88,16 @@ record ProbeGraph(String description, DType weightType, int width, int outWidth,
         list.add(elementwise("RmsNorm", width, (x, y) -> new Op.RmsNorm(x, norm, 1e-5f, y)));
         list.add(elementwise("Add", width, (x, y) -> new Op.Add(x, x, y)));
         list.add(elementwise("SiluMul", width, (x, y) -> new Op.SiluMul(x, x, y)));
+        // last: the integer layer of an NPU, for devices that run no float op at all
+        Int8Weights int8 = data.int8("probe.weight.int8", outWidth, width, true, 1.0 / (127 * Math.sqrt(width)));
+        list.add(new ProbeGraph("QuantizedLinear per-channel", DType.I8, width, outWidth, rows -> {
+            SubgraphBuilder g = new SubgraphBuilder("probe-quantized-linear-" + rows);
+            Value x = g.input("x", DType.F32, Shape.of(rows, width));
+            Value y = g.value("y", DType.F32, Shape.of(rows, outWidth));
+            g.add(new Op.QuantizedLinear(x, int8, 1.5f / 127, y));
+            g.output(y);
+            return g.build();
+        }));
         return list;
     }
 

@@ -1,6 +1,7 @@
 package io.llmnpu.tck;
 
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -139,5 +140,25 @@ final class RandomTensors {
     /** A block scale between half and all of {@code top}, so blocks differ in scale. */
     private float blockScale(double top) {
         return (float) (top * (0.5 + 0.5 * random.nextDouble()));
+    }
+
+    /**
+     * INT8 weights [rows, cols] with codes uniform in [-127, 127] (both limits forced into the first row,
+     * where there is room) and one scale, or one per row, between half and all of {@code scale}.
+     */
+    Int8Weights int8(String name, int rows, int cols, boolean perRow, double scale) {
+        MemorySegment codes = arena.allocate((long) rows * cols);
+        for (long i = 0; i < (long) rows * cols; i++) {
+            codes.set(ValueLayout.JAVA_BYTE, i, (byte) (random.nextInt(255) - 127));
+        }
+        if (cols >= 2) {
+            codes.set(ValueLayout.JAVA_BYTE, 0, (byte) 127);
+            codes.set(ValueLayout.JAVA_BYTE, 1, (byte) -127);
+        }
+        float[] scales = new float[perRow ? rows : 1];
+        for (int r = 0; r < scales.length; r++) {
+            scales[r] = (float) (scale * (0.5 + 0.5 * random.nextDouble()));
+        }
+        return new Int8Weights(name, Shape.of(rows, cols), codes, scales);
     }
 }

@@ -3,7 +3,9 @@ package io.llmnpu.tck;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
+import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Tensor;
+import java.lang.foreign.ValueLayout;
 import java.util.BitSet;
 import java.util.HashMap;
 import java.util.Map;
@@ -111,9 +113,48 @@ public final class ReferenceGraph {
                 Value in = s.in();
                 values.put(s.out(), ReferenceOps.selectRow(values.get(in), in.shape().rows(), in.shape().cols(), s.row()));
             }
-            case Op.QuantizedLinear q -> throw new IllegalArgumentException("no reference for QuantizedLinear yet");
-            case Op.OutlierShadow o -> throw new IllegalArgumentException("no reference for OutlierShadow yet");
-            case Op.ShadowMerge m -> throw new IllegalArgumentException("no reference for ShadowMerge yet");
+            case Op.QuantizedLinear q -> {
+                Value in = q.in();
+                Int8Weights w = q.weights();
+                double[] rowScales = new double[w.rows()];
+                for (int r = 0; r < rowScales.length; r++) {
+                    rowScales[r] = w.scale(r);
+                }
+                byte[] codes = w.data().asSlice(0, w.byteSize()).toArray(ValueLayout.JAVA_BYTE);
+                values.put(q.out(), ReferenceOps.quantizedLinear(values.get(in), in.shape().rows(), in.shape().cols(),
+                        codes, rowScales, w.rows(), q.inputScale(), q.outputScale()));
+            }
+            case Op.OutlierShadow o -> {
+                Value in = o.in();
+                double[] weight = TensorDecoder.toDoubles(o.weight());
+                int out = o.weight().shape().dim(0);
+                int rows = in.shape().rows();
+                int cols = in.shape().cols();
+                values.put(o.out(), ReferenceOps.outlierShadow(values.get(in), rows, cols, o.clipThreshold(), weight, out));
+                scales.put(o.out(), ReferenceOps.linearTermNorms(ReferenceOps.clipResidual(values.get(in), o.clipThreshold()),
+                        rows, cols, weight, out));
+            }
+            case Op.ShadowMerge m -> {
+                Value in = m.in();
+                double[] weight = TensorDecoder.toDoubles(m.weight());
+                int out = m.weight().shape().dim(0);
+                int rows = in.shape().rows();
+                int cols = in.shape().cols();
+                double[] npu = values.get(m.npu());
+                values.put(m.out(), ReferenceOps.shadowMerge(npu, values.get(m.shadow()), values.get(in), rows, cols,
+                        weight, out, m.saturationLimit()));
+                // a row with a recomputed entry carries a float dot product's rounding
+                double[] norms = ReferenceOps.linearTermNorms(values.get(in), rows, cols, weight, out);
+                double[] floor = new double[rows];
+                for (int t = 0; t < rows; t++) {
+                    for (int o = 0; o < out; o++) {
+                        if (Math.abs(npu[t * out + o]) >= m.saturationLimit()) {
+                            floor[t] = norms[t];
+                        }
+                    }
+                }
+                scales.put(m.out(), floor);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package io.llmnpu.tck;
 
+import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.RopeStyle;
 import java.util.BitSet;
 
@@ -10,6 +11,9 @@ import java.util.BitSet;
  * weights arrive already decoded by {@link TensorDecoder}.
  */
 public final class ReferenceOps {
+    /** Largest INT8 activation code; -128 is never produced. */
+    private static final int ACTIVATION_LIMIT = 127;
+    private static final int OUTPUT_LIMIT = Op.QuantizedLinear.OUTPUT_LIMIT;
 
     private ReferenceOps() {
     }
@@ -204,5 +208,102 @@ public final class ReferenceOps {
         double[] out = new double[n];
         System.arraycopy(x, row * n, out, 0, n);
         return out;
+    }
+
+    /**
+     * {@link Op.QuantizedLinear} in exact integer arithmetic. Codes are
+     * {@code clamp(rint(x / inputScale), -127, 127)} where the quotient is the F32 division of two F32
+     * values (computed in double and rounded once to float, which is exactly the correctly rounded F32
+     * quotient since double carries more than twice float's significand), so every conforming device
+     * gets the same codes. Accumulators are exact (long, range-checked against INT32). Without an output
+     * scale the result is {@code acc * inputScale * scale(r)} in double; with one it is {@code q16 *
+     * outputScale} with {@code q16 = clamp(round(acc * inputScale * scale(r) / outputScale), -32767,
+     * 32767)}, ties away from zero.
+     *
+     * @param codes       the [out, in] INT8 weight codes, row-major
+     * @param scales      one scale per output row (a per-tensor scale repeated)
+     * @param outputScale 0 for no requantization
+     */
+    public static double[] quantizedLinear(double[] x, int rows, int in, byte[] codes, double[] scales, int out,
+                                           float inputScale, float outputScale) {
+        int[] q = quantizeActivations(x, inputScale);
+        double[] y = new double[rows * out];
+        for (int t = 0; t < rows; t++) {
+            for (int o = 0; o < out; o++) {
+                long acc = 0;
+                for (int i = 0; i < in; i++) {
+                    acc += (long) q[t * in + i] * codes[o * in + i];
+                }
+                if (acc != (int) acc) {
+                    throw new IllegalArgumentException("INT32 accumulator overflows at row " + t + " output " + o);
+                }
+                double real = acc * ((double) inputScale * scales[o]);
+                if (outputScale == 0) {
+                    y[t * out + o] = real;
+                } else {
+                    double q16 = roundHalfAway(real / outputScale);
+                    q16 = Math.max(-OUTPUT_LIMIT, Math.min(OUTPUT_LIMIT, q16));
+                    y[t * out + o] = q16 * outputScale;
+                }
+            }
+        }
+        return y;
+    }
+
+    /** The per-tensor INT8 codes of {@code x}: {@code clamp(rint(f32(x / scale)), -127, 127)}. */
+    public static int[] quantizeActivations(double[] x, float scale) {
+        int[] q = new int[x.length];
+        for (int i = 0; i < x.length; i++) {
+            float quotient = (float) (x[i] / scale);
+            q[i] = (int) Math.max(-ACTIVATION_LIMIT, Math.min(ACTIVATION_LIMIT, Math.rint(quotient)));
+        }
+        return q;
+    }
+
+    private static double roundHalfAway(double v) {
+        return Math.signum(v) * Math.floor(Math.abs(v) + 0.5);
+    }
+
+    /**
+     * What per-tensor INT8 quantization with clip range {@code threshold} loses of each value:
+     * {@code x - clamp(x, -threshold, threshold)}, zero for every value within the range.
+     */
+    public static double[] clipResidual(double[] x, double threshold) {
+        double[] r = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            if (Math.abs(x[i]) > threshold) {
+                r[i] = x[i] - Math.max(-threshold, Math.min(threshold, x[i]));
+            }
+        }
+        return r;
+    }
+
+    /** {@link Op.OutlierShadow}: {@code weight · clipResidual(x)} row by row. */
+    public static double[] outlierShadow(double[] x, int rows, int in, double threshold, double[] weight, int out) {
+        return linear(clipResidual(x, threshold), rows, in, weight, out);
+    }
+
+    /**
+     * {@link Op.ShadowMerge}: {@code npu + shadow}, except entries with
+     * {@code |npu| >= limit}, which are {@code weight[o] · x[t]}.
+     */
+    public static double[] shadowMerge(double[] npu, double[] shadow, double[] x, int rows, int in, double[] weight,
+                                       int out, double limit) {
+        double[] y = new double[rows * out];
+        for (int t = 0; t < rows; t++) {
+            for (int o = 0; o < out; o++) {
+                int i = t * out + o;
+                if (Math.abs(npu[i]) >= limit) {
+                    double sum = 0;
+                    for (int c = 0; c < in; c++) {
+                        sum += weight[o * in + c] * x[t * in + c];
+                    }
+                    y[i] = sum;
+                } else {
+                    y[i] = npu[i] + shadow[i];
+                }
+            }
+        }
+        return y;
     }
 }

@@ -104,4 +104,27 @@ public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_
         return new Tolerances(f32.times(factor), f16.times(factor), bf16.times(factor),
                 q8_0.times(factor), q4_0.times(factor), compositeFactor);
     }
+
+    /**
+     * The bound of an INT8 {@link io.llmnpu.api.graph.Op.QuantizedLinear}, the same for every device
+     * and not widened by {@link #scaled}: its semantics are integer, so a conforming device computes the
+     * reference's activation codes and INT32 accumulators exactly (the codes come from the correctly
+     * rounded F32 quotient the op names). What remains:
+     * <ul>
+     *   <li>the dequantization to F32 ({@code acc * inputScale * scale(r)}, or {@code q16 * outputScale}):
+     *       a few F32 roundings, allowed as rel 1e-6 of the row magnitude (4 to 8 units in the last
+     *       place of a float);</li>
+     *   <li>with an output scale, one INT16 code ({@code outputScale} absolute): a device applies the
+     *       requantization multiplier in fixed point (a 31-bit mantissa on an NPU), whose error of about
+     *       2^-31 relative can move a product that lies within that distance of a rounding tie to the
+     *       neighbouring code; that is one step of the requantized output and never more.</li>
+     * </ul>
+     * A wrong input code (truncation instead of rounding, a saturation limit of 128, a wrong scale) moves
+     * an output by at least one weight code times {@code inputScale * scale(r)}, a relative change of
+     * 1e-3 or more of the row at the case sizes, far outside the bound; a wrong INT16 rounding mode or
+     * saturation shows as more than one code wherever it matters.
+     */
+    public Bound quantizedLinear(float outputScale) {
+        return new Bound(outputScale, 1e-6);
+    }
 }

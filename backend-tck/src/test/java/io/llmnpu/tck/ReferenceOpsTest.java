@@ -108,4 +108,50 @@ class ReferenceOpsTest {
         System.arraycopy(x, from, out, 0, out.length);
         return out;
     }
+
+    // x / 0.5 gives codes 2.5 -> 2 (ties to even), -1.5 -> -2, 200 -> 127 (saturated), -0.48 -> 0
+    private static final double[] QUANT_X = {1.25, -0.75, 100, -0.24};
+    private static final byte[] QUANT_W = {1, 2, 3, 4, -127, 127, 0, 5}; // [2 out, 4 in]
+
+    @Test
+    void quantizedLinearRoundsTiesToEvenSaturatesAndDequantizesPerRow() {
+        double[] out = ReferenceOps.quantizedLinear(QUANT_X, 1, 4, QUANT_W, new double[] {0.25, 2}, 2, 0.5f, 0f);
+        // acc0 = 2 - 4 + 381 = 379, acc1 = -254 - 254 = -508
+        assertArrayEquals(new double[] {379 * 0.5 * 0.25, -508 * 0.5 * 2}, out, EXACT);
+    }
+
+    @Test
+    void quantizedLinearRequantizesToInt16WithTiesAwayFromZeroAndSaturates() {
+        double[] out = ReferenceOps.quantizedLinear(QUANT_X, 1, 4, QUANT_W, new double[] {0.25, 2}, 2, 0.5f, 0.25f);
+        // 47.375 / 0.25 = 189.5 -> 190; -508 / 0.25 = -2032
+        assertArrayEquals(new double[] {190 * 0.25, -2032 * 0.25}, out, EXACT);
+        double[] saturated = ReferenceOps.quantizedLinear(QUANT_X, 1, 4, QUANT_W, new double[] {0.25, 2}, 2, 0.5f,
+                0.001f);
+        assertEquals(-32767 * (double) 0.001f, saturated[1], EXACT);
+    }
+
+    @Test
+    void activationCodesComeFromTheF32Quotient() {
+        // 0.35f / 0.1f is 3.4999998 in double but exactly 3.5 as an F32 quotient: rint makes it 4
+        float x = 0.35f;
+        float scale = 0.1f;
+        assertEquals(x / scale, 3.5f);
+        assertArrayEquals(new int[] {4}, ReferenceOps.quantizeActivations(new double[] {x}, scale));
+    }
+
+    @Test
+    void outlierShadowMultipliesOnlyWhatTheClipLoses() {
+        double[] w = {1, 1, 1, 0, 2, -2}; // [2 out, 3 in]
+        // threshold 1: residuals 0 (0.5 within), 2 (3 - 1), -1.5 (-2.5 + 1); exactly 1 is within
+        double[] out = ReferenceOps.outlierShadow(new double[] {0.5, 3, -2.5, 1, -1, 0}, 2, 3, 1, w, 2);
+        assertArrayEquals(new double[] {0.5, 7, 0, 0}, out, EXACT);
+    }
+
+    @Test
+    void shadowMergeRecomputesEntriesAtTheSaturationLimit() {
+        double[] w = {1, 2, 3, 4}; // [2 out, 2 in]
+        double[] out = ReferenceOps.shadowMerge(new double[] {-40, 39.5}, new double[] {1, 1}, new double[] {1, -1},
+                1, 2, w, 2, 40);
+        assertArrayEquals(new double[] {-1, 40.5}, out, EXACT);
+    }
 }

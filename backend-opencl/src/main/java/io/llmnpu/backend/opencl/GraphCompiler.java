@@ -222,8 +222,37 @@ final class GraphCompiler {
                 long rowBytes = (long) s.in().shape().cols() * Float.BYTES;
                 steps.add(new Step.Copy(s.in().id(), s.row() * rowBytes, s.out().id(), 0, rowBytes));
             }
-            case Op.QuantizedLinear _, Op.OutlierShadow _, Op.ShadowMerge _ ->
-                    throw new IllegalStateException(op + " passed the checks but has no kernel");
+            case Op.OutlierShadow o -> {
+                int rows = o.in().shape().rows();
+                int outFeatures = o.weight().shape().dim(0);
+                cl_kernel k = kernel("outlier_shadow");
+                arg(k, 0, o.in());
+                arg(k, 1, resources.weight(o.weight()));
+                arg(k, 2, KernelNames.weightCode(o.weight().dtype()));
+                arg(k, 3, o.out());
+                arg(k, 4, rows);
+                arg(k, 5, outFeatures);
+                arg(k, 6, o.weight().shape().dim(1));
+                arg(k, 7, o.clipThreshold());
+                launchRows(k, "outlier_shadow", outFeatures, rows);
+            }
+            case Op.ShadowMerge m -> {
+                int rows = m.in().shape().rows();
+                int outFeatures = m.weight().shape().dim(0);
+                cl_kernel k = kernel("shadow_merge");
+                arg(k, 0, m.npu());
+                arg(k, 1, m.shadow());
+                arg(k, 2, m.in());
+                arg(k, 3, resources.weight(m.weight()));
+                arg(k, 4, KernelNames.weightCode(m.weight().dtype()));
+                arg(k, 5, m.out());
+                arg(k, 6, rows);
+                arg(k, 7, outFeatures);
+                arg(k, 8, m.weight().shape().dim(1));
+                arg(k, 9, m.saturationLimit());
+                launchRows(k, "shadow_merge", outFeatures, rows);
+            }
+            case Op.QuantizedLinear _ -> throw new IllegalStateException(op + " passed the checks but has no kernel");
         }
     }
 

@@ -113,12 +113,40 @@ final class OpChecks {
                 require(s.out().shape().elements() == s.in().shape().cols(),
                         "out " + s.out() + " must hold one row of " + s.in().shape().cols());
             }
-            case Op.QuantizedLinear _, Op.OutlierShadow _, Op.ShadowMerge _ ->
-                    throw new Unsupported(op.getClass().getSimpleName() + " is not implemented by the OpenCL backend");
+            case Op.OutlierShadow o -> {
+                type(o.in(), DType.F32);
+                type(o.out(), DType.F32);
+                linearShapes(o.in(), o.weight(), o.out(), device);
+                int inFeatures = o.weight().shape().dim(1);
+                for (int c : o.hotChannels()) {
+                    require(c >= 0 && c < inFeatures, "hot channel " + c + " outside 0.." + (inFeatures - 1));
+                }
+            }
+            case Op.ShadowMerge m -> {
+                for (Value v : new Value[] {m.npu(), m.shadow(), m.in(), m.out()}) {
+                    type(v, DType.F32);
+                }
+                linearShapes(m.in(), m.weight(), m.out(), device);
+                sameShape(m.npu(), m.out());
+                sameShape(m.shadow(), m.out());
+            }
+            case Op.QuantizedLinear _ -> throw new Unsupported("INT8 QuantizedLinear is NPU work; the OpenCL backend"
+                    + " runs its float halves (OutlierShadow, ShadowMerge) only");
         }
         for (Value v : op.inputs()) {
             require(v.shape().elements() > 0, "empty value " + v);
         }
+    }
+
+    /** {@code in} [T, inFeatures] times {@code weight} [outFeatures, inFeatures] gives {@code out} [T, outFeatures]. */
+    private static void linearShapes(Value in, Tensor weight, Value out, ClDeviceInfo device) throws Unsupported {
+        matrix(weight, device);
+        int outFeatures = weight.shape().dim(0);
+        int inFeatures = weight.shape().dim(1);
+        require(in.shape().rank() == 2 && in.shape().cols() == inFeatures,
+                "input " + in + " must be [tokens, " + inFeatures + "]");
+        require(out.shape().rank() == 2 && out.shape().cols() == outFeatures && out.shape().rows() == in.shape().rows(),
+                "out " + out + " must be [" + in.shape().rows() + ", " + outFeatures + "]");
     }
 
     private static void elementwise(Value a, Value b, Value out) throws Unsupported {

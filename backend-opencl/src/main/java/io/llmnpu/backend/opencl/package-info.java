@@ -1,7 +1,8 @@
 /**
- * The OpenCL backend: every op of {@link io.llmnpu.api.graph.Op} as OpenCL C kernels (shipped as
- * resources under {@code kernels/}), run through JOCL on any OpenCL 1.2+ device: GPUs with their
- * vendor driver, CPUs through PoCL.
+ * The OpenCL backend: every float op of {@link io.llmnpu.api.graph.Op} as OpenCL C kernels (shipped
+ * as resources under {@code kernels/}), run through JOCL on any OpenCL 1.2+ device: GPUs with their
+ * vendor driver, CPUs through PoCL. That includes the float halves of shadow outlier execution
+ * (OutlierShadow, ShadowMerge); the INT8 QuantizedLinear is NPU work and reported unsupported.
  *
  * <p>Shape of the implementation: {@link io.llmnpu.backend.opencl.OpenClBackendProvider} finds the
  * platforms; each {@link io.llmnpu.backend.opencl.OpenClDevice} owns a context, an in-order queue,

@@ -100,6 +100,9 @@ class BackendConformanceSuiteSelfTest {
                 "^ref0 Embedding BF16 ",
                 "^ref0 Rope NEOX .* rotary 8 ",
                 "^ref0 Attention heads 4 kv 1 ",
+                "^ref0 QuantizedLinear per-channel \\[\\d+x\\d+\\]->\\[\\d+x\\d+\\] INT16 requantized$",
+                "^ref0 OutlierShadow Q8_0 .* outliers hot and cold$",
+                "^ref0 ShadowMerge F16 ",
                 "^ref0 transformer block Q8_0 NEOX",
                 "^ref0 refuses to compile Linear I8 ",
                 "^ref0 refuses to execute with no binding for the input$",
@@ -126,6 +129,10 @@ class BackendConformanceSuiteSelfTest {
         expectFailed(report, "^broken0 Attention heads 4 kv 2 ", "differs from the double-precision reference");
         expectFailed(report, "^broken0 Linear Q4_0 ", "allowed");
         expectFailed(report, "^broken0 Embedding Q4_0 ", "expected");
+        expectFailed(report, "^broken0 QuantizedLinear per-tensor ", "differs from the double-precision reference");
+        expectFailed(report, "^broken0 QuantizedLinear per-channel .* INT16 requantized$", "allowed");
+        expectFailed(report, "^broken0 ShadowMerge F32 .* saturation limit 40\\.0$", "differs from the double-precision reference");
+        expectFailed(report, "^broken0 OutlierShadow then ShadowMerge ", "differs from the double-precision reference");
         expectFailed(report, "^broken0 refuses to execute with an input of type I32 instead of F32 \\(same byte size\\)$",
                 "must throw BackendException, but it returned normally");
         expectFailed(report, "^broken0 refuses to execute with an input with one row too many$", "must throw BackendException");
@@ -145,6 +152,8 @@ class BackendConformanceSuiteSelfTest {
         expectPassed(report, "^broken0 Linear (F32|F16|BF16|Q8_0) ");
         expectPassed(report, "^broken0 Embedding (F32|F16|BF16|Q8_0) ");
         expectPassed(report, "^broken0 (SiluMul|Add|SelectRow) ");
+        expectPassed(report, "^broken0 OutlierShadow (F32|F16|Q8_0) ");
+        expectPassed(report, "^broken0 ShadowMerge F32 .* no saturation limit$");
     }
 
     @Test

@@ -28,5 +28,9 @@ enum Defect {
      * graph reaches its freed arena and FFM's IllegalStateException escapes. (It also leaves the worker
      * threads unused, which would hide {@link #UNPLUG_IGNORED}, so the self-test plants it alone.)
      */
-    USE_AFTER_CLOSE_UNCHECKED
+    USE_AFTER_CLOSE_UNCHECKED,
+    /** QuantizedLinear truncates activations to INT8 codes instead of rounding them to nearest. */
+    INT8_CODES_TRUNCATED,
+    /** ShadowMerge adds saturated NPU outputs like any other instead of recomputing them in float. */
+    SATURATION_NOT_REPAIRED
 }

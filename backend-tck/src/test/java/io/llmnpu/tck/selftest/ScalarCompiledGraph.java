@@ -49,6 +49,8 @@ final class ScalarCompiledGraph implements CompiledGraph {
                 case Op.Embedding e -> e.table();
                 case Op.RmsNorm r -> r.weight();
                 case Op.Linear l -> l.weight();
+                case Op.OutlierShadow o -> o.weight();
+                case Op.ShadowMerge m -> m.weight();
                 default -> null;
             };
             weights.add(w == null ? null : ScalarKernels.unpack(w, arena, backend.has(Defect.Q4_0_INTERLEAVED_NIBBLES)));
@@ -133,8 +135,15 @@ final class ScalarCompiledGraph implements CompiledGraph {
                         a.out().shape().elements(), seg(a.out(), bindings));
                 case Op.SelectRow s -> ScalarKernels.selectRow(seg(s.in(), bindings), s.row(), s.in().shape().cols(),
                         seg(s.out(), bindings));
-                case Op.QuantizedLinear _, Op.OutlierShadow _, Op.ShadowMerge _ ->
-                        throw new BackendException("the scalar test backend does not run " + op.getClass().getSimpleName());
+                case Op.QuantizedLinear q -> ScalarKernels.quantizedLinear(seg(q.in(), bindings), q.weights(),
+                        q.in().shape().rows(), q.inputScale(), q.outputScale(), seg(q.out(), bindings),
+                        backend.has(Defect.INT8_CODES_TRUNCATED));
+                case Op.OutlierShadow o -> ScalarKernels.outlierShadow(seg(o.in(), bindings), w, o.in().shape().rows(),
+                        o.in().shape().cols(), o.out().shape().cols(), o.clipThreshold(), seg(o.out(), bindings));
+                case Op.ShadowMerge m -> ScalarKernels.shadowMerge(seg(m.npu(), bindings), seg(m.shadow(), bindings),
+                        seg(m.in(), bindings), w, m.in().shape().rows(), m.in().shape().cols(), m.out().shape().cols(),
+                        backend.has(Defect.SATURATION_NOT_REPAIRED) ? Float.POSITIVE_INFINITY : m.saturationLimit(),
+                        seg(m.out(), bindings));
             }
         }
     }

@@ -67,6 +67,8 @@ final class ScalarDevice implements Device {
             case Op.Embedding e -> e.table();
             case Op.RmsNorm r -> r.weight();
             case Op.Linear l -> l.weight();
+            case Op.OutlierShadow o -> o.weight();
+            case Op.ShadowMerge m -> m.weight();
             default -> null;
         };
         if (weight != null && !WEIGHT_TYPES.contains(weight.dtype())) {

@@ -1,5 +1,6 @@
 package io.llmnpu.tck.selftest;
 
+import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -203,5 +204,75 @@ final class ScalarKernels {
 
     static void selectRow(MemorySegment in, int row, int n, MemorySegment out) {
         MemorySegment.copy(in, (long) row * n * Float.BYTES, out, 0, (long) n * Float.BYTES);
+    }
+
+    /**
+     * INT8 codes of {@code in} (rint of the F32 quotient, or truncated with the defect), exact INT32
+     * accumulation, then dequantization or INT16 requantization (ties away from zero, saturating).
+     */
+    static void quantizedLinear(MemorySegment in, Int8Weights weights, int rows, float inputScale, float outputScale,
+                                MemorySegment out, boolean truncate) {
+        int inF = weights.cols();
+        int outF = weights.rows();
+        int[] codes = new int[inF];
+        for (int t = 0; t < rows; t++) {
+            for (int i = 0; i < inF; i++) {
+                float quotient = in.getAtIndex(F32, (long) t * inF + i) / inputScale;
+                float rounded = truncate ? (float) (int) quotient : (float) Math.rint(quotient);
+                codes[i] = (int) Math.max(-127, Math.min(127, rounded));
+            }
+            for (int o = 0; o < outF; o++) {
+                int acc = 0;
+                for (int i = 0; i < inF; i++) {
+                    acc += codes[i] * weights.data().get(ValueLayout.JAVA_BYTE, (long) o * inF + i);
+                }
+                double real = acc * ((double) inputScale * weights.scale(o));
+                float value;
+                if (outputScale == 0) {
+                    value = (float) real;
+                } else {
+                    double q = real / outputScale;
+                    double q16 = Math.signum(q) * Math.floor(Math.abs(q) + 0.5);
+                    value = (float) (Math.max(-32767, Math.min(32767, q16)) * outputScale);
+                }
+                out.setAtIndex(F32, (long) t * outF + o, value);
+            }
+        }
+    }
+
+    /** out[t] = W (in[t] - clamp(in[t], -threshold, threshold)) over decoded F32 weights. */
+    static void outlierShadow(MemorySegment in, MemorySegment weight, int rows, int inF, int outF, float threshold,
+                              MemorySegment out) {
+        for (int t = 0; t < rows; t++) {
+            for (int o = 0; o < outF; o++) {
+                float sum = 0;
+                for (int i = 0; i < inF; i++) {
+                    float x = in.getAtIndex(F32, (long) t * inF + i);
+                    if (Math.abs(x) > threshold) {
+                        sum += weight.getAtIndex(F32, (long) o * inF + i) * (x - Math.max(-threshold, Math.min(threshold, x)));
+                    }
+                }
+                out.setAtIndex(F32, (long) t * outF + o, sum);
+            }
+        }
+    }
+
+    /** out = npu + shadow, or W[o] x[t] where |npu| reached {@code limit}. */
+    static void shadowMerge(MemorySegment npu, MemorySegment shadow, MemorySegment x, MemorySegment weight, int rows,
+                            int inF, int outF, float limit, MemorySegment out) {
+        for (int t = 0; t < rows; t++) {
+            for (int o = 0; o < outF; o++) {
+                long i = (long) t * outF + o;
+                float a = npu.getAtIndex(F32, i);
+                float value = a + shadow.getAtIndex(F32, i);
+                if (Math.abs(a) >= limit) {
+                    value = 0;
+                    for (int c = 0; c < inF; c++) {
+                        value += weight.getAtIndex(F32, (long) o * inF + c) * x.getAtIndex(F32, (long) t * inF + c);
+                    }
+                }
+                out.setAtIndex(F32, i, value);
+            }
+        }
     }
 }
