@@ -43,8 +43,17 @@ final class Q4Matmul implements MatmulRows {
         int blocks = k / BLOCK;
         long xStride = (long) k * Float.BYTES;
         long outStride = (long) n * Float.BYTES;
-        for (int r = from; r < to; r++) {
-            long rowOff = (long) r * blocks * Q4_BYTES;
+        long rowBytes = (long) blocks * Q4_BYTES;
+        int r = from;
+        if (tokens < 4) {
+            for (; r + 2 <= to; r += 2) {
+                for (int t = 0; t < tokens; t++) {
+                    dot1Rows2(w, r * rowBytes, rowBytes, blocks, x, t * xStride, out, ((long) t * n + r) * Float.BYTES);
+                }
+            }
+        }
+        for (; r < to; r++) {
+            long rowOff = r * rowBytes;
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
                 dot4(w, rowOff, blocks, x, t * xStride, xStride, out, ((long) t * n + r) * Float.BYTES, outStride);
@@ -79,6 +88,39 @@ final class Q4Matmul implements MatmulRows {
             acc = blockSum.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff)), acc);
         }
         return VectorMath.sum(acc);
+    }
+
+    /**
+     * {@link #dot1} of two consecutive weight rows against one token row, written to two consecutive
+     * outputs: the arithmetic of dot1 for each row (so the grouping of rows, which follows the thread
+     * count, cannot change a result), with two weight streams in flight to keep decode nearer DRAM
+     * bandwidth and each activation vector loaded once for both rows. (Four rows would exceed the size
+     * up to which C2 inlines every Vector API call of the method, and vectors would be boxed.)
+     */
+    private static void dot1Rows2(MemorySegment w, long rowOff, long rowBytes, int blocks, MemorySegment x, long x0,
+                                  MemorySegment out, long outOff) {
+        FloatVector a0 = FloatVector.zero(FLOATS);
+        FloatVector a1 = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            long b0 = rowOff + (long) b * Q4_BYTES;
+            long b1 = b0 + rowBytes;
+            long xb = x0 + (long) b * BLOCK * Float.BYTES;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = FloatVector.zero(FLOATS);
+            for (int j = 0; j < HALF; j += LANES) {
+                long xo = xb + (long) j * Float.BYTES;
+                FloatVector lo = FloatVector.fromMemorySegment(FLOATS, x, xo, LE);
+                FloatVector hi = FloatVector.fromMemorySegment(FLOATS, x, xo + HIGH_OFFSET, LE);
+                ByteVector q0 = ByteVector.fromMemorySegment(BYTES, w, b0 + QUANTS + j, LE);
+                ByteVector q1 = ByteVector.fromMemorySegment(BYTES, w, b1 + QUANTS + j, LE);
+                s0 = high(q0).fma(hi, low(q0).fma(lo, s0));
+                s1 = high(q1).fma(hi, low(q1).fma(lo, s1));
+            }
+            a0 = s0.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, b0)), a0);
+            a1 = s1.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, b1)), a1);
+        }
+        out.set(F32, outOff, VectorMath.sum(a0));
+        out.set(F32, outOff + Float.BYTES, VectorMath.sum(a1));
     }
 
     private static void dot4(MemorySegment w, long rowOff, int blocks, MemorySegment x, long x0, long xStride,

@@ -47,8 +47,17 @@ final class Q8Matmul implements MatmulRows {
         int blocks = k / BLOCK;
         long xStride = (long) k * Float.BYTES;
         long outStride = (long) n * Float.BYTES;
-        for (int r = from; r < to; r++) {
-            long rowOff = (long) r * blocks * Q8_BYTES;
+        long rowBytes = (long) blocks * Q8_BYTES;
+        int r = from;
+        if (tokens < 4) {
+            for (; r + 4 <= to; r += 4) {
+                for (int t = 0; t < tokens; t++) {
+                    dot1Rows4(w, r * rowBytes, rowBytes, blocks, x, t * xStride, out, ((long) t * n + r) * Float.BYTES);
+                }
+            }
+        }
+        for (; r < to; r++) {
+            long rowOff = r * rowBytes;
             int t = 0;
             for (; t + 4 <= tokens; t += 4) {
                 dot4(w, rowOff, blocks, x, t * xStride, xStride, out, ((long) t * n + r) * Float.BYTES, outStride);
@@ -77,6 +86,47 @@ final class Q8Matmul implements MatmulRows {
             acc = blockSum.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff)), acc);
         }
         return VectorMath.sum(acc);
+    }
+
+    /**
+     * {@link #dot1} of four consecutive weight rows against one token row, written to four consecutive
+     * outputs. Each row gets exactly the arithmetic of dot1, so results do not depend on how rows are
+     * grouped (which follows the thread count); but four weight streams are in flight at once, which
+     * keeps enough memory requests outstanding for decode to run at DRAM bandwidth, and each activation
+     * vector is loaded once for four rows.
+     */
+    private static void dot1Rows4(MemorySegment w, long rowOff, long rowBytes, int blocks, MemorySegment x, long x0,
+                                  MemorySegment out, long outOff) {
+        FloatVector a0 = FloatVector.zero(FLOATS);
+        FloatVector a1 = FloatVector.zero(FLOATS);
+        FloatVector a2 = FloatVector.zero(FLOATS);
+        FloatVector a3 = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            long b0 = rowOff + (long) b * Q8_BYTES;
+            long b1 = b0 + rowBytes;
+            long b2 = b1 + rowBytes;
+            long b3 = b2 + rowBytes;
+            long xb = x0 + (long) b * BLOCK * Float.BYTES;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = FloatVector.zero(FLOATS);
+            FloatVector s2 = FloatVector.zero(FLOATS);
+            FloatVector s3 = FloatVector.zero(FLOATS);
+            for (int j = 0; j < BLOCK; j += LANES) {
+                FloatVector xv = FloatVector.fromMemorySegment(FLOATS, x, xb + (long) j * Float.BYTES, LE);
+                s0 = widen(w, b0 + QUANTS + j).fma(xv, s0);
+                s1 = widen(w, b1 + QUANTS + j).fma(xv, s1);
+                s2 = widen(w, b2 + QUANTS + j).fma(xv, s2);
+                s3 = widen(w, b3 + QUANTS + j).fma(xv, s3);
+            }
+            a0 = s0.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, b0)), a0);
+            a1 = s1.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, b1)), a1);
+            a2 = s2.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, b2)), a2);
+            a3 = s3.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, b3)), a3);
+        }
+        out.set(F32, outOff, VectorMath.sum(a0));
+        out.set(F32, outOff + Float.BYTES, VectorMath.sum(a1));
+        out.set(F32, outOff + 2 * Float.BYTES, VectorMath.sum(a2));
+        out.set(F32, outOff + 3 * Float.BYTES, VectorMath.sum(a3));
     }
 
     private static void dot4(MemorySegment w, long rowOff, int blocks, MemorySegment x, long x0, long xStride,
