@@ -37,7 +37,8 @@ final class KernelFactory {
             case Op.Attention a -> new AttentionKernel(label, slots.applyAsInt(a.q()), slots.applyAsInt(a.k()),
                     slots.applyAsInt(a.v()), slots.applyAsInt(a.positions()), slots.applyAsInt(a.kCache()),
                     slots.applyAsInt(a.vCache()), slots.applyAsInt(a.out()), RowGeometry.of(a.q().shape()).rows(),
-                    a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0));
+                    a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0),
+                    new BatchedAttention(a.heads(), a.kvHeads(), a.headDim(), workspace));
             case Op.SiluMul s -> new ElementwiseKernel(ElementwiseKernel.Kind.SILU_MUL, slots.applyAsInt(s.gate()),
                     slots.applyAsInt(s.up()), slots.applyAsInt(s.out()),
                     Math.toIntExact(s.gate().shape().elements()));

@@ -57,7 +57,7 @@ final class TiledGemm {
 
     void multiply(MemorySegment w, MemorySegment x, MemorySegment out, int t, int k, int n, ParallelLoop loop) {
         int tBlocks = (t + TB - 1) / TB;
-        float[] packed = workspace.packedActivations(Math.multiplyExact(tBlocks * TB, k));
+        float[] packed = workspace.floats(Workspace.Use.PACKED_ACTIVATIONS, Math.multiplyExact(tBlocks * TB, k));
         int kChunks = (k + PACK_K - 1) / PACK_K;
         loop.forRange(tBlocks * kChunks, 1, (from, to) -> {
             for (int i = from; i < to; i++) {
