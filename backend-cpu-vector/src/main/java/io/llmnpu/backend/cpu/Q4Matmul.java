@@ -6,6 +6,7 @@ import static io.llmnpu.backend.cpu.QuantBlocks.QUANTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.BYTES;
 import static io.llmnpu.backend.cpu.VectorSpecs.F32;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
+import static io.llmnpu.backend.cpu.VectorSpecs.INTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LANES;
 import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 import static io.llmnpu.backend.cpu.VectorSpecs.QUANTIZED_VECTORS;
@@ -14,14 +15,16 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
  * Linear over Q4_0 weights, computed block by block from the weight memory with the strategy of
- * {@link Q8Matmul}: the nibbles are split in byte lanes (the low nibble of byte j is value j, the high
- * nibble value j + 16), offset by -8, widened to float lanes and FMA'd against the F32 activations,
- * one block partial sum scaled per block for one token row, each scaled weight vector shared by four
- * token rows otherwise.
+ * {@link Q8Matmul}: the quant bytes are widened to int lanes, where the nibbles are split (the low
+ * nibble of byte j is value j, the high nibble value j + 16; x86 has no byte shifts, so splitting them
+ * as bytes costs more) and offset by -8, then converted to float lanes and FMA'd against the F32
+ * activations, one block partial sum scaled per block for one token row, each scaled weight vector
+ * shared by four token rows otherwise.
  */
 final class Q4Matmul implements MatmulRows {
 
@@ -64,13 +67,17 @@ final class Q4Matmul implements MatmulRows {
         }
     }
 
-    private static FloatVector low(ByteVector q) {
-        return (FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, FLOATS, 0);
+    /** The quants as ints, one per float lane: x86 has no byte shifts, so the nibbles are split as ints. */
+    private static IntVector quants(MemorySegment w, long off) {
+        return (IntVector) ByteVector.fromMemorySegment(BYTES, w, off, LE).convertShape(VectorOperators.B2I, INTS, 0);
     }
 
-    private static FloatVector high(ByteVector q) {
-        return (FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
-                .convertShape(VectorOperators.B2F, FLOATS, 0);
+    private static FloatVector low(IntVector q) {
+        return (FloatVector) q.and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
+    }
+
+    private static FloatVector high(IntVector q) {
+        return (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
     }
 
     private static float dot1(MemorySegment w, long rowOff, int blocks, MemorySegment x, long x0) {
@@ -80,7 +87,7 @@ final class Q4Matmul implements MatmulRows {
             long xb = x0 + (long) b * BLOCK * Float.BYTES;
             FloatVector blockSum = FloatVector.zero(FLOATS);
             for (int j = 0; j < HALF; j += LANES) {
-                ByteVector q = ByteVector.fromMemorySegment(BYTES, w, bOff + QUANTS + j, LE);
+                IntVector q = quants(w, bOff + QUANTS + j);
                 long xo = xb + (long) j * Float.BYTES;
                 blockSum = low(q).fma(FloatVector.fromMemorySegment(FLOATS, x, xo, LE), blockSum);
                 blockSum = high(q).fma(FloatVector.fromMemorySegment(FLOATS, x, xo + HIGH_OFFSET, LE), blockSum);
@@ -111,8 +118,8 @@ final class Q4Matmul implements MatmulRows {
                 long xo = xb + (long) j * Float.BYTES;
                 FloatVector lo = FloatVector.fromMemorySegment(FLOATS, x, xo, LE);
                 FloatVector hi = FloatVector.fromMemorySegment(FLOATS, x, xo + HIGH_OFFSET, LE);
-                ByteVector q0 = ByteVector.fromMemorySegment(BYTES, w, b0 + QUANTS + j, LE);
-                ByteVector q1 = ByteVector.fromMemorySegment(BYTES, w, b1 + QUANTS + j, LE);
+                IntVector q0 = quants(w, b0 + QUANTS + j);
+                IntVector q1 = quants(w, b1 + QUANTS + j);
                 s0 = high(q0).fma(hi, low(q0).fma(lo, s0));
                 s1 = high(q1).fma(hi, low(q1).fma(lo, s1));
             }
@@ -137,7 +144,7 @@ final class Q4Matmul implements MatmulRows {
             FloatVector d = FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff));
             long xb = (long) b * BLOCK * Float.BYTES;
             for (int j = 0; j < HALF; j += LANES) {
-                ByteVector q = ByteVector.fromMemorySegment(BYTES, w, bOff + QUANTS + j, LE);
+                IntVector q = quants(w, bOff + QUANTS + j);
                 FloatVector lo = low(q).mul(d);
                 FloatVector hi = high(q).mul(d);
                 long lo0 = xb + (long) j * Float.BYTES;
