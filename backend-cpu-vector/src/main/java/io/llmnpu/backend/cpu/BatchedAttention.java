@@ -79,9 +79,9 @@ final class BatchedAttention {
         });
         int tiles = (valid.length * group + QT - 1) / QT;
         loop.forRange(kvHeads * tiles, 1, (from, to) -> {
-            float[] qs = new float[QT * headDim];
-            float[] probs = new float[QT * context];
-            float[] acc = new float[QT * paddedDim];
+            float[] qs = workspace.threadFloats(Workspace.ThreadUse.ATTENTION_QUERIES, QT * headDim);
+            float[] probs = workspace.threadFloats(Workspace.ThreadUse.ATTENTION_NUMERATORS, QT * context);
+            float[] acc = workspace.threadFloats(Workspace.ThreadUse.ATTENTION_SUMS, QT * paddedDim);
             for (int i = from; i < to; i++) {
                 attendTile(q, out, positions, valid, keys, values, context, i / tiles, i % tiles, qs, probs, acc);
             }
@@ -160,7 +160,7 @@ final class BatchedAttention {
         for (int i = 0; i < count; i++) {
             sums[i] = VectorMath.softmaxNumerators(probs, i * context, pos[i] + 1, scale);
         }
-        Arrays.fill(acc, 0f);
+        Arrays.fill(acc, 0, QT * paddedDim, 0f);
         int valueBase = g * context * paddedDim;
         int vectors = paddedDim / LANES;
         int shared = count == QT ? minPos + 1 : 0;

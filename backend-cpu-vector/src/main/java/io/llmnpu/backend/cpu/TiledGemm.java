@@ -60,17 +60,18 @@ final class TiledGemm {
         float[] packed = workspace.floats(Workspace.Use.PACKED_ACTIVATIONS, Math.multiplyExact(tBlocks * TB, k));
         int kChunks = (k + PACK_K - 1) / PACK_K;
         loop.forRange(tBlocks * kChunks, 1, (from, to) -> {
+            float[] rows = workspace.threadFloats(Workspace.ThreadUse.PACK_ROWS, TB * PACK_K);
             for (int i = from; i < to; i++) {
                 int k0 = (i % kChunks) * PACK_K;
-                pack(x, packed, t, k, i / kChunks, k0, Math.min(k, k0 + PACK_K));
+                pack(x, packed, rows, t, k, i / kChunks, k0, Math.min(k, k0 + PACK_K));
             }
         });
         int groups = Math.max(1, Math.min(MAX_GROUPS, PANEL_FLOATS / (NR * k)));
         int panelRows = groups * NR;
         int panels = (n + panelRows - 1) / panelRows;
         loop.forRange(panels, 1, (from, to) -> {
-            float[] panel = new float[panelRows * k];
-            float[] acc = new float[panelRows * TB];
+            float[] panel = workspace.threadFloats(Workspace.ThreadUse.WEIGHT_PANEL, panelRows * k);
+            float[] acc = workspace.threadFloats(Workspace.ThreadUse.GEMM_SUMS, panelRows * TB);
             for (int p = from; p < to; p++) {
                 int n0 = p * panelRows;
                 multiplyPanel(w, packed, out, t, k, n, n0, Math.min(panelRows, n - n0), panel, acc);
@@ -78,20 +79,32 @@ final class TiledGemm {
         });
     }
 
-    /** Copies x[t-block rows, k0..k1) into the block's [K][TB] layout; rows past T become zeros. */
-    private static void pack(MemorySegment x, float[] packed, int t, int k, int tb, int k0, int k1) {
-        int base = tb * TB * k;
+    /**
+     * Copies x[t-block rows, k0..k1) into the block's [K][TB] layout; rows past T become zeros. The rows
+     * are first copied in bulk to {@code rows}, then each packed vector (LANES token rows at one k) is
+     * one gather from there and one contiguous store: element-wise copying from the segment costs a
+     * bounds and liveness check per value and is several times slower.
+     */
+    private static void pack(MemorySegment x, float[] packed, float[] rows, int t, int k, int tb, int k0, int k1) {
+        int len = k1 - k0;
+        int t0 = tb * TB;
         for (int tt = 0; tt < TB; tt++) {
-            int row = tb * TB + tt;
-            if (row < t) {
-                long xo = ((long) row * k + k0) * Float.BYTES;
-                for (int kk = k0; kk < k1; kk++, xo += Float.BYTES) {
-                    packed[base + kk * TB + tt] = x.get(F32, xo);
-                }
+            if (t0 + tt < t) {
+                MemorySegment.copy(x, F32, ((long) (t0 + tt) * k + k0) * Float.BYTES, rows, tt * len, len);
             } else {
-                for (int kk = k0; kk < k1; kk++) {
-                    packed[base + kk * TB + tt] = 0f;
-                }
+                Arrays.fill(rows, tt * len, (tt + 1) * len, 0f);
+            }
+        }
+        int[] lanesApart = new int[LANES];
+        for (int lane = 0; lane < LANES; lane++) {
+            lanesApart[lane] = lane * len;
+        }
+        int base = t0 * k;
+        for (int kk = 0; kk < len; kk++) {
+            int dst = base + (k0 + kk) * TB;
+            for (int v = 0; v < MR; v++) {
+                FloatVector.fromArray(FLOATS, rows, v * LANES * len + kk, lanesApart, 0)
+                        .intoArray(packed, dst + v * LANES);
             }
         }
     }

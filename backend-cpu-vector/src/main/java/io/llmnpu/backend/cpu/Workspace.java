@@ -3,11 +3,12 @@ package io.llmnpu.backend.cpu;
 /**
  * Scratch arrays that the kernels of one compiled graph share. Kernels of a graph run one after
  * another and a graph runs one execution at a time, so one array per use serves them all: it grows to
- * the largest request and is then reused, instead of every kernel holding its own.
+ * the largest request and is then reused, instead of every kernel holding its own or every call
+ * allocating (and zeroing) fresh arrays.
  */
 final class Workspace {
 
-    /** What an array holds; arrays of different uses may be needed at the same time. */
+    /** What a shared array holds; arrays of different uses may be needed at the same time. */
     enum Use {
         /** Token rows transposed into blocks for the tiled GEMM. */
         PACKED_ACTIVATIONS,
@@ -17,13 +18,40 @@ final class Workspace {
         VALUES
     }
 
-    private final float[][] arrays = new float[Use.values().length][0];
+    /** What a per-thread array holds, for work a thread does on its own share of a parallel loop. */
+    enum ThreadUse {
+        /** Token rows copied out of the activations before packing. */
+        PACK_ROWS,
+        /** A panel of weight rows widened to F32. */
+        WEIGHT_PANEL,
+        /** Partial sums of a GEMM panel between K-blocks. */
+        GEMM_SUMS,
+        /** The queries of an attention tile. */
+        ATTENTION_QUERIES,
+        /** Scores, then softmax numerators, of an attention tile: [query][position]. */
+        ATTENTION_NUMERATORS,
+        /** Output sums of an attention tile: [query][padded dim]. */
+        ATTENTION_SUMS
+    }
+
+    private final float[][] shared = new float[Use.values().length][0];
+    private final ThreadLocal<float[][]> perThread =
+            ThreadLocal.withInitial(() -> new float[ThreadUse.values().length][0]);
 
     /** A float[] of at least {@code length} values with unspecified contents, valid until the next call for this use. */
     float[] floats(Use use, int length) {
-        if (arrays[use.ordinal()].length < length) {
-            arrays[use.ordinal()] = new float[length];
+        if (shared[use.ordinal()].length < length) {
+            shared[use.ordinal()] = new float[length];
         }
-        return arrays[use.ordinal()];
+        return shared[use.ordinal()];
+    }
+
+    /** The calling thread's float[] for {@code use}, at least {@code length} long, contents unspecified. */
+    float[] threadFloats(ThreadUse use, int length) {
+        float[][] mine = perThread.get();
+        if (mine[use.ordinal()].length < length) {
+            mine[use.ordinal()] = new float[length];
+        }
+        return mine[use.ordinal()];
     }
 }
