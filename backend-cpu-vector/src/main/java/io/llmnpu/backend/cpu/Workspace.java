@@ -38,7 +38,7 @@ final class Workspace {
     private final ThreadLocal<float[][]> perThread =
             ThreadLocal.withInitial(() -> new float[ThreadUse.values().length][0]);
 
-    /** A float[] of at least {@code length} values with unspecified contents, valid until the next call for this use. */
+    /** A float[] of at least {@code length} values, contents unspecified, valid until the next call for {@code use}. */
     float[] floats(Use use, int length) {
         if (shared[use.ordinal()].length < length) {
             shared[use.ordinal()] = new float[length];

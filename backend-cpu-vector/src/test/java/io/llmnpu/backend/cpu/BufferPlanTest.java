@@ -211,8 +211,9 @@ class BufferPlanTest {
             }
             for (Op op : g.ops()) {
                 Op.Add add = (Op.Add) op;
-                expected.put(add.out().id(), LlamaBlockFixture.d(LlamaBlockFixture.f(Reference.add(
-                        LlamaBlockFixture.f(expected.get(add.a().id())), LlamaBlockFixture.f(expected.get(add.b().id()))))));
+                float[] a = LlamaBlockFixture.f(expected.get(add.a().id()));
+                float[] c = LlamaBlockFixture.f(expected.get(add.b().id()));
+                expected.put(add.out().id(), LlamaBlockFixture.d(LlamaBlockFixture.f(Reference.add(a, c))));
             }
             for (Value out : g.outputs()) {
                 bindings.put(out, Tensor.allocate(arena, out.name(), DType.F32, out.shape()));
