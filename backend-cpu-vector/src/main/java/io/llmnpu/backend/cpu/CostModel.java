@@ -5,16 +5,13 @@ import io.llmnpu.api.graph.Value;
 
 /**
  * A rough roofline estimate of one op's time on the CPU: its floating-point work at about 20 GFLOP/s
- * per thread (80 GFLOP/s for a Linear of enough rows to take the tiled GEMM) plus its memory traffic
- * at about 10 GB/s. The scheduler only compares such estimates across devices, so the order of
- * magnitude is what matters. Attention is priced as if the KV cache were full, since positions are only
- * known when the graph runs.
+ * per thread plus its memory traffic at about 10 GB/s. The scheduler only compares such estimates
+ * across devices, so the order of magnitude is what matters. Attention is priced as if the KV cache
+ * were full, since positions are only known when the graph runs.
  */
 record CostModel(int threads) {
 
     static final double FLOPS_PER_THREAD = 20e9;
-    /** The tiled GEMM measured 80..115 GFLOP/s on one core with AVX-512. */
-    static final double GEMM_FLOPS_PER_THREAD = 80e9;
     static final double BYTES_PER_SECOND = 10e9;
 
     double seconds(Op op) {
@@ -32,11 +29,8 @@ record CostModel(int threads) {
                 bytes = 2.0 * floatBytes(n.in()) + n.weight().byteSize();
             }
             case Op.Linear l -> {
-                int tokens = RowGeometry.of(l.in().shape()).rows();
-                double work = 2.0 * tokens * l.weight().shape().elements();
-                // Priced at the generic rate below, so that GEMM work counts at its own.
-                boolean gemm = tokens >= LinearKernel.GEMM_MIN_ROWS;
-                flops = gemm ? work * FLOPS_PER_THREAD / GEMM_FLOPS_PER_THREAD : work;
+                double tokens = RowGeometry.of(l.in().shape()).rows();
+                flops = 2.0 * tokens * l.weight().shape().elements();
                 bytes = l.weight().byteSize() + floatBytes(l.in()) + floatBytes(l.out());
             }
             case Op.Rope r -> {
