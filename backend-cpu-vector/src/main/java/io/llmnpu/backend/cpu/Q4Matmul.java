@@ -51,7 +51,8 @@ final class Q4Matmul implements MatmulRows {
         if (tokens < 4) {
             for (; r + 2 <= to; r += 2) {
                 for (int t = 0; t < tokens; t++) {
-                    dot1Rows2(w, r * rowBytes, rowBytes, blocks, x, t * xStride, out, ((long) t * n + r) * Float.BYTES);
+                    dot1Rows2(w, r * rowBytes, rowBytes, blocks, x, t * xStride, out,
+                            ((long) t * n + r) * Float.BYTES);
                 }
             }
         }
@@ -62,7 +63,7 @@ final class Q4Matmul implements MatmulRows {
                 dot4(w, rowOff, blocks, x, t * xStride, xStride, out, ((long) t * n + r) * Float.BYTES, outStride);
             }
             for (; t < tokens; t++) {
-                out.set(F32, ((long) t * n + r) * Float.BYTES, dot1(w, rowOff, blocks, x, t * xStride));
+                out.set(F32, ((long) t * n + r) * Float.BYTES, dot1(w, rowOff, rowBytes, blocks, x, t * xStride));
             }
         }
     }
@@ -80,19 +81,21 @@ final class Q4Matmul implements MatmulRows {
         return (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0x0F).sub(8).convert(VectorOperators.I2F, 0);
     }
 
-    private static float dot1(MemorySegment w, long rowOff, int blocks, MemorySegment x, long x0) {
+    /** One weight row against one token row, the row read through its own slice (fewer bounds checks). */
+    private static float dot1(MemorySegment w, long rowOff, long rowBytes, int blocks, MemorySegment x, long x0) {
+        MemorySegment row = w.asSlice(rowOff, rowBytes);
         FloatVector acc = FloatVector.zero(FLOATS);
         for (int b = 0; b < blocks; b++) {
-            long bOff = rowOff + (long) b * Q4_BYTES;
+            long bOff = (long) b * Q4_BYTES;
             long xb = x0 + (long) b * BLOCK * Float.BYTES;
             FloatVector blockSum = FloatVector.zero(FLOATS);
             for (int j = 0; j < HALF; j += LANES) {
-                IntVector q = quants(w, bOff + QUANTS + j);
+                IntVector q = quants(row, bOff + QUANTS + j);
                 long xo = xb + (long) j * Float.BYTES;
                 blockSum = low(q).fma(FloatVector.fromMemorySegment(FLOATS, x, xo, LE), blockSum);
                 blockSum = high(q).fma(FloatVector.fromMemorySegment(FLOATS, x, xo + HIGH_OFFSET, LE), blockSum);
             }
-            acc = blockSum.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, bOff)), acc);
+            acc = blockSum.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(row, bOff)), acc);
         }
         return VectorMath.sum(acc);
     }
@@ -106,11 +109,12 @@ final class Q4Matmul implements MatmulRows {
      */
     private static void dot1Rows2(MemorySegment w, long rowOff, long rowBytes, int blocks, MemorySegment x, long x0,
                                   MemorySegment out, long outOff) {
+        MemorySegment r0 = w.asSlice(rowOff, rowBytes);
+        MemorySegment r1 = w.asSlice(rowOff + rowBytes, rowBytes);
         FloatVector a0 = FloatVector.zero(FLOATS);
         FloatVector a1 = FloatVector.zero(FLOATS);
         for (int b = 0; b < blocks; b++) {
-            long b0 = rowOff + (long) b * Q4_BYTES;
-            long b1 = b0 + rowBytes;
+            long bOff = (long) b * Q4_BYTES;
             long xb = x0 + (long) b * BLOCK * Float.BYTES;
             FloatVector s0 = FloatVector.zero(FLOATS);
             FloatVector s1 = FloatVector.zero(FLOATS);
@@ -118,13 +122,13 @@ final class Q4Matmul implements MatmulRows {
                 long xo = xb + (long) j * Float.BYTES;
                 FloatVector lo = FloatVector.fromMemorySegment(FLOATS, x, xo, LE);
                 FloatVector hi = FloatVector.fromMemorySegment(FLOATS, x, xo + HIGH_OFFSET, LE);
-                IntVector q0 = quants(w, b0 + QUANTS + j);
-                IntVector q1 = quants(w, b1 + QUANTS + j);
+                IntVector q0 = quants(r0, bOff + QUANTS + j);
+                IntVector q1 = quants(r1, bOff + QUANTS + j);
                 s0 = high(q0).fma(hi, low(q0).fma(lo, s0));
                 s1 = high(q1).fma(hi, low(q1).fma(lo, s1));
             }
-            a0 = s0.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, b0)), a0);
-            a1 = s1.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(w, b1)), a1);
+            a0 = s0.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(r0, bOff)), a0);
+            a1 = s1.fma(FloatVector.broadcast(FLOATS, QuantBlocks.scale(r1, bOff)), a1);
         }
         out.set(F32, outOff, VectorMath.sum(a0));
         out.set(F32, outOff + Float.BYTES, VectorMath.sum(a1));
