@@ -10,13 +10,18 @@ import java.util.Arrays;
 
 /**
  * Causal grouped-query attention over an F32 KV cache, as specified by {@code Op.Attention}: the k and
- * v rows of non-padding rows are stored at their positions first, then every (row, head) pair, spread
- * over the pool, attends cache rows 0..pos with a softmax of q·k/sqrt(headDim). Each pair is computed
- * the same way whatever the batch, so T decode steps and one T-row prefill give identical results.
+ * v rows of non-padding rows are stored at their positions first, then every (row, head) pair attends
+ * cache rows 0..pos with a softmax of q·k/sqrt(headDim). Up to {@link #BATCH_MIN_ROWS} rows (decode)
+ * each pair is computed on its own, spread over the pool; from there on (prefill) {@link
+ * BatchedAttention} takes query tiles against the restaged cache. Within each path a pair is computed
+ * the same way whatever the batch and the thread count; the two paths agree to rounding.
  */
 record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positionsSlot, int kCacheSlot,
                        int vCacheSlot, int outSlot, int rows, int heads, int kvHeads, int headDim,
-                       int contextLength) implements Kernel {
+                       int contextLength, BatchedAttention batched) implements Kernel {
+
+    /** Rows from which restaging the cache for tiled attention pays for itself. */
+    static final int BATCH_MIN_ROWS = 8;
 
     @Override
     public void run(Tensor[] values, ParallelLoop loop) {
@@ -35,6 +40,10 @@ record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positi
                 MemorySegment.copy(k, t * kvRowBytes, kCache, pos * kvRowBytes, kvRowBytes);
                 MemorySegment.copy(v, t * kvRowBytes, vCache, pos * kvRowBytes, kvRowBytes);
             }
+        }
+        if (rows >= BATCH_MIN_ROWS) {
+            batched.attend(q, kCache, vCache, out, positions, loop);
+            return;
         }
         loop.forRange(rows * heads, 1, (from, to) -> {
             float[] weights = new float[contextLength];
@@ -69,19 +78,10 @@ record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positi
         }
         long kvStride = (long) kvHeads * headDim * Float.BYTES;
         long kvHeadOff = (long) (head / (heads / kvHeads)) * headDim * Float.BYTES;
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j <= pos; j++) {
-            float s = VectorMath.dot(q, outOff, kCache, j * kvStride + kvHeadOff, headDim) * scale;
-            weights[j] = s;
-            max = Math.max(max, s);
+            weights[j] = VectorMath.dot(q, outOff, kCache, j * kvStride + kvHeadOff, headDim);
         }
-        float sum = 0;
-        for (int j = 0; j <= pos; j++) {
-            float e = (float) Math.exp(weights[j] - max);
-            weights[j] = e;
-            sum += e;
-        }
+        float sum = VectorMath.softmaxNumerators(weights, 0, pos + 1, (float) (1.0 / Math.sqrt(headDim)));
         Arrays.fill(acc, 0f);
         for (int j = 0; j <= pos; j++) {
             VectorMath.addScaled(acc, weights[j], vCache, j * kvStride + kvHeadOff, headDim);

@@ -19,9 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A subgraph interpreted op by op on the CPU. Every intermediate value gets its memory once, at
- * compile time, from the graph's own shared arena (shared so that worker threads can use it); every
- * execution binds the caller's tensors for inputs and outputs and runs the kernels in order.
+ * A subgraph interpreted op by op on the CPU. Intermediate values get their memory once, at compile
+ * time, from the graph's own shared arena (shared so that worker threads can use it), in buffers they
+ * share by liveness ({@link BufferPlan}); every execution binds the caller's tensors for inputs and
+ * outputs and runs the kernels in order.
  */
 final class CpuCompiledGraph implements CompiledGraph {
 
@@ -39,12 +40,13 @@ final class CpuCompiledGraph implements CompiledGraph {
     private final List<Kernel> kernels;
     private final List<String> labels;
     private final boolean weightsShareable;
+    private final long scratchBytes;
     private boolean closed;
     private boolean warnedSerial;
 
     private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
                              List<Binding> bindings, List<Kernel> kernels, List<String> labels,
-                             boolean weightsShareable) {
+                             boolean weightsShareable, long scratchBytes) {
         this.graph = graph;
         this.backend = backend;
         this.arena = arena;
@@ -53,6 +55,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         this.kernels = kernels;
         this.labels = labels;
         this.weightsShareable = weightsShareable;
+        this.scratchBytes = scratchBytes;
     }
 
     static CpuCompiledGraph compile(Subgraph graph, CpuBackend backend) {
@@ -99,25 +102,32 @@ final class CpuCompiledGraph implements CompiledGraph {
 
         Arena arena = Arena.ofShared();
         try {
+            BufferPlan plan = BufferPlan.of(graph.ops(), bound.keySet());
+            MemorySegment[] buffers = new MemorySegment[plan.buffers()];
+            for (int b = 0; b < buffers.length; b++) {
+                buffers[b] = arena.allocate(Math.max(1, plan.bufferBytes(b)), 64);
+            }
             Tensor[] intermediates = new Tensor[slotValues.size()];
-            long scratchBytes = 0;
             for (int slot = 0; slot < slotValues.size(); slot++) {
                 Value v = slotValues.get(slot);
                 if (!bound.containsKey(v.id())) {
-                    intermediates[slot] = Tensor.allocate(arena, v.name(), v.dtype(), v.shape());
-                    scratchBytes += intermediates[slot].byteSize();
+                    long bytes = v.dtype().byteSize(v.shape().elements());
+                    intermediates[slot] = new Tensor(v.name(), v.dtype(), v.shape(),
+                            buffers[plan.bufferOf(v.id())].asSlice(0, bytes));
                 }
             }
+            long scratchBytes = plan.totalBytes();
             List<Kernel> kernels = new ArrayList<>();
             List<String> labels = new ArrayList<>();
+            Workspace workspace = new Workspace();
             for (Op op : graph.ops()) {
-                kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id())));
+                kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace));
                 labels.add(OpChecker.describe(op));
             }
-            LOG.debug("compiled graph {}: {} ops, {} bound values, {} bytes of intermediates",
-                    graph.name(), kernels.size(), bound.size(), scratchBytes);
+            LOG.debug("compiled graph {}: {} ops, {} bound values, {} bytes of intermediates in {} buffers",
+                    graph.name(), kernels.size(), bound.size(), scratchBytes, buffers.length);
             return new CpuCompiledGraph(graph, backend, arena, intermediates, List.copyOf(bound.values()),
-                    List.copyOf(kernels), List.copyOf(labels), weightsShareable);
+                    List.copyOf(kernels), List.copyOf(labels), weightsShareable, scratchBytes);
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
             if (e instanceof BackendException be) {
@@ -136,6 +146,11 @@ final class CpuCompiledGraph implements CompiledGraph {
             case Op.ShadowMerge m -> List.of(m.weight().data());
             default -> List.of();
         };
+    }
+
+    /** Bytes of off-heap memory the graph's intermediate values occupy (shared by liveness, see {@link BufferPlan}). */
+    long scratchBytes() {
+        return scratchBytes;
     }
 
     @Override

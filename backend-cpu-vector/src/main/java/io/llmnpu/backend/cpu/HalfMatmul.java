@@ -45,9 +45,9 @@ final class HalfMatmul implements MatmulRows {
         long rowBytes = (long) k * Short.BYTES;
         for (int r = from; r < to; r++) {
             if (brain) {
-                widenBf16(w, r * rowBytes, row, k);
+                widenBf16(w, r * rowBytes, row, 0, k);
             } else {
-                widenF16(w, r * rowBytes, row, k);
+                widenF16(w, r * rowBytes, row, 0, k);
             }
             FloatRowDots.dotTokens(row, x, out, tokens, k, n, r);
         }
@@ -59,7 +59,7 @@ final class HalfMatmul implements MatmulRows {
      * values alike. Infinities and NaNs (exponent 31) get the F32 all-ones exponent instead; the sign
      * bit is moved over last.
      */
-    static void widenF16(MemorySegment w, long off, float[] dst, int k) {
+    static void widenF16(MemorySegment w, long off, float[] dst, int dstOff, int k) {
         int i = 0;
         if (QUANTIZED_VECTORS) {
             int bound = SHORTS.loopBound(k);
@@ -71,27 +71,28 @@ final class HalfMatmul implements MatmulRows {
                         .mul(F16_EXPONENT_SHIFT).reinterpretAsInts();
                 VectorMask<Integer> special = magnitude.compare(VectorOperators.GE, 0x7C00);
                 bits = bits.blend(magnitude.lanewise(VectorOperators.LSHL, 13).or(0x7F800000), special);
-                bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats().intoArray(dst, i);
+                bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats()
+                        .intoArray(dst, dstOff + i);
             }
         }
         for (; i < k; i++) {
-            dst[i] = Float.float16ToFloat(w.get(I16, off + (long) i * Short.BYTES));
+            dst[dstOff + i] = Float.float16ToFloat(w.get(I16, off + (long) i * Short.BYTES));
         }
     }
 
     /** BF16 is the upper half of an F32, so widening is a 16-bit shift of the bits. */
-    static void widenBf16(MemorySegment w, long off, float[] dst, int k) {
+    static void widenBf16(MemorySegment w, long off, float[] dst, int dstOff, int k) {
         int i = 0;
         if (QUANTIZED_VECTORS) {
             int bound = SHORTS.loopBound(k);
             for (; i < bound; i += LANES) {
                 IntVector bits = (IntVector) ShortVector.fromMemorySegment(SHORTS, w, off + (long) i * Short.BYTES, LE)
                         .convertShape(VectorOperators.S2I, INTS, 0);
-                bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, i);
+                bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
             }
         }
         for (; i < k; i++) {
-            dst[i] = Float.intBitsToFloat(w.get(I16, off + (long) i * Short.BYTES) << 16);
+            dst[dstOff + i] = Float.intBitsToFloat(w.get(I16, off + (long) i * Short.BYTES) << 16);
         }
     }
 }

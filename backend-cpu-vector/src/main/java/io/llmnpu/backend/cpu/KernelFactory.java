@@ -11,7 +11,7 @@ final class KernelFactory {
     private KernelFactory() {
     }
 
-    static Kernel create(Op op, ToIntFunction<Value> slots) {
+    static Kernel create(Op op, ToIntFunction<Value> slots, Workspace workspace) {
         String label = OpChecker.describe(op);
         return switch (op) {
             case Op.Embedding e -> new EmbeddingKernel(label, slots.applyAsInt(e.tokens()), e.table(),
@@ -25,7 +25,8 @@ final class KernelFactory {
             case Op.Linear l -> {
                 RowGeometry g = RowGeometry.of(l.in().shape());
                 yield new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
-                        g.width(), l.weight().shape().dim(0), matmulFor(l.weight().dtype()));
+                        g.width(), l.weight().shape().dim(0), matmulFor(l.weight().dtype()),
+                        new TiledGemm(WeightRows.of(l.weight().dtype()), workspace));
             }
             case Op.Rope r -> {
                 RowGeometry g = RowGeometry.of(r.in().shape());
@@ -36,7 +37,8 @@ final class KernelFactory {
             case Op.Attention a -> new AttentionKernel(label, slots.applyAsInt(a.q()), slots.applyAsInt(a.k()),
                     slots.applyAsInt(a.v()), slots.applyAsInt(a.positions()), slots.applyAsInt(a.kCache()),
                     slots.applyAsInt(a.vCache()), slots.applyAsInt(a.out()), RowGeometry.of(a.q().shape()).rows(),
-                    a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0));
+                    a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0),
+                    new BatchedAttention(a.heads(), a.kvHeads(), a.headDim(), workspace));
             case Op.SiluMul s -> new ElementwiseKernel(ElementwiseKernel.Kind.SILU_MUL, slots.applyAsInt(s.gate()),
                     slots.applyAsInt(s.up()), slots.applyAsInt(s.out()),
                     Math.toIntExact(s.gate().shape().elements()));

@@ -3,9 +3,17 @@ package io.llmnpu.backend.cpu;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
-/** out[t] = weight · in[t], output features spread over the pool (each thread owns whole weight rows). */
-record LinearKernel(int inSlot, Tensor weight, int outSlot, int tokens, int k, int n, MatmulRows matmul)
-        implements Kernel {
+/**
+ * out[t] = weight · in[t]. A few token rows (decode) take the row-dot path, which streams each weight
+ * row once from memory and is bound by memory bandwidth; from {@link #GEMM_MIN_ROWS} rows on (prefill)
+ * the cache-blocked {@link TiledGemm}, which is bound by arithmetic. Either way the output features are
+ * spread over the pool, each output computed by one thread.
+ */
+record LinearKernel(int inSlot, Tensor weight, int outSlot, int tokens, int k, int n, MatmulRows matmul,
+                    TiledGemm gemm) implements Kernel {
+
+    /** Token rows from which the tiled GEMM beats one pass of row dot products per four rows. */
+    static final int GEMM_MIN_ROWS = 12;
 
     /** Multiply-adds a chunk should hold at least, so that handing it to another thread pays off. */
     private static final int MIN_CHUNK_WORK = 32768;
@@ -15,6 +23,10 @@ record LinearKernel(int inSlot, Tensor weight, int outSlot, int tokens, int k, i
         MemorySegment x = values[inSlot].data();
         MemorySegment out = values[outSlot].data();
         MemorySegment w = weight.data();
+        if (tokens >= GEMM_MIN_ROWS) {
+            gemm.multiply(w, x, out, tokens, k, n, loop);
+            return;
+        }
         int grain = (int) Math.max(1, MIN_CHUNK_WORK / ((long) k * tokens));
         loop.forRange(n, grain, (from, to) -> matmul.compute(w, x, out, tokens, k, n, from, to));
     }

@@ -7,6 +7,8 @@ import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 
 /**
@@ -25,7 +27,88 @@ final class VectorMath {
     private static final VectorShuffle<Float> SWAP_4 = VectorShuffle.fromOp(FLOATS, i -> (i ^ 4) % LANES);
     private static final VectorShuffle<Float> SWAP_8 = VectorShuffle.fromOp(FLOATS, i -> (i ^ 8) % LANES);
 
+    /** Below this, exp(x) (about 1.8e-35) adds nothing a softmax sum could notice, and 2^n stays normal. */
+    private static final float EXP_FLOOR = -80f;
+    private static final float LOG2_E = 1.44269504f;
+    /** ln 2 split in two so that n * LN2_HIGH is exact for the |n| <= 126 that occur. */
+    private static final float LN2_HIGH = 0.693145752f;
+    private static final float LN2_LOW = 1.42860677e-6f;
+    /** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer, held in the low mantissa bits. */
+    private static final float ROUNDER = 12582912f;
+
     private VectorMath() {
+    }
+
+    /**
+     * e^x lane by lane for x <= 0 (softmax numerators), from basic arithmetic only: x = n ln2 + r with
+     * |r| <= ln2/2, e^r by its Taylor series to degree 7 (truncation below 1e-8 relative), times 2^n by
+     * adding n to the exponent bits. Within a few ulps of {@code Math.exp}; inputs below -80 give
+     * e^-80. Unlike the Vector API's {@code EXP} (an SVML call once compiled, {@code Math.exp} per lane
+     * before), every execution mode rounds this alike, so results never depend on JIT state.
+     */
+    static FloatVector expNonPositive(FloatVector x) {
+        x = x.max(EXP_FLOOR);
+        FloatVector shifted = x.fma(LOG2_E, ROUNDER);
+        FloatVector n = shifted.sub(ROUNDER);
+        FloatVector r = n.fma(c(-LN2_HIGH), x);
+        r = n.fma(c(-LN2_LOW), r);
+        FloatVector p = r.fma(c(1f / 5040), c(1f / 720));
+        p = p.fma(r, c(1f / 120));
+        p = p.fma(r, c(1f / 24));
+        p = p.fma(r, c(1f / 6));
+        p = p.fma(r, c(0.5f));
+        p = p.fma(r, c(1f));
+        p = p.fma(r, c(1f));
+        IntVector exponent = shifted.reinterpretAsInts().sub(Float.floatToRawIntBits(ROUNDER))
+                .lanewise(VectorOperators.LSHL, 23);
+        return p.reinterpretAsInts().add(exponent).reinterpretAsFloats();
+    }
+
+    private static FloatVector c(float value) {
+        return FloatVector.broadcast(FLOATS, value);
+    }
+
+    /**
+     * Turns raw attention scores {@code s[from .. from + count)} into softmax numerators in place: each
+     * is scaled by {@code scale}, then replaced by e^(score - max). Returns the sum of the numerators,
+     * added in a fixed order (lanewise, then the fixed horizontal sum, then the tail), so the result does
+     * not depend on where the call runs.
+     */
+    static float softmaxNumerators(float[] s, int from, int count, float scale) {
+        int end = from + count;
+        int bound = from + FLOATS.loopBound(count);
+        FloatVector maxV = FloatVector.broadcast(FLOATS, Float.NEGATIVE_INFINITY);
+        int i = from;
+        for (; i < bound; i += LANES) {
+            FloatVector v = FloatVector.fromArray(FLOATS, s, i).mul(scale);
+            v.intoArray(s, i);
+            maxV = maxV.max(v);
+        }
+        float max = maxV.reduceLanes(VectorOperators.MAX);
+        for (; i < end; i++) {
+            s[i] *= scale;
+            max = Math.max(max, s[i]);
+        }
+        FloatVector sumV = FloatVector.zero(FLOATS);
+        i = from;
+        for (; i < bound; i += LANES) {
+            FloatVector e = expNonPositive(FloatVector.fromArray(FLOATS, s, i).sub(max));
+            e.intoArray(s, i);
+            sumV = sumV.add(e);
+        }
+        float sum = sum(sumV);
+        if (i < end) {
+            // The tail through the same vector code, so every numerator rounds alike wherever it sits.
+            float[] tail = new float[LANES];
+            System.arraycopy(s, i, tail, 0, end - i);
+            FloatVector e = expNonPositive(FloatVector.fromArray(FLOATS, tail, 0).sub(max));
+            e.intoArray(tail, 0);
+            for (int j = 0; j < end - i; j++) {
+                s[i + j] = tail[j];
+                sum += tail[j];
+            }
+        }
+        return sum;
     }
 
     /** The sum of all lanes, added in a fixed order. */

@@ -94,6 +94,112 @@ class AttentionTest {
         return cases.stream();
     }
 
+    /**
+     * Prefill-sized batches (the tiled path): head dims from 1 to 128 (whole vectors, partial vectors and
+     * less than one), group sizes that do and do not fill a query tile, contexts longer than one score
+     * tile, padding rows.
+     */
+    static Stream<Arguments> batchedCases() {
+        Random rnd = new Random(8686);
+        List<Arguments> cases = new ArrayList<>();
+        int[][] shapes = {
+            // rows, heads, kvHeads, headDim, context
+            {8, 4, 4, 1, 9}, {9, 8, 2, 8, 40}, {13, 6, 2, 17, 70}, {20, 8, 1, 64, 150}, {11, 3, 3, 100, 30},
+            {16, 4, 2, 128, 200}, {40, 12, 4, 24, 64}, {8, 32, 4, 64, 8}, {33, 2, 2, 33, 100}};
+        for (int[] s : shapes) {
+            cases.add(Arguments.of(s[0], s[1], s[2], s[3], s[4], rnd.nextLong()));
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "T={0} heads={1} kvHeads={2} headDim={3} context={4}")
+    @MethodSource("batchedCases")
+    void batchedMatchesReference(int rows, int heads, int kvHeads, int headDim, int context, long seed) {
+        matchesReference(rows, heads, kvHeads, headDim, context, seed);
+    }
+
+    /** The tiled path (one 20-row prefill) agrees with 20 single-row decode steps to rounding. */
+    @Test
+    void batchedPrefillAgreesWithDecodeSteps() {
+        Random rnd = new Random(123);
+        int rows = 20;
+        Geometry prefill = new Geometry(rows, 8, 2, 40, 24);
+        Geometry decode = new Geometry(1, 8, 2, 40, 24);
+        float[] q = TestData.floats(rnd, rows * prefill.qWidth(), 2f);
+        float[] k = TestData.floats(rnd, rows * prefill.kvWidth(), 2f);
+        float[] v = TestData.floats(rnd, rows * prefill.kvWidth(), 2f);
+        Shape cacheShape = Shape.of(prefill.context(), prefill.kvWidth());
+        try (Arena arena = Arena.ofShared();
+             AttentionGraph all = AttentionGraph.compile(prefill);
+             AttentionGraph one = AttentionGraph.compile(decode)) {
+            Tensor outA = Tensor.allocate(arena, "outA", DType.F32, Shape.of(rows, prefill.qWidth()));
+            int[] positions = new int[rows];
+            Arrays.setAll(positions, t -> t);
+            all.run(TestData.f32(arena, "q", Shape.of(rows, prefill.qWidth()), q),
+                    TestData.f32(arena, "k", Shape.of(rows, prefill.kvWidth()), k),
+                    TestData.f32(arena, "v", Shape.of(rows, prefill.kvWidth()), v),
+                    TestData.i32(arena, "pos", positions), Tensor.allocate(arena, "kA", DType.F32, cacheShape),
+                    Tensor.allocate(arena, "vA", DType.F32, cacheShape), outA);
+            Tensor kcB = Tensor.allocate(arena, "kB", DType.F32, cacheShape);
+            Tensor vcB = Tensor.allocate(arena, "vB", DType.F32, cacheShape);
+            double[] outB = new double[rows * decode.qWidth()];
+            for (int t = 0; t < rows; t++) {
+                Tensor out = Tensor.allocate(arena, "out", DType.F32, Shape.of(1, decode.qWidth()));
+                one.run(TestData.f32(arena, "q", Shape.of(1, decode.qWidth()),
+                                Arrays.copyOfRange(q, t * decode.qWidth(), (t + 1) * decode.qWidth())),
+                        TestData.f32(arena, "k", Shape.of(1, decode.kvWidth()),
+                                Arrays.copyOfRange(k, t * decode.kvWidth(), (t + 1) * decode.kvWidth())),
+                        TestData.f32(arena, "v", Shape.of(1, decode.kvWidth()),
+                                Arrays.copyOfRange(v, t * decode.kvWidth(), (t + 1) * decode.kvWidth())),
+                        TestData.i32(arena, "pos", t), kcB, vcB, out);
+                float[] o = TestData.read(out);
+                for (int i = 0; i < o.length; i++) {
+                    outB[t * decode.qWidth() + i] = o[i];
+                }
+            }
+            TestData.assertClose(outB, TestData.read(outA), 1e-5, "tiled prefill vs decode steps");
+        }
+    }
+
+    /** Tiles are shared out by the pool; the thread count must not change a bit of the result. */
+    @Test
+    void batchedIsIndependentOfThreadCount() {
+        Random rnd = new Random(31);
+        Geometry g = new Geometry(37, 12, 4, 48, 80);
+        int[] positions = new int[g.rows()];
+        Arrays.setAll(positions, t -> t % 9 == 4 ? -1 : 20 + t);
+        float[] q = TestData.floats(rnd, g.rows() * g.qWidth(), 2f);
+        float[] k = TestData.floats(rnd, g.rows() * g.kvWidth(), 2f);
+        float[] v = TestData.floats(rnd, g.rows() * g.kvWidth(), 2f);
+        float[] cache = TestData.floats(rnd, g.context() * g.kvWidth(), 2f);
+        float[][] results = new float[2][];
+        int[] threads = {1, 4};
+        for (int i = 0; i < 2; i++) {
+            try (Arena arena = Arena.ofShared(); CpuBackend b = new CpuBackend(new BackendOptions(threads[i]))) {
+                SubgraphBuilder sb = new SubgraphBuilder("attention");
+                Value vq = sb.input("q", DType.F32, Shape.of(g.rows(), g.qWidth()));
+                Value vk = sb.input("k", DType.F32, Shape.of(g.rows(), g.kvWidth()));
+                Value vv = sb.input("v", DType.F32, Shape.of(g.rows(), g.kvWidth()));
+                Value vpos = sb.input("pos", DType.I32, Shape.of(g.rows()));
+                Value kc = sb.input("kCache", DType.F32, Shape.of(g.context(), g.kvWidth()));
+                Value vc = sb.input("vCache", DType.F32, Shape.of(g.context(), g.kvWidth()));
+                Value out = sb.value("out", DType.F32, Shape.of(g.rows(), g.qWidth()));
+                sb.add(new Op.Attention(vq, vk, vv, vpos, kc, vc, g.heads(), g.kvHeads(), g.headDim(), out));
+                sb.output(out);
+                Tensor tout = Tensor.allocate(arena, "out", DType.F32, out.shape());
+                try (CompiledGraph cg = b.devices().getFirst().compile(sb.build())) {
+                    cg.execute(Map.of(vq, TestData.f32(arena, "q", vq.shape(), q),
+                            vk, TestData.f32(arena, "k", vk.shape(), k), vv, TestData.f32(arena, "v", vv.shape(), v),
+                            vpos, TestData.i32(arena, "pos", positions),
+                            kc, TestData.f32(arena, "kc", kc.shape(), cache),
+                            vc, TestData.f32(arena, "vc", vc.shape(), cache), out, tout));
+                }
+                results[i] = TestData.read(tout);
+            }
+        }
+        assertArrayEquals(results[0], results[1], "attention on 1 and 4 threads");
+    }
+
     /** Rows continue an earlier sequence already in the cache; some rows are padding. */
     @ParameterizedTest(name = "T={0} heads={1} kvHeads={2} headDim={3} context={4}")
     @MethodSource("cases")

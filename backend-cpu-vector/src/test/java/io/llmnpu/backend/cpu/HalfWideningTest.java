@@ -29,7 +29,7 @@ class HalfWideningTest {
     void f16MatchesFloat16ToFloat() {
         try (Arena arena = Arena.ofConfined()) {
             float[] out = new float[COUNT];
-            HalfMatmul.widenF16(allPatterns(arena), 0, out, COUNT);
+            HalfMatmul.widenF16(allPatterns(arena), 0, out, 0, COUNT);
             for (int i = 0; i < COUNT; i++) {
                 int want = Float.floatToRawIntBits(Float.float16ToFloat((short) i));
                 int got = Float.floatToRawIntBits(out[i]);
@@ -48,7 +48,7 @@ class HalfWideningTest {
     void bf16IsTheUpperHalfOfAFloat() {
         try (Arena arena = Arena.ofConfined()) {
             float[] out = new float[COUNT];
-            HalfMatmul.widenBf16(allPatterns(arena), 0, out, COUNT);
+            HalfMatmul.widenBf16(allPatterns(arena), 0, out, 0, COUNT);
             for (int i = 0; i < COUNT; i++) {
                 int want = (i & 0xFFFF) << 16;
                 assertEquals(want, Float.floatToRawIntBits(out[i]),

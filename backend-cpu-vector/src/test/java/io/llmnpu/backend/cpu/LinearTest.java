@@ -67,6 +67,38 @@ class LinearTest {
         }
     }
 
+    /**
+     * The tiled GEMM path (from {@link LinearKernel#GEMM_MIN_ROWS} token rows) at sizes that are no
+     * multiple of its tiles: T not a multiple of the token block or of the vector width, K not a multiple
+     * of the K-block (nor, for 32-bit and 16-bit weights, of the vector width), N not a multiple of the
+     * weight-row tile or of a panel, for every weight dtype.
+     */
+    static Stream<Arguments> gemmCases() {
+        Random rnd = new Random(1357);
+        List<Arguments> cases = new ArrayList<>();
+        int[][] floatShapes = {{12, 129, 7}, {17, 300, 53}, {77, 1, 13}, {64, 131, 6}, {130, 200, 101}, {33, 16, 1}};
+        int[][] quantShapes = {{12, 160, 7}, {17, 416, 53}, {77, 32, 13}, {64, 96, 6}, {130, 224, 101}, {33, 288, 1}};
+        for (DType dtype : new DType[] {DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0}) {
+            for (int[] shape : dtype.isQuantized() ? quantShapes : floatShapes) {
+                cases.add(Arguments.of(dtype, shape[0], shape[1], shape[2], rnd.nextLong()));
+            }
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} T={1} k={2} n={3}")
+    @MethodSource("gemmCases")
+    void gemmMatchesReference(DType dtype, int tokens, int k, int n, long seed) {
+        matchesReference(dtype, tokens, k, n, seed);
+    }
+
+    /** A panel boundary inside N, K-blocks and token blocks all at once, with long quantized rows. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "Q8_0", "Q4_0"})
+    void gemmAcrossPanelsMatchesReference(DType dtype) {
+        matchesReference(dtype, 70, 2048 + 64, 130, 99 + dtype.ordinal());
+    }
+
     /** The scalar fallbacks serve CPUs without 8- or 16-lane vectors; they must agree with the reference too. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})

@@ -59,7 +59,24 @@ class LlamaBlockTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void largeLinearIsIndependentOfThreadCount(DType dtype) {
-        int tokens = 6;
+        linearOnOneAndFourThreadsAgree(dtype, 6);
+    }
+
+    /** The same through the tiled GEMM (prefill rows), whose panels the threads share out differently. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void largeGemmIsIndependentOfThreadCount(DType dtype) {
+        linearOnOneAndFourThreadsAgree(dtype, 40);
+    }
+
+    /** Decode (one row) goes through the multi-row dot products, grouped by where chunks start. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void decodeLinearIsIndependentOfThreadCount(DType dtype) {
+        linearOnOneAndFourThreadsAgree(dtype, 1);
+    }
+
+    private static void linearOnOneAndFourThreadsAgree(DType dtype, int tokens) {
         int k = 512;
         int n = 1000;
         try (Arena arena = Arena.ofShared();
@@ -81,7 +98,7 @@ class LlamaBlockTest {
                 }
                 results[i] = TestData.read(out);
             }
-            assertArrayEquals(results[0], results[1], dtype + " linear on 1 and 4 threads");
+            assertArrayEquals(results[0], results[1], dtype + " linear of " + tokens + " rows on 1 and 4 threads");
         }
     }
 }

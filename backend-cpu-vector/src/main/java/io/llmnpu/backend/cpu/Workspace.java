@@ -1,0 +1,57 @@
+package io.llmnpu.backend.cpu;
+
+/**
+ * Scratch arrays that the kernels of one compiled graph share. Kernels of a graph run one after
+ * another and a graph runs one execution at a time, so one array per use serves them all: it grows to
+ * the largest request and is then reused, instead of every kernel holding its own or every call
+ * allocating (and zeroing) fresh arrays.
+ */
+final class Workspace {
+
+    /** What a shared array holds; arrays of different uses may be needed at the same time. */
+    enum Use {
+        /** Token rows transposed into blocks for the tiled GEMM. */
+        PACKED_ACTIVATIONS,
+        /** Attention keys transposed to [kvHead][dim][position]. */
+        KEYS,
+        /** Attention values copied to [kvHead][position][padded dim]. */
+        VALUES
+    }
+
+    /** What a per-thread array holds, for work a thread does on its own share of a parallel loop. */
+    enum ThreadUse {
+        /** Token rows copied out of the activations before packing. */
+        PACK_ROWS,
+        /** A panel of weight rows widened to F32. */
+        WEIGHT_PANEL,
+        /** Partial sums of a GEMM panel between K-blocks. */
+        GEMM_SUMS,
+        /** The queries of an attention tile. */
+        ATTENTION_QUERIES,
+        /** Scores, then softmax numerators, of an attention tile: [query][position]. */
+        ATTENTION_NUMERATORS,
+        /** Output sums of an attention tile: [query][padded dim]. */
+        ATTENTION_SUMS
+    }
+
+    private final float[][] shared = new float[Use.values().length][0];
+    private final ThreadLocal<float[][]> perThread =
+            ThreadLocal.withInitial(() -> new float[ThreadUse.values().length][0]);
+
+    /** A float[] of at least {@code length} values, contents unspecified, valid until the next call for {@code use}. */
+    float[] floats(Use use, int length) {
+        if (shared[use.ordinal()].length < length) {
+            shared[use.ordinal()] = new float[length];
+        }
+        return shared[use.ordinal()];
+    }
+
+    /** The calling thread's float[] for {@code use}, at least {@code length} long, contents unspecified. */
+    float[] threadFloats(ThreadUse use, int length) {
+        float[][] mine = perThread.get();
+        if (mine[use.ordinal()].length < length) {
+            mine[use.ordinal()] = new float[length];
+        }
+        return mine[use.ordinal()];
+    }
+}
