@@ -2,7 +2,7 @@ package io.llmnpu.runtime.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.llmnpu.runtime.reference.SharedModelFiles;
+import io.llmnpu.runtime.model.SharedModels;
 import io.llmnpu.runtime.sampling.SamplerConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,7 +43,7 @@ class ReferenceTextsTest {
 
     @BeforeAll
     void checkFilesExist() {
-        SharedModelFiles.model("stories260K.bin");
+        SharedModels.file("stories260K.bin");
     }
 
     @AfterAll
@@ -52,7 +52,7 @@ class ReferenceTextsTest {
     }
 
     private LlmRuntime open(String file) {
-        Path model = SharedModelFiles.model(file);
+        Path model = SharedModels.file(file);
         LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(model).withThreads(2));
         opened.add(llm);
         return llm;

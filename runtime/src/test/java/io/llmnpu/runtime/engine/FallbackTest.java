@@ -15,7 +15,7 @@ import io.llmnpu.runtime.api.GenerationResult;
 import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.api.TokenListener;
-import io.llmnpu.runtime.reference.SharedModelFiles;
+import io.llmnpu.runtime.model.SharedModels;
 import io.llmnpu.runtime.sampling.SamplerConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,7 +47,7 @@ class FallbackTest {
 
     @BeforeAll
     void generateOnTheCpuAlone() {
-        options = RuntimeOptions.of(SharedModelFiles.model("stories260K.gguf"))
+        options = RuntimeOptions.of(SharedModels.file("stories260K.gguf"))
                 .withThreads(2).withChunkSize(4).withContextLength(128);
         try (LlmRuntime llm = LlmRuntime.open(options, new BackendRegistry(List.of(new CpuBackendProvider())))) {
             cpuOnly = generate(llm, null).tokens();

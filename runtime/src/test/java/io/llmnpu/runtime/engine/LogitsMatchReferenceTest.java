@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.reference.ReferenceLlama;
-import io.llmnpu.runtime.reference.SharedModelFiles;
+import io.llmnpu.runtime.model.SharedModels;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -21,8 +21,8 @@ class LogitsMatchReferenceTest {
     @ParameterizedTest
     @ValueSource(strings = {"stories260K.bin", "stories260K.v1.bin", "stories260K.gguf"})
     void decodeLogitsMatchForHundredsOfPositions(String file) throws Exception {
-        ReferenceLlama reference = new ReferenceLlama(SharedModelFiles.model("stories260K.bin"));
-        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(SharedModelFiles.model(file)).withThreads(2));
+        ReferenceLlama reference = new ReferenceLlama(SharedModels.file("stories260K.bin"));
+        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(SharedModels.file(file)).withThreads(2));
              InferenceSession session = llm.openSession()) {
             int token = 1;
             double worst = 0;
@@ -48,7 +48,7 @@ class LogitsMatchReferenceTest {
     @ParameterizedTest
     @ValueSource(ints = {1, 16, 32, 64, 256})
     void chunkedPrefillMatchesReference(int chunkSize) throws Exception {
-        ReferenceLlama reference = new ReferenceLlama(SharedModelFiles.model("stories260K.bin"));
+        ReferenceLlama reference = new ReferenceLlama(SharedModels.file("stories260K.bin"));
         int[] prompt = new int[117];
         prompt[0] = 1;
         for (int i = 1; i < prompt.length; i++) {
@@ -58,7 +58,7 @@ class LogitsMatchReferenceTest {
         for (int pos = 0; pos < prompt.length; pos++) {
             expected = reference.forward(prompt[pos], pos);
         }
-        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(SharedModelFiles.model("stories260K.bin"))
+        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(SharedModels.file("stories260K.bin"))
                 .withThreads(2).withChunkSize(chunkSize));
              InferenceSession session = llm.openSession()) {
             float[] actual = session.feed(prompt);

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
-import io.llmnpu.runtime.reference.SharedModelFiles;
+import io.llmnpu.runtime.model.SharedModels;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,7 +21,7 @@ class CalibratorTest {
 
     @Test
     void firstSiteStatisticsMatchAnIndependentComputation() throws Exception {
-        try (LoadedModel model = ModelLoader.load(SharedModelFiles.model("stories260K.gguf"), null, ProgressListener.none());
+        try (LoadedModel model = ModelLoader.load(SharedModels.file("stories260K.gguf"), null, ProgressListener.none());
              QuantTestRig rig = new QuantTestRig(null)) {
             String text = SharedText.read("tinystories-calib.txt");
             // Short sequences (10..40 tokens), so every chunk of 64 rows carries padding.

@@ -1,6 +1,6 @@
 package io.llmnpu.runtime.quant;
 
-import io.llmnpu.runtime.reference.SharedModelFiles;
+import io.llmnpu.runtime.model.SharedModels;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,7 +14,7 @@ final class SharedText {
     }
 
     static String read(String name) throws IOException {
-        Path file = SharedModelFiles.model("stories260K.gguf").getParent().getParent().resolve("data").resolve(name);
+        Path file = SharedModels.file("stories260K.gguf").getParent().getParent().resolve("data").resolve(name);
         Assumptions.assumeTrue(Files.isRegularFile(file), "shared text " + file + " is absent");
         return Files.readString(file, StandardCharsets.UTF_8);
     }

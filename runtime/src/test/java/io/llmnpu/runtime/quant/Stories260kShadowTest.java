@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
-import io.llmnpu.runtime.reference.SharedModelFiles;
+import io.llmnpu.runtime.model.SharedModels;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -24,7 +24,7 @@ class Stories260kShadowTest {
 
     @Test
     void shadowKeepsPerplexityWithinTwoPercent() throws Exception {
-        Path modelFile = SharedModelFiles.model("stories260K.gguf");
+        Path modelFile = SharedModels.file("stories260K.gguf");
         String calibText = SharedText.read("tinystories-calib.txt");
         String evalText = SharedText.read("tinystories-eval.txt");
         try (LoadedModel model = ModelLoader.load(modelFile, null, ProgressListener.none());

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.reference;
 
+import io.llmnpu.runtime.model.SharedModels;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
@@ -52,12 +53,12 @@ class Llama2cReferenceTextsTest {
     }
 
     private static int[] generate(SamplerConfig config, int steps) throws IOException {
-        ReferenceLlama model = new ReferenceLlama(SharedModelFiles.model("stories260K.bin"));
+        ReferenceLlama model = new ReferenceLlama(SharedModels.file("stories260K.bin"));
         Sampler sampler = Samplers.create(config);
         return ReferenceGeneration.fromBos(model, steps, logits -> sampler.sample(ReferenceGeneration.toFloat(logits)));
     }
 
     private static String text(int[] ids) throws IOException {
-        return new PieceTable(SharedModelFiles.model("tok512.bin"), 512).text(ReferenceGeneration.BOS, ids);
+        return new PieceTable(SharedModels.file("tok512.bin"), 512).text(ReferenceGeneration.BOS, ids);
     }
 }

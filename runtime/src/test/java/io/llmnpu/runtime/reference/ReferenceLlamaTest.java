@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.reference;
 
+import io.llmnpu.runtime.model.SharedModels;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +27,7 @@ class ReferenceLlamaTest {
 
     @Test
     void headerMatchesTheDocumentedConfig() throws IOException {
-        ReferenceLlama model = new ReferenceLlama(SharedModelFiles.model("stories260K.bin"));
+        ReferenceLlama model = new ReferenceLlama(SharedModels.file("stories260K.bin"));
         assertArrayEquals(new int[] {64, 172, 5, 8, 4, 512, 512},
                 new int[] {model.dim, model.hiddenDim, model.layers, model.heads, model.kvHeads, model.vocabSize,
                         model.seqLen});
@@ -34,17 +35,17 @@ class ReferenceLlamaTest {
 
     @Test
     void greedyDecodingFromBosGivesTheReferenceIdsAndText() throws IOException {
-        ReferenceLlama model = new ReferenceLlama(SharedModelFiles.model("stories260K.bin"));
+        ReferenceLlama model = new ReferenceLlama(SharedModels.file("stories260K.bin"));
         int[] ids = ReferenceGeneration.fromBos(model, 200, ReferenceLlamaTest::argmax);
 
         assertArrayEquals(GREEDY_IDS, Arrays.copyOf(ids, GREEDY_IDS.length));
-        PieceTable pieces = new PieceTable(SharedModelFiles.model("tok512.bin"), model.vocabSize);
+        PieceTable pieces = new PieceTable(SharedModels.file("tok512.bin"), model.vocabSize);
         assertEquals(GREEDY_TEXT_200, pieces.text(ReferenceGeneration.BOS, ids));
     }
 
     @Test
     void logitsAreFiniteAndNotDegenerate() throws IOException {
-        ReferenceLlama model = new ReferenceLlama(SharedModelFiles.model("stories260K.bin"));
+        ReferenceLlama model = new ReferenceLlama(SharedModels.file("stories260K.bin"));
         double[] logits = model.forward(ReferenceGeneration.BOS, 0);
         double min = Arrays.stream(logits).min().orElseThrow();
         double max = Arrays.stream(logits).max().orElseThrow();
