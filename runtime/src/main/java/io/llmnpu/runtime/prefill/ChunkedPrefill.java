@@ -13,6 +13,7 @@ import io.llmnpu.runtime.engine.HybridGraph;
 import io.llmnpu.runtime.engine.KvCache;
 import io.llmnpu.runtime.engine.LlamaGraphBuilder;
 import io.llmnpu.runtime.model.ModelConfig;
+import io.llmnpu.scheduler.CostTable;
 import io.llmnpu.scheduler.TaskGraph;
 import io.llmnpu.scheduler.TaskKind;
 import io.llmnpu.scheduler.Workload;
@@ -213,6 +214,21 @@ public final class ChunkedPrefill implements AutoCloseable {
 
     public TaskGraph graph() {
         return graph;
+    }
+
+    /**
+     * A placeholder cost table before anything was measured: one millisecond per task on its own
+     * device. Enough for in-order runs and for a first run whose trace gives the real costs
+     * ({@link PrefillTrace#measuredCosts()}).
+     */
+    public CostTable uniformCosts() {
+        double[][] s = new double[jobs.size()][2];
+        for (int t = 0; t < jobs.size(); t++) {
+            s[t][0] = Double.POSITIVE_INFINITY;
+            s[t][1] = Double.POSITIVE_INFINITY;
+            s[t][jobs.get(t).device()] = 1e-3;
+        }
+        return CostTable.of(PrefillTrace.DEVICES, s);
     }
 
     /** The task with id {@code task}. */

@@ -55,6 +55,11 @@ public record PrefillTrace(TaskGraph graph, String policy, long startNanos, long
         return s;
     }
 
+    /** The measured seconds as a cost table, for the policies of later runs. */
+    public CostTable measuredCosts() {
+        return CostTable.of(DEVICES, measuredSeconds());
+    }
+
     /** The run as a schedule in seconds from its start, costed by what each task really took. */
     public Schedule toSchedule() {
         CostTable costs = CostTable.of(DEVICES, measuredSeconds());
