@@ -166,16 +166,21 @@ final class PrefillRunCommand implements Callable<Integer> {
 
     private void report(PrintStream out, Map<String, List<PrefillTrace>> runs, boolean identical) {
         double baseline = promptTokens / median(runs.get("in-order")).seconds();
-        out.printf(Locale.ROOT, "%-18s %10s %10s %9s %9s %8s%n", "policy", "tok/s", "ms", "NPU idle", "CPU idle", "vs in-order");
+        out.printf(Locale.ROOT, "%-18s %10s %10s %9s %9s %12s %12s %8s%n", "policy", "tok/s", "ms", "NPU idle", "CPU idle",
+                "NPU busy ms", "CPU busy ms", "vs in-order");
         for (Map.Entry<String, List<PrefillTrace>> e : runs.entrySet()) {
             PrefillTrace t = median(e.getValue());
             double tps = promptTokens / t.seconds();
-            out.printf(Locale.ROOT, "%-18s %10.1f %10.2f %8.1f%% %8.1f%% %+7.1f%%%n", e.getKey(), tps, t.seconds() * 1e3,
-                    100 * t.idleFraction(ChunkedPrefill.NPU), 100 * t.idleFraction(ChunkedPrefill.CPU),
-                    100 * (tps / baseline - 1));
+            out.printf(Locale.ROOT, "%-18s %10.1f %10.2f %8.1f%% %8.1f%% %12s %12s %+7.1f%%%n", e.getKey(), tps,
+                    t.seconds() * 1e3, 100 * t.idleFraction(ChunkedPrefill.NPU), 100 * t.idleFraction(ChunkedPrefill.CPU),
+                    busy(t, ChunkedPrefill.NPU), busy(t, ChunkedPrefill.CPU), 100 * (tps / baseline - 1));
         }
-        out.printf(Locale.ROOT, "medians of %d runs per policy; last-position logits identical across all runs: %s%n",
-                reps, identical ? "yes" : "NO");
+        out.printf(Locale.ROOT, "medians of %d runs per policy; busy = wall time running tasks (share of it the worker "
+                + "thread was on a core); last-position logits identical across all runs: %s%n", reps, identical ? "yes" : "NO");
+    }
+
+    private static String busy(PrefillTrace t, int device) {
+        return String.format(Locale.ROOT, "%.0f (%.0f%%)", t.busySeconds(device) * 1e3, 100 * t.coreShare(device));
     }
 
     /** The run of median wall time. */

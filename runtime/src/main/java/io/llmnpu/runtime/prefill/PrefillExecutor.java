@@ -5,6 +5,8 @@ import io.llmnpu.scheduler.CostTable;
 import io.llmnpu.scheduler.SchedulerView;
 import io.llmnpu.scheduler.SchedulingPolicy;
 import io.llmnpu.scheduler.TaskGraph;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.concurrent.TimeUnit;
@@ -19,6 +21,12 @@ import java.util.concurrent.TimeUnit;
 public final class PrefillExecutor {
     /** Longest a run may stall with no task finishing before it is declared stuck. */
     private static final long STALL_NANOS = TimeUnit.MINUTES.toNanos(5);
+
+    /**
+     * Per-thread CPU time shows how much of a task's wall time its worker really ran: on a shared or
+     * oversubscribed host, concurrent workers can lose more to other processes than they gain.
+     */
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private final ChunkedPrefill prefill;
 
@@ -68,7 +76,8 @@ public final class PrefillExecutor {
             }
             throw new BackendException("prefill task failed: " + run.failure, run.failure);
         }
-        return new PrefillTrace(graph, policy.name(), run.startNanos, end, run.device, run.begin, run.finish);
+        return new PrefillTrace(graph, policy.name(), run.startNanos, end, run.device, run.begin, run.finish,
+                run.cpuNanos);
     }
 
     /** Shared state of one run; the policy's view of it. Guarded by {@code this}. */
@@ -79,6 +88,7 @@ public final class PrefillExecutor {
         final int[] device;
         final long[] begin;
         final long[] finish;
+        final long[] cpuNanos;
         final int[] unfinishedPreds;
         final int[] unstartedPreds;
         final BitSet ready = new BitSet();
@@ -97,6 +107,7 @@ public final class PrefillExecutor {
             device = new int[n];
             begin = new long[n];
             finish = new long[n];
+            cpuNanos = new long[n];
             Arrays.fill(device, -1);
             unfinishedPreds = new int[n];
             unstartedPreds = new int[n];
@@ -115,12 +126,14 @@ public final class PrefillExecutor {
                 if (task < 0) {
                     return;
                 }
+                long cpuBefore = THREADS.getCurrentThreadCpuTime();
                 try {
                     prefill.job(task).body().run();
                 } catch (Throwable e) {
                     fail(e);
                     return;
                 }
+                cpuNanos[task] = THREADS.getCurrentThreadCpuTime() - cpuBefore;
                 complete(task, d);
             }
         }

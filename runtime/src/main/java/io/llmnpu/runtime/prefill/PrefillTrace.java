@@ -14,10 +14,11 @@ import java.util.List;
  * units. Convertible to a scheduler {@link Schedule} (with the measured durations as its cost table)
  * so that the scheduler's validator and Gantt chart apply to real runs.
  *
- * @param device per task, {@link ChunkedPrefill#NPU} or {@link ChunkedPrefill#CPU}
+ * @param device   per task, {@link ChunkedPrefill#NPU} or {@link ChunkedPrefill#CPU}
+ * @param cpuNanos per task, CPU time of its worker thread while it ran
  */
 public record PrefillTrace(TaskGraph graph, String policy, long startNanos, long endNanos, int[] device,
-                           long[] begin, long[] finish) {
+                           long[] begin, long[] finish, long[] cpuNanos) {
 
     /** Names and kinds of the two devices, in device-index order. */
     public static final List<DeviceProfile> DEVICES = List.of(
@@ -37,6 +38,20 @@ public record PrefillTrace(TaskGraph graph, String policy, long startNanos, long
             }
         }
         return busy * 1e-9;
+    }
+
+    /**
+     * CPU time of {@code d}'s worker over its busy wall time: 1 when the worker had a core to itself,
+     * lower when other threads took the core from it.
+     */
+    public double coreShare(int d) {
+        long cpu = 0;
+        for (int t = 0; t < device.length; t++) {
+            if (device[t] == d) {
+                cpu += cpuNanos[t];
+            }
+        }
+        return cpu * 1e-9 / busySeconds(d);
     }
 
     /** Share of the run's wall time during which {@code d} ran nothing. */
