@@ -22,6 +22,7 @@ import io.llmnpu.scheduler.Policies;
 import io.llmnpu.scheduler.Schedule;
 import io.llmnpu.scheduler.ScheduleValidator;
 import io.llmnpu.scheduler.SchedulingPolicy;
+import io.llmnpu.scheduler.Simulator;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -148,7 +149,8 @@ final class PrefillRunCommand implements Callable<Integer> {
                         runs.get(p.name()).add(trace);
                     }
                 }
-                report(out, runs, identical);
+                // Simulate on the median measured in-order run: past the warm-up, and with the least overlap.
+                report(out, runs, identical, median(runs.get("in-order")).cpuTimeCosts(), prefill);
                 Files.createDirectories(output);
                 for (Map.Entry<String, List<PrefillTrace>> e : runs.entrySet()) {
                     PrefillTrace median = median(e.getValue());
@@ -164,19 +166,28 @@ final class PrefillRunCommand implements Callable<Integer> {
         }
     }
 
-    private void report(PrintStream out, Map<String, List<PrefillTrace>> runs, boolean identical) {
+    private void report(PrintStream out, Map<String, List<PrefillTrace>> runs, boolean identical, CostTable cpuTime,
+                        ChunkedPrefill prefill) {
         double baseline = promptTokens / median(runs.get("in-order")).seconds();
-        out.printf(Locale.ROOT, "%-18s %10s %10s %9s %9s %12s %12s %8s%n", "policy", "tok/s", "ms", "NPU idle", "CPU idle",
-                "NPU busy ms", "CPU busy ms", "vs in-order");
+        Map<String, Double> simulated = new LinkedHashMap<>();
+        for (String name : runs.keySet()) {
+            simulated.put(name, new Simulator().run(prefill.graph(), cpuTime, Policies.byName(name)).makespan());
+        }
+        double simBaseline = simulated.get("in-order");
+        out.printf(Locale.ROOT, "%-18s %10s %10s %9s %9s %12s %12s %8s %9s %8s%n", "policy", "tok/s", "ms", "NPU idle", "CPU idle",
+                "NPU busy ms", "CPU busy ms", "vs in-order", "sim ms", "sim vs in-order");
         for (Map.Entry<String, List<PrefillTrace>> e : runs.entrySet()) {
             PrefillTrace t = median(e.getValue());
             double tps = promptTokens / t.seconds();
-            out.printf(Locale.ROOT, "%-18s %10.1f %10.2f %8.1f%% %8.1f%% %12s %12s %+7.1f%%%n", e.getKey(), tps,
+            out.printf(Locale.ROOT, "%-18s %10.1f %10.2f %8.1f%% %8.1f%% %12s %12s %+7.1f%% %9.2f %+7.1f%%%n", e.getKey(), tps,
                     t.seconds() * 1e3, 100 * t.idleFraction(ChunkedPrefill.NPU), 100 * t.idleFraction(ChunkedPrefill.CPU),
-                    busy(t, ChunkedPrefill.NPU), busy(t, ChunkedPrefill.CPU), 100 * (tps / baseline - 1));
+                    busy(t, ChunkedPrefill.NPU), busy(t, ChunkedPrefill.CPU), 100 * (tps / baseline - 1),
+                    simulated.get(e.getKey()) * 1e3, 100 * (simBaseline / simulated.get(e.getKey()) - 1));
         }
         out.printf(Locale.ROOT, "medians of %d runs per policy; busy = wall time running tasks (share of it the worker "
-                + "thread was on a core); last-position logits identical across all runs: %s%n", reps, identical ? "yes" : "NO");
+                + "thread was on a core); "
+                + "sim = the scheduler's simulation of the policy on each task's measured thread CPU time, i.e. on "
+                + "dedicated cores; last-position logits identical across all runs: %s%n", reps, identical ? "yes" : "NO");
     }
 
     private static String busy(PrefillTrace t, int device) {

@@ -70,6 +70,20 @@ public record PrefillTrace(TaskGraph graph, String policy, long startNanos, long
         return s;
     }
 
+    /**
+     * Each task's worker-thread CPU time as a cost table: what the task would take on a core of its
+     * own, free of other processes (for simulating what a policy would achieve on dedicated cores).
+     */
+    public CostTable cpuTimeCosts() {
+        double[][] s = new double[device.length][2];
+        for (int t = 0; t < device.length; t++) {
+            s[t][0] = Double.POSITIVE_INFINITY;
+            s[t][1] = Double.POSITIVE_INFINITY;
+            s[t][device[t]] = cpuNanos[t] * 1e-9;
+        }
+        return CostTable.of(DEVICES, s);
+    }
+
     /** The measured seconds as a cost table, for the policies of later runs. */
     public CostTable measuredCosts() {
         return CostTable.of(DEVICES, measuredSeconds());

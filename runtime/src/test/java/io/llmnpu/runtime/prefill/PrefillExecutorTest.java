@@ -93,7 +93,11 @@ class PrefillExecutorTest {
                         assertEquals(List.of(), validator.violations(trace.toSchedule()), policy.name());
                         for (int t = 0; t < prefill.graph().size(); t++) {
                             assertEquals(prefill.job(t).device(), trace.device()[t], "device of task " + t);
+                            assertTrue(trace.cpuNanos()[t] >= 0 && trace.begin()[t] <= trace.finish()[t], "times of task " + t);
                         }
+                        double wall = trace.seconds();
+                        assertTrue(trace.busySeconds(ChunkedPrefill.NPU) <= wall && trace.busySeconds(ChunkedPrefill.CPU) <= wall,
+                                "a device is busy at most for the whole run");
                         if (policy.name().equals("in-order")) {
                             for (int t = 1; t < prefill.graph().size(); t++) {
                                 assertTrue(trace.begin()[t] >= trace.begin()[t - 1], "in-order starts in program order");
