@@ -2,6 +2,7 @@ package io.llmnpu.runtime.prefill;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.backend.BackendOptions;
@@ -105,8 +106,35 @@ class PrefillExecutorTest {
                         }
                     }
                 }
+                SchedulingPolicy never = policy("never", (view, device) -> SchedulingPolicy.IDLE);
+                assertThrows(IllegalStateException.class, () -> executor.run(never, measured),
+                        "a policy that starves both devices is reported, not waited on forever");
+                SchedulingPolicy reckless = policy("reckless", (view, device) -> {
+                    for (int t = prefill.graph().size() - 1; t >= 0; t--) {
+                        if (!view.isStarted(t) && prefill.job(t).device() == device) {
+                            return t;
+                        }
+                    }
+                    return SchedulingPolicy.IDLE;
+                });
+                assertThrows(IllegalStateException.class, () -> executor.run(reckless, measured),
+                        "a task whose dependencies have not finished is refused");
             }
         }
+    }
+
+    private static SchedulingPolicy policy(String name, SchedulingPolicy.Dispatcher dispatcher) {
+        return new SchedulingPolicy() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public Dispatcher newRun(TaskGraph graph, CostTable costs) {
+                return dispatcher;
+            }
+        };
     }
 
     /** Attention waits for the previous chunk's attention of the same layer; nothing else links chunks. */
