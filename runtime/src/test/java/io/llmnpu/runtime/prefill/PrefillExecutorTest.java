@@ -86,6 +86,7 @@ class PrefillExecutorTest {
                 assertClose(reference, inOrder, "chunked in-order prefill against one chunk through HybridRunner");
                 CostTable measured = first.measuredCosts();
                 ScheduleValidator validator = new ScheduleValidator();
+                boolean greedyLeftProgramOrder = false;
                 for (int repeat = 0; repeat < 2; repeat++) {
                     for (SchedulingPolicy policy : Policies.all()) {
                         cache.keys(0).data().fill((byte) 0x7f);  // stale cache contents must not matter
@@ -99,6 +100,11 @@ class PrefillExecutorTest {
                         double wall = trace.seconds();
                         assertTrue(trace.busySeconds(ChunkedPrefill.NPU) <= wall && trace.busySeconds(ChunkedPrefill.CPU) <= wall,
                                 "a device is busy at most for the whole run");
+                        if (policy.name().equals("greedy")) {
+                            for (int t = 1; t < prefill.graph().size(); t++) {
+                                greedyLeftProgramOrder |= trace.begin()[t] < trace.begin()[t - 1];
+                            }
+                        }
                         if (policy.name().equals("in-order")) {
                             for (int t = 1; t < prefill.graph().size(); t++) {
                                 assertTrue(trace.begin()[t] >= trace.begin()[t - 1], "in-order starts in program order");
@@ -106,6 +112,7 @@ class PrefillExecutorTest {
                         }
                     }
                 }
+                assertTrue(greedyLeftProgramOrder, "greedy really runs tasks out of program order");
                 SchedulingPolicy never = policy("never", (view, device) -> SchedulingPolicy.IDLE);
                 assertThrows(IllegalStateException.class, () -> executor.run(never, measured),
                         "a policy that starves both devices is reported, not waited on forever");
