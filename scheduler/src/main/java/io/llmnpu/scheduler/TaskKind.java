@@ -16,6 +16,12 @@ public enum TaskKind {
     OUTPUT_FFN(AffinityClass.NPU, Arithmetic.INT8_MATMUL, "O+FFN", "#59a14f"),
     /** Outlier remainders of the O projection and FFN inputs, in float, concurrent with {@link #OUTPUT_FFN}. */
     OUTPUT_FFN_SHADOW(AffinityClass.CPU_GPU, Arithmetic.FLOAT, "O+FFN shadow", "#8cd17d"),
+    /**
+     * Float work between the projections that the paper's coarse cut folds into its neighbours:
+     * embedding, shadow merges, residual adds, norms and the SiLU gate. A runtime that executes
+     * the real graphs cuts at every NPU/CPU boundary, so these become tasks of their own.
+     */
+    FLOAT_GLUE(AffinityClass.CPU_GPU, Arithmetic.FLOAT, "norm/add/act", "#bab0ac"),
     /** Final norm and output projection of the prompt's last token: the logits of the first generated token. */
     LOGITS(AffinityClass.CPU_GPU, Arithmetic.FLOAT, "logits", "#b07aa1");
 
