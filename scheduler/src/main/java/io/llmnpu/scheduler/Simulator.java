@@ -1,8 +1,6 @@
 package io.llmnpu.scheduler;
 
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.BitSet;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,12 +26,12 @@ public final class Simulator {
         Run run = new Run(graph, costs);
         SchedulingPolicy.Dispatcher dispatcher = policy.newRun(graph, costs);
         int n = graph.size();
-        while (run.finished < n) {
+        while (!run.allFinished()) {
             boolean assigned = true;
             while (assigned) {
                 assigned = false;
                 for (int d = 0; d < costs.deviceCount(); d++) {
-                    if (run.running[d] >= 0) {
+                    if (run.runningOn(d) >= 0) {
                         continue;
                     }
                     int task = dispatcher.pick(run, d);
@@ -45,8 +43,8 @@ public final class Simulator {
             }
             if (!run.completeNext()) {
                 throw new IllegalStateException("policy " + policy.name() + " left every device idle at t="
-                        + run.now + " s with " + (n - run.finished) + " tasks unfinished and ready tasks "
-                        + run.ready);
+                        + run.now + " s with " + (n - run.finishedCount()) + " tasks unfinished and ready tasks "
+                        + run.readyDescription());
             }
         }
         List<ScheduledTask> entries = new ArrayList<>(n);
@@ -59,66 +57,33 @@ public final class Simulator {
         return schedule;
     }
 
-    /** Mutable state of one run; also the policies' read-only view of it. */
-    private static final class Run implements SchedulerView {
-        final TaskGraph graph;
-        final CostTable costs;
+    /** Simulated time and task timings of one run; also the policies' read-only view of it. */
+    private static final class Run extends TaskProgress {
         final double[] start;
         final double[] end;
         final int[] device;
-        final int[] unfinishedPreds;
-        final int[] unstartedPreds;
-        final BitSet ready = new BitSet();
-        final BitSet started = new BitSet();
-        final BitSet done = new BitSet();
-        final int[] running;
         double now;
-        int finished;
 
         Run(TaskGraph graph, CostTable costs) {
-            this.graph = graph;
-            this.costs = costs;
+            super(graph, costs);
             int n = graph.size();
             start = new double[n];
             end = new double[n];
             device = new int[n];
-            unfinishedPreds = new int[n];
-            unstartedPreds = new int[n];
-            for (int t = 0; t < n; t++) {
-                unfinishedPreds[t] = graph.predecessorCount(t);
-                unstartedPreds[t] = graph.predecessorCount(t);
-                if (unfinishedPreds[t] == 0) {
-                    ready.set(t);
-                }
-            }
-            running = new int[costs.deviceCount()];
-            Arrays.fill(running, -1);
         }
 
         void start(int task, int d, String policy) {
-            if (task < 0 || task >= graph.size() || !ready.get(task)) {
-                throw new IllegalStateException("policy " + policy + " picked task " + task + " for "
-                        + costs.device(d).name() + " at t=" + now + " s, but it is not ready");
-            }
-            if (!costs.allowed(task, d)) {
-                throw new IllegalStateException("policy " + policy + " picked " + graph.task(task).describe()
-                        + " for " + costs.device(d).name() + ", which may not run it");
-            }
-            ready.clear(task);
-            started.set(task);
+            markStarted(task, d, policy);
             start[task] = now;
             end[task] = now + costs.seconds(task, d);
             device[task] = d;
-            running[d] = task;
-            for (int s : graph.successorsView(task)) {
-                unstartedPreds[s]--;
-            }
         }
 
         /** Advances to the earliest completion and retires every task ending then; false if nothing runs. */
         boolean completeNext() {
             double next = Double.POSITIVE_INFINITY;
-            for (int t : running) {
+            for (int d = 0; d < costs.deviceCount(); d++) {
+                int t = runningOn(d);
                 if (t >= 0) {
                     next = Math.min(next, end[t]);
                 }
@@ -127,30 +92,13 @@ public final class Simulator {
                 return false;
             }
             now = next;
-            for (int d = 0; d < running.length; d++) {
-                int t = running[d];
+            for (int d = 0; d < costs.deviceCount(); d++) {
+                int t = runningOn(d);
                 if (t >= 0 && end[t] == next) {
-                    running[d] = -1;
-                    done.set(t);
-                    finished++;
-                    for (int s : graph.successorsView(t)) {
-                        if (--unfinishedPreds[s] == 0) {
-                            ready.set(s);
-                        }
-                    }
+                    markFinished(d);
                 }
             }
             return true;
-        }
-
-        @Override
-        public TaskGraph graph() {
-            return graph;
-        }
-
-        @Override
-        public CostTable costs() {
-            return costs;
         }
 
         @Override
@@ -159,39 +107,9 @@ public final class Simulator {
         }
 
         @Override
-        public boolean isReady(int task) {
-            return ready.get(task);
-        }
-
-        @Override
-        public int[] readyTasks() {
-            return ready.stream().toArray();
-        }
-
-        @Override
-        public boolean isStarted(int task) {
-            return started.get(task);
-        }
-
-        @Override
-        public boolean isFinished(int task) {
-            return done.get(task);
-        }
-
-        @Override
-        public int firstUnstarted() {
-            int t = started.nextClearBit(0);
-            return t < graph.size() ? t : -1;
-        }
-
-        @Override
-        public int unstartedPredecessors(int task) {
-            return unstartedPreds[task];
-        }
-
-        @Override
         public double freeAt(int d) {
-            return running[d] >= 0 ? end[running[d]] : now;
+            int t = runningOn(d);
+            return t >= 0 ? end[t] : now;
         }
     }
 }

@@ -2,13 +2,12 @@ package io.llmnpu.runtime.prefill;
 
 import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.scheduler.CostTable;
-import io.llmnpu.scheduler.SchedulerView;
 import io.llmnpu.scheduler.SchedulingPolicy;
 import io.llmnpu.scheduler.TaskGraph;
+import io.llmnpu.scheduler.TaskProgress;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -47,7 +46,7 @@ public final class PrefillExecutor {
             throw new IllegalArgumentException("cost table of " + costs.taskCount() + " tasks on " + costs.deviceCount()
                     + " devices does not fit a prefill of " + graph.size() + " tasks on 2 devices");
         }
-        Run run = new Run(graph, costs, policy.newRun(graph, costs));
+        Run run = new Run(graph, costs, policy.newRun(graph, costs), policy.name());
         Thread[] workers = new Thread[2];
         for (int d = 0; d < 2; d++) {
             int device = d;
@@ -81,43 +80,26 @@ public final class PrefillExecutor {
     }
 
     /** Shared state of one run; the policy's view of it. Guarded by {@code this}. */
-    private final class Run implements SchedulerView {
-        final TaskGraph graph;
-        final CostTable costs;
+    private final class Run extends TaskProgress {
         final SchedulingPolicy.Dispatcher dispatcher;
+        final String policy;
         final int[] device;
         final long[] begin;
         final long[] finish;
         final long[] cpuNanos;
-        final int[] unfinishedPreds;
-        final int[] unstartedPreds;
-        final BitSet ready = new BitSet();
-        final BitSet started = new BitSet();
-        final BitSet done = new BitSet();
-        final int[] running = {-1, -1};
         long startNanos;
-        int finished;
         Throwable failure;
 
-        Run(TaskGraph graph, CostTable costs, SchedulingPolicy.Dispatcher dispatcher) {
-            this.graph = graph;
-            this.costs = costs;
+        Run(TaskGraph graph, CostTable costs, SchedulingPolicy.Dispatcher dispatcher, String policy) {
+            super(graph, costs);
             this.dispatcher = dispatcher;
+            this.policy = policy;
             int n = graph.size();
             device = new int[n];
             begin = new long[n];
             finish = new long[n];
             cpuNanos = new long[n];
             Arrays.fill(device, -1);
-            unfinishedPreds = new int[n];
-            unstartedPreds = new int[n];
-            for (int t = 0; t < n; t++) {
-                unfinishedPreds[t] = graph.predecessorCount(t);
-                unstartedPreds[t] = unfinishedPreds[t];
-                if (unfinishedPreds[t] == 0) {
-                    ready.set(t);
-                }
-            }
         }
 
         void work(int d) {
@@ -141,29 +123,24 @@ public final class PrefillExecutor {
         /** Blocks until the policy gives {@code d} a task; -1 when the run is over or failed. */
         synchronized int next(int d) {
             long lastChange = System.nanoTime();
-            int seenFinished = finished;
-            while (failure == null && finished < graph.size()) {
+            int seenFinished = finishedCount();
+            while (failure == null && !allFinished()) {
                 int task = dispatcher.pick(this, d);
                 if (task != SchedulingPolicy.IDLE) {
-                    if (!ready.get(task) || !costs.allowed(task, d)) {
-                        fail(new IllegalStateException("policy picked task " + graph.task(task).describe()
-                                + " for device " + d + ", which is not ready or may not run it"));
+                    try {
+                        markStarted(task, d, policy);
+                    } catch (IllegalStateException e) {
+                        fail(e);
                         return -1;
                     }
-                    ready.clear(task);
-                    started.set(task);
                     device[task] = d;
-                    running[d] = task;
-                    for (int s : graph.successors(task)) {
-                        unstartedPreds[s]--;
-                    }
                     begin[task] = System.nanoTime();
                     notifyAll();    // a policy may have been waiting for this start (in-order)
                     return task;
                 }
-                if (running[0] < 0 && running[1] < 0 && idleBoth(d)) {
-                    fail(new IllegalStateException("policy left both devices idle with " + (graph.size() - finished)
-                            + " tasks unfinished; ready: " + ready));
+                if (runningOn(0) < 0 && runningOn(1) < 0 && idleBoth(d)) {
+                    fail(new IllegalStateException("policy left both devices idle with " + (graph.size() - finishedCount())
+                            + " tasks unfinished; ready: " + readyDescription()));
                     return -1;
                 }
                 try {
@@ -173,8 +150,8 @@ public final class PrefillExecutor {
                     fail(e);
                     return -1;
                 }
-                if (finished != seenFinished) {
-                    seenFinished = finished;
+                if (finishedCount() != seenFinished) {
+                    seenFinished = finishedCount();
                     lastChange = System.nanoTime();
                 } else if (System.nanoTime() - lastChange > STALL_NANOS) {
                     fail(new IllegalStateException("prefill stalled: no task finished for 5 minutes"));
@@ -196,14 +173,7 @@ public final class PrefillExecutor {
 
         synchronized void complete(int task, int d) {
             finish[task] = System.nanoTime();
-            running[d] = -1;
-            done.set(task);
-            finished++;
-            for (int s : graph.successors(task)) {
-                if (--unfinishedPreds[s] == 0) {
-                    ready.set(s);
-                }
-            }
+            markFinished(d);
             notifyAll();
         }
 
@@ -215,54 +185,13 @@ public final class PrefillExecutor {
         }
 
         @Override
-        public TaskGraph graph() {
-            return graph;
-        }
-
-        @Override
-        public CostTable costs() {
-            return costs;
-        }
-
-        @Override
         public double now() {
             return (System.nanoTime() - startNanos) * 1e-9;
         }
 
         @Override
-        public boolean isReady(int task) {
-            return ready.get(task);
-        }
-
-        @Override
-        public int[] readyTasks() {
-            return ready.stream().toArray();
-        }
-
-        @Override
-        public boolean isStarted(int task) {
-            return started.get(task);
-        }
-
-        @Override
-        public boolean isFinished(int task) {
-            return done.get(task);
-        }
-
-        @Override
-        public int firstUnstarted() {
-            int t = started.nextClearBit(0);
-            return t < graph.size() ? t : -1;
-        }
-
-        @Override
-        public int unstartedPredecessors(int task) {
-            return unstartedPreds[task];
-        }
-
-        @Override
         public double freeAt(int d) {
-            int t = running[d];
+            int t = runningOn(d);
             double now = now();
             if (t < 0) {
                 return now;
