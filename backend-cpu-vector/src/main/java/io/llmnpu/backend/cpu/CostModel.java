@@ -4,15 +4,14 @@ import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Value;
 
 /**
- * A rough roofline estimate of one op's time on the CPU: its floating-point work at about 20 GFLOP/s
- * per thread plus its memory traffic at about 10 GB/s. The scheduler only compares such estimates
- * across devices, so the order of magnitude is what matters. Attention is priced as if the KV cache
- * were full, since positions are only known when the graph runs.
+ * A rough roofline estimate of one op's time on the CPU: its floating-point work at the GEMM rate
+ * plus its memory traffic at the streaming read rate, both from {@link CostConstants} (calibrated on
+ * this machine, or fixed defaults). The scheduler only compares such estimates across devices, so the
+ * order of magnitude is what matters. Attention is priced as if the KV cache were full, since
+ * positions are only known when the graph runs.
  */
-record CostModel(int threads) {
+record CostModel(CostConstants rates) {
 
-    static final double FLOPS_PER_THREAD = 20e9;
-    static final double BYTES_PER_SECOND = 10e9;
     /** Share of activation values beyond an INT8 clip range that shadow execution expects. */
     static final double OUTLIER_RATE = 0.003;
 
@@ -76,7 +75,7 @@ record CostModel(int threads) {
                 bytes = 2.0 * floatBytes(s.out());
             }
         }
-        return flops / (FLOPS_PER_THREAD * threads) + bytes / BYTES_PER_SECOND;
+        return flops / rates.flopsPerSecond() + bytes / rates.bytesPerSecond();
     }
 
     private static double floatBytes(Value v) {

@@ -3,7 +3,9 @@ package io.llmnpu.backend.cpu;
 import io.llmnpu.api.backend.Backend;
 import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.api.backend.Device;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -22,14 +24,25 @@ public final class CpuBackend implements Backend {
 
     private final WorkerPool pool;
     private final CpuDevice device;
+    private final CostModel costs;
     private final Set<CpuCompiledGraph> openGraphs = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     public CpuBackend(BackendOptions options) {
+        this(options, CostCalibration.configuredCacheDir());
+    }
+
+    /** @param costCache where calibrated cost rates are cached; empty uses the fixed defaults */
+    CpuBackend(BackendOptions options, Optional<Path> costCache) {
         int threads = options.effectiveThreads();
         this.pool = new WorkerPool(threads, "llmnpu-cpu-", WORKER_SPIN_NANOS);
-        this.device = new CpuDevice(this, threads);
-        LOG.debug("cpu backend started: {} threads, {}-lane float vectors", threads, VectorSpecs.LANES);
+        this.device = new CpuDevice(this);
+        // Measured on this device's own kernels and threads, so the device must exist first.
+        CostConstants rates = new CostCalibration(costCache, CostCalibration.machineKey(threads),
+                () -> KernelRateProbe.measure(device)).constants(threads);
+        this.costs = new CostModel(rates);
+        LOG.debug("cpu backend started: {} threads, {}-lane float vectors, cost rates {}", threads,
+                VectorSpecs.LANES, rates);
     }
 
     @Override
@@ -45,6 +58,10 @@ public final class CpuBackend implements Backend {
     /** The threads kernels use, the calling thread included. */
     public int threads() {
         return pool.parallelism();
+    }
+
+    CostModel costs() {
+        return costs;
     }
 
     WorkerPool pool() {

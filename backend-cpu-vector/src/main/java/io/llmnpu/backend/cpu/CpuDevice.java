@@ -9,17 +9,16 @@ import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import java.lang.management.ManagementFactory;
+import java.util.Locale;
 import java.util.Set;
 
 /** The host CPU: runs every op of the vocabulary with Vector API kernels on the backend's threads. */
 public final class CpuDevice implements Device {
 
     private final CpuBackend backend;
-    private final CostModel cost;
 
-    CpuDevice(CpuBackend backend, int threads) {
+    CpuDevice(CpuBackend backend) {
         this.backend = backend;
-        this.cost = new CostModel(threads);
     }
 
     @Override
@@ -56,7 +55,7 @@ public final class CpuDevice implements Device {
         } catch (BackendException e) {
             return Affinity.unsupported();
         }
-        return new Affinity(Affinity.Support.NATIVE, cost.seconds(op));
+        return new Affinity(Affinity.Support.NATIVE, backend.costs().seconds(op));
     }
 
     @Override
@@ -71,6 +70,9 @@ public final class CpuDevice implements Device {
 
     @Override
     public String toString() {
-        return "cpu0 (" + backend.threads() + " threads, " + VectorSpecs.FLOATS + ")";
+        CostConstants rates = backend.costs().rates();
+        return String.format(Locale.ROOT, "cpu0 (%d threads, %s; costs %.1f GFLOP/s, %.1f GB/s, %s)",
+                backend.threads(), VectorSpecs.FLOATS, rates.flopsPerSecond() / 1e9, rates.bytesPerSecond() / 1e9,
+                rates.source());
     }
 }

@@ -147,11 +147,12 @@ final class BackendsCommand implements Callable<Integer> {
 
     private static void printDevices(PrintWriter out, List<Named> devices) {
         out.println("Devices (by kind: NPU, GPU, CPU)");
-        TextTable t = new TextTable("DEVICE", "KIND", "MEMORY", "CAPABILITIES");
+        TextTable t = new TextTable("DEVICE", "KIND", "MEMORY", "CAPABILITIES", "DETAILS");
         for (Named n : devices) {
             Device d = n.device;
             String caps = d.capabilities().stream().map(Capability::name).sorted().collect(Collectors.joining(", "));
-            t.row(n.name, d.kind().name(), memory(d.memoryBytes()), caps.isEmpty() ? "-" : caps);
+            // The device's own description: for the CPU, its cost rates and whether they were measured.
+            t.row(n.name, d.kind().name(), memory(d.memoryBytes()), caps.isEmpty() ? "-" : caps, d.toString());
         }
         if (t.isEmpty()) {
             out.println("  (none)");

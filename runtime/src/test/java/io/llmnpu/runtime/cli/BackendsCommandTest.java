@@ -100,6 +100,8 @@ class BackendsCommandTest {
         assertEquals("CPU", device.get(1));
         assertTrue(device.get(2).endsWith("GiB") || device.get(2).endsWith("MiB"), device.toString());
         assertEquals("HOST_VISIBLE_MEMORY", device.get(3));
+        // Tests run with -Dllmnpu.costs.cache=none: the CPU says its estimates use the fixed default rates.
+        assertTrue(device.get(4).startsWith("cpu0 (2 threads") && device.get(4).endsWith("defaults)"), device.toString());
 
         // Every op kind of the vocabulary has rows, at both row counts.
         for (Class<?> kind : Op.class.getPermittedSubclasses()) {
