@@ -1,6 +1,7 @@
 package io.llmnpu.backend.cpu;
 
 import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.backend.Bindings;
 import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
@@ -195,24 +196,10 @@ final class CpuCompiledGraph implements CompiledGraph {
     }
 
     private Tensor bind(Map<Value, Tensor> bound, Binding b) {
-        Value v = b.value();
-        String role = b.written() ? (graph.inputs().contains(v) ? "input (updated in place)" : "output") : "input";
-        Tensor t = bound.get(v);
-        if (t == null) {
-            throw new BackendException("graph " + graph.name() + ": no tensor bound for " + role + " " + v);
-        }
-        if (t.dtype() != v.dtype() || !t.shape().equals(v.shape())) {
-            throw new BackendException("graph " + graph.name() + ": " + role + " " + v + " is bound to tensor "
-                    + t + " whose dtype or shape differs");
-        }
-        if (b.written() && t.data().isReadOnly()) {
-            throw new BackendException("graph " + graph.name() + ": " + role + " " + v + " is bound to read-only "
-                    + "tensor " + t + " but the graph writes it");
-        }
+        Tensor t = Bindings.require(graph, bound, b.value(), b.written());
         String heap = OpChecker.heapProblem(t.data());
         if (!heap.isEmpty()) {
-            throw new BackendException("graph " + graph.name() + ": " + role + " " + v + " (tensor " + t + "): "
-                    + heap);
+            throw new BackendException("graph " + graph.name() + ": " + b.value() + " (tensor " + t + "): " + heap);
         }
         return t;
     }

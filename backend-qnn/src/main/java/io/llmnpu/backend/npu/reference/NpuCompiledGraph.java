@@ -1,6 +1,7 @@
 package io.llmnpu.backend.npu.reference;
 
 import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.backend.Bindings;
 import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
@@ -130,7 +131,7 @@ final class NpuCompiledGraph implements CompiledGraph {
         }
         Tensor[] values = intermediates.clone();
         for (Edge e : edges) {
-            values[e.slot()] = bind(bindings, e);
+            values[e.slot()] = Bindings.require(graph, bindings, e.value(), e.written());
         }
         boolean[] quantized = new boolean[codeBuffers.length];
         for (Step s : steps) {
@@ -147,23 +148,6 @@ final class NpuCompiledGraph implements CompiledGraph {
                     (from, to) -> Int8Gemm.multiply(p, codes, s.tokens(), accumulators, accStride, from, to));
             OutputStage.write(p, accumulators, accStride, s.tokens(), values[s.outSlot()].data());
         }
-    }
-
-    private Tensor bind(Map<Value, Tensor> bindings, Edge e) {
-        Value v = e.value();
-        String role = e.written() ? "output" : "input";
-        Tensor t = bindings.get(v);
-        if (t == null) {
-            throw new BackendException("graph " + graph.name() + ": no tensor bound for " + role + " " + v);
-        }
-        if (t.dtype() != v.dtype() || !t.shape().equals(v.shape())) {
-            throw new BackendException("graph " + graph.name() + ": " + role + " " + v + " is bound to " + t
-                    + "; npu-ref graphs are compiled for static shapes, recompile for a new one");
-        }
-        if (e.written() && t.data().isReadOnly()) {
-            throw new BackendException("graph " + graph.name() + ": output " + v + " is bound to read-only tensor " + t);
-        }
-        return t;
     }
 
     @Override
