@@ -8,12 +8,12 @@ import java.util.List;
  * run there (unsupported, or excluded by placement). Every task may run on at least one device.
  */
 public final class CostTable {
-    private final List<DeviceProfile> devices;
+    private final List<Processor> devices;
     private final double[][] seconds;   // [task][device]
     private final double[] minSeconds;
     private final int[] bestDevice;
 
-    private CostTable(List<DeviceProfile> devices, double[][] seconds) {
+    private CostTable(List<Processor> devices, double[][] seconds) {
         this.devices = List.copyOf(devices);
         this.seconds = seconds;
         int n = seconds.length;
@@ -39,7 +39,7 @@ public final class CostTable {
             }
             if (best < 0) {
                 throw new IllegalArgumentException("task " + t + " cannot run on any device of "
-                        + devices.stream().map(DeviceProfile::name).toList());
+                        + devices.stream().map(Processor::name).toList());
             }
             minSeconds[t] = min;
             bestDevice[t] = best;
@@ -51,7 +51,7 @@ public final class CostTable {
      *
      * @throws IllegalArgumentException if a cost is negative or NaN, or a task fits no device
      */
-    public static CostTable of(List<DeviceProfile> devices, double[][] seconds) {
+    public static CostTable of(List<Processor> devices, double[][] seconds) {
         double[][] copy = new double[seconds.length][];
         for (int t = 0; t < seconds.length; t++) {
             copy[t] = seconds[t].clone();
@@ -67,11 +67,11 @@ public final class CostTable {
         return devices.size();
     }
 
-    public List<DeviceProfile> devices() {
+    public List<Processor> devices() {
         return devices;
     }
 
-    public DeviceProfile device(int d) {
+    public Processor device(int d) {
         return devices.get(d);
     }
 
@@ -115,7 +115,7 @@ public final class CostTable {
 
     @Override
     public String toString() {
-        return "CostTable[" + seconds.length + " tasks x " + devices.stream().map(DeviceProfile::name).toList()
+        return "CostTable[" + seconds.length + " tasks x " + devices.stream().map(Processor::name).toList()
                 + ", first row " + (seconds.length == 0 ? "-" : Arrays.toString(seconds[0])) + "]";
     }
 }

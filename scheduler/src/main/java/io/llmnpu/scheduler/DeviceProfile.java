@@ -3,8 +3,9 @@ package io.llmnpu.scheduler;
 import io.llmnpu.api.backend.DeviceKind;
 
 /**
- * Speed figures of one processor, enough for a roofline estimate of each task. A throughput of 0
- * means the device cannot do that arithmetic at all (an INT8-only NPU has no float path).
+ * Speed and power figures of one processor, enough for a roofline estimate of each op and for the
+ * energy a request takes. A throughput of 0 means the device cannot do that arithmetic at all (an
+ * INT8-only NPU has no float path). {@link SimulatedDevice} turns a profile into a {@code Device}.
  *
  * @param name                 unique within its platform (e.g. {@code npu}, {@code cpu})
  * @param kind                 NPU, GPU or CPU
@@ -12,9 +13,12 @@ import io.llmnpu.api.backend.DeviceKind;
  * @param floatOpsPerSecond    sustained float matmul throughput in the device's best float format
  * @param memoryBytesPerSecond sustained memory bandwidth seen by the device
  * @param taskOverheadSeconds  fixed cost of launching one task (graph execute, kernel launch, hand-off)
+ * @param activeWatts          power drawn while running a task; NaN when unknown
+ * @param idleWatts            power drawn while idle (powered, not running); NaN when unknown
  */
 public record DeviceProfile(String name, DeviceKind kind, double int8OpsPerSecond, double floatOpsPerSecond,
-                            double memoryBytesPerSecond, double taskOverheadSeconds) {
+                            double memoryBytesPerSecond, double taskOverheadSeconds, double activeWatts,
+                            double idleWatts) {
 
     public DeviceProfile {
         if (name == null || name.isBlank()) {
@@ -33,6 +37,19 @@ public record DeviceProfile(String name, DeviceKind kind, double int8OpsPerSecon
         if (int8OpsPerSecond == 0 && floatOpsPerSecond == 0) {
             throw new IllegalArgumentException("device " + name + " can run neither INT8 nor float work");
         }
+        if (!Double.isNaN(activeWatts)) {
+            finiteNonNegative(name, "active power", activeWatts);
+        }
+        if (!Double.isNaN(idleWatts)) {
+            finiteNonNegative(name, "idle power", idleWatts);
+        }
+    }
+
+    /** A profile without power figures. */
+    public DeviceProfile(String name, DeviceKind kind, double int8OpsPerSecond, double floatOpsPerSecond,
+                         double memoryBytesPerSecond, double taskOverheadSeconds) {
+        this(name, kind, int8OpsPerSecond, floatOpsPerSecond, memoryBytesPerSecond, taskOverheadSeconds,
+                Double.NaN, Double.NaN);
     }
 
     private static void finiteNonNegative(String device, String what, double value) {
@@ -52,5 +69,15 @@ public record DeviceProfile(String name, DeviceKind kind, double int8OpsPerSecon
 
     public boolean supports(Arithmetic arithmetic) {
         return opsPerSecond(arithmetic) > 0;
+    }
+
+    /** Whether both power figures are known. */
+    public boolean hasPower() {
+        return !Double.isNaN(activeWatts) && !Double.isNaN(idleWatts);
+    }
+
+    /** The lane this device is in a schedule. */
+    public Processor processor() {
+        return new Processor(name, kind);
     }
 }

@@ -14,22 +14,18 @@ import java.util.Locale;
  * How well policies scheduled one prefill, against the lower bound: a text table for people and
  * JSON for tools.
  *
- * @param platform                       name of the platform profile
- * @param shape                          model shape
- * @param promptTokens                   prompt length
- * @param chunkRows                      rows of each chunk's static graph
- * @param chunks                         number of chunks
- * @param tasks                          tasks in the graph
- * @param placement                      placement rule the schedules and bound respect
- * @param lowerBound                     bound under that placement
- * @param anyDeviceLowerBoundSeconds     bound if any supporting device could run any task (for scale:
- *                                       how much a looser placement could gain at most)
- * @param devices                        device names, in cost-table order
- * @param rows                           one row per policy
+ * @param platform     name of the platform (a profile, or the devices of a real run)
+ * @param model        one line describing the model and graph (shape, quantization)
+ * @param promptTokens prompt length
+ * @param chunkRows    rows of each chunk's static graph
+ * @param chunks       number of chunks
+ * @param tasks        tasks in the graph
+ * @param lowerBound   bound under the placement the cost table encodes
+ * @param devices      device names, in cost-table order
+ * @param rows         one row per policy
  */
-public record PlanReport(String platform, ModelShape shape, int promptTokens, int chunkRows, int chunks, int tasks,
-                         PlacementRule placement, LowerBound lowerBound, double anyDeviceLowerBoundSeconds,
-                         List<String> devices, List<Row> rows) {
+public record PlanReport(String platform, String model, int promptTokens, int chunkRows, int chunks, int tasks,
+                         LowerBound lowerBound, List<String> devices, List<Row> rows) {
 
     public PlanReport {
         devices = List.copyOf(devices);
@@ -83,14 +79,10 @@ public record PlanReport(String platform, ModelShape shape, int promptTokens, in
 
     public String toText() {
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "prefill of %d tokens in %d chunk(s) of %d rows, %d tasks; model dim %d, "
-                        + "hidden %d, %d layers, %d/%d heads, vocab %d; platform %s; placement %s%n",
-                promptTokens, chunks, chunkRows, tasks, shape.dim(), shape.hiddenDim(), shape.layers(), shape.heads(),
-                shape.kvHeads(), shape.vocabSize(), platform, placement));
-        out.append(String.format(Locale.ROOT, "lower bound %.3f ms = max(load %.3f ms, critical path %.3f ms); "
-                        + "%.3f ms if any supporting device could run any task%n",
-                lowerBound.seconds() * 1e3, lowerBound.loadSeconds() * 1e3, lowerBound.criticalPathSeconds() * 1e3,
-                anyDeviceLowerBoundSeconds * 1e3));
+        out.append(String.format(Locale.ROOT, "prefill of %d tokens in %d chunk(s) of %d rows, %d tasks; %s; platform %s%n",
+                promptTokens, chunks, chunkRows, tasks, model, platform));
+        out.append(String.format(Locale.ROOT, "lower bound %.3f ms = max(load %.3f ms, critical path %.3f ms)%n",
+                lowerBound.seconds() * 1e3, lowerBound.loadSeconds() * 1e3, lowerBound.criticalPathSeconds() * 1e3));
         StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-18s %12s %15s %7s %9s %11s %13s",
                 "policy", "makespan ms", "lower bound ms", "ratio", "tok/s", "NPU busy %", "NPU bubble %"));
         for (String d : devices) {
@@ -118,23 +110,15 @@ public record PlanReport(String platform, ModelShape shape, int promptTokens, in
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode root = mapper.createObjectNode();
         root.put("platform", platform);
-        ObjectNode model = root.putObject("model");
-        model.put("dim", shape.dim());
-        model.put("hidden_dim", shape.hiddenDim());
-        model.put("layers", shape.layers());
-        model.put("heads", shape.heads());
-        model.put("kv_heads", shape.kvHeads());
-        model.put("vocab_size", shape.vocabSize());
+        root.put("model", model);
         root.put("prompt_tokens", promptTokens);
         root.put("chunk_rows", chunkRows);
         root.put("chunks", chunks);
         root.put("tasks", tasks);
-        root.put("placement", placement.name());
         ObjectNode bound = root.putObject("lower_bound");
         bound.put("ms", lowerBound.seconds() * 1e3);
         bound.put("load_ms", lowerBound.loadSeconds() * 1e3);
         bound.put("critical_path_ms", lowerBound.criticalPathSeconds() * 1e3);
-        bound.put("any_device_ms", anyDeviceLowerBoundSeconds * 1e3);
         ArrayNode names = root.putArray("devices");
         devices.forEach(names::add);
         ArrayNode policies = root.putArray("policies");

@@ -16,14 +16,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Reads platform profiles from JSON. Units are the ones people quote: GOP/s, GFLOP/s, GB/s (10^9)
- * and microseconds. Any field whose name starts with {@code _} is a comment and ignored; any other
- * unknown field is an error, so that a misspelt figure is not silently replaced by nothing.
+ * Reads platform profiles from JSON. Units are the ones people quote: GOP/s, GFLOP/s, GB/s (10^9),
+ * microseconds and watts (the two power figures are optional: without them energy is not reported).
+ * Any field whose name starts with {@code _} is a comment and ignored; any other unknown field is an
+ * error, so that a misspelt figure is not silently replaced by nothing.
  *
  * <pre>{@code
  * { "name": "my-phone", "description": "...",
  *   "devices": [ { "name": "npu", "kind": "NPU", "int8_gops": 2386, "float_gflops": 0,
- *                  "memory_gbps": 76.8, "task_overhead_us": 100 } ] }
+ *                  "memory_gbps": 76.8, "task_overhead_us": 100, "active_watts": 1.5, "idle_watts": 0.05 } ] }
  * }</pre>
  */
 public final class ProfileLoader {
@@ -33,7 +34,7 @@ public final class ProfileLoader {
     private static final String RESOURCE_DIR = "/io/llmnpu/scheduler/profiles/";
     private static final Set<String> PLATFORM_FIELDS = Set.of("name", "description", "devices");
     private static final Set<String> DEVICE_FIELDS = Set.of("name", "kind", "int8_gops", "float_gflops",
-            "memory_gbps", "task_overhead_us");
+            "memory_gbps", "task_overhead_us", "active_watts", "idle_watts");
     private static final double GIGA = 1e9;
     private static final double MICRO = 1e-6;
 
@@ -114,7 +115,9 @@ public final class ProfileLoader {
                     number(node, "int8_gops", where2) * GIGA,
                     number(node, "float_gflops", where2) * GIGA,
                     number(node, "memory_gbps", where2) * GIGA,
-                    number(node, "task_overhead_us", where2) * MICRO);
+                    number(node, "task_overhead_us", where2) * MICRO,
+                    optionalNumber(node, "active_watts", where2),
+                    optionalNumber(node, "idle_watts", where2));
         } catch (IllegalArgumentException e) {
             throw new ProfileFormatException(where2 + ": " + e.getMessage(), e);
         }
@@ -136,6 +139,10 @@ public final class ProfileLoader {
             throw new ProfileFormatException(where + ": '" + field + "' must be a non-empty string");
         }
         return v.asText();
+    }
+
+    private static double optionalNumber(JsonNode node, String field, String where) {
+        return node.has(field) ? number(node, field, where) : Double.NaN;
     }
 
     private static double number(JsonNode node, String field, String where) {

@@ -7,19 +7,17 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * An immutable DAG of tasks with their workloads. Task ids are {@code 0..size-1} and form a
+ * An immutable DAG of tasks. Task ids are {@code 0..size-1} and form a
  * topological order (every edge goes from a smaller id to a larger one), so "program order" and a
  * valid execution order are the same thing and cycles cannot be built.
  */
 public final class TaskGraph {
     private final List<Task> tasks;
-    private final List<Workload> workloads;
     private final int[][] predecessors;
     private final int[][] successors;
 
-    private TaskGraph(List<Task> tasks, List<Workload> workloads, int[][] predecessors, int[][] successors) {
+    private TaskGraph(List<Task> tasks, int[][] predecessors, int[][] successors) {
         this.tasks = tasks;
-        this.workloads = workloads;
         this.predecessors = predecessors;
         this.successors = successors;
     }
@@ -38,10 +36,6 @@ public final class TaskGraph {
 
     public List<Task> tasks() {
         return tasks;
-    }
-
-    public Workload workload(int id) {
-        return workloads.get(id);
     }
 
     /** Ids of the tasks {@code id} waits for, ascending. The array is a copy. */
@@ -83,17 +77,20 @@ public final class TaskGraph {
     /** Collects tasks and edges; {@link #build()} checks them. */
     public static final class Builder {
         private final List<Task> tasks = new ArrayList<>();
-        private final List<Workload> workloads = new ArrayList<>();
         private final List<Set<Integer>> predecessors = new ArrayList<>();
 
         private Builder() {
         }
 
         /** Adds a task with the next id and returns that id. */
-        public int add(int chunk, int layer, TaskKind kind, Workload workload) {
+        public int add(int chunk, int layer, TaskKind kind) {
+            return add(chunk, layer, kind, "");
+        }
+
+        /** Adds a named task with the next id and returns that id. */
+        public int add(int chunk, int layer, TaskKind kind, String label) {
             int id = tasks.size();
-            tasks.add(new Task(id, chunk, layer, kind));
-            workloads.add(workload);
+            tasks.add(new Task(id, chunk, layer, kind, label));
             predecessors.add(new LinkedHashSet<>());
             return id;
         }
@@ -135,7 +132,7 @@ public final class TaskGraph {
                     succs[p][fill[p]++] = i;
                 }
             }
-            return new TaskGraph(List.copyOf(tasks), List.copyOf(workloads), preds, succs);
+            return new TaskGraph(List.copyOf(tasks), preds, succs);
         }
     }
 }

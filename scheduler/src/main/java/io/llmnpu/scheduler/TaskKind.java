@@ -1,48 +1,29 @@
 package io.llmnpu.scheduler;
 
 /**
- * The subgraphs one layer of one prefill chunk is cut into, following llm.npu: NPU-affine INT8
- * projections around CPU/GPU-affine float attention, plus the optional float "shadow" tasks that
- * add back the activation outliers an INT8 linear layer cannot represent.
+ * What a task of a placed graph mainly does, read off its ops: for charts, reports and the llm.npu
+ * cut (INT8 projections on the NPU, float attention and outlier shadows on the CPU/GPU).
  */
 public enum TaskKind {
-    /** Q, K and V projections of the chunk (INT8 matmul); writes the chunk's keys and values. */
-    QKV(AffinityClass.NPU, Arithmetic.INT8_MATMUL, "QKV", "#4e79a7"),
-    /** Outlier remainder of the QKV input, in float, concurrent with {@link #QKV}. */
-    QKV_SHADOW(AffinityClass.CPU_GPU, Arithmetic.FLOAT, "QKV shadow", "#a0cbe8"),
-    /** RoPE, attention of the chunk's queries over the KV cache so far, softmax (float). */
-    ATTENTION(AffinityClass.CPU_GPU, Arithmetic.FLOAT, "attention", "#f28e2b"),
-    /** O projection, residual, norm and the feed-forward network (INT8 matmul). */
-    OUTPUT_FFN(AffinityClass.NPU, Arithmetic.INT8_MATMUL, "O+FFN", "#59a14f"),
-    /** Outlier remainders of the O projection and FFN inputs, in float, concurrent with {@link #OUTPUT_FFN}. */
-    OUTPUT_FFN_SHADOW(AffinityClass.CPU_GPU, Arithmetic.FLOAT, "O+FFN shadow", "#8cd17d"),
-    /**
-     * Float work between the projections that the paper's coarse cut folds into its neighbours:
-     * embedding, shadow merges, residual adds, norms and the SiLU gate. A runtime that executes
-     * the real graphs cuts at every NPU/CPU boundary, so these become tasks of their own.
-     */
-    FLOAT_GLUE(AffinityClass.CPU_GPU, Arithmetic.FLOAT, "norm/add/act", "#bab0ac"),
-    /** Final norm and output projection of the prompt's last token: the logits of the first generated token. */
-    LOGITS(AffinityClass.CPU_GPU, Arithmetic.FLOAT, "logits", "#b07aa1");
+    /** INT8 linear layers (QuantizedLinear): the NPU's work. */
+    INT8_LINEAR("INT8 linear", "#4e79a7"),
+    /** Outlier remainders of INT8 linear inputs, in float, beside the INT8 work (OutlierShadow). */
+    SHADOW("shadow", "#a0cbe8"),
+    /** Attention over the KV cache, with the RoPE and merges around it. */
+    ATTENTION("attention", "#f28e2b"),
+    /** Float linear layers (the float graph's projections). */
+    FLOAT_LINEAR("float linear", "#59a14f"),
+    /** Everything between the projections: embedding, shadow merges, residual adds, norms, activations. */
+    FLOAT_GLUE("norm/add/act", "#bab0ac"),
+    /** The LM head: logits of the positions that need them. */
+    LOGITS("logits", "#b07aa1");
 
-    private final AffinityClass affinity;
-    private final Arithmetic arithmetic;
     private final String label;
     private final String color;
 
-    TaskKind(AffinityClass affinity, Arithmetic arithmetic, String label, String color) {
-        this.affinity = affinity;
-        this.arithmetic = arithmetic;
+    TaskKind(String label, String color) {
         this.label = label;
         this.color = color;
-    }
-
-    public AffinityClass affinity() {
-        return affinity;
-    }
-
-    public Arithmetic arithmetic() {
-        return arithmetic;
     }
 
     /** Short human-readable name. */

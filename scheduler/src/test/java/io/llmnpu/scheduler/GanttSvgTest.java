@@ -27,8 +27,11 @@ class GanttSvgTest {
     @Test
     void prefillChartIsWellFormedWithOneRectanglePerTask() throws Exception {
         PlatformProfile phone = new ProfileLoader().builtIn("snapdragon-8gen3-like");
-        Plan plan = new PrefillPlanner().plan(new ModelShape(2048, 5504, 6, 16, 16, 151936), 512, 256, phone,
-                new GreedyOutOfOrderPolicy());
+        SyntheticGraphs.Shape5 shape = new SyntheticGraphs.Shape5(2048, 5504, 6, 16, 16, 151936);
+        PrefillPlanner.Prefill prefill = new PrefillPlanner.Prefill(
+                SyntheticGraphs.body(shape, 256, 512, l -> true, l -> l % 3 == 0), SyntheticGraphs.head(shape, 1),
+                512, 256, 2, "test");
+        Plan plan = new PrefillPlanner().compare(prefill, phone, List.of(new GreedyOutOfOrderPolicy())).plans().getFirst();
         Document doc = parse(plan.ganttSvg());
         assertEquals("svg", doc.getDocumentElement().getLocalName());
         NodeList rects = doc.getElementsByTagNameNS("http://www.w3.org/2000/svg", "rect");
@@ -52,8 +55,7 @@ class GanttSvgTest {
 
     @Test
     void rectanglesSitInTheirDevicesLaneAtTheirTime() throws Exception {
-        List<DeviceProfile> devices = List.of(new DeviceProfile("a<&>", DeviceKind.NPU, 1e12, 0, 1e10, 0),
-                new DeviceProfile("b\"'", DeviceKind.CPU, 1e12, 1e12, 1e10, 0));
+        List<Processor> devices = List.of(new Processor("a<&>", DeviceKind.NPU), new Processor("b\"'", DeviceKind.CPU));
         TaskGraph g = LowerBoundsTest.independent(2);
         CostTable costs = CostTable.of(devices, new double[][] {{0.004, Double.POSITIVE_INFINITY}, {Double.POSITIVE_INFINITY, 0.002}});
         Schedule s = new Simulator().run(g, costs, new GreedyOutOfOrderPolicy());

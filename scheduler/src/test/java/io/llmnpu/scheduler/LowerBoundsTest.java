@@ -13,12 +13,12 @@ import org.junit.jupiter.api.Test;
 class LowerBoundsTest {
     private static final double INF = Double.POSITIVE_INFINITY;
 
-    static DeviceProfile device(String name, DeviceKind kind) {
-        return new DeviceProfile(name, kind, 1e12, 1e12, 1e10, 0);
+    static Processor device(String name, DeviceKind kind) {
+        return new Processor(name, kind);
     }
 
-    static List<DeviceProfile> devices(int m) {
-        List<DeviceProfile> list = new ArrayList<>();
+    static List<Processor> devices(int m) {
+        List<Processor> list = new ArrayList<>();
         for (int d = 0; d < m; d++) {
             list.add(device("d" + d, d == 0 ? DeviceKind.NPU : DeviceKind.CPU));
         }
@@ -28,7 +28,7 @@ class LowerBoundsTest {
     static TaskGraph independent(int n) {
         TaskGraph.Builder b = TaskGraph.builder();
         for (int i = 0; i < n; i++) {
-            b.add(0, 0, TaskKind.QKV, new Workload(0, 0));
+            b.add(0, 0, TaskKind.INT8_LINEAR);
         }
         return b.build();
     }
@@ -54,10 +54,10 @@ class LowerBoundsTest {
     @Test
     void criticalPathTakesEachTaskAtItsFastestDevice() {
         TaskGraph.Builder b = TaskGraph.builder();
-        int a = b.add(0, 0, TaskKind.QKV, new Workload(0, 0));
-        int c = b.add(0, 0, TaskKind.ATTENTION, new Workload(0, 0));
-        int d = b.add(0, 0, TaskKind.OUTPUT_FFN, new Workload(0, 0));
-        int e = b.add(0, 0, TaskKind.LOGITS, new Workload(0, 0));
+        int a = b.add(0, 0, TaskKind.INT8_LINEAR);
+        int c = b.add(0, 0, TaskKind.ATTENTION);
+        int d = b.add(0, 0, TaskKind.INT8_LINEAR);
+        int e = b.add(0, 0, TaskKind.LOGITS);
         b.dependency(a, c).dependency(c, e).dependency(d, e);
         TaskGraph g = b.build();
         CostTable costs = CostTable.of(devices(2), new double[][] {{1, 2}, {5, 3}, {10, INF}, {1, 1}});

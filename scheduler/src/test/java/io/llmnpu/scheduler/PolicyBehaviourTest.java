@@ -11,22 +11,17 @@ import org.junit.jupiter.api.Test;
 /** Small hand-built cases where the right decision of each policy is known. */
 class PolicyBehaviourTest {
     private static final double INF = Double.POSITIVE_INFINITY;
-    private static final List<DeviceProfile> NPU_CPU = List.of(
-            new DeviceProfile("npu", DeviceKind.NPU, 1e12, 0, 1e10, 0),
-            new DeviceProfile("cpu", DeviceKind.CPU, 1e11, 1e11, 1e10, 0));
+    private static final List<Processor> NPU_CPU = List.of(
+            new Processor("npu", DeviceKind.NPU), new Processor("cpu", DeviceKind.CPU));
     private final Simulator simulator = new Simulator();
-
-    private static Workload none() {
-        return new Workload(0, 0);
-    }
 
     @Test
     void greedyCpuFirstRunsTheTaskThatUnlocksTheMostNpuWork() {
         TaskGraph.Builder b = TaskGraph.builder();
-        int small = b.add(0, 0, TaskKind.ATTENTION, none());     // unlocks 1 s of NPU work
-        int big = b.add(1, 0, TaskKind.ATTENTION, none());       // unlocks 5 s of NPU work
-        int npuSmall = b.add(0, 0, TaskKind.OUTPUT_FFN, none());
-        int npuBig = b.add(1, 0, TaskKind.OUTPUT_FFN, none());
+        int small = b.add(0, 0, TaskKind.ATTENTION);     // unlocks 1 s of NPU work
+        int big = b.add(1, 0, TaskKind.ATTENTION);       // unlocks 5 s of NPU work
+        int npuSmall = b.add(0, 0, TaskKind.INT8_LINEAR);
+        int npuBig = b.add(1, 0, TaskKind.INT8_LINEAR);
         b.dependency(small, npuSmall).dependency(big, npuBig);
         TaskGraph g = b.build();
         CostTable costs = CostTable.of(NPU_CPU, new double[][] {{INF, 2}, {INF, 2}, {1, INF}, {5, INF}});
@@ -42,10 +37,10 @@ class PolicyBehaviourTest {
     @Test
     void greedyNpuFirstRunsTheTaskThatUnlocksTheLeastCpuWork() {
         TaskGraph.Builder b = TaskGraph.builder();
-        int feedsMuch = b.add(0, 0, TaskKind.QKV, none());       // its completion releases 4 s of CPU work
-        int feedsLittle = b.add(1, 0, TaskKind.QKV, none());     // releases 1 s
-        int cpuMuch = b.add(0, 0, TaskKind.ATTENTION, none());
-        int cpuLittle = b.add(1, 0, TaskKind.ATTENTION, none());
+        int feedsMuch = b.add(0, 0, TaskKind.INT8_LINEAR);       // its completion releases 4 s of CPU work
+        int feedsLittle = b.add(1, 0, TaskKind.INT8_LINEAR);     // releases 1 s
+        int cpuMuch = b.add(0, 0, TaskKind.ATTENTION);
+        int cpuLittle = b.add(1, 0, TaskKind.ATTENTION);
         b.dependency(feedsMuch, cpuMuch).dependency(feedsLittle, cpuLittle);
         TaskGraph g = b.build();
         CostTable costs = CostTable.of(NPU_CPU, new double[][] {{1, INF}, {1, INF}, {INF, 4}, {INF, 1}});
@@ -86,9 +81,9 @@ class PolicyBehaviourTest {
     @Test
     void criticalPathRunsTheLongestChainFirst() {
         TaskGraph.Builder b = TaskGraph.builder();
-        int lone = b.add(0, 0, TaskKind.QKV, none());
-        int head = b.add(1, 0, TaskKind.QKV, none());
-        int tail = b.add(1, 1, TaskKind.QKV, none());
+        int lone = b.add(0, 0, TaskKind.INT8_LINEAR);
+        int head = b.add(1, 0, TaskKind.INT8_LINEAR);
+        int tail = b.add(1, 1, TaskKind.INT8_LINEAR);
         b.dependency(head, tail);
         TaskGraph g = b.build();
         CostTable costs = CostTable.of(NPU_CPU, new double[][] {{2, INF}, {1, INF}, {3, 2}});
@@ -117,8 +112,8 @@ class PolicyBehaviourTest {
     @Test
     void simulatorRejectsAPolicyThatBreaksTheRules() {
         TaskGraph.Builder b = TaskGraph.builder();
-        int a = b.add(0, 0, TaskKind.QKV, none());
-        int c = b.add(0, 0, TaskKind.ATTENTION, none());
+        int a = b.add(0, 0, TaskKind.INT8_LINEAR);
+        int c = b.add(0, 0, TaskKind.ATTENTION);
         b.dependency(a, c);
         TaskGraph g = b.build();
         CostTable costs = CostTable.of(NPU_CPU, new double[][] {{1, INF}, {INF, 1}});

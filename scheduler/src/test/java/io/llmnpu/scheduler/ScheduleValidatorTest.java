@@ -13,9 +13,9 @@ class ScheduleValidatorTest {
 
     private static TaskGraph chainOfTwoAndOne() {
         TaskGraph.Builder b = TaskGraph.builder();
-        int a = b.add(0, 0, TaskKind.QKV, new Workload(0, 0));
-        int c = b.add(0, 0, TaskKind.ATTENTION, new Workload(0, 0));
-        b.add(1, 0, TaskKind.QKV, new Workload(0, 0));
+        int a = b.add(0, 0, TaskKind.INT8_LINEAR);
+        int c = b.add(0, 0, TaskKind.ATTENTION);
+        b.add(1, 0, TaskKind.INT8_LINEAR);
         b.dependency(a, c);
         return b.build();
     }

@@ -26,7 +26,8 @@ class SimulatorPropertyTest {
     void randomGraphsAndCosts(long seed) {
         Random random = new Random(seed);
         TaskGraph graph = RandomTaskGraphs.graph(random, 1 + random.nextInt(60), random.nextDouble() * 0.4);
-        List<DeviceProfile> devices = RandomTaskGraphs.devices(random, 1 + random.nextInt(4));
+        List<Processor> devices = RandomTaskGraphs.devices(random, 1 + random.nextInt(4)).stream()
+                .map(DeviceProfile::processor).toList();
         CostTable costs = RandomTaskGraphs.costs(random, graph, devices, random.nextDouble() * 0.5);
         checkAllPolicies(graph, costs, "seed " + seed);
     }
@@ -39,17 +40,21 @@ class SimulatorPropertyTest {
         }
         Random random = new Random(seed);
         int heads = 1 << random.nextInt(4);
-        ModelShape shape = new ModelShape(heads * (8 << random.nextInt(3)), 16 + random.nextInt(200),
-                1 + random.nextInt(6), heads, heads >> random.nextInt(Integer.numberOfTrailingZeros(heads) + 1),
-                10 + random.nextInt(1000));
-        ShadowOutliers shadow = new ShadowOutliers(random.nextDouble(), random.nextInt(12));
-        PrefillDag dag = PrefillDag.build(shape, 1 + random.nextInt(400), 32 << random.nextInt(3), shadow);
+        SyntheticGraphs.Shape5 shape = new SyntheticGraphs.Shape5(heads * (8 << random.nextInt(3)),
+                16 + random.nextInt(200), 1 + random.nextInt(6), heads,
+                heads >> random.nextInt(Integer.numberOfTrailingZeros(heads) + 1), 10 + random.nextInt(1000));
+        int rows = 16 << random.nextInt(3);
+        int chunks = 1 + random.nextInt(5);
+        double int8Share = random.nextDouble();
+        double shadowShare = random.nextDouble();
+        PrefillPlanner.Prefill prefill = new PrefillPlanner.Prefill(
+                SyntheticGraphs.body(shape, rows, rows * chunks, l -> (l * 7 + seed) % 10 < int8Share * 10,
+                        l -> (l * 3 + seed) % 10 < shadowShare * 10),
+                SyntheticGraphs.head(shape, 1), rows * chunks, rows, chunks, "random");
         List<DeviceProfile> devices = new ArrayList<>(RandomTaskGraphs.devices(random, 1 + random.nextInt(3)));
         devices.add(new DeviceProfile("host", DeviceKind.CPU, 5e10, 5e10, 1e10, 1e-5));   // runs everything
-        CostTable supported = new CostEstimator().estimate(dag.graph(), new PlatformProfile("random", "", devices));
-        for (PlacementRule rule : PlacementRule.values()) {
-            checkAllPolicies(dag.graph(), rule.apply(dag.graph(), supported), "seed " + seed + " " + rule);
-        }
+        ChunkDag dag = new PrefillPlanner().dag(prefill, devices);
+        checkAllPolicies(dag.graph(), dag.costs(), "seed " + seed);
     }
 
     private void checkAllPolicies(TaskGraph graph, CostTable costs, String label) {

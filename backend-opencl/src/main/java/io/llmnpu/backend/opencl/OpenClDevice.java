@@ -8,6 +8,7 @@ import io.llmnpu.api.backend.Capability;
 import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.backend.DeviceKind;
+import io.llmnpu.api.backend.StateResidency;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.tensor.Tensor;
@@ -121,9 +122,23 @@ public final class OpenClDevice implements Device {
     }
 
     /**
+     * KV caches stay on the device between executions unless {@code -Dllmnpu.opencl.stateResidency=upload}
+     * asks for a re-upload before every run; rows an execution writes are written back to the host.
+     */
+    @Override
+    public StateResidency stateResidency() {
+        return options.stateResidency() == OpenClOptions.StateResidency.KEEP_RESIDENT
+                ? StateResidency.DEVICE : StateResidency.HOST;
+    }
+
+    /** Drops the device copy of a KV cache tensor, so its next binding uploads the host tensor again. */
+    @Override
+    public void stateChanged(Tensor state) {
+        forgetResidentState(state);
+    }
+
+    /**
      * Drops the device copy of a KV cache tensor, so its next binding uploads the host tensor again.
-     * Call it after changing a cache on the host (or through another device) while this device keeps
-     * caches resident.
      *
      * @return whether the device held a copy
      */

@@ -2,6 +2,7 @@ package io.llmnpu.api.backend;
 
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
+import io.llmnpu.api.tensor.Tensor;
 import java.util.Set;
 
 /** One processor of a backend, able to compile and run subgraphs. */
@@ -27,4 +28,17 @@ public interface Device {
      * @throws BackendException if an op is unsupported or the graph cannot be prepared
      */
     CompiledGraph compile(Subgraph graph);
+
+    /** Where this device keeps state tensors between executions; {@link StateResidency#HOST} unless it says otherwise. */
+    default StateResidency stateResidency() {
+        return StateResidency.HOST;
+    }
+
+    /**
+     * The host tensor {@code state} was changed by someone other than this device since this device last
+     * ran a graph on it: a {@link StateResidency#DEVICE} device drops its copy and reads the host tensor
+     * at its next execution. Devices of {@link StateResidency#HOST} need not do anything.
+     */
+    default void stateChanged(Tensor state) {
+    }
 }

@@ -19,6 +19,14 @@ public sealed interface Op {
 
     List<Value> outputs();
 
+    /**
+     * Inputs the op updates in place (state such as a KV cache): they outlive one execution, so a
+     * device that keeps a copy of them must follow {@link io.llmnpu.api.backend.StateResidency}.
+     */
+    default List<Value> updatedInPlace() {
+        return List.of();
+    }
+
     /** Looks up rows of {@code table} by token id: out[t] = table[tokens[t]]. */
     record Embedding(Value tokens, Tensor table, Value out) implements Op {
         public List<Value> inputs() { return List.of(tokens); }
@@ -58,6 +66,8 @@ public sealed interface Op {
                      int heads, int kvHeads, int headDim, Value out) implements Op {
         public List<Value> inputs() { return List.of(q, k, v, positions, kCache, vCache); }
         public List<Value> outputs() { return List.of(out); }
+        @Override
+        public List<Value> updatedInPlace() { return List.of(kCache, vCache); }
     }
 
     /** out = silu(gate) * up, elementwise: the gated FFN activation of Llama. */

@@ -10,7 +10,7 @@ import java.util.Random;
  * Random task graphs and cost tables for property tests of policies, the simulator and bounds.
  * Everything is drawn from the caller's {@link Random}, so a seed reproduces a case.
  */
-public final class RandomTaskGraphs {
+final class RandomTaskGraphs {
     private static final TaskKind[] KINDS = TaskKind.values();
     private static final DeviceKind[] DEVICE_KINDS = DeviceKind.values();
 
@@ -24,8 +24,7 @@ public final class RandomTaskGraphs {
     public static TaskGraph graph(Random random, int tasks, double edgeProbability) {
         TaskGraph.Builder b = TaskGraph.builder();
         for (int t = 0; t < tasks; t++) {
-            int id = b.add(random.nextInt(4), random.nextInt(8), KINDS[random.nextInt(KINDS.length)],
-                    new Workload(random.nextDouble() * 1e9, random.nextDouble() * 1e8));
+            int id = b.add(random.nextInt(4), random.nextInt(8), KINDS[random.nextInt(KINDS.length)]);
             for (int earlier = 0; earlier < id; earlier++) {
                 if (random.nextDouble() < edgeProbability) {
                     b.dependency(earlier, id);
@@ -53,7 +52,7 @@ public final class RandomTaskGraphs {
      * Independent random costs (up to 10 ms, a few zero) for every task on every device, with about
      * {@code unsupportedShare} of the pairs forbidden; every task keeps at least one device.
      */
-    public static CostTable costs(Random random, TaskGraph graph, List<DeviceProfile> devices, double unsupportedShare) {
+    public static CostTable costs(Random random, TaskGraph graph, List<Processor> devices, double unsupportedShare) {
         double[][] seconds = new double[graph.size()][devices.size()];
         for (int t = 0; t < graph.size(); t++) {
             boolean any = false;
