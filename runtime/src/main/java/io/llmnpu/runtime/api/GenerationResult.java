@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.api;
 
+import java.util.Map;
+
 /**
  * What a generation produced and how fast.
  *
@@ -9,9 +11,10 @@ package io.llmnpu.runtime.api;
  * @param prefillNanos   time to process the prompt
  * @param decodeNanos    time to generate the tokens after the first
  * @param stopReason     why generation ended
+ * @param prefill        how the prompt ran: path, devices, time to first token
  */
 public record GenerationResult(String text, int[] tokens, int promptTokens, long prefillNanos, long decodeNanos,
-                               StopReason stopReason) {
+                               StopReason stopReason, Prefill prefill) {
 
     public enum StopReason {
         /** maxTokens reached. */
@@ -24,6 +27,34 @@ public record GenerationResult(String text, int[] tokens, int promptTokens, long
         CANCELLED
     }
 
+    /**
+     * How the prompt ran.
+     *
+     * @param path       {@code float}, or the NPU path (e.g. {@code w8a8-shadow}) when INT8 linears ran on an NPU
+     * @param ttftNanos  from the call to the first generated token (tokenizing and sampling included)
+     * @param deviceBusy each device that ran part of the prompt, with its busy share of the prefill's wall time
+     * @param failovers  devices that failed or left while the prompt ran
+     */
+    public record Prefill(String path, long ttftNanos, Map<String, Double> deviceBusy, int failovers) {
+        public Prefill {
+            deviceBusy = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(deviceBusy));
+        }
+
+        public static Prefill unknown() {
+            return new Prefill("float", 0, Map.of(), 0);
+        }
+    }
+
+    public GenerationResult {
+        prefill = prefill == null ? Prefill.unknown() : prefill;
+    }
+
+    /** A result without prefill details. */
+    public GenerationResult(String text, int[] tokens, int promptTokens, long prefillNanos, long decodeNanos,
+                            StopReason stopReason) {
+        this(text, tokens, promptTokens, prefillNanos, decodeNanos, stopReason, null);
+    }
+
     /** Prompt tokens processed per second. */
     public double prefillTokensPerSecond() {
         return prefillNanos == 0 ? 0 : promptTokens * 1e9 / prefillNanos;
@@ -32,5 +63,10 @@ public record GenerationResult(String text, int[] tokens, int promptTokens, long
     /** Tokens generated per second, after the first (which comes out of prefill). */
     public double decodeTokensPerSecond() {
         return decodeNanos == 0 || tokens.length < 2 ? 0 : (tokens.length - 1) * 1e9 / decodeNanos;
+    }
+
+    /** Time to first token, in seconds. */
+    public double ttftSeconds() {
+        return prefill.ttftNanos() * 1e-9;
     }
 }

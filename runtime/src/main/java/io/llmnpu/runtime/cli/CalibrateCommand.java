@@ -2,9 +2,13 @@ package io.llmnpu.runtime.cli;
 
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.api.backend.BackendOptions;
+import io.llmnpu.runtime.engine.BackendRegistry;
+import io.llmnpu.runtime.engine.DevicePlan;
+import io.llmnpu.runtime.measure.Calibrator;
 import io.llmnpu.runtime.quant.CalibrationData;
 import io.llmnpu.runtime.quant.CalibrationFile;
-import io.llmnpu.runtime.quant.Calibrator;
+import io.llmnpu.runtime.quant.CalibrationStore;
 import io.llmnpu.runtime.quant.LinearSite;
 import io.llmnpu.runtime.quant.ParagraphChunker;
 import io.llmnpu.runtime.quant.SiteCalibration;
@@ -26,7 +30,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "calibrate", mixinStandardHelpOptions = true,
         description = {"Run FP32 prefill over a text and record, for the input of every linear layer, the ranges",
             "an INT8 NPU needs: absmax, the clipped scale (p99.9 of |x| / 127), outliers per channel, hot",
-            "channels and importance. Writes MODEL.calib.json (see docs/calibration.md)."})
+            "channels and importance. Writes MODEL.calib.json beside the model, or into the per-user cache",
+            "(~/.cache/llmnpu/calib, keyed by the model's content) when the model's folder is read-only",
+            "(see docs/calibration.md)."})
 final class CalibrateCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", description = "GGUF file or llama2.c checkpoint (default: the default model).")
@@ -38,7 +44,7 @@ final class CalibrateCommand implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "0", description = "Use at most this many tokens of the text; 0 = all (default).")
     long tokens;
 
-    @Option(names = {"-o", "--out"}, description = "Where to write the statistics (default: MODEL.calib.json beside the model).")
+    @Option(names = {"-o", "--out"}, description = "Where to write the statistics (default: MODEL.calib.json beside the model, or the per-user cache).")
     Path out;
 
     @Option(names = "--percentile", defaultValue = "99.9", description = "Percentile of |x| the clipped scale maps to 127 (default: ${DEFAULT-VALUE}).")
@@ -63,23 +69,29 @@ final class CalibrateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Path modelPath = ModelLocator.resolve(model);
         String content = Files.readString(text, StandardCharsets.UTF_8);
-        Path target = out != null ? out : CalibrationFile.sidecarOf(modelPath);
+        Path target = out != null ? out : CalibrationStore.defaultTarget(modelPath);
         PrintStream console = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        BackendRegistry registry = new BackendRegistry(java.util.List.of(
+                BackendRegistry.discover(CalibrateCommand.class.getClassLoader()).select(backend)));
         try (LoadedModel m = ModelLoader.load(modelPath, tokenizer, ConsoleProgress.stderr());
-             QuantDevices devices = QuantDevices.open(backend, null, threads, 0)) {
+             DevicePlan devices = DevicePlan.open(registry, DevicePlan.Config.of(backend, new BackendOptions(threads)))) {
             int maxTokens = Math.min(ParagraphChunker.DEFAULT.maxTokens(), m.config().contextLength());
             List<int[]> sequences = limit(new ParagraphChunker(ParagraphChunker.DEFAULT.maxChars(), maxTokens)
                     .sequences(content, m.tokenizer(), 0), tokens);
-            Calibrator calibrator = new Calibrator(m.config(), m.weights(), devices.cpu(),
+            Calibrator calibrator = new Calibrator(m.config(), m.weights(), devices,
                     new Calibrator.Options(percentile, hotCoverage, hotMaxFraction));
             long t0 = System.nanoTime();
             CalibrationData data = calibrator.run(sequences, modelPath.getFileName().toString(), Files.size(modelPath),
                     text.getFileName().toString(), ConsoleProgress.stderr());
             double seconds = (System.nanoTime() - t0) / 1e9;
+            Path parent = target.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
             CalibrationFile.write(data, target);
             console.print(summary(data));
             console.printf(Locale.ROOT, "%d sequences, %d tokens in %.1f s on %s; wrote %s%n", data.sequences(),
-                    data.tokens(), seconds, devices.describe(), target);
+                    data.tokens(), seconds, String.join(" + ", devices.devices()), target);
         }
         return 0;
     }

@@ -3,13 +3,17 @@ package io.llmnpu.runtime.cli;
 import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.api.backend.BackendOptions;
+import io.llmnpu.runtime.engine.BackendRegistry;
+import io.llmnpu.runtime.engine.DevicePlan;
+import io.llmnpu.runtime.measure.EvalReport;
+import io.llmnpu.runtime.measure.QuantEvaluator;
 import io.llmnpu.runtime.quant.CalibrationData;
 import io.llmnpu.runtime.quant.CalibrationFile;
-import io.llmnpu.runtime.quant.EvalReport;
+import io.llmnpu.runtime.quant.CalibrationStore;
 import io.llmnpu.runtime.quant.Json;
 import io.llmnpu.runtime.quant.ParagraphChunker;
 import io.llmnpu.runtime.quant.QuantConfig;
-import io.llmnpu.runtime.quant.QuantEvaluator;
 import io.llmnpu.runtime.quant.QuantMode;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -50,7 +54,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--max-tokens", defaultValue = "500", description = "Tokens a group is cut to (default: ${DEFAULT-VALUE}).")
     int maxTokens;
 
-    @Option(names = "--calib", description = "Calibration file (default: MODEL.calib.json beside the model).")
+    @Option(names = "--calib", description = "Calibration file (default: MODEL.calib.json beside the model, else the per-user cache).")
     Path calib;
 
     @Option(names = "--modes", split = ",", defaultValue = "fp32,naive,clipped,shadow,shadow-pruned",
@@ -90,7 +94,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Path modelPath = ModelLocator.resolve(model);
-        Path calibPath = calib != null ? calib : CalibrationFile.sidecarOf(modelPath);
+        Path calibPath = calib != null ? calib : CalibrationStore.find(modelPath).orElse(CalibrationFile.sidecarOf(modelPath));
         if (!Files.isRegularFile(calibPath)) {
             throw new IllegalArgumentException("no calibration at " + calibPath + ": run llmnpu calibrate " + modelPath
                     + " --text CALIBRATION_TEXT first, or pass --calib FILE");
@@ -111,8 +115,11 @@ final class EvalCommand implements Callable<Integer> {
         Path jsonPath = json != null ? json : Path.of("eval-" + baseName + ".json");
         Path svgPath = svg != null ? svg : Path.of("eval-" + baseName + ".svg");
         PrintStream console = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        BackendRegistry all = BackendRegistry.discover(EvalCommand.class.getClassLoader());
+        BackendRegistry registry = new BackendRegistry(java.util.List.of(all.select(backend), all.select(npu)));
         try (LoadedModel m = ModelLoader.load(modelPath, tokenizer, ConsoleProgress.stderr());
-             QuantDevices devices = QuantDevices.open(backend, npu, threads, npuThreads)) {
+             DevicePlan devices = DevicePlan.open(registry, new DevicePlan.Config(backend, new BackendOptions(threads),
+                     java.util.Map.of(npu, new BackendOptions(npuThreads)), null, null))) {
             if (!calibration.model().equals(modelPath.getFileName().toString())
                     || calibration.modelBytes() != Files.size(modelPath)) {
                 System.err.println("warning: " + calibPath + " was made for " + calibration.model() + " ("
@@ -120,10 +127,11 @@ final class EvalCommand implements Callable<Integer> {
             }
             ParagraphChunker chunker = new ParagraphChunker(maxChars, Math.min(maxTokens, m.config().contextLength()));
             List<int[]> sequences = chunker.sequences(content, m.tokenizer(), chunks);
-            QuantEvaluator.Result result = new QuantEvaluator(m.config(), m.weights(), calibration, devices.npu(),
-                    devices.cpu()).evaluate(sequences, configs, ConsoleProgress.stderr());
+            QuantEvaluator.Result result = new QuantEvaluator(m.config(), m.weights(), calibration, devices, npu)
+                    .evaluate(sequences, configs, ConsoleProgress.stderr());
+            String described = String.join(" + ", devices.devices());
             console.printf(Locale.ROOT, "%s on %s, %s (calibration %s, %d tokens of %s)%n", modelPath.getFileName(),
-                    text.getFileName(), devices.describe(), calibPath.getFileName(), calibration.tokens(),
+                    text.getFileName(), described, calibPath.getFileName(), calibration.tokens(),
                     calibration.text());
             console.print(EvalReport.table(result));
             Map<String, Object> context = new LinkedHashMap<>();
@@ -135,7 +143,7 @@ final class EvalCommand implements Callable<Integer> {
             context.put("calibration", calibPath.getFileName().toString());
             context.put("calibration_text", calibration.text());
             context.put("calibration_tokens", calibration.tokens());
-            context.put("devices", devices.describe());
+            context.put("devices", described);
             Files.writeString(jsonPath, Json.write(EvalReport.json(result, context)), StandardCharsets.UTF_8);
             Files.writeString(svgPath, EvalReport.svg(result, modelPath.getFileName() + ": INT8 configurations vs FP32 on "
                     + text.getFileName()), StandardCharsets.UTF_8);

@@ -67,8 +67,25 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--chunk", defaultValue = "" + RuntimeOptions.DEFAULT_CHUNK_SIZE, description = "Prefill chunk size (default: ${DEFAULT-VALUE}).")
     int chunk;
 
-    @Option(names = "--backend", description = "Backend to prefer (default: the best device, CPU last).")
+    @Option(names = "--backend", description = "Backend whose devices take every op they support (default: each op where it runs best).")
     String backend;
+
+    @Option(names = "--npu", defaultValue = RuntimeOptions.NPU_AUTO, paramLabel = "auto|off|NAME", description = {
+        "Run prompts with their linear layers in INT8 on an NPU: auto (default) when a device of kind NPU is",
+        "present and the model is calibrated; off for float only; or the NPU backend to use (e.g. npu-ref)."})
+    String npu;
+
+    @Option(names = "--calib", paramLabel = "FILE", description = "Calibration of the model (default: MODEL.calib.json beside it, else the per-user cache).")
+    Path calib;
+
+    @Option(names = "--npu-mode", paramLabel = "MODE", description = "INT8 configuration of the NPU path: shadow (default), shadow-pruned, clipped, naive.")
+    String npuMode;
+
+    @Option(names = "--policy", paramLabel = "NAME", description = "Scheduling policy of prompts on several devices: critical-path (default), greedy, greedy-max-unlock, in-order.")
+    String policy;
+
+    @Option(names = "--trace", paramLabel = "FILE.svg", description = "Write the Gantt chart of the prompt's run: which device ran which task when.")
+    Path trace;
 
     @Option(names = "--bundles", paramLabel = "DIR", description = {
         "Take backends from the OSGi bundles in DIR instead of the class path; jars added to or",
@@ -87,6 +104,7 @@ final class GenerateCommand implements Callable<Integer> {
                 llama2cSampling ? SamplerConfig.Mode.LLAMA2C : SamplerConfig.Mode.STANDARD);
         RuntimeOptions options = RuntimeOptions.of(modelPath).withTokenizer(tokenizer).withBackend(backend)
                 .withThreads(threads).withContextLength(contextLength).withChunkSize(chunk)
+                .withNpu(npu).withCalibration(calib).withNpuMode(npuMode).withPolicy(policy)
                 .withProgress(ConsoleProgress.stderr());
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (BackendHost host = bundles == null ? null : BackendHost.start(bundles);
@@ -102,9 +120,15 @@ final class GenerateCommand implements Callable<Integer> {
                         out.flush();
                     }, cancel);
             out.println();
-            System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | %s | seed %d | stop: %s%n",
-                    r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
-                    llm.deviceName(), actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));
+            System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s, TTFT %.1f ms, %s on %s | generated: %d tokens, "
+                            + "%.1f tok/s on %s | seed %d | stop: %s%n",
+                    r.promptTokens(), r.prefillTokensPerSecond(), r.ttftSeconds() * 1e3, r.prefill().path(),
+                    busy(r.prefill().deviceBusy()), r.tokens().length, r.decodeTokensPerSecond(), llm.deviceName(),
+                    actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));
+            if (trace != null && llm.lastPrefill() != null) {
+                TraceChart.write(trace, llm.lastPrefill(), "prompt of " + r.promptTokens() + " tokens");
+                System.err.println("wrote the prompt's Gantt chart to " + trace);
+            }
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException shuttingDown) {
@@ -112,5 +136,15 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Each device's busy share of the prefill, e.g. {@code npu-ref/npu0 62% + cpu/cpu0 81%}. */
+    static String busy(java.util.Map<String, Double> shares) {
+        if (shares.isEmpty()) {
+            return "-";
+        }
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        shares.forEach((d, f) -> parts.add(String.format(Locale.ROOT, "%s %.0f%%", d, 100 * f)));
+        return String.join(" + ", parts);
     }
 }

@@ -22,7 +22,7 @@ import picocli.CommandLine.Command;
         },
         subcommands = {GenerateCommand.class, InfoCommand.class, BackendsCommand.class, SynthCommand.class,
             QuantizeCommand.class, BenchCommand.class, CalibrateCommand.class, EvalCommand.class,
-            PrefillPlanCommand.class, PrefillRunCommand.class, CommandLine.HelpCommand.class})
+            PrefillPlanCommand.class, PrefillRunCommand.class, SimulateCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,9 +1,12 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.api.tensor.DType;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelLoader;
-import io.llmnpu.scheduler.ModelShape;
+import io.llmnpu.runtime.quant.QuantMode;
+import io.llmnpu.runtime.synth.ModelShape;
+import io.llmnpu.runtime.synth.ModelShapes;
 import io.llmnpu.scheduler.Plan;
 import io.llmnpu.scheduler.PlatformProfile;
 import io.llmnpu.scheduler.Policies;
@@ -17,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,13 +28,11 @@ import picocli.CommandLine.Parameters;
 /** {@code llmnpu prefill-plan}: how a prefill would be scheduled across NPU, GPU and CPU. */
 @Command(name = "prefill-plan", mixinStandardHelpOptions = true,
         description = {"Simulate how a chunked prefill is scheduled across NPU, GPU and CPU.",
-            "Runs no kernels: prints makespan, lower bound, NPU busy and bubble time per policy on a",
-            "device profile, and writes the report as JSON plus a Gantt chart (SVG) per policy."})
+            "Runs no kernels: the profile's devices become simulated devices, the model's real graphs (rewritten",
+            "for the NPU) are placed over them by their affinities and cut into the task DAG a real run executes;",
+            "prints makespan, lower bound, NPU busy and bubble time per policy, and writes the report as JSON plus",
+            "a Gantt chart (SVG) per policy."})
 final class PrefillPlanCommand implements Callable<Integer> {
-    private static final Map<String, ModelShape> SHAPES = Map.of(
-            "qwen1.5-1.8b", ModelShape.QWEN1_5_1_8B,
-            "tinyllama-1.1b", new ModelShape(2048, 5632, 22, 32, 4, 32000),
-            "llama2-7b", new ModelShape(4096, 11008, 32, 32, 32, 32000));
 
     @Parameters(index = "0", arity = "0..1", description = "Model file whose shape to plan (or use --shape).")
     Path model;
@@ -55,12 +55,16 @@ final class PrefillPlanCommand implements Callable<Integer> {
     @Option(names = "--policy", defaultValue = "all", description = "Policy name, or 'all' to compare them (default: ${DEFAULT-VALUE}).")
     String policy;
 
+    @Option(names = "--mode", defaultValue = "shadow-pruned",
+            description = "NPU path: shadow-pruned (llm.npu's: shadows at the 15% most important sites), shadow, clipped (default: ${DEFAULT-VALUE}).")
+    String mode;
+
     @Option(names = {"-o", "--output"}, defaultValue = "plan-results", description = "Folder for JSON and SVG (default: ${DEFAULT-VALUE}).")
     Path output;
 
     static final class ShapeNames extends java.util.ArrayList<String> {
         ShapeNames() {
-            super(SHAPES.keySet().stream().sorted().toList());
+            super(ModelShapes.all().keySet());
         }
     }
 
@@ -72,11 +76,12 @@ final class PrefillPlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        ModelShape modelShape = resolveShape();
-        ProfileLoader loader = new ProfileLoader();
-        PlatformProfile platform = Files.isRegularFile(Path.of(profile)) ? loader.load(Path.of(profile)) : loader.builtIn(profile);
+        ModelShape modelShape = resolveShape(shape, model);
+        PlatformProfile platform = loadProfile(profile);
         List<SchedulingPolicy> policies = policy.equals("all") ? Policies.all() : List.of(Policies.byName(policy));
-        PrefillPlanner.Comparison comparison = new PrefillPlanner().compare(modelShape, promptTokens, chunk, platform, policies);
+        PlanGraphs graphs = new PlanGraphs(modelShape, DType.F16, QuantMode.fromKey(mode));
+        PrefillPlanner.Comparison comparison = new PrefillPlanner().compare(graphs.prefill(promptTokens, chunk, true),
+                platform, policies);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         out.println(comparison.report().toText());
         Files.createDirectories(output);
@@ -90,20 +95,23 @@ final class PrefillPlanCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ModelShape resolveShape() {
-        if (shape != null) {
-            ModelShape s = SHAPES.get(shape.toLowerCase(Locale.ROOT));
-            if (s == null) {
-                throw new IllegalArgumentException("unknown shape '" + shape + "'; choose one of " + SHAPES.keySet().stream().sorted().toList());
-            }
-            return s;
+    static PlatformProfile loadProfile(String name) {
+        ProfileLoader loader = new ProfileLoader();
+        return Files.isRegularFile(Path.of(name)) ? loader.load(Path.of(name)) : loader.builtIn(name);
+    }
+
+    /** The named shape, or the shape of the model file. */
+    static ModelShape resolveShape(String name, Path model) {
+        if (name != null) {
+            return ModelShapes.byName(name);
         }
         if (model == null) {
             throw new IllegalArgumentException("give a model file or --shape (e.g. --shape qwen1.5-1.8b)");
         }
         try (LoadedModel m = ModelLoader.load(model, null)) {
             ModelConfig c = m.config();
-            return new ModelShape(c.dim(), c.hiddenDim(), c.layers(), c.heads(), c.kvHeads(), c.vocabSize());
+            return new ModelShape(model.getFileName().toString(), "llama", c.dim(), c.hiddenDim(), c.layers(), c.heads(),
+                    c.kvHeads(), c.vocabSize(), c.contextLength(), c.ropeTheta(), c.rmsEps(), m.weights().tiedOutput());
         }
     }
 }

@@ -5,16 +5,16 @@ import io.llmnpu.api.backend.Backend;
 import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.api.backend.BackendProvider;
+import io.llmnpu.api.backend.Capability;
 import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.backend.Device;
-import io.llmnpu.api.backend.Capability;
 import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
-import io.llmnpu.api.graph.Value;
-import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.scheduler.Placement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
@@ -24,31 +24,30 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The devices a model's graphs run on, best first, with the graphs compiled on each; the fallback
- * chain of the engine.
+ * The devices the engine runs on, and the lock its steps run under: the backends of a registry,
+ * started, with their devices ranked, hot-plugged and retired as they come, go and fail.
  *
- * <p>Each {@link #execute} runs one whole subgraph (a prefill chunk, a decode step, the LM head) on
- * the first device of the chain, compiling it there on first use. If that device fails (throws a
- * {@link BackendException}, or anything at all once its backend has been unplugged), the failure is
- * logged once, the device leaves the chain, and the same subgraph re-runs on the next device. A retry
- * is safe because every tensor a graph reads or writes is host memory bound by the caller: a re-run
- * reads the same inputs and rewrites the same outputs and KV cache rows. The last device is never
- * dropped for a failure: its error goes to the caller.
+ * <p>Every engine step (a prefill, a decode step) runs inside {@link #step} with the lock held: the
+ * engine sees a stable {@link Step} view of the devices, places its graphs over them and runs the
+ * tasks. When a device fails (a {@link BackendException}, or anything once its backend has been
+ * unplugged) the engine calls {@link Step#fail}: the failure is logged once as a warning, the device
+ * leaves the plan, and the engine re-places what is left of the step on the devices that remain. The
+ * last device is never dropped for a failure: its error goes to the caller.
  *
- * <p>Order: the backend the user named first; then by affinity, the lowest estimated time for the
- * model's graphs first, except that CPUs come last (the CPU runs everything, so it is the fallback of
- * last resort), and among CPUs the one working on host memory directly first. A device must support every op of the graphs, and run each natively unless its
- * backend was named: a device that would only emulate some op (say float ops on an integer NPU) is
- * slower at whole graphs than the CPU and is left to per-subgraph placement.
+ * <p>Rank (which device wins a tie in placement, and the order {@link #devices()} lists): the backend
+ * the user named first; then devices other than CPUs; among CPUs the one working on host memory
+ * directly (a CPU reached through a driver that copies, as OpenCL on a CPU, comes after); then the
+ * lowest estimated time for the ops of the model's decode graphs that the device runs; then NPU, GPU, CPU.
  *
- * <p>With a live {@link BackendRegistry} the chain follows the registry: a provider plugged in while
- * the runtime serves gets its backend started and its devices ranked in before the next step; an
- * unplugged one is closed as soon as the step running on it (if any) returns, before the unplug
- * completes, and later steps run on the next device.
+ * <p>With a live {@link BackendRegistry} the plan follows the registry: a provider plugged in while the
+ * runtime serves is started before the next step; an unplugged one is marked at once (a step running on
+ * it stops at its next task and moves to the remaining devices) and closed as soon as that step
+ * returns, before the unplug completes.
  */
 public final class DevicePlan implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DevicePlan.class);
@@ -59,44 +58,75 @@ public final class DevicePlan implements AutoCloseable {
     private final BackendRegistry registry;
     private final String preferred;
     private final BackendOptions options;
+    private final Map<String, BackendOptions> perBackend;
     private final List<Subgraph> workload;
+    private final CostBook costs;
     private final ReentrantLock lock = new ReentrantLock();
-    /** Ranked chain; replaced whole under {@link #lock}, read without it. */
+    /** Ranked devices; replaced whole under {@link #lock}, read without it. */
     private volatile List<Slot> slots = List.of();
-    /** Backends this plan started, by provider; guarded by {@link #lock}. */
     private final Map<BackendProvider, Backend> backends = new IdentityHashMap<>();
-    /** Providers not to start again: unavailable, failed to start, no usable device, or all devices failed. */
     private final Set<BackendProvider> rejected = Collections.newSetFromMap(new IdentityHashMap<>());
     private final List<String> skipped = new ArrayList<>();
     private final BackendRegistry.Subscription subscription;
-    private volatile boolean stale = true;
-    private Slot lastUsed;
+    private volatile boolean stale;
+    private int version;
     private boolean closed;
 
-    private DevicePlan(BackendRegistry registry, String preferred, BackendOptions options, List<Subgraph> workload,
-                       List<Slot> fixed) {
+    private DevicePlan(BackendRegistry registry, String preferred, BackendOptions options,
+                       Map<String, BackendOptions> perBackend, List<Subgraph> workload, CostBook costs, List<Slot> fixed) {
         this.registry = registry;
         this.preferred = preferred == null || preferred.isBlank() ? null : preferred;
         this.options = options;
+        this.perBackend = Map.copyOf(perBackend);
         this.workload = List.copyOf(workload);
+        this.costs = costs;
         this.slots = List.copyOf(fixed);
         this.stale = registry != null;
         this.subscription = registry == null ? () -> { } : registry.subscribe(new Listener());
     }
 
     /**
-     * A chain over the providers of {@code registry}, each started with {@code options}. Ranks devices
-     * by how they run {@code workload} (the graphs the caller will execute).
+     * Options for {@link #open}.
      *
-     * @param preferred backend name to put first, or null
-     * @throws IllegalStateException if no device can run the workload, with each provider's reason
+     * @param preferred  backend whose devices take every op they support, or null
+     * @param options    how backends are created
+     * @param perBackend options for particular backends, by name (e.g. NPU cores apart from CPU threads)
+     * @param workload   graphs to rank devices by (the model's decode graphs); may be empty
+     * @param costs      the cost book that corrects device estimates
      */
-    public static DevicePlan open(BackendRegistry registry, String preferred, BackendOptions options,
-                                  List<Subgraph> workload) {
-        DevicePlan plan = new DevicePlan(Objects.requireNonNull(registry, "registry"), preferred,
-                Objects.requireNonNull(options, "options"), workload, List.of());
+    public record Config(String preferred, BackendOptions options, Map<String, BackendOptions> perBackend,
+                         List<Subgraph> workload, CostBook costs) {
+        public Config {
+            Objects.requireNonNull(options, "options");
+            perBackend = perBackend == null ? Map.of() : Map.copyOf(perBackend);
+            workload = workload == null ? List.of() : List.copyOf(workload);
+            costs = costs == null ? CostBook.fixed() : costs;
+        }
+
+        public static Config of(String preferred, BackendOptions options) {
+            return new Config(preferred, options, Map.of(), List.of(), CostBook.fixed());
+        }
+    }
+
+    /**
+     * The devices of the providers of {@code registry}, each backend started with the configured options.
+     *
+     * @throws IllegalStateException if no backend has a device, with each provider's reason
+     */
+    public static DevicePlan open(BackendRegistry registry, Config config) {
+        DevicePlan plan = new DevicePlan(Objects.requireNonNull(registry, "registry"), config.preferred(),
+                config.options(), config.perBackend(), config.workload(), config.costs(), List.of());
         try {
-            plan.start();
+            plan.lock.lock();
+            try {
+                plan.refresh();
+                if (plan.slots.isEmpty()) {
+                    throw new IllegalStateException("no device to run on"
+                            + (plan.skipped.isEmpty() ? "" : ": " + String.join("; ", plan.skipped)));
+                }
+            } finally {
+                plan.lock.unlock();
+            }
             return plan;
         } catch (RuntimeException | Error e) {
             plan.close();
@@ -104,107 +134,135 @@ public final class DevicePlan implements AutoCloseable {
         }
     }
 
-    private void start() {
-        lock.lock();
-        try {
-            refresh();
-            if (slots.isEmpty()) {
-                throw new IllegalStateException("no device can run this model"
-                        + (skipped.isEmpty() ? "" : ": " + String.join("; ", skipped)));
-            }
-        } finally {
-            lock.unlock();
+    /** A plan over devices the caller owns (closing the plan leaves their backends open), in rank order. */
+    public static DevicePlan of(Device... devices) {
+        List<Slot> fixed = new ArrayList<>();
+        for (Device d : devices) {
+            fixed.add(new Slot(null, null, Objects.requireNonNull(d, "device"), d, 0));
         }
+        return new DevicePlan(null, null, BackendOptions.defaults(), Map.of(), List.of(), CostBook.fixed(), fixed);
     }
 
-    /** A plan on one device the caller owns: no fallback, and closing the plan leaves the device's backend open. */
-    public static DevicePlan of(Device device) {
-        return new DevicePlan(null, null, BackendOptions.defaults(), List.of(),
-                List.of(new Slot(null, null, Objects.requireNonNull(device, "device"), 0)));
+    /** The devices, ranked, as {@code backend/device} names. */
+    public List<String> devices() {
+        return slots.stream().filter(s -> !s.revoked).map(Slot::name).toList();
     }
 
-    /** Compiles {@code graph} on the first device now rather than at its first execution. */
-    public void prepare(Subgraph graph) {
-        run(graph, compiled -> { });
+    /** Whether a device of kind {@code kind} is in the plan now (refreshing first if providers changed). */
+    public boolean hasDeviceOfKind(DeviceKind kind) {
+        return step(s -> s.candidates().stream().anyMatch(c -> c.device().kind() == kind));
+    }
+
+    /** The cost book that corrects this plan's device estimates. */
+    public CostBook costs() {
+        return costs;
     }
 
     /**
-     * Runs {@code graph} with {@code bindings} (a tensor for every input and output value of the graph)
-     * on the first device that can, falling back along the chain as described in the class comment.
+     * Runs {@code work} as one engine step: with the engine lock held and the devices brought in line
+     * with the registry first.
+     *
+     * @throws IllegalStateException if the plan is closed
      */
-    public void execute(Subgraph graph, Map<Value, Tensor> bindings) {
-        run(graph, compiled -> compiled.execute(bindings));
-    }
-
-    /** The device steps run on now, as {@code backend/device}. */
-    public String currentDevice() {
-        List<Slot> now = slots;
-        return now.isEmpty() ? "(none)" : now.getFirst().name();
-    }
-
-    /** The chain, best first, as {@code backend/device} names. */
-    public List<String> devices() {
-        return slots.stream().map(Slot::name).toList();
-    }
-
-    private void run(Subgraph graph, GraphStep step) {
+    public <T> T step(Function<Step, T> work) {
         lock.lock();
         try {
             if (closed) {
                 throw new IllegalStateException("the device plan is closed");
             }
-            while (true) {
-                if (stale) {
-                    refresh();
-                }
-                Slot slot = firstLive();
-                if (slot == null) {
-                    throw new BackendException("no device left to run " + graph.name()
-                            + ": every backend has been unplugged; plug one in and retry");
-                }
-                noteUse(slot);
-                try {
-                    step.run(slot.compiled(graph));
-                    return;
-                } catch (BackendException e) {
-                    failOver(slot, graph, e);
-                } catch (RuntimeException | LinkageError e) {
-                    // Once unplugged, a backend may fail in any way (closed memory, unloaded classes);
-                    // before that, anything but a BackendException is a bug to report, not to hide.
-                    if (!slot.revoked) {
-                        throw e;
-                    }
-                    failOver(slot, graph, e);
-                }
+            if (stale) {
+                refresh();
             }
+            return work.apply(new Step());
         } finally {
             lock.unlock();
         }
     }
 
-    /**
-     * Drops a failed device and logs why, so that the caller's loop re-runs the step on the next one.
-     * With no other device left, the failure goes to the caller instead: the last device keeps its
-     * place (the failure may be passing), unless it was unplugged.
-     */
-    private void failOver(Slot slot, Subgraph graph, Throwable failure) {
-        Slot next = slots.stream().filter(s -> s != slot && !s.revoked).findFirst().orElse(null);
-        if (next == null) {
-            if (!slot.revoked) {
+    /** The engine's view of the devices during one step; valid only inside {@link #step}. */
+    public final class Step {
+        private List<Slot> live = liveSlots();
+
+        private List<Slot> liveSlots() {
+            return slots.stream().filter(s -> !s.revoked).toList();
+        }
+
+        /** The live devices as placement candidates, in rank order; the index is the candidate number. */
+        public List<Placement.Candidate> candidates() {
+            return live.stream().map(s -> new Placement.Candidate(s.name(), s.placed, isPreferred(s.backendName()), 0))
+                    .toList();
+        }
+
+        /** Changes whenever a device joins or leaves. */
+        public int version() {
+            return version;
+        }
+
+        public String name(int candidate) {
+            return live.get(candidate).name();
+        }
+
+        /** The device itself (not the cost book's view of it). */
+        public Device device(int candidate) {
+            return live.get(candidate).device;
+        }
+
+        /** Whether the device's backend was unplugged since the step began. */
+        public boolean revoked(int candidate) {
+            return live.get(candidate).revoked;
+        }
+
+        /**
+         * {@code graph} compiled on the device, compiled now on first use. A compile failure is a
+         * failure of the device: the caller passes it to {@link #fail}.
+         */
+        public CompiledGraph compiled(int candidate, Subgraph graph) {
+            return live.get(candidate).compiled(graph);
+        }
+
+        /** Closes the compiled copies of {@code graphs} on every device (their placement is discarded). */
+        public void release(Collection<Subgraph> graphs) {
+            for (Slot s : slots) {
+                s.release(graphs);
+            }
+        }
+
+        /**
+         * The device failed while running {@code what}: logs it once and drops the device, so the caller
+         * re-places the rest of the step on the others. With no other device left the failure is thrown
+         * instead (the last device keeps its place unless it was unplugged). A failure that is not a
+         * {@link BackendException} on a device still plugged in is a bug, and is thrown as it is.
+         */
+        public void fail(int candidate, String what, Throwable failure) {
+            Slot slot = live.get(candidate);
+            if (!slot.revoked && !(failure instanceof BackendException)) {
                 throwUnchecked(failure);
             }
-            retire(slot, false);
-            throw new BackendException("no device left to run " + graph.name() + ": " + slot.name()
-                    + " was unplugged while running it; plug a backend in and retry", failure);
+            Slot next = live.stream().filter(s -> s != slot && !s.revoked).findFirst().orElse(null);
+            if (next == null) {
+                if (!slot.revoked) {
+                    throwUnchecked(failure);
+                }
+                retire(slot, false);
+                live = liveSlots();
+                throw new BackendException("no device left to run " + what + ": " + slot.name()
+                        + " was unplugged while running it; plug a backend in and retry", failure);
+            }
+            log.warn("{} failed while running {}{}; the rest runs on {}: {}", slot.name(), what,
+                    slot.revoked ? " (its backend was unplugged)" : "", names(live.stream().filter(s -> s != slot).toList()),
+                    describe(failure));
+            log.debug("stack trace of the failure on {}", slot.name(), failure);
+            retire(slot, !slot.revoked);
+            live = liveSlots();
         }
-        log.warn("{} failed while running {}{}; re-running it on {}: {}", slot.name(), graph.name(),
-                slot.revoked ? " (its backend was unplugged)" : "", next.name(), describe(failure));
-        log.debug("stack trace of the failure on {}", slot.name(), failure);
-        retire(slot, !slot.revoked);
+    }
+
+    private static String names(List<Slot> slots) {
+        return String.join(", ", slots.stream().map(Slot::name).toList());
     }
 
     /** The failure and its causes on one line: the warning should say why without a stack trace. */
-    private static String describe(Throwable failure) {
+    static String describe(Throwable failure) {
         StringBuilder text = new StringBuilder();
         for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (!text.isEmpty()) {
@@ -215,22 +273,7 @@ public final class DevicePlan implements AutoCloseable {
         return text.toString();
     }
 
-    /** The first device of the chain, dropping ones unplugged since the last step. */
-    private Slot firstLive() {
-        while (!slots.isEmpty() && slots.getFirst().revoked) {
-            retire(slots.getFirst(), false);
-        }
-        return slots.isEmpty() ? null : slots.getFirst();
-    }
-
-    private void noteUse(Slot slot) {
-        if (lastUsed != null && lastUsed != slot) {
-            log.info("now running on {}", slot.name());
-        }
-        lastUsed = slot;
-    }
-
-    /** Brings the chain in line with the registry: starts new providers, drops ones that left. Under the lock. */
+    /** Brings the devices in line with the registry: starts new providers, drops ones that left. Under the lock. */
     private void refresh() {
         stale = false;
         if (registry == null) {
@@ -245,29 +288,29 @@ public final class DevicePlan implements AutoCloseable {
             }
         }
         slots.stream().filter(s -> s.revoked).toList().forEach(s -> retire(s, false));
-        // Forget providers that left, so nothing here keeps an unplugged bundle's classes alive.
         rejected.retainAll(presentSet);
         skipped.clear();
         List<Slot> ranked = new ArrayList<>(slots);
+        boolean added = false;
         for (BackendProvider p : present) {
             if (!backends.containsKey(p) && !rejected.contains(p)) {
-                ranked.addAll(start(p));
+                List<Slot> started = start(p);
+                added |= !started.isEmpty();
+                ranked.addAll(started);
             }
         }
         ranked.sort(Comparator.comparing((Slot s) -> !isPreferred(s.backendName()))
                 .thenComparing(s -> s.device.kind() == DeviceKind.CPU)
-                // Among CPUs, one that works on host memory directly beats one reached through a driver
-                // that copies (OpenCL on a CPU): their cost estimates come from different models.
                 .thenComparing(s -> !s.device.capabilities().contains(Capability.HOST_VISIBLE_MEMORY))
-                .thenComparingDouble(s -> s.cost)
+                .thenComparingDouble(s -> s.rank)
                 .thenComparing(s -> s.device.kind()));
         slots = List.copyOf(ranked);
+        if (added) {
+            version++;
+        }
     }
 
-    /**
-     * Starts {@code provider}'s backend and returns its devices that can run the workload. A provider
-     * that is unavailable, fails to start or has no such device is closed and not tried again.
-     */
+    /** Starts {@code provider}'s backend and returns its devices. A provider that cannot start is not tried again. */
     private List<Slot> start(BackendProvider provider) {
         String name = provider.name();
         Backend backend = null;
@@ -277,18 +320,14 @@ public final class DevicePlan implements AutoCloseable {
                 skip(provider, name + " is unavailable: " + unavailable);
                 return List.of();
             }
-            backend = provider.create(options);
+            backend = provider.create(perBackend.getOrDefault(name, options));
             List<Slot> usable = new ArrayList<>();
             for (Device d : backend.devices()) {
-                String missing = unfitOp(d, isPreferred(name));
-                if (missing != null) {
-                    skipped.add(name + "/" + d.name() + missing);
-                } else {
-                    usable.add(new Slot(provider, backend, d, estimatedSeconds(d)));
-                }
+                String key = name + "/" + d.name();
+                usable.add(new Slot(provider, backend, d, costs.measured(key, d), rankCost(d)));
             }
             if (usable.isEmpty()) {
-                skip(provider, name + ": no device runs the model");
+                skip(provider, name + ": no device");
                 closeQuietly(backend, name);
                 return List.of();
             }
@@ -313,44 +352,28 @@ public final class DevicePlan implements AutoCloseable {
         return preferred != null && preferred.equalsIgnoreCase(backendName);
     }
 
-    /** Why {@code d} cannot run the workload's graphs whole (" does not run Op in graph"), or null if it can. */
-    private String unfitOp(Device d, boolean emulationAllowed) {
-        for (Subgraph g : workload) {
-            for (Op op : g.ops()) {
-                Affinity.Support support = d.affinity(op).support();
-                if (support == Affinity.Support.UNSUPPORTED) {
-                    return " does not run " + op.getClass().getSimpleName() + " in " + g.name();
-                }
-                if (support == Affinity.Support.EMULATED && !emulationAllowed) {
-                    return " only emulates " + op.getClass().getSimpleName() + " in " + g.name()
-                            + " (name its backend to run on it anyway)";
-                }
-            }
-        }
-        return null;
-    }
-
-    private double estimatedSeconds(Device d) {
+    /** Estimated seconds of the workload's ops that {@code d} supports: how devices of one class rank. */
+    private double rankCost(Device d) {
         double total = 0;
         for (Subgraph g : workload) {
             for (Op op : g.ops()) {
-                total += d.affinity(op).estimatedSeconds();
+                Affinity a = d.affinity(op);
+                if (a.isSupported()) {
+                    total += a.estimatedSeconds();
+                }
             }
         }
         return total;
     }
 
-    /**
-     * Takes {@code slot} out of the chain and frees its compiled graphs, and its backend once no device
-     * of that backend is left. A device that failed keeps its provider out until it is plugged in anew.
-     */
+    /** Takes {@code slot} out, frees its compiled graphs, and its backend once no device of that backend is left. */
     private void retire(Slot slot, boolean failed) {
         List<Slot> rest = new ArrayList<>(slots);
-        rest.remove(slot);
-        slots = List.copyOf(rest);
-        if (lastUsed == slot) {
-            lastUsed = null;
+        if (!rest.remove(slot)) {
+            return;
         }
+        slots = List.copyOf(rest);
+        version++;
         slot.closeGraphs();
         if (slot.provider != null && rest.stream().noneMatch(s -> s.backend == slot.backend)) {
             backends.remove(slot.provider);
@@ -362,9 +385,8 @@ public final class DevicePlan implements AutoCloseable {
     }
 
     /**
-     * Unplug: stops using {@code provider} and closes its backend. Waits for the lock, so for a step in
-     * flight to return (and for a start of this very provider to finish), but not past
-     * {@link #DRAIN_TIMEOUT}: after that the step's device is closed when the step returns.
+     * Unplug: marks {@code provider}'s devices at once (a step running on them moves on at its next task),
+     * then waits for the step in flight, but not past {@link #DRAIN_TIMEOUT}, and closes the backend.
      */
     private void release(BackendProvider provider) {
         for (Slot s : slots) {
@@ -387,14 +409,13 @@ public final class DevicePlan implements AutoCloseable {
             boolean used = false;
             for (Slot s : slots) {
                 if (s.provider == provider) {
-                    s.revoked = true;
                     retire(s, false);
                     used = true;
                 }
             }
             rejected.remove(provider);
             if (used && !closed) {
-                log.info("backend {} unplugged; steps now run on {}", provider.name(), currentDevice());
+                log.info("backend {} unplugged; devices now: {}", provider.name(), devices());
             }
         } finally {
             lock.unlock();
@@ -417,6 +438,7 @@ public final class DevicePlan implements AutoCloseable {
             backends.forEach((p, b) -> closeQuietly(b, p.name()));
             backends.clear();
             rejected.clear();
+            costs.save();
         } finally {
             lock.unlock();
         }
@@ -438,11 +460,6 @@ public final class DevicePlan implements AutoCloseable {
         throw (T) t;
     }
 
-    /** What {@link #run} does with a graph once it is compiled on a device. */
-    private interface GraphStep {
-        void run(CompiledGraph compiled);
-    }
-
     private final class Listener implements BackendRegistry.Listener {
         @Override
         public void published(BackendProvider provider) {
@@ -455,20 +472,23 @@ public final class DevicePlan implements AutoCloseable {
         }
     }
 
-    /** One device in the chain with the graphs compiled on it. */
+    /** One device with the graphs compiled on it. */
     private static final class Slot {
         final BackendProvider provider;
         final Backend backend;
         final Device device;
-        final double cost;
+        /** The device as placement sees it: its estimates corrected by the cost book. */
+        final Device placed;
+        final double rank;
         final Map<Subgraph, CompiledGraph> compiled = new IdentityHashMap<>();
         volatile boolean revoked;
 
-        Slot(BackendProvider provider, Backend backend, Device device, double cost) {
+        Slot(BackendProvider provider, Backend backend, Device device, Device placed, double rank) {
             this.provider = provider;
             this.backend = backend;
             this.device = device;
-            this.cost = cost;
+            this.placed = placed;
+            this.rank = rank;
         }
 
         String backendName() {
@@ -479,7 +499,7 @@ public final class DevicePlan implements AutoCloseable {
             return backend == null ? device.name() : backend.name() + "/" + device.name();
         }
 
-        CompiledGraph compiled(Subgraph graph) {
+        synchronized CompiledGraph compiled(Subgraph graph) {
             CompiledGraph g = compiled.get(graph);
             if (g == null) {
                 g = device.compile(graph);
@@ -488,15 +508,26 @@ public final class DevicePlan implements AutoCloseable {
             return g;
         }
 
-        void closeGraphs() {
-            for (CompiledGraph g : compiled.values()) {
-                try {
-                    g.close();
-                } catch (RuntimeException | LinkageError e) {
-                    log.debug("closing a graph on {} failed", name(), e);
+        synchronized void release(Collection<Subgraph> graphs) {
+            for (Subgraph g : graphs) {
+                CompiledGraph c = compiled.remove(g);
+                if (c != null) {
+                    closeGraph(c);
                 }
             }
+        }
+
+        synchronized void closeGraphs() {
+            compiled.values().forEach(this::closeGraph);
             compiled.clear();
+        }
+
+        private void closeGraph(CompiledGraph g) {
+            try {
+                g.close();
+            } catch (RuntimeException | LinkageError e) {
+                log.debug("closing a graph on {} failed", name(), e);
+            }
         }
     }
 }

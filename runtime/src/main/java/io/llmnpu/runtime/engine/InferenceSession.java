@@ -10,6 +10,7 @@ public final class InferenceSession implements AutoCloseable {
     private final ForwardPass forwardPass;
     private final KvCache cache;
     private int position;
+    private ForwardPass.Result last;
 
     public InferenceSession(ForwardPass forwardPass, int capacity) {
         this.forwardPass = forwardPass;
@@ -18,9 +19,14 @@ public final class InferenceSession implements AutoCloseable {
 
     /** Runs {@code tokens} after what the session already holds; returns the last token's logits. */
     public float[] feed(int... tokens) {
-        float[] logits = forwardPass.forward(cache, tokens, position);
+        last = forwardPass.run(ForwardPass.Request.of(cache, tokens, position));
         position += tokens.length;
-        return logits;
+        return last.lastLogits();
+    }
+
+    /** What the last {@link #feed} did (devices, timing, NPU or float), or null before the first. */
+    public ForwardPass.Result lastRun() {
+        return last;
     }
 
     /** Positions filled so far. */

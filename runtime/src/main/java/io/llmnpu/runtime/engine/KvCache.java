@@ -6,6 +6,8 @@ import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.model.ModelConfig;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.List;
 
 /**
@@ -16,6 +18,7 @@ public final class KvCache implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final List<Tensor> keys = new ArrayList<>();
     private final List<Tensor> values = new ArrayList<>();
+    private final Map<String, Tensor> byName = new HashMap<>();
     private final int capacity;
 
     public KvCache(ModelConfig config, int capacity) {
@@ -26,8 +29,10 @@ public final class KvCache implements AutoCloseable {
         this.capacity = capacity;
         Shape shape = Shape.of(capacity, config.kvDim());
         for (int l = 0; l < config.layers(); l++) {
-            keys.add(Tensor.allocate(arena, "cache_k." + l, DType.F32, shape));
-            values.add(Tensor.allocate(arena, "cache_v." + l, DType.F32, shape));
+            keys.add(Tensor.allocate(arena, LlamaGraphBuilder.keyCacheName(l), DType.F32, shape));
+            values.add(Tensor.allocate(arena, LlamaGraphBuilder.valueCacheName(l), DType.F32, shape));
+            byName.put(LlamaGraphBuilder.keyCacheName(l), keys.getLast());
+            byName.put(LlamaGraphBuilder.valueCacheName(l), values.getLast());
         }
     }
 
@@ -42,6 +47,20 @@ public final class KvCache implements AutoCloseable {
 
     public Tensor values(int layer) {
         return values.get(layer);
+    }
+
+    /**
+     * The cache tensor a graph input named {@code name} stands for: {@code cache_k.L} or {@code cache_v.L}
+     * (see {@link LlamaGraphBuilder#keyCacheName}).
+     *
+     * @throws IllegalArgumentException for any other name
+     */
+    public Tensor tensor(String name) {
+        Tensor t = byName.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException("no KV cache tensor named " + name);
+        }
+        return t;
     }
 
     /** Bytes held by the cache. */

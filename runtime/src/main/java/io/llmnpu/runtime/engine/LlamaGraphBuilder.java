@@ -12,11 +12,11 @@ import io.llmnpu.runtime.model.ModelWeights;
 
 /**
  * Expresses the Llama forward pass as core-api ops. For T rows it builds two static-shape graphs:
- * the body (embedding, every transformer block, final norm) and the head (LM head on one row).
- * The head is separate because only the last real row of a chunk needs logits, and which row that is
+ * the body (embedding, every transformer block, final norm) and the head (LM head). The head is
+ * separate because usually only the last real row of a prompt needs logits, and which row that is
  * depends on the padding.
  */
-public final class LlamaGraphBuilder {
+public final class LlamaGraphBuilder implements GraphSource {
     private final ModelConfig config;
     private final ModelWeights weights;
 
@@ -44,6 +44,7 @@ public final class LlamaGraphBuilder {
      * Inputs: tokens I32[rows], positions I32[rows] (negative = padding), then per layer the key and
      * value caches. Output: the final-normed hidden state [rows, dim].
      */
+    @Override
     public Subgraph body(int rows, int cacheRows) {
         SubgraphBuilder g = new SubgraphBuilder("llama-body-" + rows);
         int dim = config.dim();
@@ -67,11 +68,12 @@ public final class LlamaGraphBuilder {
         return g.build();
     }
 
-    /** Head graph: one final-normed row [1, dim] in, logits [1, vocab] out. */
-    public Subgraph head() {
-        SubgraphBuilder g = new SubgraphBuilder("llama-head");
-        Value in = g.input(HIDDEN, DType.F32, Shape.of(1, config.dim()));
-        Value logits = g.value(LOGITS, DType.F32, Shape.of(1, config.vocabSize()));
+    /** Head graph: {@code rows} final-normed rows [rows, dim] in, logits [rows, vocab] out. */
+    @Override
+    public Subgraph head(int rows) {
+        SubgraphBuilder g = new SubgraphBuilder(rows == 1 ? "llama-head" : "llama-head-" + rows);
+        Value in = g.input(HIDDEN, DType.F32, Shape.of(rows, config.dim()));
+        Value logits = g.value(LOGITS, DType.F32, Shape.of(rows, config.vocabSize()));
         g.add(new Op.Linear(in, weights.output(), logits));
         g.output(logits);
         return g.build();

@@ -23,6 +23,10 @@ public final class ModelShapes {
         // shape is written as architecture llama (adjacent-pair RoPE), which every reader accepts.
         add(shapes, new ModelShape("qwen1.5-1.8b", "llama", 2048, 5504, 24, 16, 16, 151936, 32768, 1000000f, 1e-6f, false));
         add(shapes, new ModelShape("llama2-7b", "llama", 4096, 11008, 32, 32, 32, 32000, 4096, 10000f, 1e-5f, false));
+        // Gemma-2B (llm.npu's other headline model): 8 heads of 256 over one shared KV head, a 16384-wide
+        // FFN, a 256000-token vocabulary tied to the embedding. Its GeGLU and embedding scaling cost the
+        // same as the Llama graph's SiLU gate, so the shape is written as architecture llama.
+        add(shapes, new ModelShape("gemma-2b", "llama", 2048, 16384, 18, 8, 1, 256000, 8192, 10000f, 1e-6f, true));
         return Collections.unmodifiableMap(shapes);
     }
 

@@ -5,32 +5,33 @@ import io.llmnpu.api.backend.Device;
 import io.llmnpu.backend.cpu.CpuBackend;
 import io.llmnpu.backend.npu.reference.NpuSettings;
 import io.llmnpu.backend.npu.reference.ReferenceNpuBackend;
+import io.llmnpu.runtime.engine.DevicePlan;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
 /** A CPU backend and a reference NPU (with its compile cache in a given folder) for quantization tests. */
-final class QuantTestRig implements AutoCloseable {
+public final class QuantTestRig implements AutoCloseable {
 
     final CpuBackend cpuBackend;
     final ReferenceNpuBackend npuBackend;
 
-    QuantTestRig(Path npuCache) {
+    public QuantTestRig(Path npuCache) {
         cpuBackend = new CpuBackend(new BackendOptions(2));
         npuBackend = new ReferenceNpuBackend(new NpuSettings(1, npuCache));
     }
 
-    Device cpu() {
+    public Device cpu() {
         return cpuBackend.devices().getFirst();
     }
 
-    Device npu() {
+    public Device npu() {
         return npuBackend.devices().getFirst();
     }
 
     /** Random token sequences from BOS, avoiding the control tokens. */
-    static List<int[]> randomSequences(int count, int length, int vocab, long seed) {
+    public static List<int[]> randomSequences(int count, int length, int vocab, long seed) {
         Random r = new Random(seed);
         List<int[]> out = new ArrayList<>();
         for (int i = 0; i < count; i++) {
@@ -42,6 +43,11 @@ final class QuantTestRig implements AutoCloseable {
             out.add(s);
         }
         return out;
+    }
+
+    /** The reference NPU and the CPU as the engine's devices, NPU first; the rig keeps their backends. */
+    public DevicePlan plan() {
+        return DevicePlan.of(npu(), cpu());
     }
 
     @Override

@@ -8,12 +8,12 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 
 /** The TinyStories texts in {@code ../shared/data} (see its README), found beside the shared models. */
-final class SharedText {
+public final class SharedText {
 
     private SharedText() {
     }
 
-    static String read(String name) throws IOException {
+    public static String read(String name) throws IOException {
         Path file = SharedModels.file("stories260K.gguf").getParent().getParent().resolve("data").resolve(name);
         Assumptions.assumeTrue(Files.isRegularFile(file), "shared text " + file + " is absent");
         return Files.readString(file, StandardCharsets.UTF_8);

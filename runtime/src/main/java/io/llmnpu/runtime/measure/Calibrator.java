@@ -1,36 +1,37 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
-import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.graph.Subgraph;
-import io.llmnpu.api.graph.Value;
-import io.llmnpu.api.tensor.DType;
-import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.engine.ChunkPlanner;
+import io.llmnpu.runtime.engine.DevicePlan;
+import io.llmnpu.runtime.engine.ForwardPass;
+import io.llmnpu.runtime.engine.GraphSource;
 import io.llmnpu.runtime.engine.KvCache;
-import io.llmnpu.runtime.engine.LlamaGraphBuilder;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelWeights;
-import java.lang.foreign.Arena;
+import io.llmnpu.runtime.quant.CalibrationData;
+import io.llmnpu.runtime.quant.LinearLayer;
+import io.llmnpu.runtime.quant.LinearSite;
+import io.llmnpu.runtime.quant.SiteCalibration;
+import io.llmnpu.scheduler.ChunkDag;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Runs FP32 prefill over calibration sequences on a float device and measures the activations that
- * enter every linear layer (and the outputs they produce). The body graph of
- * {@link LlamaGraphBuilder} is compiled with those intermediate values as extra outputs (see
- * {@link ObservedGraph}), so any backend can calibrate. Each sequence runs from position 0 in one
- * static-shape chunk; padding rows are not observed.
+ * Runs FP32 prefill over calibration sequences on the engine's float devices and measures the
+ * activations that enter every linear layer (and the outputs they produce). The body graph is run with
+ * those intermediate values as extra outputs (see {@link ObservedGraph}), so any backend can calibrate.
+ * Each sequence runs from position 0 in chunks of {@value #CHUNK} rows; padding rows are not observed.
  */
 public final class Calibrator {
 
-    /** Rows of calibration graphs are rounded up to a multiple of this, to keep the number of shapes small. */
-    static final int ROW_BUCKET = 64;
+    /** Chunk size of calibration runs: few shapes, little padding. */
+    static final int CHUNK = 64;
 
     /**
      * @param percentile     percentile of |x| mapped to 127 by the clipped scale (99.9 drops the top 0.1%)
@@ -52,14 +53,20 @@ public final class Calibrator {
 
     private final ModelConfig config;
     private final ModelWeights weights;
-    private final Device device;
+    private final DevicePlan plan;
     private final Options options;
 
-    public Calibrator(ModelConfig config, ModelWeights weights, Device device, Options options) {
+    /** Calibrates on the devices of {@code plan}, which the caller keeps. */
+    public Calibrator(ModelConfig config, ModelWeights weights, DevicePlan plan, Options options) {
         this.config = config;
         this.weights = weights;
-        this.device = device;
+        this.plan = plan;
         this.options = options;
+    }
+
+    /** Calibrates on {@code device} alone; the caller keeps its backend. */
+    public Calibrator(ModelConfig config, ModelWeights weights, Device device, Options options) {
+        this(config, weights, DevicePlan.of(device), options);
     }
 
     /**
@@ -101,32 +108,40 @@ public final class Calibrator {
             }
         }
 
-        LlamaGraphBuilder builder = new LlamaGraphBuilder(config, weights);
-        Map<Integer, Runner> runners = new HashMap<>();
+        GraphSource floats = GraphSource.of(config, weights);
+        GraphSource observing = new GraphSource() {
+            @Override
+            public Subgraph body(int rows, int cache) {
+                return ObservedGraph.withOutputs(floats.body(rows, cache), observed);
+            }
+
+            @Override
+            public Subgraph head(int rows) {
+                return floats.head(rows);
+            }
+        };
         String stage = "calibrating on " + textName;
         progress.progress(stage, 0, totalTokens);
         long done = 0;
-        try (Arena arena = Arena.ofShared(); KvCache cache = new KvCache(config, cacheRows)) {
-            for (int[] sequence : sequences) {
-                int rows = Math.min(cacheRows, roundUp(sequence.length));
-                Runner runner = runners.computeIfAbsent(rows, r -> new Runner(
-                        device.compile(ObservedGraph.withOutputs(builder.body(r, cacheRows), observed)), r, arena));
-                Map<String, Tensor> out = runner.run(sequence, cache);
+        try (KvCache cache = new KvCache(config, cacheRows);
+             ForwardPass pass = new ForwardPass(config, observing, plan, new ChunkPlanner(CHUNK), cacheRows, null, null)) {
+            ForwardPass.ChunkSink sink = (chunk, values) -> {
                 for (int l = 0; l < layers; l++) {
                     for (LinearSite s : LinearSite.values()) {
-                        stats[l][s.ordinal()].observe(out.get(s.valueName(l)).data(), sequence.length);
+                        stats[l][s.ordinal()].observe(values.apply(s.valueName(l)).data(), chunk.length());
                     }
                     for (LinearLayer ll : LinearLayer.values()) {
-                        Tensor t = out.get(ll.outputName(l));
+                        Tensor t = values.apply(ll.outputName(l));
                         outputMax[l][ll.ordinal()] = Math.max(outputMax[l][ll.ordinal()],
-                                absMax(t.data(), (long) sequence.length * t.shape().cols()));
+                                absMax(t.data(), (long) chunk.length() * t.shape().cols()));
                     }
                 }
+            };
+            for (int[] sequence : sequences) {
+                pass.run(new ForwardPass.Request(cache, sequence, 0, ChunkDag.Heads.NONE, false, null, null, sink));
                 done += sequence.length;
                 progress.progress(stage, done, totalTokens);
             }
-        } finally {
-            runners.values().forEach(r -> r.graph.close());
         }
 
         List<CalibrationData.Layer> result = new ArrayList<>();
@@ -154,7 +169,7 @@ public final class Calibrator {
     }
 
     private static int roundUp(int n) {
-        return (n + ROW_BUCKET - 1) / ROW_BUCKET * ROW_BUCKET;
+        return (n + CHUNK - 1) / CHUNK * CHUNK;
     }
 
     private static float absMax(MemorySegment data, long count) {
@@ -163,54 +178,5 @@ public final class Calibrator {
             m = Math.max(m, Math.abs(data.getAtIndex(Tensor.F32_LE, i)));
         }
         return m;
-    }
-
-    /** A compiled observed body graph with its tensors. */
-    private final class Runner {
-        private final CompiledGraph graph;
-        private final int rows;
-        private final Tensor tokens;
-        private final Tensor positions;
-        private final Map<Value, Tensor> bindings = new HashMap<>();
-        private final Map<String, Tensor> outputs = new HashMap<>();
-        private final Value[] keyCaches;
-        private final Value[] valueCaches;
-
-        Runner(CompiledGraph graph, int rows, Arena arena) {
-            this.graph = graph;
-            this.rows = rows;
-            Subgraph g = graph.graph();
-            Map<String, Value> inputs = new HashMap<>();
-            g.inputs().forEach(v -> inputs.put(v.name(), v));
-            tokens = Tensor.allocate(arena, "tokens", DType.I32, Shape.of(rows));
-            positions = Tensor.allocate(arena, "positions", DType.I32, Shape.of(rows));
-            bindings.put(inputs.get(LlamaGraphBuilder.TOKENS), tokens);
-            bindings.put(inputs.get(LlamaGraphBuilder.POSITIONS), positions);
-            keyCaches = new Value[config.layers()];
-            valueCaches = new Value[config.layers()];
-            for (int l = 0; l < config.layers(); l++) {
-                keyCaches[l] = inputs.get(LlamaGraphBuilder.keyCacheName(l));
-                valueCaches[l] = inputs.get(LlamaGraphBuilder.valueCacheName(l));
-            }
-            for (Value v : g.outputs()) {
-                Tensor t = Tensor.allocate(arena, v.name(), v.dtype(), v.shape());
-                bindings.put(v, t);
-                outputs.put(v.name(), t);
-            }
-        }
-
-        Map<String, Tensor> run(int[] sequence, KvCache cache) {
-            for (int i = 0; i < rows; i++) {
-                boolean real = i < sequence.length;
-                tokens.setInt(i, real ? sequence[i] : 0);
-                positions.setInt(i, real ? i : -1);
-            }
-            for (int l = 0; l < config.layers(); l++) {
-                bindings.put(keyCaches[l], cache.keys(l));
-                bindings.put(valueCaches[l], cache.values(l));
-            }
-            graph.execute(bindings);
-            return outputs;
-        }
     }
 }

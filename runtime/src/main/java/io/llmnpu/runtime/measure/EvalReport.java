@@ -1,5 +1,6 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
+import io.llmnpu.runtime.quant.QuantMode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,9 +1,16 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.llmnpu.runtime.quant.CalibrationData;
+import io.llmnpu.runtime.quant.LinearSite;
+import io.llmnpu.runtime.quant.PlantedOutlierModel;
+import io.llmnpu.runtime.quant.QuantConfig;
+import io.llmnpu.runtime.quant.QuantMode;
+import io.llmnpu.runtime.quant.QuantTestRig;
+import io.llmnpu.runtime.quant.SiteCalibration;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
@@ -48,7 +55,7 @@ class PlantedOutlierAccuracyTest {
             List<QuantConfig> configs = java.util.stream.Stream.of(QuantMode.NAIVE, QuantMode.CLIPPED, QuantMode.SHADOW)
                     .map(m -> QuantConfig.of(m).withWeights(io.llmnpu.api.tensor.Int8Weights.Granularity.PER_OUTPUT_CHANNEL))
                     .toList();
-            QuantEvaluator.Result r = new QuantEvaluator(model.config(), model.weights(), calibration, rig.npu(), rig.cpu())
+            QuantEvaluator.Result r = new QuantEvaluator(model.config(), model.weights(), calibration, rig.plan(), null)
                     .evaluate(spec.bigramSequences(8, 160, 0.8, 2), configs, ProgressListener.none());
             System.out.print(EvalReport.table(r));
             QuantEvaluator.ModeResult naive = r.mode(QuantMode.NAIVE);

@@ -1,7 +1,13 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.llmnpu.runtime.quant.CalibrationData;
+import io.llmnpu.runtime.quant.ParagraphChunker;
+import io.llmnpu.runtime.quant.QuantConfig;
+import io.llmnpu.runtime.quant.QuantMode;
+import io.llmnpu.runtime.quant.QuantTestRig;
+import io.llmnpu.runtime.quant.SharedText;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
@@ -34,7 +40,7 @@ class Stories260kShadowTest {
                     .run(calibration, "stories260K.gguf", 0, "tinystories-calib.txt", ProgressListener.none());
             List<int[]> eval = ParagraphChunker.DEFAULT.sequences(evalText, model.tokenizer(), 6);
             List<QuantConfig> configs = List.of(QuantConfig.of(QuantMode.NAIVE), QuantConfig.of(QuantMode.SHADOW));
-            QuantEvaluator.Result r = new QuantEvaluator(model.config(), model.weights(), data, rig.npu(), rig.cpu())
+            QuantEvaluator.Result r = new QuantEvaluator(model.config(), model.weights(), data, rig.plan(), null)
                     .evaluate(eval, configs, ProgressListener.none());
             System.out.print(EvalReport.table(r));
             double fp32 = r.fp32().perplexity();

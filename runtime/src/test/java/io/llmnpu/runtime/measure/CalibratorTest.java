@@ -1,8 +1,15 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.llmnpu.runtime.quant.CalibrationData;
+import io.llmnpu.runtime.quant.LinearLayer;
+import io.llmnpu.runtime.quant.LinearSite;
+import io.llmnpu.runtime.quant.ParagraphChunker;
+import io.llmnpu.runtime.quant.QuantTestRig;
+import io.llmnpu.runtime.quant.SharedText;
+import io.llmnpu.runtime.quant.SiteCalibration;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;

@@ -1,5 +1,6 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
+import io.llmnpu.runtime.quant.SiteCalibration;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;

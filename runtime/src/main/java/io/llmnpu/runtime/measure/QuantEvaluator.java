@@ -1,23 +1,35 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
-import io.llmnpu.api.backend.Device;
+import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.api.ProgressListener;
-import io.llmnpu.runtime.engine.ExecutionTrace;
-import io.llmnpu.runtime.engine.HybridForwardPass;
-import io.llmnpu.runtime.engine.HybridGraph;
+import io.llmnpu.runtime.engine.ChunkPlanner;
+import io.llmnpu.runtime.engine.DevicePlan;
+import io.llmnpu.runtime.engine.ForwardPass;
+import io.llmnpu.runtime.engine.GraphSource;
 import io.llmnpu.runtime.engine.KvCache;
 import io.llmnpu.runtime.engine.LlamaGraphBuilder;
+import io.llmnpu.runtime.engine.RunTrace;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelWeights;
+import io.llmnpu.runtime.quant.CalibrationData;
+import io.llmnpu.runtime.quant.Int8WeightStore;
+import io.llmnpu.runtime.quant.NpuRewrite;
+import io.llmnpu.runtime.quant.QuantConfig;
+import io.llmnpu.runtime.quant.QuantMode;
+import io.llmnpu.runtime.quant.QuantPlan;
+import io.llmnpu.scheduler.ChunkDag;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Scores quantized configurations against FP32 on token sequences: perplexity of each, and per
  * predicted position the KL divergence KL(P_fp32 || P_config) of the next-token distributions and
- * whether their top-1 tokens agree. Every sequence starts from position 0 with a fresh context; FP32
- * runs on the CPU, the quantized configurations on the NPU and the CPU. The LM head stays in float.
+ * whether their top-1 tokens agree. Every sequence starts from position 0 with a fresh context, in
+ * chunks of {@value #CHUNK} rows, through the engine: FP32 on the float devices, the quantized
+ * configurations on the NPU path (INT8 linears on the NPU, the rest on float devices). The LM head stays
+ * in float.
  */
 public final class QuantEvaluator {
 
@@ -56,18 +68,26 @@ public final class QuantEvaluator {
         }
     }
 
+    /** Chunk size of scoring runs. */
+    static final int CHUNK = 64;
+
     private final ModelConfig config;
     private final ModelWeights weights;
     private final CalibrationData calibration;
-    private final Device npu;
-    private final Device cpu;
+    private final DevicePlan plan;
+    private final String npuBackend;
 
-    public QuantEvaluator(ModelConfig config, ModelWeights weights, CalibrationData calibration, Device npu, Device cpu) {
+    /**
+     * @param plan       the devices (an NPU among them for the quantized configurations); the caller keeps it
+     * @param npuBackend the NPU backend the INT8 linears go to, or null for any NPU device
+     */
+    public QuantEvaluator(ModelConfig config, ModelWeights weights, CalibrationData calibration, DevicePlan plan,
+                          String npuBackend) {
         this.config = config;
         this.weights = weights;
         this.calibration = calibration;
-        this.npu = npu;
-        this.cpu = cpu;
+        this.plan = plan;
+        this.npuBackend = npuBackend;
     }
 
     /** Scores FP32 and every quantized configuration in {@code configs} (FP32 entries there are skipped). */
@@ -81,21 +101,19 @@ public final class QuantEvaluator {
             throw new IllegalArgumentException("a sequence of " + longest + " tokens exceeds the context of "
                     + config.contextLength());
         }
-        int cacheRows = Math.min(config.contextLength(),
-                (longest + HybridForwardPass.ROW_BUCKET - 1) / HybridForwardPass.ROW_BUCKET * HybridForwardPass.ROW_BUCKET);
+        int cacheRows = Math.min(config.contextLength(), (longest + CHUNK - 1) / CHUNK * CHUNK);
         List<QuantConfig> quantized = configs.stream().filter(c -> c.mode().quantized()).toList();
-        LlamaGraphBuilder fp32Graphs = new LlamaGraphBuilder(config, weights);
+        GraphSource graphs = GraphSource.of(config, weights);
+        ChunkPlanner planner = new ChunkPlanner(CHUNK);
 
         List<Scorer> scorers = new ArrayList<>();
         try (Int8WeightStore store = new Int8WeightStore(); KvCache cache = new KvCache(config, cacheRows)) {
-            scorers.add(new Scorer(QuantConfig.of(QuantMode.FP32), null, new HybridForwardPass(config,
-                    rows -> HybridGraph.cpuOnly(fp32Graphs.body(rows, cacheRows)), weights.output(), null, cpu,
-                    cacheRows, new ExecutionTrace())));
+            scorers.add(new Scorer(QuantConfig.of(QuantMode.FP32), null,
+                    new ForwardPass(config, graphs, plan, planner, cacheRows, null, null)));
             for (QuantConfig qc : quantized) {
-                QuantPlan plan = QuantPlan.create(config, weights, calibration, qc, store);
-                QuantizedGraphBuilder builder = new QuantizedGraphBuilder(config, weights, plan);
-                scorers.add(new Scorer(qc, plan, new HybridForwardPass(config, rows -> builder.body(rows, cacheRows),
-                        weights.output(), npu, cpu, cacheRows, new ExecutionTrace())));
+                NpuRewrite rewrite = new NpuRewrite(config, weights, calibration, qc, store);
+                scorers.add(new Scorer(qc, rewrite, new ForwardPass(config, graphs, plan, planner, cacheRows,
+                        new ForwardPass.NpuPath(rewrite, npuBackend), null)));
             }
             long total = usable.stream().mapToLong(s -> s.length).sum();
             long done = 0;
@@ -107,27 +125,25 @@ public final class QuantEvaluator {
                 double[][] reference = new double[n][];
                 int[] referenceTop = new int[n];
                 for (Scorer s : scorers) {
-                    long t0 = System.nanoTime();
-                    Tensor logits = s.pass.logits(cache, seq);
-                    s.nanos += System.nanoTime() - t0;
                     float[] row = new float[vocab];
-                    for (int t = 0; t < n; t++) {
-                        java.lang.foreign.MemorySegment.copy(logits.data(), Tensor.F32_LE,
-                                (long) t * vocab * Float.BYTES, row, 0, vocab);
-                        double[] logp = logSoftmax(row);
-                        int top = argmax(row);
-                        s.nll -= logp[seq[t + 1]];
-                        s.count++;
-                        if (s.plan == null) {
-                            reference[t] = logp;
-                            referenceTop[t] = top;
-                        } else {
-                            s.kl += kl(reference[t], logp);
-                            if (top == referenceTop[t]) {
-                                s.agree++;
-                            }
-                        }
+                    ForwardPass.Result run = s.pass.run(new ForwardPass.Request(cache, seq, 0, ChunkDag.Heads.EVERY_CHUNK,
+                            true, null, null, (chunk, values) -> {
+                                Tensor logits = values.apply(LlamaGraphBuilder.LOGITS);
+                                for (int i = 0; i < chunk.length(); i++) {
+                                    int t = chunk.start() + i;
+                                    if (t >= n) {
+                                        break;
+                                    }
+                                    MemorySegment.copy(logits.data(), Tensor.F32_LE, (long) i * vocab * Float.BYTES,
+                                            row, 0, vocab);
+                                    s.score(t, row, seq[t + 1], reference, referenceTop);
+                                }
+                            }));
+                    if (s.rewrite != null && !run.usedNpu()) {
+                        throw new IllegalStateException("no device runs the INT8 linear layers of " + s.config.mode().key()
+                                + ": plug in an NPU backend" + (npuBackend == null ? "" : " (" + npuBackend + ")"));
                     }
+                    s.account(run);
                 }
                 done += seq.length;
                 progress.progress(stage, done, total);
@@ -184,37 +200,81 @@ public final class QuantEvaluator {
     /** Running sums of one configuration. */
     private static final class Scorer {
         final QuantConfig config;
-        final QuantPlan plan;
-        final HybridForwardPass pass;
-        final ExecutionTrace trace;
+        final NpuRewrite rewrite;
+        final ForwardPass pass;
         double nll;
         double kl;
         long agree;
         long count;
-        long nanos;
+        double seconds;
+        double npuSeconds;
+        double otherSeconds;
+        double overlapSeconds;
 
-        Scorer(QuantConfig config, QuantPlan plan, HybridForwardPass pass) {
+        Scorer(QuantConfig config, NpuRewrite rewrite, ForwardPass pass) {
             this.config = config;
-            this.plan = plan;
+            this.rewrite = rewrite;
             this.pass = pass;
-            this.trace = pass.trace();
+        }
+
+        /** Position {@code t}'s logits: the actual next token's likelihood, and against FP32 (the first scorer). */
+        void score(int t, float[] logits, int next, double[][] reference, int[] referenceTop) {
+            double[] logp = logSoftmax(logits);
+            int top = argmax(logits);
+            nll -= logp[next];
+            count++;
+            if (rewrite == null) {
+                reference[t] = logp;
+                referenceTop[t] = top;
+            } else {
+                kl += kl(reference[t], logp);
+                if (top == referenceTop[t]) {
+                    agree++;
+                }
+            }
+        }
+
+        /** Busy time on the NPU and elsewhere, and how long the two ran at once. */
+        void account(ForwardPass.Result run) {
+            RunTrace trace = run.trace();
+            seconds += run.seconds();
+            for (int d = 0; d < trace.devices().size(); d++) {
+                if (trace.devices().get(d).kind() == DeviceKind.NPU) {
+                    npuSeconds += trace.busySeconds(d);
+                } else {
+                    otherSeconds += trace.busySeconds(d);
+                }
+            }
+            overlapSeconds += overlap(trace);
         }
 
         ModeResult result() {
-            long npuNanos = 0;
-            long cpuNanos = 0;
-            for (ExecutionTrace.Interval i : trace.intervals()) {
-                if (i.device().equals("npu")) {
-                    npuNanos += i.nanos();
-                } else {
-                    cpuNanos += i.nanos();
-                }
-            }
-            boolean reference = plan == null;
+            boolean reference = rewrite == null;
+            QuantPlan plan = reference ? null : rewrite.plan();
             return new ModeResult(config, count, Math.exp(nll / count), reference ? 0 : kl / count,
                     reference ? 1 : (double) agree / count, reference ? 0 : plan.shadowSites(),
-                    reference ? 0 : plan.hotBytes(), reference ? 0 : plan.linearF32Bytes(), nanos / 1e9,
-                    npuNanos / 1e9, cpuNanos / 1e9, trace.overlapNanos() / 1e9);
+                    reference ? 0 : plan.hotBytes(), reference ? 0 : plan.linearF32Bytes(), seconds,
+                    npuSeconds, otherSeconds, overlapSeconds);
         }
+    }
+
+    /** Seconds during which a task on an NPU and a task on another device ran at the same time. */
+    static double overlap(RunTrace trace) {
+        long total = 0;
+        int n = trace.device().length;
+        for (int a = 0; a < n; a++) {
+            int da = trace.device()[a];
+            if (da < 0 || trace.devices().get(da).kind() != DeviceKind.NPU) {
+                continue;
+            }
+            for (int b = 0; b < n; b++) {
+                int db = trace.device()[b];
+                if (db >= 0 && trace.devices().get(db).kind() != DeviceKind.NPU) {
+                    total += Math.max(0, Math.min(trace.finish()[a], trace.finish()[b])
+                            - Math.max(trace.begin()[a], trace.begin()[b]));
+                }
+            }
+        }
+        return total * 1e-9;
     }
 }

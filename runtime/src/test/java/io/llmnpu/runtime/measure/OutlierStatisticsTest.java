@@ -1,9 +1,10 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.llmnpu.runtime.quant.SiteCalibration;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,4 @@
-package io.llmnpu.runtime.quant;
+package io.llmnpu.runtime.measure;
 
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
