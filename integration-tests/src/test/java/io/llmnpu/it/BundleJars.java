@@ -30,6 +30,16 @@ final class BundleJars {
         return jar;
     }
 
+    /** The reference NPU bundle the reactor built (surefire passes its path). */
+    static Path npuBundle() {
+        Path jar = Path.of(System.getProperty("llmnpu.npu.bundle", "../bundles/backend-npu-ref-bundle/target/missing.jar"));
+        if (!Files.isRegularFile(jar)) {
+            throw new AssertionError("the reference NPU bundle " + jar + " has not been built; run 'mvn verify' "
+                    + "(or 'mvn package -DskipTests -pl bundles/backend-npu-ref-bundle -am' before the tests)");
+        }
+        return jar;
+    }
+
     /**
      * Writes a bundle jar holding every class of {@code anchor}'s package (from the test class path)
      * and a manifest with {@code headers}.

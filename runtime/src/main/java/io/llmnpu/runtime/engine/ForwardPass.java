@@ -213,9 +213,21 @@ public final class ForwardPass implements AutoCloseable {
         return npu == null ? null : npu.rewrite().name();
     }
 
-    /** The device that runs most of a decode step (as of the last one), e.g. {@code cpu/cpu0}. */
+    /**
+     * The device that runs most of a decode step, e.g. {@code cpu/cpu0}: the one of the last step, or where
+     * the next would run if that device has left since.
+     */
     public String decodeDevice() {
-        return decodeDevice;
+        String d = decodeDevice;
+        if (!closed && !plan.devices().contains(d)) {
+            try {
+                prepare(1);
+            } catch (RuntimeException e) {
+                log.debug("cannot place the decode graphs now", e);
+            }
+            d = decodeDevice;
+        }
+        return d;
     }
 
     /** Places and compiles the float graphs for {@code rows} now rather than at first use (start-up warm-up). */
@@ -318,7 +330,7 @@ public final class ForwardPass implements AutoCloseable {
 
     /** Compiles every segment on its device; false if a device failed to (it has been dropped: place again). */
     private boolean compileAll(DevicePlan.Step step, PlacedGraphs pg) {
-        for (Placement p : pg.head == null ? List.of(pg.body) : List.of(pg.body, pg.head)) {
+        for (Placement p : pg.head == null ? List.of(pg.body) : List.of(pg.head, pg.body)) {
             for (Placement.Segment s : p.segments()) {
                 try {
                     step.compiled(s.device(), s.graph());

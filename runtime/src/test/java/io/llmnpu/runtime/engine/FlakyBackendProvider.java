@@ -38,6 +38,7 @@ final class FlakyBackendProvider implements BackendProvider {
     final AtomicInteger backendsClosed = new AtomicInteger();
     private volatile Class<? extends Op> refused;
     private volatile Class<? extends Op> emulated;
+    private volatile double emulationFactor = 10;
     private volatile double costFactor = 1;
 
     /**
@@ -63,7 +64,13 @@ final class FlakyBackendProvider implements BackendProvider {
 
     /** Makes the device report {@code opKind} as emulated, ten times slower. */
     FlakyBackendProvider emulating(Class<? extends Op> opKind) {
+        return emulating(opKind, 10);
+    }
+
+    /** Makes the device report {@code opKind} as emulated, {@code factor} times slower. */
+    FlakyBackendProvider emulating(Class<? extends Op> opKind, double factor) {
         this.emulated = opKind;
+        this.emulationFactor = factor;
         return this;
     }
 
@@ -148,7 +155,7 @@ final class FlakyBackendProvider implements BackendProvider {
             }
             double seconds = cpu.affinity(op).estimatedSeconds() * costFactor;
             if (emulated != null && emulated.isInstance(op)) {
-                return new Affinity(Affinity.Support.EMULATED, 10 * seconds);
+                return new Affinity(Affinity.Support.EMULATED, emulationFactor * seconds);
             }
             return new Affinity(Affinity.Support.NATIVE, seconds);
         }
