@@ -18,7 +18,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -33,9 +36,9 @@ import org.slf4j.LoggerFactory;
  * the policies' cost tables see the corrected figures.
  *
  * <p>After every run the engine {@linkplain #record records} each task's measured seconds against the
- * raw estimates of its ops; the error is spread over the op kinds in proportion to their share of the
- * prediction, multiplicatively, so a device whose estimates are off by a constant converges in one
- * prompt. Factors are cached per machine and model (in {@code ~/.cache/llmnpu/costs}, next to the CPU
+ * raw estimates of its ops plus a fixed per-task cost ({@link #launchSeconds}); the error is spread over
+ * them in proportion to their share of the prediction, multiplicatively, so a device whose estimates are
+ * off by a constant converges in one prompt, and small tasks teach the per-task cost. Factors are cached per machine and model (in {@code ~/.cache/llmnpu/costs}, next to the CPU
  * backend's rates; the system property {@value #CACHE_PROPERTY} moves the folder, and {@code none}
  * turns measuring off, leaving the devices' own estimates, which tests rely on).
  */
@@ -43,9 +46,18 @@ public final class CostBook {
     static final String CACHE_PROPERTY = "llmnpu.costs.cache";
     static final int FORMAT_VERSION = 1;
     private static final Logger LOG = LoggerFactory.getLogger(CostBook.class);
-    private static final double RATE = 0.5;
+    /** How much each new task's weight keeps of the older ones': about the last few hundred tasks count. */
+    private static final double DECAY = 0.995;
+    /** How hard factors are held to their priors, relative to the evidence. */
+    private static final double RIDGE = 0.05;
     private static final double MIN_FACTOR = 1e-3;
-    private static final double MAX_FACTOR = 1e3;
+    private static final double MAX_FACTOR = 1e5;
+    /**
+     * A pseudo op kind every task carries once, at one microsecond before correction: its factor learns the
+     * fixed cost of one task on a device (launch, hand-off, edges), which no op's estimate accounts for.
+     */
+    static final String LAUNCH = "(task)";
+    static final double LAUNCH_SECONDS = 1e-6;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** The correction of one (device, op kind): log of the factor, and how many tasks taught it. */
@@ -54,9 +66,132 @@ public final class CostBook {
         long samples;
     }
 
+    /**
+     * The measurements of one device as a least-squares problem in the factors: each task says
+     * {@code sum over kinds of factor(k) * raw(k) = measured}, weighted by 1 / measured so that small and
+     * large tasks count alike, older tasks slowly forgotten, and every factor gently held to its prior (what
+     * the cache or the other devices said) so that kinds seen seldom or always together stay sensible.
+     */
+    private static final class Fit {
+        final List<String> kinds = new ArrayList<>();
+        final List<Double> priors = new ArrayList<>();
+        final List<Long> samples = new ArrayList<>();
+        double[][] ata = new double[0][0];
+        double[] atb = new double[0];
+
+        int index(String kind, double prior) {
+            int i = kinds.indexOf(kind);
+            if (i >= 0) {
+                return i;
+            }
+            kinds.add(kind);
+            priors.add(prior);
+            samples.add(0L);
+            int n = kinds.size();
+            double[][] grown = new double[n][n];
+            for (int r = 0; r < n - 1; r++) {
+                System.arraycopy(ata[r], 0, grown[r], 0, n - 1);
+            }
+            ata = grown;
+            atb = Arrays.copyOf(atb, n);
+            return n - 1;
+        }
+
+        void add(Map<Integer, Double> x) {
+            for (int r = 0; r < ata.length; r++) {
+                atb[r] *= DECAY;
+                for (int c = 0; c < ata.length; c++) {
+                    ata[r][c] *= DECAY;
+                }
+            }
+            for (Map.Entry<Integer, Double> a : x.entrySet()) {
+                atb[a.getKey()] += a.getValue();
+                samples.set(a.getKey(), samples.get(a.getKey()) + 1);
+                for (Map.Entry<Integer, Double> b : x.entrySet()) {
+                    ata[a.getKey()][b.getKey()] += a.getValue() * b.getValue();
+                }
+            }
+        }
+
+        /** The factors; those pushed below the minimum are pinned there and the rest solved again. */
+        double[] solve() {
+            int n = kinds.size();
+            boolean[] pinned = new boolean[n];
+            double[] f = new double[n];
+            for (int round = 0; round <= n; round++) {
+                double[][] a = new double[n][n + 1];
+                for (int r = 0; r < n; r++) {
+                    double ridge = RIDGE * ata[r][r] + 1e-300;
+                    if (pinned[r] || ata[r][r] == 0) {
+                        a[r][r] = 1;
+                        a[r][n] = pinned[r] ? MIN_FACTOR : priors.get(r);
+                        continue;
+                    }
+                    a[r][n] = atb[r] + ridge * priors.get(r);
+                    for (int c = 0; c < n; c++) {
+                        boolean fixed = pinned[c] || ata[c][c] == 0;
+                        if (fixed) {
+                            a[r][n] -= ata[r][c] * (pinned[c] ? MIN_FACTOR : priors.get(c));
+                        } else {
+                            a[r][c] = ata[r][c];
+                        }
+                    }
+                    a[r][r] += ridge;
+                }
+                f = gauss(a);
+                boolean again = false;
+                for (int k = 0; k < n; k++) {
+                    if (!pinned[k] && !(f[k] >= MIN_FACTOR)) {
+                        pinned[k] = true;
+                        again = true;
+                    }
+                }
+                if (!again) {
+                    break;
+                }
+            }
+            for (int k = 0; k < n; k++) {
+                f[k] = Math.clamp(Double.isFinite(f[k]) ? f[k] : priors.get(k), MIN_FACTOR, MAX_FACTOR);
+            }
+            return f;
+        }
+
+        private static double[] gauss(double[][] a) {
+            int n = a.length;
+            for (int col = 0; col < n; col++) {
+                int pivot = col;
+                for (int r = col + 1; r < n; r++) {
+                    if (Math.abs(a[r][col]) > Math.abs(a[pivot][col])) {
+                        pivot = r;
+                    }
+                }
+                double[] t = a[col];
+                a[col] = a[pivot];
+                a[pivot] = t;
+                if (a[col][col] == 0) {
+                    continue;
+                }
+                for (int r = 0; r < n; r++) {
+                    if (r != col) {
+                        double m = a[r][col] / a[col][col];
+                        for (int c = col; c <= n; c++) {
+                            a[r][c] -= m * a[col][c];
+                        }
+                    }
+                }
+            }
+            double[] x = new double[n];
+            for (int r = 0; r < n; r++) {
+                x[r] = a[r][r] == 0 ? Double.NaN : a[r][n] / a[r][r];
+            }
+            return x;
+        }
+    }
+
     private final Path file;
     private final boolean learning;
     private final Map<String, Map<String, Entry>> entries = new TreeMap<>();
+    private final Map<String, Fit> fits = new HashMap<>();
     private boolean dirty;
 
     private CostBook(Path file, boolean learning) {
@@ -110,11 +245,33 @@ public final class CostBook {
         return learning ? new MeasuredDevice(key, device) : device;
     }
 
-    /** The factor applied to {@code device}'s estimates of ops of kind {@code opKind} (1 when unknown). */
+    /**
+     * The factor applied to {@code device}'s estimates of ops of kind {@code opKind}. A device never measured
+     * at that kind gets the geometric mean of the other devices' factors for it (1 when none was measured):
+     * estimates that proved optimistic on this machine are likely optimistic on its other devices too, and an
+     * unmeasured device must not win work merely because nobody corrected its estimate.
+     */
     public synchronized double factor(String device, String opKind) {
         Map<String, Entry> byKind = entries.get(device);
         Entry e = byKind == null ? null : byKind.get(opKind);
-        return e == null ? 1 : Math.exp(e.logFactor);
+        if (e != null) {
+            return Math.exp(e.logFactor);
+        }
+        double sum = 0;
+        int n = 0;
+        for (Map<String, Entry> other : entries.values()) {
+            Entry o = other.get(opKind);
+            if (o != null) {
+                sum += o.logFactor;
+                n++;
+            }
+        }
+        return n == 0 ? 1 : Math.exp(sum / n);
+    }
+
+    /** The fixed cost of one task on {@code device} as measured (0 while not learning). */
+    public double launchSeconds(String device) {
+        return learning ? LAUNCH_SECONDS * factor(device, LAUNCH) : 0;
     }
 
     /** Kind names as the book keys them. */
@@ -130,23 +287,22 @@ public final class CostBook {
         if (!learning || !(measuredSeconds > 0)) {
             return;
         }
-        Map<String, Entry> byKind = entries.computeIfAbsent(device, d -> new TreeMap<>());
-        double predicted = 0;
-        for (Map.Entry<String, Double> e : rawByKind.entrySet()) {
-            predicted += e.getValue() * factor(device, e.getKey());
-        }
-        if (!(predicted > 0) || Double.isInfinite(predicted)) {
-            return;
-        }
-        double error = Math.log(measuredSeconds / predicted);
-        for (Map.Entry<String, Double> e : rawByKind.entrySet()) {
-            double share = e.getValue() * factor(device, e.getKey()) / predicted;
-            if (share <= 0) {
-                continue;
+        Map<String, Double> raw = new HashMap<>(rawByKind);
+        raw.put(LAUNCH, LAUNCH_SECONDS);
+        Fit fit = fits.computeIfAbsent(device, d -> new Fit());
+        Map<Integer, Double> x = new HashMap<>();
+        for (Map.Entry<String, Double> e : raw.entrySet()) {
+            if (e.getValue() > 0 && Double.isFinite(e.getValue())) {
+                x.merge(fit.index(e.getKey(), factor(device, e.getKey())), e.getValue() / measuredSeconds, Double::sum);
             }
-            Entry entry = byKind.computeIfAbsent(e.getKey(), k -> new Entry());
-            entry.logFactor = Math.clamp(entry.logFactor + RATE * share * error, Math.log(MIN_FACTOR), Math.log(MAX_FACTOR));
-            entry.samples++;
+        }
+        fit.add(x);
+        double[] f = fit.solve();
+        Map<String, Entry> byKind = entries.computeIfAbsent(device, d -> new TreeMap<>());
+        for (int k = 0; k < f.length; k++) {
+            Entry entry = byKind.computeIfAbsent(fit.kinds.get(k), key -> new Entry());
+            entry.logFactor = Math.log(f[k]);
+            entry.samples = Math.max(entry.samples, fit.samples.get(k));
         }
         dirty = true;
     }

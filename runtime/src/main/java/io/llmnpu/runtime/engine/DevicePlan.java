@@ -189,8 +189,8 @@ public final class DevicePlan implements AutoCloseable {
 
         /** The live devices as placement candidates, in rank order; the index is the candidate number. */
         public List<Placement.Candidate> candidates() {
-            return live.stream().map(s -> new Placement.Candidate(s.name(), s.placed, isPreferred(s.backendName()), 0))
-                    .toList();
+            return live.stream().map(s -> new Placement.Candidate(s.name(), s.placed, isPreferred(s.backendName()),
+                    costs.launchSeconds(s.name()))).toList();
         }
 
         /** Changes whenever a device joins or leaves. */

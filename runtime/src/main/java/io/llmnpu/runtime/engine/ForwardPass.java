@@ -330,6 +330,10 @@ public final class ForwardPass implements AutoCloseable {
 
     /** Compiles every segment on its device; false if a device failed to (it has been dropped: place again). */
     private boolean compileAll(DevicePlan.Step step, PlacedGraphs pg) {
+        if (pg.compiled) {
+            return true;
+        }
+        long t0 = System.nanoTime();
         for (Placement p : pg.head == null ? List.of(pg.body) : List.of(pg.head, pg.body)) {
             for (Placement.Segment s : p.segments()) {
                 try {
@@ -340,6 +344,8 @@ public final class ForwardPass implements AutoCloseable {
                 }
             }
         }
+        pg.compiled = true;
+        log.debug("compiled {} in {} ms", pg.body.graph().name(), (System.nanoTime() - t0) / 1_000_000);
         return true;
     }
 
@@ -372,9 +378,21 @@ public final class ForwardPass implements AutoCloseable {
 
     private PlacedGraphs place(DevicePlan.Step step, List<Placement.Candidate> candidates, Subgraph body, int rows,
                                ChunkDag.Heads heads, boolean npuPath) {
+        long t0 = System.nanoTime();
         Placement b = placer.place(body, candidates);
         Placement h = heads == ChunkDag.Heads.NONE ? null
                 : placer.place(source.head(heads == ChunkDag.Heads.EVERY_CHUNK ? rows : 1), candidates);
+        if (log.isDebugEnabled()) {
+            List<String> where = new ArrayList<>();
+            double[] per = b.secondsPerDevice();
+            for (int d = 0; d < per.length; d++) {
+                if (per[d] > 0) {
+                    where.add(String.format(java.util.Locale.ROOT, "%s %.3f ms", step.name(d), per[d] * 1e3));
+                }
+            }
+            log.debug("placed {} ({} segments) in {} ms: {}", body.name(), b.segments().size(),
+                    (System.nanoTime() - t0) / 1_000_000, where);
+        }
         return new PlacedGraphs(b, h, heads, npuPath, step.version(), rows);
     }
 
@@ -499,10 +517,13 @@ public final class ForwardPass implements AutoCloseable {
         return t;
     }
 
-    /** Feeds each task's measured time to the cost book; after the first prompt, placements are redone with the corrected costs. */
+    /**
+     * Feeds each task's measured time to the cost book; after the first prompt that taught it, placements are
+     * redone with the corrected costs. A placement's first run teaches nothing: it pays for warming the JIT.
+     */
     private void learn(DevicePlan.Step step, PlacedGraphs pg, ChunkDag dag, RunTrace trace) {
         CostBook book = plan.costs();
-        if (!book.learning()) {
+        if (!book.learning() || pg.runs++ == 0) {
             return;
         }
         for (int t = 0; t < dag.graph().size(); t++) {

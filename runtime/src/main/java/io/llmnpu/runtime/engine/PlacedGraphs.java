@@ -32,6 +32,10 @@ final class PlacedGraphs implements AutoCloseable {
     final boolean npu;
     final int version;
     final int rows;
+    /** Whether every segment has been compiled on its device (set by the engine, under the plan's lock). */
+    boolean compiled;
+    /** Runs so far (the engine's, under the plan's lock). */
+    int runs;
     private final Arena arena = Arena.ofShared();
     private final Map<Integer, ChunkDag> dags = new HashMap<>();
     private final Map<Placement.Segment, Map<String, Double>> rawByKind = new IdentityHashMap<>();
