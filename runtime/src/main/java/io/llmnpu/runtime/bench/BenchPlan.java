@@ -17,10 +17,20 @@ import java.util.Objects;
  * @param backends     backend names; an empty string is the default backend
  * @param warmup       run each test once untimed first (compiles graphs, warms the JIT)
  * @param seed         seed of the random prompt token ids
+ * @param npu          NPU backend whose prompt runs are measured too ({@code ppN} rows on the NPU path), or null
+ * @param calibration  calibration for the NPU rows; null to look beside the model and in the cache, else
+ *                     to calibrate on random tokens (speed does not depend on the scales)
+ * @param trace        where to write the Gantt chart of the last NPU prompt run, or null
  */
 public record BenchPlan(List<Path> models, List<Integer> promptSizes, int genTokens, int repetitions,
                         List<Integer> threads, List<Integer> chunks, List<String> backends, boolean warmup,
-                        long seed) {
+                        long seed, String npu, Path calibration, Path trace) {
+
+    /** A plan without NPU rows. */
+    public BenchPlan(List<Path> models, List<Integer> promptSizes, int genTokens, int repetitions,
+                     List<Integer> threads, List<Integer> chunks, List<String> backends, boolean warmup, long seed) {
+        this(models, promptSizes, genTokens, repetitions, threads, chunks, backends, warmup, seed, null, null, null);
+    }
 
     public BenchPlan {
         models = List.copyOf(models);
@@ -28,6 +38,7 @@ public record BenchPlan(List<Path> models, List<Integer> promptSizes, int genTok
         threads = List.copyOf(threads);
         chunks = List.copyOf(chunks);
         backends = backends.stream().map(b -> Objects.requireNonNullElse(b, "")).toList();
+        npu = npu == null || npu.isBlank() || npu.equalsIgnoreCase("off") ? null : npu;
         if (models.isEmpty()) {
             throw new IllegalArgumentException("no model to benchmark");
         }

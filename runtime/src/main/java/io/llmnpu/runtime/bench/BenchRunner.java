@@ -1,9 +1,18 @@
 package io.llmnpu.runtime.bench;
 
+import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.runtime.api.LlmRuntime;
+import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.BackendRegistry;
+import io.llmnpu.runtime.engine.DevicePlan;
+import io.llmnpu.runtime.engine.ForwardPass;
 import io.llmnpu.runtime.engine.InferenceSession;
+import io.llmnpu.runtime.measure.Calibrator;
+import io.llmnpu.runtime.quant.CalibrationData;
+import io.llmnpu.runtime.quant.CalibrationFile;
+import io.llmnpu.runtime.quant.CalibrationStore;
+import java.io.UncheckedIOException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +33,8 @@ import java.util.function.Consumer;
  * so it covers chunk planning, every chunk's graph and the LM head on the last row; a decode test
  * ({@code tgN}) times N single-token feeds into a fresh session. Sessions are opened outside the
  * timed region. Unless warm-up is off, each prefill test runs once untimed first, and each decode
- * test decodes a few tokens untimed first.
+ * test decodes a few tokens untimed first. With an NPU backend in the plan, every prefill test also runs on
+ * the NPU path (INT8 linears on the NPU, the rest on the float devices) and gets a row of its own.
  */
 public final class BenchRunner {
     private static final int DECODE_WARMUP_TOKENS = 4;
@@ -64,7 +74,11 @@ public final class BenchRunner {
     private void runConfiguration(Path model, String backend, int threads, int chunk, boolean runDecode,
                                   int config, int configs, List<BenchResult> results) {
         RuntimeOptions options = RuntimeOptions.of(model).withBackend(backend.isEmpty() ? null : backend)
-                .withThreads(threads).withChunkSize(chunk).withContextLength(plan.contextNeeded());
+                .withThreads(threads).withChunkSize(chunk).withContextLength(plan.contextNeeded())
+                .withNpu(RuntimeOptions.NPU_OFF);
+        if (plan.npu() != null && !plan.promptSizes().isEmpty()) {
+            runNpuPrefill(model, options, threads, chunk, config, configs, results);
+        }
         try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
             if (llm.contextLength() < plan.contextNeeded()) {
                 throw new IllegalArgumentException(String.format(Locale.ROOT,
@@ -91,6 +105,80 @@ public final class BenchRunner {
                         ModelFlops.decode(info.config(), tokens.length)));
             }
         }
+    }
+
+    /** The prefill tests on the NPU path: the same prompts, INT8 linears on the NPU, the rest on float devices. */
+    private void runNpuPrefill(Path model, RuntimeOptions floatOptions, int threads, int chunk, int config, int configs,
+                               List<BenchResult> results) {
+        Path calibration = plan.calibration() != null ? plan.calibration() : CalibrationStore.find(model).orElse(null);
+        Path temporary = null;
+        try {
+            if (calibration == null) {
+                temporary = Files.createTempFile("llmnpu-bench-", CalibrationFile.SUFFIX);
+                calibration = temporary;
+                randomCalibration(model, floatOptions, temporary);
+            }
+            RuntimeOptions options = floatOptions.withNpu(plan.npu()).withCalibration(calibration);
+            try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
+                BenchModel info = BenchModel.of(llm.model());
+                int effectiveThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+                ForwardPass.Result[] last = new ForwardPass.Result[1];
+                for (int p : plan.promptSizes()) {
+                    int[] prompt = randomTokens(p, info.config().vocabSize(), plan.seed() + p);
+                    String where = String.format(Locale.ROOT, "[%d/%d] %s %s NPU path t=%d c=%d pp%d", config, configs,
+                            info.name(), info.type(), effectiveThreads, chunk, p);
+                    Run run = () -> {
+                        try (InferenceSession session = llm.openSession()) {
+                            long t0 = System.nanoTime();
+                            session.feed(prompt);
+                            long ns = System.nanoTime() - t0;
+                            last[0] = session.lastRun();
+                            return ns;
+                        }
+                    };
+                    long[] samples = measure(where, run, run);
+                    if (!last[0].usedNpu()) {
+                        throw new IllegalStateException("no device of " + plan.npu() + " runs the INT8 linear layers");
+                    }
+                    results.add(new BenchResult(info, devicesOf(last[0]) + " (" + last[0].path() + ")", effectiveThreads,
+                            chunk, p, 0, samples, ModelFlops.prefill(info.config(), p)));
+                }
+                if (plan.trace() != null && last[0] != null) {
+                    Files.writeString(plan.trace(), last[0].ganttSvg(model.getFileName() + ", prompt of "
+                            + plan.promptSizes().getLast() + " tokens"), StandardCharsets.UTF_8);
+                    log.accept("wrote the Gantt chart of the last NPU prompt run to " + plan.trace());
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (temporary != null) {
+                try {
+                    Files.deleteIfExists(temporary);
+                } catch (IOException e) {
+                    log.accept("cannot delete " + temporary + ": " + e);
+                }
+            }
+        }
+    }
+
+    /** Scales from random tokens: prefill speed does not depend on them. */
+    private void randomCalibration(Path model, RuntimeOptions options, Path target) throws IOException {
+        log.accept(model.getFileName() + ": no calibration; calibrating on random tokens for the NPU rows");
+        try (LlmRuntime llm = LlmRuntime.open(options, registry);
+             DevicePlan devices = DevicePlan.open(registry, DevicePlan.Config.of(options.backend(),
+                     new BackendOptions(options.threads())))) {
+            var config = llm.model().config();
+            int length = Math.min(128, llm.contextLength());
+            List<int[]> sequences = List.of(randomTokens(length, config.vocabSize(), 1), randomTokens(length, config.vocabSize(), 2));
+            CalibrationData data = new Calibrator(config, llm.model().weights(), devices, Calibrator.Options.DEFAULTS)
+                    .run(sequences, model.getFileName().toString(), Files.size(model), "random tokens", ProgressListener.none());
+            CalibrationFile.write(data, target);
+        }
+    }
+
+    private static String devicesOf(ForwardPass.Result run) {
+        return String.join(" + ", run.trace().busyShares().keySet());
     }
 
     /** One timed run; returns its duration in nanoseconds. */

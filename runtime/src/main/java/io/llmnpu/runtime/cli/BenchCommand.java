@@ -81,6 +81,16 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1234", paramLabel = "SEED", description = "Seed of the random prompt tokens (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--npu", paramLabel = "NAME", description = {"Also run every prefill test on the NPU path of this NPU backend",
+        "(e.g. npu-ref): INT8 linears on the NPU, the rest on the float devices, one row each."})
+    String npu;
+
+    @Option(names = "--calib", paramLabel = "FILE", description = "Calibration for the NPU rows (default: beside the model or cached, else random tokens).")
+    Path calib;
+
+    @Option(names = "--trace", paramLabel = "FILE.svg", description = "Write the Gantt chart of the last NPU prompt run.")
+    Path trace;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -95,7 +105,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         List<Integer> prompts = promptSizes.stream().filter(p -> p != 0).toList();
         BenchPlan plan = new BenchPlan(files, prompts, genTokens, repetitions, threads, chunks,
-                backends.isEmpty() ? List.of("") : backends, !noWarmup, seed);
+                backends.isEmpty() ? List.of("") : backends, !noWarmup, seed, npu, calib, trace);
         BenchReport report = new BenchRunner(plan, BackendRegistry.discover(BenchCommand.class.getClassLoader()), line -> {
             err.println("bench " + line);
             err.flush();

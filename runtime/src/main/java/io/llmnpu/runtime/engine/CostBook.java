@@ -31,14 +31,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The engine's one cost source, made honest by measurement: each device's own {@link Device#affinity}
- * estimates, scaled per (device, op kind) by a factor learned from measured task times. The scheduler
- * only ever reads affinity: devices are handed to it {@linkplain #measured wrapped}, so placement and
- * the policies' cost tables see the corrected figures.
+ * estimates, scaled per device by a factor learned from measured task times, plus a fixed cost per task.
+ * The scheduler only ever reads affinity: devices are handed to it {@linkplain #measured wrapped}, so
+ * placement and the policies' cost tables see the corrected figures.
  *
  * <p>After every run the engine {@linkplain #record records} each task's measured seconds against the
- * raw estimates of its ops plus a fixed per-task cost ({@link #launchSeconds}); the error is spread over
- * them in proportion to their share of the prediction, multiplicatively, so a device whose estimates are
- * off by a constant converges in one prompt, and small tasks teach the per-task cost. Factors are cached per machine and model (in {@code ~/.cache/llmnpu/costs}, next to the CPU
+ * raw estimates of its ops; a weighted least-squares fit per device gives the factor on the estimates and
+ * the fixed cost of a task ({@link #launchSeconds}), which dominates small graphs and which no op's
+ * estimate accounts for. One factor per device rather than per op kind: the kinds of a graph always come
+ * in the same mixes, which cannot tell them apart. Factors are cached per machine and model (in {@code ~/.cache/llmnpu/costs}, next to the CPU
  * backend's rates; the system property {@value #CACHE_PROPERTY} moves the folder, and {@code none}
  * turns measuring off, leaving the devices' own estimates, which tests rely on).
  */
@@ -49,8 +50,8 @@ public final class CostBook {
     /** How much each new task's weight keeps of the older ones': about the last few hundred tasks count. */
     private static final double DECAY = 0.995;
     /** How hard factors are held to their priors, relative to the evidence. */
-    private static final double RIDGE = 0.05;
-    private static final double MIN_FACTOR = 1e-3;
+    private static final double RIDGE = 0.01;
+    private static final double MIN_FACTOR = 0.1;
     private static final double MAX_FACTOR = 1e5;
     /**
      * A pseudo op kind every task carries once, at one microsecond before correction: its factor learns the
@@ -58,6 +59,8 @@ public final class CostBook {
      */
     static final String LAUNCH = "(task)";
     static final double LAUNCH_SECONDS = 1e-6;
+    /** All ops of a task together: one factor per device, which many tasks of varied size pin down well. */
+    static final String OPS = "(ops)";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     /** The correction of one (device, op kind): log of the factor, and how many tasks taught it. */
@@ -252,6 +255,7 @@ public final class CostBook {
      * unmeasured device must not win work merely because nobody corrected its estimate.
      */
     public synchronized double factor(String device, String opKind) {
+        opKind = opKind.equals(LAUNCH) ? LAUNCH : OPS;
         Map<String, Entry> byKind = entries.get(device);
         Entry e = byKind == null ? null : byKind.get(opKind);
         if (e != null) {
@@ -287,7 +291,12 @@ public final class CostBook {
         if (!learning || !(measuredSeconds > 0)) {
             return;
         }
-        Map<String, Double> raw = new HashMap<>(rawByKind);
+        double ops = 0;
+        for (double v : rawByKind.values()) {
+            ops += v;
+        }
+        Map<String, Double> raw = new HashMap<>();
+        raw.put(OPS, ops);
         raw.put(LAUNCH, LAUNCH_SECONDS);
         Fit fit = fits.computeIfAbsent(device, d -> new Fit());
         Map<Integer, Double> x = new HashMap<>();

@@ -126,6 +126,13 @@ public final class ForwardPass implements AutoCloseable {
         public boolean usedNpu() {
             return !path.equals(FLOAT);
         }
+
+        /** The run as a Gantt chart (SVG): one lane per device, one bar per task as it really ran. */
+        public String ganttSvg(String what) {
+            String subtitle = String.format(java.util.Locale.ROOT, "%s, %s, %d tasks, %.1f ms%s", what, path,
+                    trace.graph().size(), trace.seconds() * 1e3, failovers > 0 ? ", after " + failovers + " failover(s)" : "");
+            return new io.llmnpu.scheduler.GanttSvg().render(trace.toSchedule(), subtitle);
+        }
     }
 
     static final String FLOAT = "float";
