@@ -28,6 +28,8 @@ class LauncherIT {
         // The reactor has just built the jars this test runs; do not rebuild from inside the build.
         pb.environment().put("LLMNPU_NO_BUILD", "1");
         pb.environment().remove("LLMNPU_MODEL");
+        // The user's caches must not change what the tests see: no measured costs, no cached calibrations.
+        pb.environment().put("LLMNPU_JAVA_OPTS", "-Dllmnpu.costs.cache=none -Dllmnpu.calib.cache=none");
         Path out = Files.createTempFile("llmnpu-out", ".txt");
         Path err = Files.createTempFile("llmnpu-err", ".txt");
         pb.redirectOutput(out.toFile()).redirectError(err.toFile());
@@ -55,6 +57,41 @@ class LauncherIT {
         assertTrue(r.stdout().startsWith("Once upon a time, there was a little girl named Lily. She loved to play outside in the park."),
                 "stdout was: " + r.stdout());
         assertTrue(r.stderr().contains("tok/s"), "speed line missing from stderr: " + r.stderr());
+    }
+
+    @Test
+    void generateRunsThePromptOnTheNpuWithShadowsBesideIt(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assumeDefaultModel();
+        Path calib = dir.resolve("stories.calib.json");
+        Result c = run("calibrate", "--text", REPO.resolve("../shared/data/tinystories-calib.txt").toString(),
+                "--tokens", "4000", "-o", calib.toString());
+        assertEquals(0, c.exitCode(), c.stderr());
+        Result none = run("generate", "--npu", "npu-ref", "Once upon a time");
+        assertEquals(1, none.exitCode(), "no calibration for --npu: " + none.stderr());
+        assertTrue(none.stderr().contains("llmnpu calibrate"), none.stderr());
+        Path trace = dir.resolve("trace.svg");
+        Result r = run("generate", "--npu", "npu-ref", "--calib", calib.toString(), "-t", "0", "-n", "24", "--trace",
+                trace.toString(), "Once upon a time, there was a little girl named Lily.");
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertTrue(r.stdout().startsWith("Once upon a time, there was a little girl named Lily.")
+                && r.stdout().length() > 80, r.stdout());
+        assertTrue(r.stderr().contains("TTFT") && r.stderr().contains("w8a8-shadow on npu-ref/npu0"), r.stderr());
+        // The real Gantt chart: INT8 linears on npu-ref, shadows on the CPU, some of them at the same time.
+        List<double[]> npu = new ArrayList<>();
+        List<double[]> shadows = new ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "<title>([^<]*) on ([^:]*): ([0-9.]+)-([0-9.]+) ms").matcher(Files.readString(trace));
+        while (m.find()) {
+            double[] span = {Double.parseDouble(m.group(3)), Double.parseDouble(m.group(4))};
+            if (m.group(1).contains("(INT8 linear)") && m.group(2).equals("npu-ref/npu0")) {
+                npu.add(span);
+            } else if (m.group(1).contains("(shadow)") && m.group(2).equals("cpu/cpu0")) {
+                shadows.add(span);
+            }
+        }
+        assertTrue(npu.size() >= 35 && !shadows.isEmpty(), npu.size() + " INT8 tasks, " + shadows.size() + " shadows");
+        assertTrue(npu.stream().anyMatch(a -> shadows.stream().anyMatch(b -> a[0] < b[1] && b[0] < a[1])),
+                "a shadow ran while the NPU ran an INT8 linear");
     }
 
     @Test

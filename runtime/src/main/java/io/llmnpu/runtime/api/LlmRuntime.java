@@ -2,7 +2,6 @@ package io.llmnpu.runtime.api;
 
 import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.api.backend.DeviceKind;
-import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.CostBook;
@@ -157,8 +156,7 @@ public final class LlmRuntime implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the calibration " + found.get() + ": " + e.getMessage(), e);
         }
-        QuantConfig config = QuantConfig.of(QuantMode.fromKey(options.npuMode() == null ? "shadow" : options.npuMode()))
-                .withWeights(Int8Weights.Granularity.PER_OUTPUT_CHANNEL);
+        QuantConfig config = QuantConfig.npuPath(QuantMode.fromKey(options.npuMode() == null ? "shadow" : options.npuMode()));
         NpuRewrite rewrite = new NpuRewrite(model.config(), model.weights(), calibration, config, int8);
         if (named == null && !devices.hasDeviceOfKind(DeviceKind.NPU)) {
             log.info("no NPU device: prompts run in float (an NPU plugged in later is used from the next prompt)");

@@ -61,8 +61,16 @@ final class EvalCommand implements Callable<Integer> {
             description = "Configurations to score (default: ${DEFAULT-VALUE}).")
     List<String> modes;
 
-    @Option(names = "--weights", defaultValue = "tensor", description = "INT8 weight scales: tensor or channel (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--weights", description = "INT8 weight scales: tensor or channel (default: tensor; channel with --prompts, as prompts run on an NPU).")
     String weights;
+
+    @Option(names = "--prompts", paramLabel = "N", description = {"Instead of scoring every position: take the first N paragraphs",
+        "of the text as prompts and compare the next token after each, NPU prefill (as generate runs it, in",
+        "chunks of --chunk) against float prefill: greedy agreement and KL divergence."})
+    Integer prompts;
+
+    @Option(names = "--chunk", defaultValue = "256", description = "Chunk size of prompts with --prompts (default: ${DEFAULT-VALUE}).")
+    int chunk;
 
     @Option(names = "--shadow-fraction", defaultValue = "0.15", description = "Share of linear sites keeping a shadow when pruning (default: ${DEFAULT-VALUE}).")
     double shadowFraction;
@@ -100,7 +108,8 @@ final class EvalCommand implements Callable<Integer> {
                     + " --text CALIBRATION_TEXT first, or pass --calib FILE");
         }
         CalibrationData calibration = CalibrationFile.read(calibPath);
-        Int8Weights.Granularity granularity = switch (weights.toLowerCase(Locale.ROOT)) {
+        String weightScales = weights != null ? weights : prompts != null ? "channel" : "tensor";
+        Int8Weights.Granularity granularity = switch (weightScales.toLowerCase(Locale.ROOT)) {
             case "tensor" -> Int8Weights.Granularity.PER_TENSOR;
             case "channel" -> Int8Weights.Granularity.PER_OUTPUT_CHANNEL;
             default -> throw new IllegalArgumentException("--weights must be tensor or channel, got " + weights);
@@ -124,6 +133,10 @@ final class EvalCommand implements Callable<Integer> {
                     || calibration.modelBytes() != Files.size(modelPath)) {
                 System.err.println("warning: " + calibPath + " was made for " + calibration.model() + " ("
                         + calibration.modelBytes() + " bytes)");
+            }
+            if (prompts != null) {
+                return runPrompts(m, calibration, devices, content, configs, console, jsonPath, calibPath,
+                        modelPath.getFileName().toString());
             }
             ParagraphChunker chunker = new ParagraphChunker(maxChars, Math.min(maxTokens, m.config().contextLength()));
             List<int[]> sequences = chunker.sequences(content, m.tokenizer(), chunks);
@@ -149,6 +162,56 @@ final class EvalCommand implements Callable<Integer> {
                     + text.getFileName()), StandardCharsets.UTF_8);
             console.println("wrote " + jsonPath + " and " + svgPath);
         }
+        return 0;
+    }
+
+    /** The next token after each of the first paragraphs, NPU prefill against float prefill. */
+    private int runPrompts(LoadedModel m, CalibrationData calibration, DevicePlan devices, String content,
+                           List<QuantConfig> configs, PrintStream console, Path jsonPath, Path calibPath,
+                           String modelFile) throws IOException {
+        if (prompts < 1) {
+            throw new IllegalArgumentException("--prompts must be at least 1, got " + prompts);
+        }
+        int context = m.config().contextLength();
+        List<int[]> sequences = new ArrayList<>();
+        for (String p : ParagraphChunker.paragraphs(content)) {
+            if (sequences.size() == prompts) {
+                break;
+            }
+            int[] ids = m.tokenizer().encode(p, m.tokenizer().bos() >= 0);
+            sequences.add(ids.length > context ? java.util.Arrays.copyOf(ids, context) : ids);
+        }
+        List<QuantEvaluator.PromptResult> results = new QuantEvaluator(m.config(), m.weights(), calibration, devices, npu)
+                .evaluatePrompts(sequences, configs, chunk, ConsoleProgress.stderr());
+        console.printf(Locale.ROOT, "%s: next token after the first %d paragraphs of %s, NPU prefill (%s, chunks of %d) against "
+                        + "float prefill; calibration %s%n", modelFile, sequences.size(), text.getFileName(),
+                String.join(" + ", devices.devices()), chunk, calibPath.getFileName());
+        console.printf(Locale.ROOT, "%-42s %8s %10s %10s %10s %12s%n", "configuration", "prompts", "agreement", "mean KL",
+                "max KL", "close calls");
+        com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper()
+                .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
+        var root = mapper.createObjectNode();
+        root.put("model", modelFile);
+        root.put("text", text.getFileName().toString());
+        root.put("prompts", sequences.size());
+        root.put("chunk", chunk);
+        root.put("calibration", calibPath.getFileName().toString());
+        var list = root.putArray("configurations");
+        for (QuantEvaluator.PromptResult r : results) {
+            String label = r.config().mode().label() + (r.config().weights() == Int8Weights.Granularity.PER_OUTPUT_CHANNEL
+                    ? ", channel weights" : "");
+            console.printf(Locale.ROOT, "%-42s %8d %9.2f%% %10.5f %10.5f %12d%n", label, r.prompts(), 100 * r.agreement(),
+                    r.meanKl(), r.maxKl(), r.closeCalls());
+            var o = list.addObject();
+            o.put("mode", r.config().mode().key());
+            o.put("weights", r.config().weights().name().toLowerCase(Locale.ROOT));
+            o.put("agreement", r.agreement());
+            o.put("mean_kl", r.meanKl());
+            o.put("max_kl", r.maxKl());
+            o.put("close_calls", r.closeCalls());
+        }
+        Files.writeString(jsonPath, mapper.writeValueAsString(root), StandardCharsets.UTF_8);
+        console.println("wrote " + jsonPath);
         return 0;
     }
 }

@@ -2,7 +2,6 @@ package io.llmnpu.runtime.cli;
 
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.tensor.DType;
-import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.GraphSource;
 import io.llmnpu.runtime.quant.Int8WeightStore;
@@ -35,7 +34,7 @@ final class PlanGraphs {
         this.model = ShapeOnlyModel.of(shape, weights);
         this.source = GraphSource.of(model.config(), model.weights());
         this.rewrite = new NpuRewrite(model.config(), model.weights(), model.calibration(),
-                QuantConfig.of(mode).withWeights(Int8Weights.Granularity.PER_OUTPUT_CHANNEL), Int8WeightStore.shapesOnly());
+                QuantConfig.npuPath(mode), Int8WeightStore.shapesOnly());
     }
 
     /** A prompt of {@code tokens} in chunks of {@code chunk}: float, or rewritten for the NPU. */

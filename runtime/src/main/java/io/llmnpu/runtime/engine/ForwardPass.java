@@ -21,7 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.WeakHashMap;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -150,8 +149,6 @@ public final class ForwardPass implements AutoCloseable {
     private final SchedulingPolicy policy;
     private final SubgraphPlacer placer = new SubgraphPlacer();
     private final Map<Key, PlacedGraphs> placed = new HashMap<>();
-    /** Per KV cache, which device last wrote each of its state tensors (by value name). */
-    private final Map<KvCache, Map<String, Device>> stateWriters = new WeakHashMap<>();
     private volatile String decodeDevice = "(none)";
     private String lastPath;
     private boolean measuredOnce;
@@ -472,7 +469,7 @@ public final class ForwardPass implements AutoCloseable {
         boolean copyLastRow = piece.head() && ct.headInput != null
                 && graph.inputs().stream().anyMatch(v -> pg.head.graph().inputs().contains(v));
         int lastRow = chunks.get(c).length() - 1;
-        Map<String, Device> writers = writersOf(r.cache());
+        KvCache cache = r.cache();
         return () -> {
             if (copyLastRow) {
                 Tensor hidden = ct.byName(LlamaGraphBuilder.HIDDEN);
@@ -481,28 +478,17 @@ public final class ForwardPass implements AutoCloseable {
             }
             if (device.stateResidency() == StateResidency.DEVICE) {
                 for (Value v : stateIn) {
-                    Device last;
-                    synchronized (writers) {
-                        last = writers.get(v.name());
-                    }
+                    Object last = cache.lastWriter(v.name());
                     if (last != null && last != device) {
                         device.stateChanged(bindings.get(v));
                     }
                 }
             }
             compiled.execute(bindings);
-            synchronized (writers) {
-                for (String name : written) {
-                    writers.put(name, device);
-                }
+            for (String name : written) {
+                cache.wrote(name, device);
             }
         };
-    }
-
-    private Map<String, Device> writersOf(KvCache cache) {
-        synchronized (stateWriters) {
-            return stateWriters.computeIfAbsent(cache, k -> new HashMap<>());
-        }
     }
 
     private static Tensor tensorFor(PlacedGraphs pg, PlacedGraphs.ChunkTensors ct, Request r, Value v, boolean head) {

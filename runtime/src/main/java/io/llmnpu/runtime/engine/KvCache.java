@@ -19,6 +19,8 @@ public final class KvCache implements AutoCloseable {
     private final List<Tensor> keys = new ArrayList<>();
     private final List<Tensor> values = new ArrayList<>();
     private final Map<String, Tensor> byName = new HashMap<>();
+    /** Which device last wrote each tensor, by name: how a device that keeps its own copy knows it is stale. */
+    private final Map<String, Object> writers = new HashMap<>();
     private final int capacity;
 
     public KvCache(ModelConfig config, int capacity) {
@@ -61,6 +63,16 @@ public final class KvCache implements AutoCloseable {
             throw new IllegalArgumentException("no KV cache tensor named " + name);
         }
         return t;
+    }
+
+    /** The device that last wrote tensor {@code name} through a graph, or null. */
+    public synchronized Object lastWriter(String name) {
+        return writers.get(name);
+    }
+
+    /** Records that {@code device} just wrote tensor {@code name}. */
+    public synchronized void wrote(String name, Object device) {
+        writers.put(name, device);
     }
 
     /** Bytes held by the cache. */

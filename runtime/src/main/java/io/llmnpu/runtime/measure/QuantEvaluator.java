@@ -71,6 +71,107 @@ public final class QuantEvaluator {
     /** Chunk size of scoring runs. */
     static final int CHUNK = 64;
 
+    /**
+     * How one configuration's prompts end, against float prefill of the same prompts: what a user of
+     * {@code generate} would see.
+     *
+     * @param prompts         prompts run
+     * @param agreement       share of prompts whose greedy next token equals the float prefill's
+     * @param meanKl          mean KL(P_float || P_config) of the next-token distributions, in nats
+     * @param maxKl           the largest of them
+     * @param npuShare        share of the prefill wall time the NPU devices were busy
+     * @param closeCalls      disagreements where float prefill's two most likely tokens were within
+     *                        {@value #CLOSE_CALL} in probability: coin flips any perturbation may turn
+     */
+    public record PromptResult(QuantConfig config, int prompts, double agreement, double meanKl, double maxKl,
+                               double npuShare, int closeCalls) {
+    }
+
+    /** Probability gap under which two top tokens count as a close call. */
+    public static final double CLOSE_CALL = 0.05;
+
+    /**
+     * Runs every prompt with float prefill and with each quantized configuration's NPU prefill (chunks of
+     * {@code chunk}, as {@code generate} runs them) and compares the distributions of the next token.
+     */
+    public List<PromptResult> evaluatePrompts(List<int[]> prompts, List<QuantConfig> configs, int chunk,
+                                              ProgressListener progress) {
+        if (prompts.isEmpty()) {
+            throw new IllegalArgumentException("no prompt to run");
+        }
+        int longest = prompts.stream().mapToInt(s -> s.length).max().orElseThrow();
+        if (longest > config.contextLength()) {
+            throw new IllegalArgumentException("a prompt of " + longest + " tokens exceeds the context of "
+                    + config.contextLength());
+        }
+        int cacheRows = Math.min(config.contextLength(), (longest + chunk - 1) / chunk * chunk);
+        List<QuantConfig> quantized = configs.stream().filter(c -> c.mode().quantized()).toList();
+        GraphSource graphs = GraphSource.of(config, weights);
+        ChunkPlanner planner = new ChunkPlanner(chunk);
+        List<ForwardPass> passes = new ArrayList<>();
+        try (Int8WeightStore store = new Int8WeightStore(); KvCache cache = new KvCache(config, cacheRows)) {
+            ForwardPass reference = new ForwardPass(config, graphs, plan, planner, cacheRows, null, null);
+            passes.add(reference);
+            for (QuantConfig qc : quantized) {
+                NpuRewrite rewrite = new NpuRewrite(config, weights, calibration, qc, store);
+                passes.add(new ForwardPass(config, graphs, plan, planner, cacheRows, new ForwardPass.NpuPath(rewrite, npuBackend), null));
+            }
+            int n = quantized.size();
+            long[] agree = new long[n];
+            int[] close = new int[n];
+            double[] kl = new double[n];
+            double[] maxKl = new double[n];
+            double[] npuBusy = new double[n];
+            double[] wall = new double[n];
+            String stage = "running " + prompts.size() + " prompts in " + (n + 1) + " configurations";
+            progress.progress(stage, 0, prompts.size());
+            for (int i = 0; i < prompts.size(); i++) {
+                int[] prompt = prompts.get(i);
+                float[] floatLogits = reference.run(ForwardPass.Request.of(cache, prompt, 0).withNpu(false)).lastLogits();
+                double[] logp = logSoftmax(floatLogits);
+                int top = argmax(floatLogits);
+                double secondLogp = Double.NEGATIVE_INFINITY;
+                for (int v = 0; v < logp.length; v++) {
+                    if (v != top) {
+                        secondLogp = Math.max(secondLogp, logp[v]);
+                    }
+                }
+                boolean closeCall = Math.exp(logp[top]) - Math.exp(secondLogp) < CLOSE_CALL;
+                for (int q = 0; q < n; q++) {
+                    ForwardPass.Result run = passes.get(q + 1).run(ForwardPass.Request.of(cache, prompt, 0));
+                    if (!run.usedNpu() && prompt.length > 1) {
+                        throw new IllegalStateException("no device runs the INT8 linear layers of "
+                                + quantized.get(q).mode().key() + ": plug in an NPU backend");
+                    }
+                    double d = kl(logp, logSoftmax(run.lastLogits()));
+                    kl[q] += d;
+                    maxKl[q] = Math.max(maxKl[q], d);
+                    if (argmax(run.lastLogits()) == top) {
+                        agree[q]++;
+                    } else if (closeCall) {
+                        close[q]++;
+                    }
+                    RunTrace t = run.trace();
+                    for (int dev = 0; dev < t.devices().size(); dev++) {
+                        if (t.devices().get(dev).kind() == DeviceKind.NPU) {
+                            npuBusy[q] += t.busySeconds(dev);
+                        }
+                    }
+                    wall[q] += t.seconds();
+                }
+                progress.progress(stage, i + 1, prompts.size());
+            }
+            List<PromptResult> out = new ArrayList<>();
+            for (int q = 0; q < n; q++) {
+                out.add(new PromptResult(quantized.get(q), prompts.size(), (double) agree[q] / prompts.size(),
+                        kl[q] / prompts.size(), maxKl[q], wall[q] > 0 ? npuBusy[q] / wall[q] : 0, close[q]));
+            }
+            return out;
+        } finally {
+            passes.forEach(ForwardPass::close);
+        }
+    }
+
     private final ModelConfig config;
     private final ModelWeights weights;
     private final CalibrationData calibration;

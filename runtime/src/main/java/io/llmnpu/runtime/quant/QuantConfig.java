@@ -28,6 +28,14 @@ public record QuantConfig(QuantMode mode, Int8Weights.Granularity weights, doubl
         return new QuantConfig(mode, Int8Weights.Granularity.PER_TENSOR, DEFAULT_SHADOW_FRACTION, true);
     }
 
+    /**
+     * The configuration prompts run with on an NPU: INT8 weights with one scale per output channel (which
+     * NPU SDKs support for weights) and per-tensor static activation scales.
+     */
+    public static QuantConfig npuPath(QuantMode mode) {
+        return of(mode).withWeights(Int8Weights.Granularity.PER_OUTPUT_CHANNEL);
+    }
+
     public QuantConfig withWeights(Int8Weights.Granularity g) {
         return new QuantConfig(mode, g, shadowFraction, requantizeOutputs);
     }

@@ -101,7 +101,11 @@ public final class QuantPlan {
             for (LinearLayer ll : LinearLayer.values()) {
                 Tensor w = ll.weight(lw);
                 SiteCalibration sc = cal.site(ll.site());
-                float inputScale = config.mode().clipped() ? sc.clipScale() : sc.absMaxScale();
+                // Clip only where a shadow computes what the clip cuts off, or where the mode clips by design;
+                // a site whose shadow was pruned keeps its outliers in range with the absmax scale.
+                boolean clip = config.mode() == QuantMode.SHADOW_PRUNED
+                        ? shadows[l][ll.site().ordinal()] != null : config.mode().clipped();
+                float inputScale = clip ? sc.clipScale() : sc.absMaxScale();
                 Float outMax = cal.outputAbsMax().get(ll);
                 float outputScale = config.requantizeOutputs() && outMax != null && outMax > 0
                         ? outMax / Op.QuantizedLinear.OUTPUT_LIMIT : 0f;
