@@ -157,7 +157,16 @@ public final class LlmRuntime implements AutoCloseable {
             throw new UncheckedIOException("cannot read the calibration " + found.get() + ": " + e.getMessage(), e);
         }
         QuantConfig config = QuantConfig.npuPath(QuantMode.fromKey(options.npuMode() == null ? "shadow" : options.npuMode()));
-        NpuRewrite rewrite = new NpuRewrite(model.config(), model.weights(), calibration, config, int8);
+        NpuRewrite rewrite;
+        try {
+            rewrite = new NpuRewrite(model.config(), model.weights(), calibration, config, int8);
+        } catch (IllegalArgumentException e) {
+            if (named != null) {
+                throw new IllegalStateException("--npu " + named + ": " + found.get() + ": " + e.getMessage(), e);
+            }
+            log.info("prompts run in float: {}: {}", found.get(), e.getMessage());
+            return null;
+        }
         if (named == null && !devices.hasDeviceOfKind(DeviceKind.NPU)) {
             log.info("no NPU device: prompts run in float (an NPU plugged in later is used from the next prompt)");
         }
