@@ -11,6 +11,7 @@ import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.RopeStyle;
 import io.llmnpu.api.graph.Subgraph;
+import io.llmnpu.api.graph.SubgraphBuilder;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Shape;
@@ -499,6 +500,69 @@ public abstract class BackendConformanceSuite {
         } catch (java.util.concurrent.TimeoutException e) {
             run.cancel(true);
             throw new AssertionFailedError(what + ": concurrent execute did not finish within 60 s (deadlock?)");
+        }
+    }
+
+    /**
+     * KV caches change hands: prefill may run attention on one device and decode on another. After this
+     * device ran attention over a cache, another device writes rows of it on the host and says so with
+     * {@link Device#stateChanged}; the next execution here must read the new rows, whether the device
+     * works on the host tensor ({@code HOST}) or keeps its own copy ({@code DEVICE}).
+     */
+    @TestFactory
+    public Stream<DynamicTest> stateWrittenElsewhereIsRead() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Device device : devices()) {
+            String name = device.name() + " reads KV cache rows another device wrote (" + device.stateResidency() + ")";
+            tests.add(dynamicTest(name, () -> stateChangedElsewhere(device, name)));
+        }
+        return tests.stream();
+    }
+
+    private void stateChangedElsewhere(Device device, String name) {
+        int heads = 4;
+        int kvHeads = 2;
+        int headDim = 8;
+        int rows = 2;
+        int cacheRows = 8;
+        int kvDim = kvHeads * headDim;
+        SubgraphBuilder g = new SubgraphBuilder("attention-state");
+        Value q = g.input("q", DType.F32, Shape.of(rows, heads * headDim));
+        Value k = g.input("k", DType.F32, Shape.of(rows, kvDim));
+        Value v = g.input("v", DType.F32, Shape.of(rows, kvDim));
+        Value positions = g.input("positions", DType.I32, Shape.of(rows));
+        Value kCache = g.input("cache_k", DType.F32, Shape.of(cacheRows, kvDim));
+        Value vCache = g.input("cache_v", DType.F32, Shape.of(cacheRows, kvDim));
+        Value out = g.value("out", DType.F32, Shape.of(rows, heads * headDim));
+        g.add(new Op.Attention(q, k, v, positions, kCache, vCache, heads, kvHeads, headDim, out));
+        g.output(out);
+        Subgraph graph = g.build();
+        if (!GraphCheck.unsupportedOps(device, graph).isEmpty()) {
+            Assumptions.abort(device.name() + " runs no Attention; nothing to keep coherent");
+        }
+        try (Arena arena = Arena.ofShared(); CompiledGraph compiled = GraphCheck.compile(context(name), device, graph)) {
+            RandomTensors data = new RandomTensors(arena, caseRandom(name));
+            Tensor keys = OpCases.cache(data, "cache_k", cacheRows, kvDim, 0);
+            Tensor values = OpCases.cache(data, "cache_v", cacheRows, kvDim, 0);
+            Tolerances.Bound bound = tolerances().forComposite(DType.F32);
+            for (int step = 0; step < 2; step++) {
+                Map<Value, Tensor> inputs = new HashMap<>();
+                inputs.put(q, data.uniform("q", q.shape(), 2.0));
+                inputs.put(k, data.uniform("k", k.shape(), 1.0));
+                inputs.put(v, data.uniform("v", v.shape(), 1.0));
+                inputs.put(positions, data.ints("positions", new int[] {2 * step, 2 * step + 1}));
+                inputs.put(kCache, keys);
+                inputs.put(vCache, values);
+                GraphCheck.executeAndVerify(context(name + (step == 0 ? ", first rows" : ", after another device "
+                        + "rewrote rows 0-1 and said so")), compiled, inputs, Map.of(), data, bound);
+                // Another device rewrites the rows just written, then tells this one.
+                for (Tensor cache : List.of(keys, values)) {
+                    for (long i = 0; i < 2L * kvDim; i++) {
+                        cache.setFloat(i, (float) (data.random().nextDouble() * 2 - 1));
+                    }
+                    device.stateChanged(cache);
+                }
+            }
         }
     }
 
