@@ -22,7 +22,7 @@ import java.util.function.IntPredicate;
  * time and judges tasks by the cost table, exactly as in the scheduler's simulator. A DAG whose tasks
  * all sit on one device runs on the calling thread in program order, with no threads to start (decode).
  *
- * <p>When a task fails, or a device is found unplugged before a task starts on it, no new task starts;
+ * <p>When a task fails, or (with several devices) a device is found unplugged before a task starts on it, no new task starts;
  * the tasks in flight finish, and the outcome says which task failed, why, and which tasks finished, so
  * that the engine can move the rest to other devices.
  */
@@ -64,13 +64,16 @@ final class DagRunner {
             laneOf[t] = costs.bestDevice(t);
             used.set(laneOf[t]);
         }
-        return used.cardinality() <= 1 ? inline(graph, lanes, policy, bodies, laneOf, revoked)
+        return used.cardinality() <= 1 ? inline(graph, lanes, policy, bodies, laneOf)
                 : parallel(graph, lanes, costs, policy, bodies, used, revoked);
     }
 
-    /** Program order on the calling thread: one device, nothing to overlap. */
+    /**
+     * Program order on the calling thread: one device, nothing to overlap. A device unplugged meanwhile
+     * finishes the step (its backend is closed only once the step is over), as a decode step is short.
+     */
     private static Outcome inline(TaskGraph graph, List<Processor> lanes, SchedulingPolicy policy, Runnable[] bodies,
-                                  int[] laneOf, IntPredicate revoked) {
+                                  int[] laneOf) {
         int n = graph.size();
         int[] device = new int[n];
         long[] begin = new long[n];
@@ -82,19 +85,15 @@ final class DagRunner {
         for (int t = 0; t < n; t++) {
             int d = laneOf[t];
             Throwable failure = null;
-            if (revoked.test(d)) {
-                failure = unplugged(lanes.get(d));
-            } else {
-                long cpuBefore = THREADS.getCurrentThreadCpuTime();
-                begin[t] = System.nanoTime();
-                try {
-                    bodies[t].run();
-                } catch (RuntimeException | LinkageError e) {
-                    failure = e;
-                }
-                finish[t] = System.nanoTime();
-                cpu[t] = THREADS.getCurrentThreadCpuTime() - cpuBefore;
+            long cpuBefore = THREADS.getCurrentThreadCpuTime();
+            begin[t] = System.nanoTime();
+            try {
+                bodies[t].run();
+            } catch (RuntimeException | LinkageError e) {
+                failure = e;
             }
+            finish[t] = System.nanoTime();
+            cpu[t] = THREADS.getCurrentThreadCpuTime() - cpuBefore;
             if (failure != null) {
                 long end = System.nanoTime();
                 return new Outcome(new RunTrace(graph, lanes, policy.name(), start, end, device, begin, finish, cpu),
