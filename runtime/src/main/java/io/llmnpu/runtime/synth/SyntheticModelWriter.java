@@ -7,6 +7,7 @@ import io.llmnpu.runtime.model.gguf.GgufValueType;
 import io.llmnpu.runtime.model.gguf.GgufWriter;
 import io.llmnpu.runtime.model.gguf.LlamaFileType;
 import io.llmnpu.runtime.quant.ParallelTensorWriter;
+import io.llmnpu.runtime.quant.QuantRecipe;
 import io.llmnpu.runtime.quant.WeightEncoder;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -23,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * reader (llmnpu, llama.cpp) loads and runs, for measuring speed and memory at real model sizes
  * without downloading one, and for tests that need a model of a particular shape.
  *
- * <p>Matrices (the embedding and LM head included) are stored in the chosen type and drawn from
+ * <p>Matrices (the embedding and LM head included) are stored in the chosen type (or, for a k-quant
+ * recipe such as Q4_K_M, in the types llama-quantize would give each) and drawn from
  * N(0, {@value #WEIGHT_STD}), the initialisation scale of Llama-style models, which keeps activations
  * at ordinary magnitudes through any number of layers; norm weights are F32 near 1, as llama.cpp
  * keeps them. Values are generated per row on all cores and streamed to the file, so memory stays flat
@@ -34,7 +36,7 @@ public final class SyntheticModelWriter {
     public static final float NORM_STD = 0.02f;
 
     private final ModelShape shape;
-    private final GgmlType type;
+    private final QuantRecipe recipe;
     private final long seed;
     private final int threads;
 
@@ -54,16 +56,14 @@ public final class SyntheticModelWriter {
     }
 
     /**
+     * @param recipe  the weight type of the matrices, or a k-quant mix of types chosen per matrix as
+     *                llama-quantize does
      * @param threads generator threads; 0 for one per core
-     * @throws IllegalArgumentException if {@code type} is not writable or a matrix row of the shape is
-     *                                  not a whole number of the type's blocks
+     * @throws IllegalArgumentException if a matrix row of the shape is not a whole number of its type's blocks
      */
-    public SyntheticModelWriter(ModelShape shape, GgmlType type, long seed, int threads) {
-        if (!WeightEncoder.WRITABLE.contains(type)) {
-            throw new IllegalArgumentException("cannot write weights as " + type + "; use one of f32, f16, q8_0, q4_0");
-        }
+    public SyntheticModelWriter(ModelShape shape, QuantRecipe recipe, long seed, int threads) {
         this.shape = shape;
-        this.type = type;
+        this.recipe = recipe;
         this.seed = seed;
         this.threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         for (TensorPlan t : plan()) {
@@ -71,8 +71,8 @@ public final class SyntheticModelWriter {
                 throw new IllegalArgumentException(String.format(
                         "%s cannot be stored as %s: %s has rows of %d values, not a multiple of %d. "
                                 + "Write it as f32 or f16, or choose widths that are multiples of %d%s",
-                        shape.name(), type, t.name(), t.cols(), type.blockSize(), type.blockSize(),
-                        t.cols() == shape.hiddenDim() ? " (e.g. --ffn " + roundUp(shape.hiddenDim(), type.blockSize()) + ")" : ""));
+                        shape.name(), t.type(), t.name(), t.cols(), t.type().blockSize(), t.type().blockSize(),
+                        t.cols() == shape.hiddenDim() ? " (e.g. --ffn " + roundUp(shape.hiddenDim(), t.type().blockSize()) + ")" : ""));
             }
         }
     }
@@ -109,7 +109,9 @@ public final class SyntheticModelWriter {
     }
 
     private TensorPlan matrix(String name, int rows, int cols) {
-        return new TensorPlan(name, type, Shape.of(rows, cols), 0f, WEIGHT_STD);
+        QuantRecipe.ModelFacts facts = new QuantRecipe.ModelFacts(shape.architecture(), shape.layers(), shape.heads(),
+                shape.kvHeads(), !shape.tiedOutput(), shape.layers());
+        return new TensorPlan(name, recipe.typeFor(name, cols, facts, false), Shape.of(rows, cols), 0f, WEIGHT_STD);
     }
 
     private static TensorPlan norm(String name, int size) {
@@ -166,9 +168,9 @@ public final class SyntheticModelWriter {
                 .putString("general.name", shape.name())
                 .putString("general.description", "random weights (seed " + seed + ") in the shape of "
                         + shape.name() + ", written by llmnpu synth")
-                .putUInt32(LlamaFileType.KEY, LlamaFileType.of(type))
+                .putUInt32(LlamaFileType.KEY, recipe.fileType())
                 .putUInt32("general.alignment", 32);
-        if (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) {
+        if (recipe.baseType().blockSize() > 1) {
             w.putUInt32("general.quantization_version", 2);
         }
         w.putUInt32(a + "vocab_size", shape.vocabSize())

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.runtime.quant.QuantRecipe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,7 +54,7 @@ class BenchCommandTest {
      */
     @Test
     void benchOnTinyLlamaShapedQ8_0Model() throws Exception {
-        Path model = SyntheticModels.write(dir, "tinyllama-q8_0.gguf", ModelShapes.byName("tinyllama-1.1b"), GgmlType.Q8_0, 42);
+        Path model = SyntheticModels.write(dir, "tinyllama-q8_0.gguf", ModelShapes.byName("tinyllama-1.1b"), QuantRecipe.Q8_0, 42);
         Path results = dir.resolve("results");
         Run run = cli("bench", "-m", model.toString(), "-p", "64", "-n", "16", "-r", "1", "-t", "2", "-o", results.toString());
         assertEquals(0, run.exitCode(), run.err());
