@@ -11,27 +11,27 @@ import java.util.stream.Collectors;
  * The weight types {@code quantize} and {@code synth} write, by the names llama.cpp's
  * {@code llama-quantize} uses, and which type each matrix gets.
  *
- * <p>The plain types ({@code f32}, {@code f16}, {@code q8_0}, {@code q4_0}, {@code q4_1}, {@code q5_0},
- * {@code q5_1}, {@code iq4_nl}) put every matrix in that one type. The k-quant names are llama.cpp's
- * mixes: a base type plus the exceptions of {@code llama_tensor_get_type}, because a few tensors matter
- * more to quality than their size (for Llama-family models, no experts):
+ * <p>{@code f32} and {@code f16} put every matrix in that type. The quantized names are llama.cpp's
+ * recipes: a base type plus the exceptions of its {@code llama_tensor_get_type}, because a few tensors
+ * matter more to quality than their size (for Llama-family models without experts):
  * <ul>
- *   <li>the LM head ({@code output.weight}, or the token embedding of a tied model) in Q6_K, or Q8_0 when
- *       its rows are not whole 256-value blocks;</li>
+ *   <li>the LM head ({@code output.weight}, or the token embedding of a tied model) in Q6_K (Q8_0 stays
+ *       Q8_0), or Q8_0 when its rows are not whole blocks of the base type;</li>
  *   <li>{@code attn_v} and {@code ffn_down} in Q6_K for "more-bits" layers in Q4_K_M and Q5_K_M (the first
  *       and last eighth of the layers and every third in between: {@code i < n/8 || i >= 7n/8 ||
  *       (i - n/8) % 3 == 2}); the lower mixes raise them too (Q2_K: attn_v Q3_K, or Q4_K with 4 or more
  *       query heads per KV head; ffn_down and attn_output Q3_K; Q3_K_M: attn_v Q5_K in the first two
  *       layers, else Q4_K, ffn_down Q5_K in the first sixteenth, else Q4_K, attn_output Q4_K; Q3_K_L:
  *       attn_v, ffn_down and attn_output Q5_K; Q4_K_S: attn_v Q5_K in the first four layers and ffn_down
+ *       Q5_K in the first eighth; IQ4_NL: attn_v Q5_K with 4 or more query heads per KV head, ffn_down
  *       Q5_K in the first eighth);</li>
  *   <li>fused QKV ({@code attn_qkv}) one step up in Q3_K_M/L (Q4_K), Q4_K_M (Q5_K) and Q5_K_M (Q6_K);</li>
  *   <li>in 80-layer Llama models with grouped-query attention (Llama 70B), a Q3_K or Q4_K attn_v in Q5_K;</li>
  *   <li>a matrix whose rows are not whole 256-value blocks falls back to a 32-value type of similar size
- *       (Q2_K, Q3_K to IQ4_NL; Q4_K to Q5_0; Q5_K to Q5_1; Q6_K to Q8_0), or F16 if even that does not fit.</li>
+ *       (Q2_K, Q3_K to IQ4_NL; Q4_K to Q5_0; Q5_K to Q5_1; Q6_K to Q8_0), or F16 if even that does not fit;
+ *       for the other types such a matrix is kept as it is (llama-quantize refuses the model).</li>
  * </ul>
- * With {@code pure}, a k-quant recipe also puts every matrix in its base type, as
- * {@code llama-quantize --pure} does.
+ * With {@code pure}, every matrix gets the base type, as {@code llama-quantize --pure} does.
  */
 public enum QuantRecipe {
     F32("f32", GgmlType.F32, 0),
@@ -110,10 +110,9 @@ public enum QuantRecipe {
         return base;
     }
 
-    /** Whether the recipe is one of llama.cpp's k-quant mixes (as opposed to one type everywhere). */
+    /** Whether some matrices may get another type than the base type (every quantized recipe). */
     public boolean isMix() {
-        return base == GgmlType.Q2_K || base == GgmlType.Q3_K || base == GgmlType.Q4_K || base == GgmlType.Q5_K
-                || base == GgmlType.Q6_K;
+        return base.blockSize() > 1;
     }
 
     /** llama.cpp's {@code general.file_type} ({@code llama_ftype}) of a file made with this recipe. */
@@ -122,8 +121,9 @@ public enum QuantRecipe {
     }
 
     /**
-     * The type of matrix {@code name} whose rows hold {@code cols} values, or the base type even if the
-     * rows do not fit it (the caller then keeps the matrix as it is) for a plain type.
+     * The type of matrix {@code name} whose rows hold {@code cols} values; possibly a type whose blocks
+     * the rows do not fill (a 32-value type for rows that are not whole blocks), in which case the
+     * caller keeps the matrix as it is.
      */
     public GgmlType typeFor(String name, int cols, ModelFacts model, boolean pure) {
         if (!isMix() || pure) {
@@ -138,8 +138,11 @@ public enum QuantRecipe {
             case Q4_K -> GgmlType.Q5_0;
             case Q5_K -> GgmlType.Q5_1;
             case Q6_K -> GgmlType.Q8_0;
-            default -> t;
+            default -> null;
         };
+        if (fallback == null) {
+            return t;
+        }
         return cols % fallback.blockSize() == 0 ? fallback : GgmlType.F16;
     }
 
@@ -148,7 +151,10 @@ public enum QuantRecipe {
         int layer = layer(name);
         int n = model.layers();
         if (name.equals("output.weight") || (!model.hasOutput() && name.equals("token_embd.weight"))) {
-            return cols % base.blockSize() != 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
+            if (cols % base.blockSize() != 0) {
+                return GgmlType.Q8_0;
+            }
+            return base == GgmlType.Q8_0 ? base : GgmlType.Q6_K;
         }
         if (name.equals("token_embd.weight")) {
             return base;
@@ -160,6 +166,7 @@ public enum QuantRecipe {
                 case Q3_K_L -> GgmlType.Q5_K;
                 case Q4_K_M, Q5_K_M -> moreBits(layer, model.attentionValueTensors()) ? GgmlType.Q6_K : base;
                 case Q4_K_S -> layer < 4 ? GgmlType.Q5_K : base;
+                case IQ4_NL -> model.queryHeadsPerKvHead() >= 4 ? GgmlType.Q5_K : base;
                 default -> base;
             };
             boolean llama70b = model.architecture().equals("llama") && n == 80 && model.kvHeads() < model.heads();
@@ -174,7 +181,7 @@ public enum QuantRecipe {
                 case Q3_K_M -> layer < n / 16 ? GgmlType.Q5_K : GgmlType.Q4_K;
                 case Q3_K_L -> GgmlType.Q5_K;
                 case Q4_K_M, Q5_K_M -> moreBits(layer, n) ? GgmlType.Q6_K : base;
-                case Q4_K_S -> layer < n / 8 ? GgmlType.Q5_K : base;
+                case Q4_K_S, IQ4_NL -> layer < n / 8 ? GgmlType.Q5_K : base;
                 default -> base;
             };
         }
