@@ -2,9 +2,8 @@ package io.llmnpu.backend.cpu;
 
 import static io.llmnpu.backend.cpu.VectorSpecs.BYTES;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
-import static io.llmnpu.backend.cpu.VectorSpecs.I16;
+import static io.llmnpu.backend.cpu.VectorSpecs.INTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LANES;
-import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 import static io.llmnpu.backend.cpu.VectorSpecs.QUANTIZED_VECTORS;
 
 import io.llmnpu.api.tensor.DType;
@@ -13,6 +12,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -22,6 +22,11 @@ import jdk.incubator.vector.VectorOperators;
  * sub-block of 16 or 32 values is a whole number of vectors, since LANES is 8 or 16, so one scale serves
  * a whole vector. Each value is computed with the float operations of {@link Dequantizer}
  * ({@code (d * scale) * q - dmin * min}), so the results are identical to it.
+ *
+ * <p>The row is first copied to a byte[]: vector loads from an array compile to far less code than
+ * loads from a memory segment, which keeps each loop within C2's inlining limits (beyond them vectors
+ * are boxed and the widening runs several times slower), and loops handle one quant field per pass
+ * rather than unrolling all of them for the same reason.
  */
 final class KQuantRows {
     static final int QK = 256;
@@ -41,60 +46,65 @@ final class KQuantRows {
         };
     }
 
-    private static float half(MemorySegment w, long off) {
-        return Float.float16ToFloat(w.get(I16, off));
+    /** Row {@code row} of {@code w} as bytes, or null where the vector paths do not apply. */
+    private static byte[] rowBytes(DType type, MemorySegment w, int row, int k, float[] dst, int off) {
+        long rowBytes = type.byteSize(k);
+        if (!QUANTIZED_VECTORS) {
+            Dequantizer.dequantize(type, w.asSlice(row * rowBytes, rowBytes), dst, off, k);
+            return null;
+        }
+        byte[] bytes = new byte[Math.toIntExact(rowBytes)];
+        MemorySegment.copy(w, ValueLayout.JAVA_BYTE, row * rowBytes, bytes, 0, bytes.length);
+        return bytes;
     }
 
-    private static int u8(MemorySegment w, long off) {
-        return w.get(ValueLayout.JAVA_BYTE, off) & 0xFF;
+    private static int u8(byte[] b, int at) {
+        return b[at] & 0xFF;
     }
 
-    private static ByteVector bytes(MemorySegment w, long off) {
-        return ByteVector.fromMemorySegment(BYTES, w, off, LE);
+    private static float half(byte[] b, int at) {
+        return Float.float16ToFloat((short) (u8(b, at) | u8(b, at + 1) << 8));
+    }
+
+    private static ByteVector bytes(byte[] b, int off) {
+        return ByteVector.fromArray(BYTES, b, off);
+    }
+
+    private static IntVector ints(byte[] b, int off) {
+        return (IntVector) ByteVector.fromArray(BYTES, b, off).convertShape(VectorOperators.B2I, INTS, 0);
     }
 
     private static FloatVector floats(ByteVector q) {
         return (FloatVector) q.convertShape(VectorOperators.B2F, FLOATS, 0);
     }
 
-    /** Blocks the vector paths cannot take are decoded one by one by the scalar definition. */
-    private static void scalarRow(DType type, MemorySegment w, int row, int k, float[] dst, int off) {
-        long rowBytes = type.byteSize(k);
-        Dequantizer.dequantize(type, w.asSlice(row * rowBytes, rowBytes), dst, off, k);
-    }
-
-    /** Q4_K (nibbles) and Q5_K (nibbles plus a fifth bit from qh): value = (d * scale) * q - dmin * min. */
+    /** Q4_K and Q5_K (nibbles plus a fifth bit from qh): value = (d * scale) * q - dmin * min. */
     static void widenQ45K(MemorySegment w, int row, int k, float[] dst, int off, boolean five) {
         DType type = five ? DType.Q5_K : DType.Q4_K;
-        if (!QUANTIZED_VECTORS) {
-            scalarRow(type, w, row, k, dst, off);
+        byte[] b = rowBytes(type, w, row, k, dst, off);
+        if (b == null) {
             return;
         }
         int blockBytes = type.blockBytes();
-        int blocks = k / QK;
-        long rowOff = (long) row * blocks * blockBytes;
-        long quantsAt = five ? 48 : 16;
-        for (int b = 0; b < blocks; b++) {
-            long bOff = rowOff + (long) b * blockBytes;
-            float d = half(w, bOff);
-            float dMin = half(w, bOff + 2);
-            for (int p = 0; p < 4; p++) {
-                float d1 = d * Dequantizer.kScale(w, bOff + 4, 2 * p);
-                float m1 = dMin * Dequantizer.kMin(w, bOff + 4, 2 * p);
-                float d2 = d * Dequantizer.kScale(w, bOff + 4, 2 * p + 1);
-                float m2 = dMin * Dequantizer.kMin(w, bOff + 4, 2 * p + 1);
-                int o = off + b * QK + 64 * p;
+        int quantsAt = five ? 48 : 16;
+        MemorySegment scales = MemorySegment.ofArray(b);
+        for (int blk = 0; blk < k / QK; blk++) {
+            int bOff = blk * blockBytes;
+            float d = half(b, bOff);
+            float dMin = half(b, bOff + 2);
+            for (int sub = 0; sub < 8; sub++) {
+                float dl = d * Dequantizer.kScale(scales, bOff + 4, sub);
+                float ml = dMin * Dequantizer.kMin(scales, bOff + 4, sub);
+                int shift = 4 * (sub & 1);
+                int o = off + blk * QK + 32 * sub;
                 for (int j = 0; j < 32; j += LANES) {
-                    ByteVector q = bytes(w, bOff + quantsAt + 32 * p + j);
-                    ByteVector lo = q.and((byte) 0x0F);
-                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4);
+                    ByteVector q = bytes(b, bOff + quantsAt + 32 * (sub >> 1) + j).lanewise(VectorOperators.LSHR, shift)
+                            .and((byte) 0x0F);
                     if (five) {
-                        ByteVector h = bytes(w, bOff + 16 + j);
-                        lo = lo.or(h.lanewise(VectorOperators.LSHR, 2 * p).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                        hi = hi.or(h.lanewise(VectorOperators.LSHR, 2 * p + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                        q = q.or(bytes(b, bOff + 16 + j).lanewise(VectorOperators.LSHR, sub).and((byte) 1)
+                                .lanewise(VectorOperators.LSHL, 4));
                     }
-                    floats(lo).mul(d1).sub(m1).intoArray(dst, o + j);
-                    floats(hi).mul(d2).sub(m2).intoArray(dst, o + 32 + j);
+                    floats(q).mul(dl).sub(ml).intoArray(dst, o + j);
                 }
             }
         }
@@ -102,34 +112,25 @@ final class KQuantRows {
 
     /** Q6_K: 4 low bits from ql, 2 high bits from qh, minus 32, times d * scale (one scale per 16 values). */
     static void widenQ6K(MemorySegment w, int row, int k, float[] dst, int off) {
-        if (!QUANTIZED_VECTORS) {
-            scalarRow(DType.Q6_K, w, row, k, dst, off);
+        byte[] b = rowBytes(DType.Q6_K, w, row, k, dst, off);
+        if (b == null) {
             return;
         }
         int blockBytes = DType.Q6_K.blockBytes();
-        int blocks = k / QK;
-        long rowOff = (long) row * blocks * blockBytes;
-        for (int b = 0; b < blocks; b++) {
-            long bOff = rowOff + (long) b * blockBytes;
-            float d = half(w, bOff + 208);
+        for (int blk = 0; blk < k / QK; blk++) {
+            int bOff = blk * blockBytes;
+            float d = half(b, bOff + 208);
             for (int h = 0; h < 2; h++) {
-                int o = off + b * QK + 128 * h;
-                for (int j = 0; j < 32; j += LANES) {
-                    ByteVector a = bytes(w, bOff + 64 * h + j);
-                    ByteVector c = bytes(w, bOff + 64 * h + 32 + j);
-                    ByteVector high = bytes(w, bOff + 128 + 32 * h + j);
-                    ByteVector q1 = a.and((byte) 0x0F).or(high.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q2 = c.and((byte) 0x0F)
-                            .or(high.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q3 = a.lanewise(VectorOperators.LSHR, 4)
-                            .or(high.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector q4 = c.lanewise(VectorOperators.LSHR, 4)
-                            .or(high.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
-                    long scales = bOff + 192 + 8 * h + j / 16;
-                    floats(q1.sub((byte) 32)).mul(d * w.get(ValueLayout.JAVA_BYTE, scales)).intoArray(dst, o + j);
-                    floats(q2.sub((byte) 32)).mul(d * w.get(ValueLayout.JAVA_BYTE, scales + 2)).intoArray(dst, o + 32 + j);
-                    floats(q3.sub((byte) 32)).mul(d * w.get(ValueLayout.JAVA_BYTE, scales + 4)).intoArray(dst, o + 64 + j);
-                    floats(q4.sub((byte) 32)).mul(d * w.get(ValueLayout.JAVA_BYTE, scales + 6)).intoArray(dst, o + 96 + j);
+                for (int s = 0; s < 4; s++) {
+                    int o = off + blk * QK + 128 * h + 32 * s;
+                    for (int j = 0; j < 32; j += LANES) {
+                        ByteVector low = bytes(b, bOff + 64 * h + 32 * (s & 1) + j)
+                                .lanewise(VectorOperators.LSHR, 4 * (s >> 1)).and((byte) 0x0F);
+                        ByteVector high = bytes(b, bOff + 128 + 32 * h + j).lanewise(VectorOperators.LSHR, 2 * s)
+                                .and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                        float dl = d * b[bOff + 192 + 8 * h + 2 * s + j / 16];
+                        floats(low.or(high).sub((byte) 32)).mul(dl).intoArray(dst, o + j);
+                    }
                 }
             }
         }
@@ -137,26 +138,24 @@ final class KQuantRows {
 
     /** Q2_K: 2-bit quants, value = (d * scale) * q - dmin * min with 4-bit scale and min per 16 values. */
     static void widenQ2K(MemorySegment w, int row, int k, float[] dst, int off) {
-        if (!QUANTIZED_VECTORS) {
-            scalarRow(DType.Q2_K, w, row, k, dst, off);
+        byte[] b = rowBytes(DType.Q2_K, w, row, k, dst, off);
+        if (b == null) {
             return;
         }
         int blockBytes = DType.Q2_K.blockBytes();
-        int blocks = k / QK;
-        long rowOff = (long) row * blocks * blockBytes;
-        for (int b = 0; b < blocks; b++) {
-            long bOff = rowOff + (long) b * blockBytes;
-            float d = half(w, bOff + 80);
-            float dMin = half(w, bOff + 82);
+        for (int blk = 0; blk < k / QK; blk++) {
+            int bOff = blk * blockBytes;
+            float d = half(b, bOff + 80);
+            float dMin = half(b, bOff + 82);
             for (int h = 0; h < 2; h++) {
-                for (int j = 0; j < 32; j += LANES) {
-                    ByteVector q = bytes(w, bOff + 16 + 32 * h + j);
-                    for (int s = 0; s < 4; s++) {
-                        int sc = u8(w, bOff + 8 * h + 2 * s + j / 16);
+                for (int s = 0; s < 4; s++) {
+                    int o = off + blk * QK + 128 * h + 32 * s;
+                    for (int j = 0; j < 32; j += LANES) {
+                        int sc = u8(b, bOff + 8 * h + 2 * s + j / 16);
                         float dl = d * (sc & 0x0F);
                         float ml = dMin * (sc >>> 4);
-                        floats(q.lanewise(VectorOperators.LSHR, 2 * s).and((byte) 3)).mul(dl).sub(ml)
-                                .intoArray(dst, off + b * QK + 128 * h + 32 * s + j);
+                        ByteVector q = bytes(b, bOff + 16 + 32 * h + j).lanewise(VectorOperators.LSHR, 2 * s).and((byte) 3);
+                        floats(q).mul(dl).sub(ml).intoArray(dst, o + j);
                     }
                 }
             }
@@ -165,26 +164,28 @@ final class KQuantRows {
 
     /** Q3_K: 2-bit quants plus a high bit from hmask, minus 4, times d * (scale - 32). */
     static void widenQ3K(MemorySegment w, int row, int k, float[] dst, int off) {
-        if (!QUANTIZED_VECTORS) {
-            scalarRow(DType.Q3_K, w, row, k, dst, off);
+        byte[] b = rowBytes(DType.Q3_K, w, row, k, dst, off);
+        if (b == null) {
             return;
         }
         int blockBytes = DType.Q3_K.blockBytes();
-        int blocks = k / QK;
-        long rowOff = (long) row * blocks * blockBytes;
-        for (int b = 0; b < blocks; b++) {
-            long bOff = rowOff + (long) b * blockBytes;
-            float d = half(w, bOff + 108);
+        float[] dl = new float[16];
+        for (int blk = 0; blk < k / QK; blk++) {
+            int bOff = blk * blockBytes;
+            float d = half(b, bOff + 108);
+            for (int i = 0; i < 16; i++) { // the 6-bit scales: low bits in bytes 0..7, high bit pairs in 8..11
+                int low = i < 8 ? u8(b, bOff + 96 + i) & 0x0F : u8(b, bOff + 96 + i - 8) >>> 4;
+                int high = (u8(b, bOff + 104 + i % 4) >>> (2 * (i / 4))) & 3;
+                dl[i] = d * ((low | high << 4) - 32);
+            }
             for (int h = 0; h < 2; h++) {
-                for (int j = 0; j < 32; j += LANES) {
-                    ByteVector q = bytes(w, bOff + 32 + 32 * h + j);
-                    ByteVector mask = bytes(w, bOff + j);
-                    for (int s = 0; s < 4; s++) {
-                        float dl = d * (Dequantizer.q3KScale(w, bOff + 96, 8 * h + 2 * s + j / 16) - 32);
-                        ByteVector high = mask.lanewise(VectorOperators.LSHR, 4 * h + s).and((byte) 1);
-                        ByteVector v = q.lanewise(VectorOperators.LSHR, 2 * s).and((byte) 3)
-                                .add(high.lanewise(VectorOperators.LSHL, 2)).sub((byte) 4);
-                        floats(v).mul(dl).intoArray(dst, off + b * QK + 128 * h + 32 * s + j);
+                for (int s = 0; s < 4; s++) {
+                    int o = off + blk * QK + 128 * h + 32 * s;
+                    for (int j = 0; j < 32; j += LANES) { // on int lanes: x86 has no byte shifts
+                        IntVector high = ints(b, bOff + j).lanewise(VectorOperators.LSHR, 4 * h + s).and(1);
+                        IntVector v = ints(b, bOff + 32 + 32 * h + j).lanewise(VectorOperators.LSHR, 2 * s).and(3)
+                                .add(high.lanewise(VectorOperators.LSHL, 2)).sub(4);
+                        ((FloatVector) v.convert(VectorOperators.I2F, 0)).mul(dl[8 * h + 2 * s + j / 16]).intoArray(dst, o + j);
                     }
                 }
             }

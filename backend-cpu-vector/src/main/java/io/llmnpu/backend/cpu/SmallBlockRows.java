@@ -2,16 +2,14 @@ package io.llmnpu.backend.cpu;
 
 import static io.llmnpu.backend.cpu.VectorSpecs.BYTES;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
-import static io.llmnpu.backend.cpu.VectorSpecs.I16;
-import static io.llmnpu.backend.cpu.VectorSpecs.I32;
 import static io.llmnpu.backend.cpu.VectorSpecs.INTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LANES;
-import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 import static io.llmnpu.backend.cpu.VectorSpecs.QUANTIZED_VECTORS;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Dequantizer;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -56,8 +54,12 @@ final class SmallBlockRows {
     }
 
     /** The quants as ints, one per float lane (x86 has no byte shifts; nibbles are split as ints). */
-    private static IntVector quants(MemorySegment w, long off) {
-        return (IntVector) ByteVector.fromMemorySegment(BYTES, w, off, LE).convertShape(VectorOperators.B2I, INTS, 0);
+    private static IntVector quants(byte[] b, int off) {
+        return (IntVector) ByteVector.fromArray(BYTES, b, off).convertShape(VectorOperators.B2I, INTS, 0);
+    }
+
+    private static float half(byte[] b, int at) {
+        return Float.float16ToFloat((short) ((b[at] & 0xFF) | (b[at + 1] & 0xFF) << 8));
     }
 
     private static FloatVector floats(IntVector q) {
@@ -70,24 +72,26 @@ final class SmallBlockRows {
             Dequantizer.dequantize(type, w.asSlice(row * rowBytes, rowBytes), dst, off, k);
             return;
         }
+        // From a byte[] copy: array vector loads compile to far less code than segment loads (see KQuantRows).
+        byte[] bytes = new byte[Math.toIntExact(rowBytes)];
+        MemorySegment.copy(w, ValueLayout.JAVA_BYTE, row * rowBytes, bytes, 0, bytes.length);
         int blockBytes = type.blockBytes();
-        long rowOff = row * rowBytes;
         for (int b = 0; b < k / BLOCK; b++) {
-            long bOff = rowOff + (long) b * blockBytes;
+            int bOff = b * blockBytes;
             int o = off + b * BLOCK;
             switch (type) {
-                case Q4_1 -> q4_1(w, bOff, dst, o);
-                case Q5_0 -> q5(w, bOff, dst, o, false);
-                case Q5_1 -> q5(w, bOff, dst, o, true);
-                default -> iq4nl(w, bOff, dst, o);
+                case Q4_1 -> q4_1(bytes, bOff, dst, o);
+                case Q5_0 -> q5(bytes, bOff, dst, o, false);
+                case Q5_1 -> q5(bytes, bOff, dst, o, true);
+                default -> iq4nl(bytes, bOff, dst, o);
             }
         }
     }
 
     /** value = nibble * d + m. */
-    private static void q4_1(MemorySegment w, long bOff, float[] dst, int o) {
-        float d = Float.float16ToFloat(w.get(I16, bOff));
-        float m = Float.float16ToFloat(w.get(I16, bOff + 2));
+    private static void q4_1(byte[] w, int bOff, float[] dst, int o) {
+        float d = half(w, bOff);
+        float m = half(w, bOff + 2);
         for (int j = 0; j < HALF; j += LANES) {
             IntVector q = quants(w, bOff + 4 + j);
             floats(q.and(0x0F)).mul(d).add(m).intoArray(dst, o + j);
@@ -96,11 +100,12 @@ final class SmallBlockRows {
     }
 
     /** Q5_0: value = ((nibble | bit << 4) - 16) * d; Q5_1: value = (nibble | bit << 4) * d + m. */
-    private static void q5(MemorySegment w, long bOff, float[] dst, int o, boolean withMin) {
-        float d = Float.float16ToFloat(w.get(I16, bOff));
-        float m = withMin ? Float.float16ToFloat(w.get(I16, bOff + 2)) : 0f;
-        long maskAt = bOff + (withMin ? 4 : 2);
-        IntVector mask = IntVector.broadcast(INTS, w.get(I32, maskAt));
+    private static void q5(byte[] w, int bOff, float[] dst, int o, boolean withMin) {
+        float d = half(w, bOff);
+        float m = withMin ? half(w, bOff + 2) : 0f;
+        int maskAt = bOff + (withMin ? 4 : 2);
+        int bits = (w[maskAt] & 0xFF) | (w[maskAt + 1] & 0xFF) << 8 | (w[maskAt + 2] & 0xFF) << 16 | (w[maskAt + 3] & 0xFF) << 24;
+        IntVector mask = IntVector.broadcast(INTS, bits);
         for (int j = 0; j < HALF; j += LANES) {
             IntVector q = quants(w, maskAt + 4 + j);
             IntVector fifthLo = mask.lanewise(VectorOperators.LSHR, LANE_INDEX.add(j)).and(1).lanewise(VectorOperators.LSHL, 4);
@@ -119,8 +124,8 @@ final class SmallBlockRows {
     }
 
     /** value = d * level(nibble), the level looked up by a lane permutation of the table vector. */
-    private static void iq4nl(MemorySegment w, long bOff, float[] dst, int o) {
-        float d = Float.float16ToFloat(w.get(I16, bOff));
+    private static void iq4nl(byte[] w, int bOff, float[] dst, int o) {
+        float d = half(w, bOff);
         IntVector q = quants(w, bOff + 2); // 16 lanes: the whole block's 16 bytes
         floats(q.and(0x0F).selectFrom(LEVELS)).mul(d).intoArray(dst, o);
         floats(q.lanewise(VectorOperators.LSHR, 4).and(0x0F).selectFrom(LEVELS)).mul(d).intoArray(dst, o + HALF);
