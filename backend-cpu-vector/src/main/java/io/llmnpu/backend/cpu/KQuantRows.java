@@ -97,14 +97,14 @@ final class KQuantRows {
                 float ml = dMin * Dequantizer.kMin(scales, bOff + 4, sub);
                 int shift = 4 * (sub & 1);
                 int o = off + blk * QK + 32 * sub;
-                for (int j = 0; j < 32; j += LANES) {
-                    ByteVector q = bytes(b, bOff + quantsAt + 32 * (sub >> 1) + j).lanewise(VectorOperators.LSHR, shift)
-                            .and((byte) 0x0F);
+                for (int j = 0; j < 32; j += LANES) { // on int lanes: x86 has no byte shifts
+                    IntVector q = ints(b, bOff + quantsAt + 32 * (sub >> 1) + j).lanewise(VectorOperators.LSHR, shift)
+                            .and(0x0F);
                     if (five) {
-                        q = q.or(bytes(b, bOff + 16 + j).lanewise(VectorOperators.LSHR, sub).and((byte) 1)
+                        q = q.or(ints(b, bOff + 16 + j).lanewise(VectorOperators.LSHR, sub).and(1)
                                 .lanewise(VectorOperators.LSHL, 4));
                     }
-                    floats(q).mul(dl).sub(ml).intoArray(dst, o + j);
+                    ((FloatVector) q.convert(VectorOperators.I2F, 0)).mul(dl).sub(ml).intoArray(dst, o + j);
                 }
             }
         }
@@ -123,13 +123,13 @@ final class KQuantRows {
             for (int h = 0; h < 2; h++) {
                 for (int s = 0; s < 4; s++) {
                     int o = off + blk * QK + 128 * h + 32 * s;
-                    for (int j = 0; j < 32; j += LANES) {
-                        ByteVector low = bytes(b, bOff + 64 * h + 32 * (s & 1) + j)
-                                .lanewise(VectorOperators.LSHR, 4 * (s >> 1)).and((byte) 0x0F);
-                        ByteVector high = bytes(b, bOff + 128 + 32 * h + j).lanewise(VectorOperators.LSHR, 2 * s)
-                                .and((byte) 3).lanewise(VectorOperators.LSHL, 4);
+                    for (int j = 0; j < 32; j += LANES) { // on int lanes: x86 has no byte shifts
+                        IntVector low = ints(b, bOff + 64 * h + 32 * (s & 1) + j)
+                                .lanewise(VectorOperators.LSHR, 4 * (s >> 1)).and(0x0F);
+                        IntVector high = ints(b, bOff + 128 + 32 * h + j).lanewise(VectorOperators.LSHR, 2 * s)
+                                .and(3).lanewise(VectorOperators.LSHL, 4);
                         float dl = d * b[bOff + 192 + 8 * h + 2 * s + j / 16];
-                        floats(low.or(high).sub((byte) 32)).mul(dl).intoArray(dst, o + j);
+                        ((FloatVector) low.or(high).sub(32).convert(VectorOperators.I2F, 0)).mul(dl).intoArray(dst, o + j);
                     }
                 }
             }
