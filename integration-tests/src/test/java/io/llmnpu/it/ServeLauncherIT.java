@@ -35,13 +35,16 @@ class ServeLauncherIT {
             assertNotNull(line, "the server printed its address");
             assertTrue(line.startsWith("listening on http://127.0.0.1:"), line);
             String url = line.substring("listening on ".length());
-            try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpClient http = HttpClient.newHttpClient();
+            try {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/completions"))
                         .header("Authorization", "Bearer k")
                         .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\": \"Once upon a time\", \"max_tokens\": 12, \"temperature\": 0}"))
                         .build(), HttpResponse.BodyHandlers.ofString());
                 assertEquals(200, r.statusCode(), r.body());
                 assertTrue(r.body().contains(", there was a little girl"), r.body());
+            } finally {
+                http.shutdownNow();
             }
             p.destroy();
             assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the server stops on SIGTERM");

@@ -68,7 +68,8 @@ class ServeLoadIT {
             long start = System.nanoTime();
             long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
             ExecutorService pool = Executors.newFixedThreadPool(clients);
-            try (HttpClient http = HttpClient.newBuilder().executor(pool).build()) {
+            HttpClient http = HttpClient.newHttpClient();
+            try {
                 List<Future<?>> running = new ArrayList<>();
                 for (int c = 0; c < clients; c++) {
                     int client = c;
@@ -90,6 +91,8 @@ class ServeLoadIT {
             } finally {
                 pool.shutdownNow();
                 pool.awaitTermination(10, TimeUnit.SECONDS);
+                http.shutdownNow();
+                http.awaitTermination(Duration.ofSeconds(10));
             }
             double elapsed = (System.nanoTime() - start) / 1e9;
 
@@ -171,10 +174,14 @@ class ServeLoadIT {
     }
 
     private static void warmUp(LlmServer server) throws Exception {
-        try (HttpClient http = HttpClient.newHttpClient()) {
+        HttpClient http = HttpClient.newHttpClient();
+        try {
             for (String p : PROMPTS) {
                 oneRequest(http, server, p, 8, 1, new ArrayList<>(), new AtomicLong());
             }
+        } finally {
+            http.shutdownNow();
+            http.awaitTermination(Duration.ofSeconds(10));
         }
     }
 
