@@ -36,33 +36,60 @@ final class KQuantRows {
 
     /** The row widener of a k-quant type. */
     static WeightRows of(DType dtype) {
-        return switch (dtype) {
-            case Q2_K -> KQuantRows::widenQ2K;
-            case Q3_K -> KQuantRows::widenQ3K;
-            case Q4_K -> (w, row, k, dst, off) -> widenQ45K(w, row, k, dst, off, false);
-            case Q5_K -> (w, row, k, dst, off) -> widenQ45K(w, row, k, dst, off, true);
-            case Q6_K -> KQuantRows::widenQ6K;
-            default -> throw new IllegalArgumentException(dtype + " is not a k-quant type");
-        };
-    }
-
-    /** Row {@code row} of {@code w} as bytes, or null where the vector paths do not apply. */
-    private static byte[] rowBytes(DType type, MemorySegment w, int row, int k, float[] dst, int off) {
-        long rowBytes = type.byteSize(k);
-        if (!QUANTIZED_VECTORS) {
-            Dequantizer.dequantize(type, w.asSlice(row * rowBytes, rowBytes), dst, off, k);
-            return null;
+        if (dtype != DType.Q2_K && dtype != DType.Q3_K && dtype != DType.Q4_K && dtype != DType.Q5_K
+                && dtype != DType.Q6_K) {
+            throw new IllegalArgumentException(dtype + " is not a k-quant type");
         }
-        byte[] bytes = new byte[Math.toIntExact(rowBytes)];
-        MemorySegment.copy(w, ValueLayout.JAVA_BYTE, row * rowBytes, bytes, 0, bytes.length);
-        return bytes;
+        return new Widener(dtype);
     }
 
-    private static int u8(byte[] b, int at) {
+    /** Copies each row into its thread's byte[] (kept between rows, so no garbage per row) and widens it. */
+    private static final class Widener implements WeightRows {
+        private final DType type;
+        private final ThreadLocal<byte[]> rowCopy = new ThreadLocal<>();
+
+        Widener(DType type) {
+            this.type = type;
+        }
+
+        @Override
+        public void widen(MemorySegment w, int row, int k, float[] dst, int off) {
+            long rowBytes = type.byteSize(k);
+            if (!QUANTIZED_VECTORS) {
+                Dequantizer.dequantize(type, w.asSlice(row * rowBytes, rowBytes), dst, off, k);
+                return;
+            }
+            byte[] b = rowCopy.get();
+            if (b == null || b.length < rowBytes) {
+                b = new byte[Math.toIntExact(rowBytes)];
+                rowCopy.set(b);
+            }
+            MemorySegment.copy(w, ValueLayout.JAVA_BYTE, row * rowBytes, b, 0, (int) rowBytes);
+            switch (type) {
+                case Q2_K -> widenQ2K(b, k, dst, off);
+                case Q3_K -> widenQ3K(b, k, dst, off);
+                case Q4_K -> widenQ45K(b, k, dst, off, false);
+                case Q5_K -> widenQ45K(b, k, dst, off, true);
+                default -> widenQ6K(b, k, dst, off);
+            }
+        }
+    }
+
+    static int u8(byte[] b, int at) {
         return b[at] & 0xFF;
     }
 
-    private static float half(byte[] b, int at) {
+    /** The 6-bit scale of sub-block {@code i} of a Q4_K/Q5_K block whose 12 scale bytes start at {@code s}. */
+    static int kScale(byte[] b, int s, int i) {
+        return i < 4 ? u8(b, s + i) & 63 : (u8(b, s + i + 4) & 0x0F) | (u8(b, s + i - 4) >>> 6) << 4;
+    }
+
+    /** The 6-bit min of sub-block {@code i} of a Q4_K/Q5_K block whose 12 scale bytes start at {@code s}. */
+    static int kMin(byte[] b, int s, int i) {
+        return i < 4 ? u8(b, s + i + 4) & 63 : (u8(b, s + i + 4) >>> 4) | (u8(b, s + i) >>> 6) << 4;
+    }
+
+    static float half(byte[] b, int at) {
         return Float.float16ToFloat((short) (u8(b, at) | u8(b, at + 1) << 8));
     }
 
@@ -79,22 +106,16 @@ final class KQuantRows {
     }
 
     /** Q4_K and Q5_K (nibbles plus a fifth bit from qh): value = (d * scale) * q - dmin * min. */
-    static void widenQ45K(MemorySegment w, int row, int k, float[] dst, int off, boolean five) {
-        DType type = five ? DType.Q5_K : DType.Q4_K;
-        byte[] b = rowBytes(type, w, row, k, dst, off);
-        if (b == null) {
-            return;
-        }
-        int blockBytes = type.blockBytes();
+    static void widenQ45K(byte[] b, int k, float[] dst, int off, boolean five) {
+        int blockBytes = (five ? DType.Q5_K : DType.Q4_K).blockBytes();
         int quantsAt = five ? 48 : 16;
-        MemorySegment scales = MemorySegment.ofArray(b);
         for (int blk = 0; blk < k / QK; blk++) {
             int bOff = blk * blockBytes;
             float d = half(b, bOff);
             float dMin = half(b, bOff + 2);
             for (int sub = 0; sub < 8; sub++) {
-                float dl = d * Dequantizer.kScale(scales, bOff + 4, sub);
-                float ml = dMin * Dequantizer.kMin(scales, bOff + 4, sub);
+                float dl = d * kScale(b, bOff + 4, sub);
+                float ml = dMin * kMin(b, bOff + 4, sub);
                 int shift = 4 * (sub & 1);
                 int o = off + blk * QK + 32 * sub;
                 for (int j = 0; j < 32; j += LANES) { // on int lanes: x86 has no byte shifts
@@ -111,11 +132,7 @@ final class KQuantRows {
     }
 
     /** Q6_K: 4 low bits from ql, 2 high bits from qh, minus 32, times d * scale (one scale per 16 values). */
-    static void widenQ6K(MemorySegment w, int row, int k, float[] dst, int off) {
-        byte[] b = rowBytes(DType.Q6_K, w, row, k, dst, off);
-        if (b == null) {
-            return;
-        }
+    static void widenQ6K(byte[] b, int k, float[] dst, int off) {
         int blockBytes = DType.Q6_K.blockBytes();
         for (int blk = 0; blk < k / QK; blk++) {
             int bOff = blk * blockBytes;
@@ -137,11 +154,7 @@ final class KQuantRows {
     }
 
     /** Q2_K: 2-bit quants, value = (d * scale) * q - dmin * min with 4-bit scale and min per 16 values. */
-    static void widenQ2K(MemorySegment w, int row, int k, float[] dst, int off) {
-        byte[] b = rowBytes(DType.Q2_K, w, row, k, dst, off);
-        if (b == null) {
-            return;
-        }
+    static void widenQ2K(byte[] b, int k, float[] dst, int off) {
         int blockBytes = DType.Q2_K.blockBytes();
         for (int blk = 0; blk < k / QK; blk++) {
             int bOff = blk * blockBytes;
@@ -163,11 +176,7 @@ final class KQuantRows {
     }
 
     /** Q3_K: 2-bit quants plus a high bit from hmask, minus 4, times d * (scale - 32). */
-    static void widenQ3K(MemorySegment w, int row, int k, float[] dst, int off) {
-        byte[] b = rowBytes(DType.Q3_K, w, row, k, dst, off);
-        if (b == null) {
-            return;
-        }
+    static void widenQ3K(byte[] b, int k, float[] dst, int off) {
         int blockBytes = DType.Q3_K.blockBytes();
         float[] dl = new float[16];
         for (int blk = 0; blk < k / QK; blk++) {

@@ -81,22 +81,6 @@ final class Q4KMatmul implements MatmulRows {
         return (IntVector) ByteVector.fromArray(BYTES, row, off).convertShape(VectorOperators.B2I, INTS, 0);
     }
 
-    private static int u8(byte[] row, int at) {
-        return row[at] & 0xFF;
-    }
-
-    private static int scale(byte[] row, int s, int i) {
-        return i < 4 ? u8(row, s + i) & 63 : (u8(row, s + i + 4) & 0x0F) | (u8(row, s + i - 4) >>> 6) << 4;
-    }
-
-    private static int min(byte[] row, int s, int i) {
-        return i < 4 ? u8(row, s + i + 4) & 63 : (u8(row, s + i + 4) >>> 4) | (u8(row, s + i) >>> 6) << 4;
-    }
-
-    private static float half(byte[] row, int at) {
-        return Float.float16ToFloat((short) (u8(row, at) | u8(row, at + 1) << 8));
-    }
-
     private static FloatVector floats(IntVector q) {
         return (FloatVector) q.convert(VectorOperators.I2F, 0);
     }
@@ -108,8 +92,8 @@ final class Q4KMatmul implements MatmulRows {
         float mins = 0;
         for (int b = 0; b < blocks; b++) {
             int bOff = b * blockBytes;
-            float d = half(row, bOff);
-            float dMin = half(row, bOff + 2);
+            float d = KQuantRows.half(row, bOff);
+            float dMin = KQuantRows.half(row, bOff + 2);
             for (int p = 0; p < 4; p++) {
                 FloatVector s0 = FloatVector.zero(FLOATS);
                 FloatVector s1 = FloatVector.zero(FLOATS);
@@ -126,10 +110,10 @@ final class Q4KMatmul implements MatmulRows {
                     s0 = floats(lo).fma(FloatVector.fromArray(FLOATS, x, xo + j), s0);
                     s1 = floats(hi).fma(FloatVector.fromArray(FLOATS, x, xo + SUB + j), s1);
                 }
-                acc = s0.fma(FloatVector.broadcast(FLOATS, d * scale(row, bOff + 4, 2 * p)), acc);
-                acc = s1.fma(FloatVector.broadcast(FLOATS, d * scale(row, bOff + 4, 2 * p + 1)), acc);
-                mins += dMin * (min(row, bOff + 4, 2 * p) * xSums[so + 8 * b + 2 * p]
-                        + min(row, bOff + 4, 2 * p + 1) * xSums[so + 8 * b + 2 * p + 1]);
+                acc = s0.fma(FloatVector.broadcast(FLOATS, d * KQuantRows.kScale(row, bOff + 4, 2 * p)), acc);
+                acc = s1.fma(FloatVector.broadcast(FLOATS, d * KQuantRows.kScale(row, bOff + 4, 2 * p + 1)), acc);
+                mins += dMin * (KQuantRows.kMin(row, bOff + 4, 2 * p) * xSums[so + 8 * b + 2 * p]
+                        + KQuantRows.kMin(row, bOff + 4, 2 * p + 1) * xSums[so + 8 * b + 2 * p + 1]);
             }
         }
         return VectorMath.sum(acc) - mins;

@@ -44,13 +44,11 @@ final class SmallBlockRows {
 
     /** The row widener of a 32-value block type of this family. */
     static WeightRows of(DType dtype) {
-        return switch (dtype) {
-            case Q4_1 -> (w, row, k, dst, off) -> widen(DType.Q4_1, w, row, k, dst, off);
-            case Q5_0 -> (w, row, k, dst, off) -> widen(DType.Q5_0, w, row, k, dst, off);
-            case Q5_1 -> (w, row, k, dst, off) -> widen(DType.Q5_1, w, row, k, dst, off);
-            case IQ4_NL -> (w, row, k, dst, off) -> widen(DType.IQ4_NL, w, row, k, dst, off);
-            default -> throw new IllegalArgumentException(dtype + " is not a block type of this family");
-        };
+        if (dtype != DType.Q4_1 && dtype != DType.Q5_0 && dtype != DType.Q5_1 && dtype != DType.IQ4_NL) {
+            throw new IllegalArgumentException(dtype + " is not a block type of this family");
+        }
+        ThreadLocal<byte[]> rowCopy = new ThreadLocal<>(); // one row's bytes per thread, reused row after row
+        return (w, row, k, dst, off) -> widen(dtype, w, row, k, dst, off, rowCopy);
     }
 
     /** The quants as ints, one per float lane (x86 has no byte shifts; nibbles are split as ints). */
@@ -66,15 +64,20 @@ final class SmallBlockRows {
         return (FloatVector) q.convert(VectorOperators.I2F, 0);
     }
 
-    private static void widen(DType type, MemorySegment w, int row, int k, float[] dst, int off) {
+    private static void widen(DType type, MemorySegment w, int row, int k, float[] dst, int off,
+                              ThreadLocal<byte[]> rowCopy) {
         long rowBytes = type.byteSize(k);
         if (!QUANTIZED_VECTORS || (type == DType.IQ4_NL && !TABLE_IN_A_VECTOR)) {
             Dequantizer.dequantize(type, w.asSlice(row * rowBytes, rowBytes), dst, off, k);
             return;
         }
         // From a byte[] copy: array vector loads compile to far less code than segment loads (see KQuantRows).
-        byte[] bytes = new byte[Math.toIntExact(rowBytes)];
-        MemorySegment.copy(w, ValueLayout.JAVA_BYTE, row * rowBytes, bytes, 0, bytes.length);
+        byte[] bytes = rowCopy.get();
+        if (bytes == null || bytes.length < rowBytes) {
+            bytes = new byte[Math.toIntExact(rowBytes)];
+            rowCopy.set(bytes);
+        }
+        MemorySegment.copy(w, ValueLayout.JAVA_BYTE, row * rowBytes, bytes, 0, (int) rowBytes);
         int blockBytes = type.blockBytes();
         for (int b = 0; b < k / BLOCK; b++) {
             int bOff = b * blockBytes;

@@ -15,7 +15,7 @@ import java.util.Set;
  */
 public final class WeightEncoder {
     /** The types {@code synth} and {@code quantize} can produce. */
-    public static final Set<GgmlType> WRITABLE = Set.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0,
+    private static final Set<GgmlType> WRITABLE = Set.of(GgmlType.F32, GgmlType.F16, GgmlType.Q8_0, GgmlType.Q4_0,
             GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K,
             GgmlType.Q5_K, GgmlType.Q6_K);
 
