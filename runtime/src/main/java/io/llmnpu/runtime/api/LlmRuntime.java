@@ -175,6 +175,9 @@ public final class LlmRuntime implements AutoCloseable {
             long t0 = System.nanoTime();
             float[] logits = session.feed(prompt);
             long prefill = System.nanoTime() - t0;
+            if (listener != null) {
+                listener.onPrompt(prompt, logits);
+            }
             long t1 = System.nanoTime();
             Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
             StringBuilder text = new StringBuilder();
