@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
             "",
             "Shapes (--list-shapes shows their sizes): stories260k (its FFN width 172 is not a whole number of "
                 + "32-value blocks, so q8_0/q4_0 need --ffn 192 or similar), tinyllama-1.1b, llama2-7b, llama3-8b, "
-                + "mistral-7b, qwen1.5-1.8b, qwen2-0.5b, gemma-2b, gemma2-2b, phi2, phi3-mini. --arch writes a shape's "
+                + "llama3.1-8b (with its rope_freqs.weight), mistral-7b, qwen1.5-1.8b, qwen2-0.5b, gemma-2b, gemma2-2b, phi2, phi3-mini. --arch writes a shape's "
                 + "sizes as another architecture (llama, mistral, qwen2, phi3, gemma, gemma2, phi2: its tensors, biases, "
                 + "fused projections and norms); options such as --dim or --layers turn a named shape into a custom one.",
             "",

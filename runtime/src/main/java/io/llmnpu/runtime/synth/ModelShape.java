@@ -2,6 +2,7 @@ package io.llmnpu.runtime.synth;
 
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelFamily;
+import io.llmnpu.runtime.model.ModelWeights;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -29,18 +30,20 @@ import java.util.Objects;
  * @param slidingWindow attention window written to the file (0: none)
  * @param attnSoftCap   Gemma 2's attention logit soft cap (0: none)
  * @param finalSoftCap  Gemma 2's final logit soft cap (0: none)
+ * @param ropeScaling   Llama 3.1's RoPE scaling factor, written as {@code rope_freqs.weight} (0: none)
  */
 public record ModelShape(String name, String architecture, int dim, int hiddenDim, int layers, int heads,
                          int kvHeads, int headSize, int rotary, int vocabSize, int contextLength, float ropeTheta,
-                         float rmsEps, boolean tiedOutput, int slidingWindow, float attnSoftCap, float finalSoftCap) {
+                         float rmsEps, boolean tiedOutput, int slidingWindow, float attnSoftCap, float finalSoftCap,
+                         float ropeScaling) {
 
     /** {@code <unk>}, {@code <s>}, {@code </s>} and the 256 byte-fallback tokens. */
     public static final int MIN_VOCAB = 3 + 256;
 
     /** A tensor the shape needs: a matrix [rows, cols], or a vector of {@code cols} when {@code rows} is 0. */
     public record TensorSpec(String name, int rows, int cols, Kind kind) {
-        /** What the values are: weights around 0, norm weights around 1, or biases around 0. */
-        public enum Kind { MATRIX, NORM, BIAS }
+        /** What the values are: weights around 0, norm weights around 1, biases around 0, or RoPE factors. */
+        public enum Kind { MATRIX, NORM, BIAS, ROPE_FACTORS }
 
         public long elements() {
             return (long) Math.max(1, rows) * cols;
@@ -58,6 +61,10 @@ public record ModelShape(String name, String architecture, int dim, int hiddenDi
             throw new IllegalArgumentException("dim " + dim + " is not a multiple of heads " + heads
                     + " (or give the head size)");
         }
+        if (!(ropeScaling >= 0) || (ropeScaling > 0 && ModelFamily.architecture(architecture).orElseThrow().family()
+                != ModelFamily.LLAMA)) {
+            throw new IllegalArgumentException("Llama 3.1 RoPE scaling applies to Llama-family architectures only");
+        }
         if (vocabSize < MIN_VOCAB) {
             throw new IllegalArgumentException("vocabulary of " + vocabSize + " tokens is too small: a SentencePiece"
                     + " vocabulary needs at least " + MIN_VOCAB + " (3 special and 256 byte tokens)");
@@ -71,7 +78,44 @@ public record ModelShape(String name, String architecture, int dim, int hiddenDi
     public ModelShape(String name, String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads,
                       int vocabSize, int contextLength, float ropeTheta, float rmsEps, boolean tiedOutput) {
         this(name, architecture, dim, hiddenDim, layers, heads, kvHeads, 0, 0, vocabSize, contextLength, ropeTheta,
-                rmsEps, tiedOutput, 0, 0f, 0f);
+                rmsEps, tiedOutput, 0, 0f, 0f, 0f);
+    }
+
+    /** Without Llama 3.1 RoPE scaling. */
+    public ModelShape(String name, String architecture, int dim, int hiddenDim, int layers, int heads, int kvHeads,
+                      int headSize, int rotary, int vocabSize, int contextLength, float ropeTheta, float rmsEps,
+                      boolean tiedOutput, int slidingWindow, float attnSoftCap, float finalSoftCap) {
+        this(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize, contextLength,
+                ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, 0f);
+    }
+
+    /** Original context length of Llama 3.1's RoPE scaling. */
+    private static final double LLAMA31_ORIGINAL_CONTEXT = 8192;
+    private static final double LLAMA31_LOW_FREQ_FACTOR = 1;
+    private static final double LLAMA31_HIGH_FREQ_FACTOR = 4;
+
+    /**
+     * The {@code rope_freqs.weight} values Llama 3.1's converter writes for this shape: 1 for
+     * wavelengths below 8192/4 positions, {@code ropeScaling} above 8192, a smooth blend between.
+     */
+    public float[] ropeFactors() {
+        int pairs = rotaryDims() / 2;
+        float[] f = new float[pairs];
+        double lowWavelen = LLAMA31_ORIGINAL_CONTEXT / LLAMA31_LOW_FREQ_FACTOR;
+        double highWavelen = LLAMA31_ORIGINAL_CONTEXT / LLAMA31_HIGH_FREQ_FACTOR;
+        for (int i = 0; i < pairs; i++) {
+            double wavelen = 2 * Math.PI * Math.pow(ropeTheta, 2.0 * i / rotaryDims());
+            if (wavelen < highWavelen) {
+                f[i] = 1;
+            } else if (wavelen > lowWavelen) {
+                f[i] = ropeScaling;
+            } else {
+                double smooth = (LLAMA31_ORIGINAL_CONTEXT / wavelen - LLAMA31_LOW_FREQ_FACTOR)
+                        / (LLAMA31_HIGH_FREQ_FACTOR - LLAMA31_LOW_FREQ_FACTOR);
+                f[i] = (float) (1 / ((1 - smooth) / ropeScaling + smooth));
+            }
+        }
+        return f;
     }
 
     public ModelFamily family() {
@@ -122,6 +166,9 @@ public record ModelShape(String name, String architecture, int dim, int hiddenDi
         boolean fused = architecture.equals("phi3") || family == ModelFamily.PHI2;
         boolean qkvBias = architecture.equals("qwen2") || family == ModelFamily.PHI2;
         List<TensorSpec> t = new ArrayList<>();
+        if (ropeScaling > 0) {
+            t.add(new TensorSpec(ModelWeights.ROPE_FREQS, 0, rotaryDims() / 2, TensorSpec.Kind.ROPE_FACTORS));
+        }
         t.add(matrix("token_embd.weight", vocabSize, d));
         for (int l = 0; l < layers; l++) {
             String b = "blk." + l + ".";
@@ -197,7 +244,7 @@ public record ModelShape(String name, String architecture, int dim, int hiddenDi
 
     public ModelShape withName(String n) {
         return new ModelShape(n, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
-                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     /**
@@ -208,64 +255,71 @@ public record ModelShape(String name, String architecture, int dim, int hiddenDi
         boolean gemma2 = ModelFamily.architecture(a).map(x -> x.family() == ModelFamily.GEMMA2).orElse(false);
         return new ModelShape(name, a, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
                 contextLength, ropeTheta, rmsEps, tiedOutput, gemma2 || a.equals("phi3") || a.equals("mistral")
-                ? slidingWindow : 0, gemma2 ? attnSoftCap : 0f, gemma2 ? finalSoftCap : 0f);
+                ? slidingWindow : 0, gemma2 ? attnSoftCap : 0f, gemma2 ? finalSoftCap : 0f,
+                ModelFamily.architecture(a).map(x -> x.family() == ModelFamily.LLAMA).orElse(false) ? ropeScaling : 0f);
     }
 
     public ModelShape withDim(int d) {
         return new ModelShape(name, architecture, d, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
-                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     public ModelShape withHiddenDim(int h) {
         return new ModelShape(name, architecture, dim, h, layers, heads, kvHeads, headSize, rotary, vocabSize,
-                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     public ModelShape withLayers(int l) {
         return new ModelShape(name, architecture, dim, hiddenDim, l, heads, kvHeads, headSize, rotary, vocabSize,
-                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     /** Sets query and key/value heads together, since changing one alone easily breaks divisibility. */
     public ModelShape withHeads(int h, int kv) {
         return new ModelShape(name, architecture, dim, hiddenDim, layers, h, kv, headSize, rotary, vocabSize,
-                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     /** Head size and rotary dimensions; 0 for their defaults (dim / heads, the whole head). */
     public ModelShape withHeadSize(int size, int rotaryDims) {
         return new ModelShape(name, architecture, dim, hiddenDim, layers, heads, kvHeads, size, rotaryDims, vocabSize,
-                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     public ModelShape withVocabSize(int v) {
         return new ModelShape(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, v,
-                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     public ModelShape withContextLength(int c) {
         return new ModelShape(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
-                c, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                c, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     public ModelShape withRopeTheta(float t) {
         return new ModelShape(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
-                contextLength, t, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, t, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     public ModelShape withRmsEps(float e) {
         return new ModelShape(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
-                contextLength, ropeTheta, e, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, e, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
     }
 
     public ModelShape withTiedOutput(boolean tied) {
         return new ModelShape(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
-                contextLength, ropeTheta, rmsEps, tied, slidingWindow, attnSoftCap, finalSoftCap);
+                contextLength, ropeTheta, rmsEps, tied, slidingWindow, attnSoftCap, finalSoftCap, ropeScaling);
+    }
+
+    /** Llama 3.1 RoPE scaling by {@code factor} through {@code rope_freqs.weight} (0: none). */
+    public ModelShape withRopeScaling(float factor) {
+        return new ModelShape(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
+                contextLength, ropeTheta, rmsEps, tiedOutput, slidingWindow, attnSoftCap, finalSoftCap, factor);
     }
 
     /** Sliding window and soft caps (0: none). */
     public ModelShape withAttention(int window, float attnCap, float finalCap) {
         return new ModelShape(name, architecture, dim, hiddenDim, layers, heads, kvHeads, headSize, rotary, vocabSize,
-                contextLength, ropeTheta, rmsEps, tiedOutput, window, attnCap, finalCap);
+                contextLength, ropeTheta, rmsEps, tiedOutput, window, attnCap, finalCap, ropeScaling);
     }
 }

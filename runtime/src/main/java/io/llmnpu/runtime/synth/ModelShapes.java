@@ -20,6 +20,8 @@ public final class ModelShapes {
         add(shapes, new ModelShape("tinyllama-1.1b", "llama", 2048, 5632, 22, 32, 4, 32000, 2048, 10000f, 1e-5f, false));
         add(shapes, new ModelShape("llama2-7b", "llama", 4096, 11008, 32, 32, 32, 32000, 4096, 10000f, 1e-5f, false));
         add(shapes, new ModelShape("llama3-8b", "llama", 4096, 14336, 32, 32, 8, 128256, 8192, 500000f, 1e-5f, false));
+        add(shapes, new ModelShape("llama3.1-8b", "llama", 4096, 14336, 32, 32, 8, 128256, 131072, 500000f, 1e-5f, false)
+                .withRopeScaling(8f).withName("llama3.1-8b"));
         add(shapes, new ModelShape("mistral-7b", "llama", 4096, 14336, 32, 32, 8, 32000, 32768, 1000000f, 1e-5f, false));
         // Qwen1.5 files are architecture qwen2: q/k/v biases, NeoX RoPE.
         add(shapes, new ModelShape("qwen1.5-1.8b", "qwen2", 2048, 5504, 24, 16, 16, 151936, 32768, 1000000f, 1e-6f, false));

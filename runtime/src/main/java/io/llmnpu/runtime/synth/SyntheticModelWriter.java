@@ -43,8 +43,12 @@ public final class SyntheticModelWriter {
     public record Result(Path file, long bytes, int tensors, long parameters, long nanos) {
     }
 
-    /** A planned tensor: its name, type, shape, and the mean and spread of its values. */
-    private record TensorPlan(String name, GgmlType type, Shape shape, float mean, float std) {
+    /** A planned tensor: its name, type, shape, and the mean and spread of its values (or fixed values). */
+    private record TensorPlan(String name, GgmlType type, Shape shape, float mean, float std, float[] fixed) {
+        TensorPlan(String name, GgmlType type, Shape shape, float mean, float std) {
+            this(name, type, shape, mean, std, null);
+        }
+
         int rows() {
             return shape.rank() == 1 ? 1 : shape.dim(0);
         }
@@ -90,6 +94,8 @@ public final class SyntheticModelWriter {
                 case MATRIX -> new TensorPlan(t.name(), type, Shape.of(t.rows(), t.cols()), 0f, WEIGHT_STD);
                 case NORM -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 1f, NORM_STD);
                 case BIAS -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 0f, WEIGHT_STD);
+                case ROPE_FACTORS -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 0f, 0f,
+                        shape.ropeFactors());
             });
         }
         return tensors;
@@ -133,7 +139,11 @@ public final class SyntheticModelWriter {
     private void encodeRows(TensorPlan t, int tensorIndex, int first, int count, long rowBytes, MemorySegment out) {
         float[] row = new float[t.cols()];
         for (int r = 0; r < count; r++) {
-            RowNoise.fill(row, row.length, RowNoise.rowSeed(seed, tensorIndex, first + r), t.mean(), t.std());
+            if (t.fixed() != null) {
+                System.arraycopy(t.fixed(), (first + r) * row.length, row, 0, row.length);
+            } else {
+                RowNoise.fill(row, row.length, RowNoise.rowSeed(seed, tensorIndex, first + r), t.mean(), t.std());
+            }
             WeightEncoder.encode(t.type(), row, row.length, out.asSlice(r * rowBytes, rowBytes));
         }
     }

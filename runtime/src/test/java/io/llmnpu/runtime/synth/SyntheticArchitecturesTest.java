@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.synth;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,7 @@ import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.ModelWeights;
 import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.reference.ReferenceTransformer;
 import java.nio.file.Path;
@@ -32,6 +34,7 @@ class SyntheticArchitecturesTest {
         ModelShape base = new ModelShape("tiny", "llama", 96, 160, 2, 6, 2, 300, 256, 10000f, 1e-5f, false);
         return List.of(
                 base,
+                base.withRopeTheta(500000f).withRopeScaling(8f).withName("tiny-llama3.1"),
                 base.withArchitecture("mistral").withAttention(5, 0f, 0f).withName("tiny-mistral"),
                 base.withArchitecture("qwen2").withRopeTheta(1e6f).withTiedOutput(true).withName("tiny-qwen2"),
                 base.withArchitecture("phi3").withHeads(6, 6).withName("tiny-phi3"),
@@ -49,6 +52,12 @@ class SyntheticArchitecturesTest {
         try (LoadedModel model = ModelLoader.load(file, null)) {
             assertEquals(shape.toConfig(), model.config());
             assertEquals(shape.parameterCount(), model.tensors().stream().mapToLong(t -> t.shape().elements()).sum());
+            if (shape.ropeScaling() > 0) {
+                float[] factors = model.weights().find(ModelWeights.ROPE_FREQS).orElseThrow().toFloatArray();
+                assertArrayEquals(shape.ropeFactors(), factors);
+                assertEquals(1f, factors[0], "high frequencies keep their speed");
+                assertEquals(8f, factors[factors.length - 1], "low frequencies slow down by the factor");
+            }
         }
         int[] prompt = new int[13];
         for (int i = 0; i < prompt.length; i++) {
