@@ -212,32 +212,43 @@ final class OpCases {
                 : rows + " rows from pos " + start + (padding > 0 ? ", " + padding + " padding" : "");
         String label = "Attention heads " + heads + " kv " + kvHeads + " head " + headDim + " [" + span + "] cache "
                 + Shapes.text(cacheRows, kvHeads * headDim);
-        cases.add(new OpCase(label, DType.F32, data -> {
-            int qDim = heads * headDim;
-            int kvDim = kvHeads * headDim;
-            SubgraphBuilder g = new SubgraphBuilder("attention");
-            Value q = g.input("q", DType.F32, Shape.of(rows, qDim));
-            Value k = g.input("k", DType.F32, Shape.of(rows, kvDim));
-            Value v = g.input("v", DType.F32, Shape.of(rows, kvDim));
-            Value positions = g.input("positions", DType.I32, Shape.of(rows));
-            Value kCache = g.input("cache_k", DType.F32, Shape.of(cacheRows, kvDim));
-            Value vCache = g.input("cache_v", DType.F32, Shape.of(cacheRows, kvDim));
-            Value out = g.value("out", DType.F32, Shape.of(rows, qDim));
-            g.add(new Op.Attention(q, k, v, positions, kCache, vCache, heads, kvHeads, headDim, out));
-            g.output(out);
-            int[] pos = new int[rows];
-            for (int t = 0; t < rows; t++) {
-                pos[t] = t < real ? start + t : -1;
-            }
-            Map<Value, Tensor> inputs = new HashMap<>();
-            inputs.put(q, data.uniform("q", Shape.of(rows, qDim), 2.0));
-            inputs.put(k, data.uniform("k", Shape.of(rows, kvDim), 1.0));
-            inputs.put(v, data.uniform("v", Shape.of(rows, kvDim), 1.0));
-            inputs.put(positions, data.ints("positions", pos));
-            inputs.put(kCache, cache(data, "cache_k", cacheRows, kvDim, start));
-            inputs.put(vCache, cache(data, "cache_v", cacheRows, kvDim, start));
-            return new OpCase.Data(g.build(), inputs);
-        }));
+        cases.add(new OpCase(label, DType.F32, data -> attentionData(data, heads, kvHeads, headDim, rows, start, padding,
+                cacheRows, Op.Attention.defaultScale(headDim), 0f, 0, 2.0, 1.0)));
+    }
+
+    /**
+     * An attention graph and its inputs: rows from position {@code start} on, the last {@code padding}
+     * of them padding, over caches holding {@code start} earlier positions; q and k uniform in
+     * +-{@code qMagnitude} and +-{@code kMagnitude}.
+     */
+    private static OpCase.Data attentionData(RandomTensors data, int heads, int kvHeads, int headDim, int rows, int start,
+                                             int padding, int cacheRows, float scale, float softCap, int window,
+                                             double qMagnitude, double kMagnitude) {
+        int real = rows - padding;
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        SubgraphBuilder g = new SubgraphBuilder("attention");
+        Value q = g.input("q", DType.F32, Shape.of(rows, qDim));
+        Value k = g.input("k", DType.F32, Shape.of(rows, kvDim));
+        Value v = g.input("v", DType.F32, Shape.of(rows, kvDim));
+        Value positions = g.input("positions", DType.I32, Shape.of(rows));
+        Value kCache = g.input("cache_k", DType.F32, Shape.of(cacheRows, kvDim));
+        Value vCache = g.input("cache_v", DType.F32, Shape.of(cacheRows, kvDim));
+        Value out = g.value("out", DType.F32, Shape.of(rows, qDim));
+        g.add(new Op.Attention(q, k, v, positions, kCache, vCache, heads, kvHeads, headDim, scale, softCap, window, out));
+        g.output(out);
+        int[] pos = new int[rows];
+        for (int t = 0; t < rows; t++) {
+            pos[t] = t < real ? start + t : -1;
+        }
+        Map<Value, Tensor> inputs = new HashMap<>();
+        inputs.put(q, data.uniform("q", Shape.of(rows, qDim), qMagnitude));
+        inputs.put(k, data.uniform("k", Shape.of(rows, kvDim), kMagnitude));
+        inputs.put(v, data.uniform("v", Shape.of(rows, kvDim), 1.0));
+        inputs.put(positions, data.ints("positions", pos));
+        inputs.put(kCache, cache(data, "cache_k", cacheRows, kvDim, start));
+        inputs.put(vCache, cache(data, "cache_v", cacheRows, kvDim, start));
+        return new OpCase.Data(g.build(), inputs);
     }
 
     /**
@@ -582,37 +593,11 @@ final class OpCases {
 
     private void attentionWithOptions(int heads, int kvHeads, int headDim, int rows, int start, int padding,
                                       int cacheRows, float scale, float softCap, int window) {
-        int real = rows - padding;
         String label = "Attention heads " + heads + " kv " + kvHeads + " head " + headDim + " [" + rows
                 + " rows from pos " + start + (padding > 0 ? ", " + padding + " padding" : "") + "] scale " + scale
                 + (softCap > 0 ? " soft cap " + softCap : "") + (window > 0 ? " window " + window : "");
-        cases.add(new OpCase(label, DType.F32, data -> {
-            int qDim = heads * headDim;
-            int kvDim = kvHeads * headDim;
-            SubgraphBuilder g = new SubgraphBuilder("attention-options");
-            Value q = g.input("q", DType.F32, Shape.of(rows, qDim));
-            Value k = g.input("k", DType.F32, Shape.of(rows, kvDim));
-            Value v = g.input("v", DType.F32, Shape.of(rows, kvDim));
-            Value positions = g.input("positions", DType.I32, Shape.of(rows));
-            Value kCache = g.input("cache_k", DType.F32, Shape.of(cacheRows, kvDim));
-            Value vCache = g.input("cache_v", DType.F32, Shape.of(cacheRows, kvDim));
-            Value out = g.value("out", DType.F32, Shape.of(rows, qDim));
-            g.add(new Op.Attention(q, k, v, positions, kCache, vCache, heads, kvHeads, headDim, scale, softCap,
-                    window, out));
-            g.output(out);
-            int[] pos = new int[rows];
-            for (int t = 0; t < rows; t++) {
-                pos[t] = t < real ? start + t : -1;
-            }
-            Map<Value, Tensor> inputs = new HashMap<>();
-            inputs.put(q, data.uniform("q", Shape.of(rows, qDim), 4.0));
-            inputs.put(k, data.uniform("k", Shape.of(rows, kvDim), 2.0));
-            inputs.put(v, data.uniform("v", Shape.of(rows, kvDim), 1.0));
-            inputs.put(positions, data.ints("positions", pos));
-            inputs.put(kCache, cache(data, "cache_k", cacheRows, kvDim, start));
-            inputs.put(vCache, cache(data, "cache_v", cacheRows, kvDim, start));
-            return new OpCase.Data(g.build(), inputs);
-        }));
+        cases.add(new OpCase(label, DType.F32, data -> attentionData(data, heads, kvHeads, headDim, rows, start, padding,
+                cacheRows, scale, softCap, window, 4.0, 2.0)));
     }
 
     private int odd(int lo, int hi) {

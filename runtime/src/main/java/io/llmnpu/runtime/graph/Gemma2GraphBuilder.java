@@ -28,16 +28,12 @@ public final class Gemma2GraphBuilder extends GemmaGraphBuilder {
     }
 
     @Override
-    protected Value block(TransformerBlocks b, int l, LayerWeights w, Value x, Value positions, Value kCache,
-                          Value vCache) {
-        String p = TransformerBlocks.prefix(l);
-        Value xn = b.rmsNorm(x, w.attnNorm(), p + "attn_in");
-        Value attnOut = b.attention(l, xn, w, positions, kCache, vCache, attention(l));
-        Value attnNormed = b.rmsNorm(attnOut, w.get(LayerWeights.POST_ATTN_NORM), p + "attn_post_norm");
-        Value h = b.add(x, attnNormed, p + "resid_attn");
-        Value hn = b.rmsNorm(h, w.ffnNorm(), p + "ffn_in");
-        Value down = b.gatedFfn(l, hn, w, TransformerBlocks.Gate.GELU);
-        Value downNormed = b.rmsNorm(down, w.get(LayerWeights.POST_FFN_NORM), p + "ffn_post_norm");
-        return b.add(h, downNormed, p + "out");
+    protected Value afterAttention(TransformerBlocks b, int l, LayerWeights w, Value attnOut) {
+        return b.rmsNorm(attnOut, w.get(LayerWeights.POST_ATTN_NORM), TransformerBlocks.prefix(l) + "attn_post_norm");
+    }
+
+    @Override
+    protected Value afterFfn(TransformerBlocks b, int l, LayerWeights w, Value down) {
+        return b.rmsNorm(down, w.get(LayerWeights.POST_FFN_NORM), TransformerBlocks.prefix(l) + "ffn_post_norm");
     }
 }

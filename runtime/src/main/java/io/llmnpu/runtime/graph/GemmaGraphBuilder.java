@@ -27,15 +27,25 @@ public class GemmaGraphBuilder extends DecoderGraphBuilder {
         return new TransformerBlocks.AttentionOptions(Op.Attention.defaultScale(config.headDim()), 0f, 0, null);
     }
 
+    /** What becomes of the attention output before the residual add: nothing here; Gemma 2 norms it. */
+    protected Value afterAttention(TransformerBlocks b, int l, LayerWeights w, Value attnOut) {
+        return attnOut;
+    }
+
+    /** What becomes of the FFN output before the residual add: nothing here; Gemma 2 norms it. */
+    protected Value afterFfn(TransformerBlocks b, int l, LayerWeights w, Value down) {
+        return down;
+    }
+
     @Override
     protected Value block(TransformerBlocks b, int l, LayerWeights w, Value x, Value positions, Value kCache,
                           Value vCache) {
         String p = TransformerBlocks.prefix(l);
         Value xn = b.rmsNorm(x, w.attnNorm(), p + "attn_in");
         Value attnOut = b.attention(l, xn, w, positions, kCache, vCache, attention(l));
-        Value h = b.add(x, attnOut, p + "resid_attn");
+        Value h = b.add(x, afterAttention(b, l, w, attnOut), p + "resid_attn");
         Value hn = b.rmsNorm(h, w.ffnNorm(), p + "ffn_in");
         Value down = b.gatedFfn(l, hn, w, TransformerBlocks.Gate.GELU);
-        return b.add(h, down, p + "out");
+        return b.add(h, afterFfn(b, l, w, down), p + "out");
     }
 }

@@ -21,7 +21,8 @@ import io.llmnpu.api.graph.RopeStyle;
  * @param ropeStyle     how RoPE pairs dimensions
  * @param rmsEps        epsilon of the normalisation (RMSNorm, or LayerNorm in families that use it)
  * @param slidingWindow positions a query sees in the layers with sliding-window attention (which layers
- *                      those are is the family's rule); 0 for none
+ *                      those are is the family's rule); 0 for none, which a window as long as the
+ *                      context is too (Phi-3 files state one)
  * @param attnSoftCap   attention scores are soft-capped to (-cap, cap) before the softmax; 0 for none
  * @param finalSoftCap  logits are soft-capped to (-cap, cap); 0 for none
  */
@@ -66,6 +67,9 @@ public record ModelConfig(
         }
         if (slidingWindow < 0) {
             throw new IllegalArgumentException("sliding window " + slidingWindow + " must be 0 (none) or positive");
+        }
+        if (slidingWindow >= contextLength) {
+            slidingWindow = 0;
         }
         if (!(attnSoftCap >= 0) || !(finalSoftCap >= 0) || !Float.isFinite(attnSoftCap) || !Float.isFinite(finalSoftCap)) {
             throw new IllegalArgumentException("soft caps must be 0 (none) or positive and finite, got attention "

@@ -149,9 +149,6 @@ public record ModelShape(String name, String architecture, int dim, int hiddenDi
                                       float rmsEps, int window, float attnCap, float finalCap) {
         ModelFamily.Architecture a = ModelFamily.architecture(architecture).orElseThrow();
         int head = headSize > 0 ? headSize : dim / heads;
-        if (architecture.equals("phi3") && window == 0) {
-            window = contextLength; // llama.cpp wants Phi-3 files to state a window; the whole context is none
-        }
         return new ModelConfig(architecture, dim, hiddenDim, layers, heads, kvHeads, head, vocabSize, contextLength,
                 rotary > 0 ? rotary : head, ropeTheta, a.ropeStyle(), rmsEps, window, attnCap, finalCap);
     }

@@ -175,8 +175,10 @@ public final class SyntheticModelWriter {
             w.putUInt32(a + "attention.key_length", shape.headDim())
                     .putUInt32(a + "attention.value_length", shape.headDim());
         }
-        if (config.slidingWindow() > 0) {
-            w.putUInt32(a + "attention.sliding_window", config.slidingWindow());
+        if (config.slidingWindow() > 0 || shape.architecture().equals("phi3")) {
+            // llama.cpp wants Phi-3 files to state a window; one as long as the context is none
+            w.putUInt32(a + "attention.sliding_window",
+                    config.slidingWindow() > 0 ? config.slidingWindow() : shape.contextLength());
         }
         if (config.attnSoftCap() > 0) {
             w.putFloat32(a + "attn_logit_softcapping", config.attnSoftCap());

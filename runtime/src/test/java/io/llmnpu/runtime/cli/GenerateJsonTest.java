@@ -26,7 +26,7 @@ class GenerateJsonTest {
     @Test
     void greedyRunOnAReferenceModelGivesLlamaCppsIds() throws Exception {
         LlamaCppCases c = LlamaCppCases.of("llama3-bpe.gguf").getFirst();
-        String out = TokenizeCommandTest.run(0, "generate", "-m", c.path().toString(), "-t", "0", "--no-stop",
+        String out = CliRun.run(0, "generate", "-m", c.path().toString(), "-t", "0", "--no-stop",
                 "-n", String.valueOf(c.greedyIds().length), "--threads", "2", "-c", "256", "--json", "--top-logits", "7",
                 c.prompt());
         JsonNode json = new ObjectMapper().readTree(out);

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.runtime.reference.LlamaCppCases;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -27,19 +24,8 @@ class TokenizeCommandTest {
         return LlamaCppCases.all();
     }
 
-    static String run(int expectedCode, String... args) {
-        PrintStream out = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            code = Main.execute(args);
-        } finally {
-            System.setOut(out);
-        }
-        String text = captured.toString(StandardCharsets.UTF_8);
-        assertEquals(expectedCode, code, "llmnpu " + String.join(" ", args) + ":\n" + text);
-        return text;
+    private static String run(int expectedCode, String... args) {
+        return CliRun.run(expectedCode, args);
     }
 
     @ParameterizedTest(name = "{0}")
