@@ -21,7 +21,8 @@ import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.DevicePlan;
 import io.llmnpu.runtime.engine.ForwardPass;
-import io.llmnpu.runtime.engine.GraphSource;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.engine.KvCache;
 import io.llmnpu.runtime.measure.Calibrator;
 import io.llmnpu.runtime.model.LoadedModel;
@@ -80,7 +81,7 @@ class ThreeDevicePrefillIT {
             int[] more = Arrays.copyOfRange(all1, prompt.length, Math.min(all1.length, prompt.length + 40));
             assertTrue(more.length > 20, "the paragraph goes on after the prompt");
             int cacheRows = 256;
-            GraphSource graphs = GraphSource.of(config, model.weights());
+            ModelGraphBuilder graphs = Architectures.graphs(config, model.weights());
             DevicePlan three = DevicePlan.of(npu, gpu, cpuWithoutAttention);
             DevicePlan two = DevicePlan.of(npu, cpu);
             DevicePlan cpuOnly = DevicePlan.of(cpu);

@@ -1,17 +1,9 @@
 package io.llmnpu.runtime.api;
 
-import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.api.backend.DeviceKind;
-import io.llmnpu.runtime.engine.BackendRegistry;
-import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.CostBook;
-import io.llmnpu.runtime.engine.DevicePlan;
-import io.llmnpu.runtime.engine.ForwardPass;
-import io.llmnpu.runtime.engine.GraphSource;
-import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.engine.ModelFingerprint;
-import io.llmnpu.runtime.model.LoadedModel;
-import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.graph.Architectures;
 import io.llmnpu.runtime.quant.CalibrationData;
 import io.llmnpu.runtime.quant.CalibrationFile;
 import io.llmnpu.runtime.quant.CalibrationStore;
@@ -19,18 +11,28 @@ import io.llmnpu.runtime.quant.Int8WeightStore;
 import io.llmnpu.runtime.quant.NpuRewrite;
 import io.llmnpu.runtime.quant.QuantConfig;
 import io.llmnpu.runtime.quant.QuantMode;
-import io.llmnpu.runtime.sampling.Sampler;
-import io.llmnpu.runtime.sampling.Samplers;
-import io.llmnpu.runtime.tokenizer.Tokenizer;
-import io.llmnpu.runtime.tokenizer.Utf8StreamDecoder;
 import io.llmnpu.scheduler.Policies;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.List;
 import java.util.Optional;
+import io.llmnpu.api.backend.BackendOptions;
+import io.llmnpu.runtime.chat.ChatTemplate;
+import io.llmnpu.runtime.chat.ChatTemplateException;
+import io.llmnpu.runtime.chat.ChatTemplates;
+import io.llmnpu.runtime.engine.BackendRegistry;
+import io.llmnpu.runtime.engine.ChunkPlanner;
+import io.llmnpu.runtime.engine.DevicePlan;
+import io.llmnpu.runtime.engine.ForwardPass;
+import io.llmnpu.runtime.engine.InferenceSession;
+import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.tokenizer.Tokenizer;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,8 +46,15 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * Generations on one runtime run one after another (they share compiled graphs); closing the
- * runtime unmaps the model and stops the backends' threads.
+ * A runtime is thread-safe. Every generation and every {@link Conversation} owns its own KV slot;
+ * the engine steps of all of them (one prefill chunk, one decode step) run one at a time under the
+ * runtime's engine lock, taken fairly, so concurrent generations interleave step by step and never
+ * see each other's state. Closing the runtime cancels running generations, waits for the step in
+ * flight, then unmaps the model and stops the backends' threads.
+ *
+ * <p>Chat: {@link #chat} answers a conversation in a fresh slot; {@link #openConversation()} keeps
+ * the slot between turns so each turn prefills only its new tokens. Prompts are built by the model's
+ * chat template (the Jinja template in its GGUF file, or {@link io.llmnpu.runtime.chat.PlainChatFormat}).
  *
  * <p>The model runs on the devices of the registry's backends through one engine ({@link ForwardPass}):
  * each op where the devices' affinities say it runs best. Prompts run as static chunks; when a device of
@@ -65,9 +74,14 @@ public final class LlmRuntime implements AutoCloseable {
     private final ForwardPass forwardPass;
     private final Int8WeightStore int8;
     private final int contextLength;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Serialises engine steps of all sessions; fair, so concurrent generations take turns. */
+    private final ReentrantLock engineLock = new ReentrantLock(true);
+    private final Set<CancellationToken> running = ConcurrentHashMap.newKeySet();
+    private final Set<Conversation> conversations = ConcurrentHashMap.newKeySet();
+    private volatile ChatTemplate chatTemplate;
     private volatile ForwardPass.Result lastPrefill;
     private volatile boolean closed;
+    private boolean devicesClosed;
 
     private LlmRuntime(LoadedModel model, DevicePlan devices, ForwardPass forwardPass, Int8WeightStore int8,
                        int contextLength) {
@@ -101,16 +115,16 @@ public final class LlmRuntime implements AutoCloseable {
                     ForwardPass.workload(model.config(), model.weights(), ctx),
                     CostBook.forModel(ModelFingerprint.of(options.model()))));
             ForwardPass.NpuPath npu = npuPath(options, model, devices, int8);
-            ForwardPass fp = new ForwardPass(model.config(), GraphSource.of(model.config(), model.weights()), devices,
-                    new ChunkPlanner(options.chunkSize()), ctx, npu,
+            ForwardPass fp = new ForwardPass(model.config(), Architectures.graphs(model.config(), model.weights()),
+                    devices, new ChunkPlanner(options.chunkSize()), ctx, npu,
                     options.policy() == null ? null : Policies.byName(options.policy()));
             options.progress().progress("compiling graphs", 0, 1);
             fp.prepare(1);
             options.progress().progress("compiling graphs", 1, 1);
             log.info("{}: {} ({} threads), context {}; devices {}; decode on {}; prompts {}",
                     model.source().getFileName(), model.description(), backendOptions.effectiveThreads(), ctx,
-                    devices.devices(), fp.decodeDevice(), npu == null ? "in float" : "on the NPU path " + npu.rewrite().name()
-                            + " when an NPU is present");
+                    devices.devices(), fp.decodeDevice(), npu == null ? "in float" : "on the NPU path "
+                            + npu.rewrite().name() + " when an NPU is present");
             return new LlmRuntime(model, devices, fp, int8, ctx);
         } catch (RuntimeException | Error e) {
             if (devices != null) {
@@ -191,14 +205,14 @@ public final class LlmRuntime implements AutoCloseable {
         return devices.devices();
     }
 
-    /** How the prompt of the last generation ran: where each task ran and when (for Gantt charts), or null. */
-    public ForwardPass.Result lastPrefill() {
-        return lastPrefill;
-    }
-
     /** The NPU path prompts take when an NPU is present (e.g. {@code w8a8-shadow}), or null when they run in float. */
     public String npuPath() {
         return forwardPass.npuPath();
+    }
+
+    /** How the prompt of the last generation ran (its last engine step): where each task ran and when, or null. */
+    public ForwardPass.Result lastPrefill() {
+        return lastPrefill;
     }
 
     /** Positions one generation may hold. */
@@ -211,137 +225,153 @@ public final class LlmRuntime implements AutoCloseable {
      * comes. Blocks until done, cancelled, or the context is full.
      */
     public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
-        long started = System.nanoTime();
-        Tokenizer tokenizer = model.tokenizer();
-        int[] prompt = tokenizer.encode(request.prompt(), tokenizer.addBosByDefault() || request.prompt().isEmpty());
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
-        }
-        if (prompt.length >= contextLength) {
-            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens but the context holds "
-                    + contextLength + "; shorten it or raise the context length");
-        }
-        Sampler sampler = Samplers.create(request.sampler());
-        for (int t : prompt) {
-            sampler.accept(t);
-        }
-        lock.lock();
+        int[] prompt = encodePrompt(request.prompt());
+        checkPromptFits(prompt.length);
+        GenerationOptions options = new GenerationOptions(request.maxTokens(), request.sampler(), request.stopAtEos(),
+                List.of(), 0, 0);
+        CancellationToken token = cancellation(cancel);
         try (InferenceSession session = openSession()) {
-            GenerationLoop loop = new GenerationLoop(session, tokenizer, sampler, request, listener, cancel, started);
-            GenerationResult result = loop.run(prompt);
-            lastPrefill = loop.prefillRun();
+            GenerationResult result = new GenerationLoop(session, model.tokenizer(), options, listener, token).run(prompt);
+            lastPrefill = session.lastRun();
             return result;
         } finally {
-            lock.unlock();
+            finished(token);
         }
     }
 
     /**
+     * Answers the last message of {@code messages} in a fresh KV slot, with the prompt built by the chat
+     * template. To keep the cache between turns, use {@link #openConversation()}.
+     *
+     * @throws ChatTemplateException if the template cannot render the conversation
+     */
+    public GenerationResult chat(List<Message> messages, GenerationOptions options, TokenListener listener,
+                                 CancellationToken cancel) {
+        try (Conversation c = openConversation()) {
+            return c.chat(messages, options, listener, cancel);
+        }
+    }
+
+    /** A KV slot that keeps what it has computed between requests (see {@link Conversation}). */
+    public Conversation openConversation() {
+        Conversation c = new Conversation(this, openSession());
+        conversations.add(c);
+        if (closed) {
+            c.close();
+            throw new IllegalStateException("the runtime is closed");
+        }
+        return c;
+    }
+
+    /**
+     * The template chat prompts are built with: the Jinja template in the model's file, or the plain
+     * format when it has none.
+     *
+     * @throws ChatTemplateException if the file's template cannot be parsed
+     */
+    public ChatTemplate chatTemplate() {
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            t = ChatTemplates.forModel(model);
+            chatTemplate = t;
+        }
+        return t;
+    }
+
+    /** Builds chat prompts with {@code template} instead of the model's own from now on. */
+    public void useChatTemplate(ChatTemplate template) {
+        chatTemplate = java.util.Objects.requireNonNull(template, "template");
+    }
+
+    /** The token ids of the chat prompt for {@code messages}, ending with the opening of the assistant's turn. */
+    public int[] chatPrompt(List<Message> messages) {
+        if (messages.isEmpty()) {
+            throw new IllegalArgumentException("a chat needs at least one message");
+        }
+        String text = chatTemplate().render(messages, true);
+        Tokenizer tokenizer = model.tokenizer();
+        boolean bos = tokenizer.bos() >= 0 && tokenizer.addBosByDefault();
+        String bosText = tokenizer.bos() >= 0 ? tokenizer.piece(tokenizer.bos()) : "";
+        if (!bosText.isEmpty() && text.startsWith(bosText)) {
+            // The template wrote BOS as text; it stands for the token, not for its spelling.
+            text = text.substring(bosText.length());
+            bos = true;
+        }
+        // The template writes the model's control tokens (<|im_start|>, <start_of_turn>, ...) as text.
+        int[] ids = tokenizer.encode(text, bos, true);
+        if (ids.length == 0) {
+            throw new ChatTemplateException("the chat template rendered an empty prompt");
+        }
+        return ids;
+    }
+
+    /** The token ids of a plain prompt: BOS first where the model expects it (or where the prompt is empty). */
+    public int[] encodePrompt(String prompt) {
+        Tokenizer tokenizer = model.tokenizer();
+        int[] ids = tokenizer.encode(prompt, tokenizer.addBosByDefault() || prompt.isEmpty());
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
+        }
+        return ids;
+    }
+
+    /** Fails with a clear message when a prompt of {@code tokens} leaves no room to generate. */
+    public void checkPromptFits(int tokens) {
+        if (tokens == 0) {
+            throw new IllegalArgumentException("the prompt is empty");
+        }
+        if (tokens >= contextLength) {
+            throw new IllegalArgumentException("the prompt has " + tokens + " tokens but the context holds "
+                    + contextLength + "; shorten it or raise the context length");
+        }
+    }
+
+    /** Registers a generation's token so that {@link #close()} can cancel it. */
+    CancellationToken cancellation(CancellationToken cancel) {
+        CancellationToken token = cancel == null ? new CancellationToken() : cancel;
+        running.add(token);
+        if (closed) {
+            token.cancel();
+        }
+        return token;
+    }
+
+    void finished(CancellationToken cancel) {
+        running.remove(cancel);
+    }
+
+    void release(Conversation conversation) {
+        conversations.remove(conversation);
+    }
+
+    /**
      * A session on this runtime's model for callers that drive tokens themselves (logits, scoring).
-     * While a session is open, it holds the runtime: close it before the next generation.
+     * Its engine steps take turns with those of every other session and generation of this runtime.
      */
     public InferenceSession openSession() {
         if (closed) {
             throw new IllegalStateException("the runtime is closed");
         }
-        return new InferenceSession(forwardPass, contextLength);
+        return new InferenceSession(forwardPass, contextLength, engineLock, () -> closed);
     }
 
     @Override
     public void close() {
-        lock.lock();
+        closed = true;
+        running.forEach(CancellationToken::cancel);
+        engineLock.lock(); // waits for the step in flight
         try {
-            if (closed) {
+            if (forwardPass == null || devicesClosed) {
                 return;
             }
-            closed = true;
+            devicesClosed = true;
+            conversations.forEach(Conversation::freeSlot);
             forwardPass.close();
             devices.close();
             int8.close();
             model.close();
         } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The token-by-token loop of one generation. */
-    private static final class GenerationLoop {
-        private final InferenceSession session;
-        private final Tokenizer tokenizer;
-        private final Sampler sampler;
-        private final GenerationRequest request;
-        private final TokenListener listener;
-        private final CancellationToken cancel;
-        private final long started;
-        private ForwardPass.Result prefillRun;
-
-        GenerationLoop(InferenceSession session, Tokenizer tokenizer, Sampler sampler, GenerationRequest request,
-                       TokenListener listener, CancellationToken cancel, long started) {
-            this.session = session;
-            this.tokenizer = tokenizer;
-            this.sampler = sampler;
-            this.request = request;
-            this.listener = listener;
-            this.cancel = cancel;
-            this.started = started;
-        }
-
-        ForwardPass.Result prefillRun() {
-            return prefillRun;
-        }
-
-        GenerationResult run(int[] prompt) {
-            long t0 = System.nanoTime();
-            float[] logits = session.feed(prompt);
-            long prefill = System.nanoTime() - t0;
-            prefillRun = session.lastRun();
-            long ttft = 0;
-            long t1 = System.nanoTime();
-            Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
-            StringBuilder text = new StringBuilder();
-            int[] out = new int[Math.max(0, request.maxTokens())];
-            int n = 0;
-            int previous = prompt[prompt.length - 1];
-            GenerationResult.StopReason reason = GenerationResult.StopReason.LENGTH;
-            while (n < request.maxTokens()) {
-                if (cancel != null && cancel.isCancelled()) {
-                    reason = GenerationResult.StopReason.CANCELLED;
-                    break;
-                }
-                int token = sampler.sample(logits);
-                if (request.stopAtEos() && (token == tokenizer.eos() || token == tokenizer.bos())) {
-                    reason = GenerationResult.StopReason.END_OF_SEQUENCE;
-                    break;
-                }
-                sampler.accept(token);
-                if (n == 0) {
-                    ttft = System.nanoTime() - started;
-                }
-                out[n++] = token;
-                String piece = utf8.push(tokenizer.decode(previous, token));
-                text.append(piece);
-                if (listener != null) {
-                    listener.onToken(token, piece);
-                }
-                previous = token;
-                if (n == request.maxTokens()) {
-                    break;
-                }
-                if (session.position() >= session.capacity()) {
-                    reason = GenerationResult.StopReason.CONTEXT_FULL;
-                    break;
-                }
-                logits = session.feed(token);
-            }
-            String tail = utf8.flush();
-            text.append(tail);
-            if (!tail.isEmpty() && listener != null && n > 0) {
-                listener.onToken(out[n - 1], tail);
-            }
-            long decode = n > 1 ? System.nanoTime() - t1 : 0;
-            GenerationResult.Prefill info = new GenerationResult.Prefill(prefillRun.path(),
-                    ttft == 0 ? System.nanoTime() - started : ttft, prefillRun.trace().busyShares(), prefillRun.failovers());
-            return new GenerationResult(text.toString(), Arrays.copyOf(out, n), prompt.length, prefill, decode, reason, info);
+            engineLock.unlock();
         }
     }
 }

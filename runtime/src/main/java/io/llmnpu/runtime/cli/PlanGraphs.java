@@ -3,7 +3,8 @@ package io.llmnpu.runtime.cli;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.runtime.engine.ChunkPlanner;
-import io.llmnpu.runtime.engine.GraphSource;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.quant.Int8WeightStore;
 import io.llmnpu.runtime.quant.NpuRewrite;
 import io.llmnpu.runtime.quant.QuantConfig;
@@ -22,7 +23,7 @@ import java.util.Locale;
 final class PlanGraphs {
     private final ModelShape shape;
     private final ShapeOnlyModel model;
-    private final GraphSource source;
+    private final ModelGraphBuilder source;
     private final NpuRewrite rewrite;
 
     /**
@@ -32,7 +33,7 @@ final class PlanGraphs {
     PlanGraphs(ModelShape shape, DType weights, QuantMode mode) {
         this.shape = shape;
         this.model = ShapeOnlyModel.of(shape, weights);
-        this.source = GraphSource.of(model.config(), model.weights());
+        this.source = Architectures.graphs(model.config(), model.weights());
         this.rewrite = new NpuRewrite(model.config(), model.weights(), model.calibration(),
                 QuantConfig.npuPath(mode), Int8WeightStore.shapesOnly());
     }

@@ -9,7 +9,8 @@ import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.CostBook;
 import io.llmnpu.runtime.engine.DevicePlan;
 import io.llmnpu.runtime.engine.ForwardPass;
-import io.llmnpu.runtime.engine.GraphSource;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.engine.KvCache;
 import io.llmnpu.runtime.engine.RunTrace;
 import io.llmnpu.runtime.measure.Calibrator;
@@ -135,7 +136,7 @@ final class PrefillRunCommand implements Callable<Integer> {
             NpuRewrite rewrite = new NpuRewrite(config, m.weights(), calibration, QuantConfig.of(QuantMode.fromKey(mode)), store);
             int[] prompt = randomPrompt(config.vocabSize(), promptTokens);
             try (KvCache cache = new KvCache(config, cacheRows);
-                 ForwardPass engine = new ForwardPass(config, GraphSource.of(config, m.weights()), devices,
+                 ForwardPass engine = new ForwardPass(config, Architectures.graphs(config, m.weights()), devices,
                          new ChunkPlanner(chunk), cacheRows, new ForwardPass.NpuPath(rewrite, npu), null)) {
                 ForwardPass.Request request = ForwardPass.Request.of(cache, prompt, 0);
                 // Warm-up runs: the JIT settles, and the last in-order run's trace gives the task costs.

@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.backend.StateResidency;
@@ -140,7 +142,7 @@ public final class ForwardPass implements AutoCloseable {
     }
 
     private final ModelConfig config;
-    private final GraphSource source;
+    private final ModelGraphBuilder source;
     private final DevicePlan plan;
     private final boolean ownsPlan;
     private final ChunkPlanner planner;
@@ -163,22 +165,22 @@ public final class ForwardPass implements AutoCloseable {
      * @param npu       how prompts may use an NPU, or null for float only
      * @param policy    the scheduling policy, or null for {@value #DEFAULT_POLICY}
      */
-    public ForwardPass(ModelConfig config, GraphSource source, DevicePlan plan, ChunkPlanner planner, int cacheRows,
+    public ForwardPass(ModelConfig config, ModelGraphBuilder source, DevicePlan plan, ChunkPlanner planner, int cacheRows,
                        NpuPath npu, SchedulingPolicy policy) {
         this(config, source, plan, false, planner, cacheRows, npu, policy);
     }
 
     /** Float only, on the devices of {@code plan}, which the caller keeps. */
     public ForwardPass(ModelConfig config, ModelWeights weights, DevicePlan plan, ChunkPlanner planner, int cacheRows) {
-        this(config, GraphSource.of(config, weights), plan, false, planner, cacheRows, null, null);
+        this(config, Architectures.graphs(config, weights), plan, false, planner, cacheRows, null, null);
     }
 
     /** Float only, on {@code device} alone; the caller keeps ownership of its backend. */
     public ForwardPass(ModelConfig config, ModelWeights weights, Device device, ChunkPlanner planner, int cacheRows) {
-        this(config, GraphSource.of(config, weights), DevicePlan.of(device), true, planner, cacheRows, null, null);
+        this(config, Architectures.graphs(config, weights), DevicePlan.of(device), true, planner, cacheRows, null, null);
     }
 
-    private ForwardPass(ModelConfig config, GraphSource source, DevicePlan plan, boolean ownsPlan, ChunkPlanner planner,
+    private ForwardPass(ModelConfig config, ModelGraphBuilder source, DevicePlan plan, boolean ownsPlan, ChunkPlanner planner,
                         int cacheRows, NpuPath npu, SchedulingPolicy policy) {
         this.config = config;
         this.source = source;
@@ -192,7 +194,7 @@ public final class ForwardPass implements AutoCloseable {
 
     /** The graphs devices are ranked by: a decode step's body and head. */
     public static List<Subgraph> workload(ModelConfig config, ModelWeights weights, int cacheRows) {
-        GraphSource graphs = GraphSource.of(config, weights);
+        ModelGraphBuilder graphs = Architectures.graphs(config, weights);
         return List.of(graphs.body(1, cacheRows), graphs.head(1));
     }
 
@@ -307,7 +309,7 @@ public final class ForwardPass implements AutoCloseable {
                 }
                 deliver(r, chunks, ranBy);
                 float[] logits = r.heads() == ChunkDag.Heads.LAST_CHUNK
-                        ? pg.chunk(chunks.size() - 1).byName(LlamaGraphBuilder.LOGITS).toFloatArray() : null;
+                        ? pg.chunk(chunks.size() - 1).byName(ModelGraphBuilder.LOGITS).toFloatArray() : null;
                 Result result = new Result(logits, o.trace(), pg.npu ? npu.rewrite().name() : FLOAT, dag, failovers,
                         (System.nanoTime() - t0) * 1e-9);
                 learn(step, pg, dag, o.trace());
@@ -472,7 +474,7 @@ public final class ForwardPass implements AutoCloseable {
         KvCache cache = r.cache();
         return () -> {
             if (copyLastRow) {
-                Tensor hidden = ct.byName(LlamaGraphBuilder.HIDDEN);
+                Tensor hidden = ct.byName(ModelGraphBuilder.HIDDEN);
                 long rowBytes = (long) hidden.shape().cols() * Float.BYTES;
                 MemorySegment.copy(hidden.data(), lastRow * rowBytes, ct.headInput.data(), 0, rowBytes);
             }
@@ -493,10 +495,10 @@ public final class ForwardPass implements AutoCloseable {
 
     private static Tensor tensorFor(PlacedGraphs pg, PlacedGraphs.ChunkTensors ct, Request r, Value v, boolean head) {
         if (!head) {
-            if (v.name().equals(LlamaGraphBuilder.TOKENS) && pg.body.graph().inputs().contains(v)) {
+            if (v.name().equals(ModelGraphBuilder.TOKENS) && pg.body.graph().inputs().contains(v)) {
                 return ct.tokens;
             }
-            if (v.name().equals(LlamaGraphBuilder.POSITIONS) && pg.body.graph().inputs().contains(v)) {
+            if (v.name().equals(ModelGraphBuilder.POSITIONS) && pg.body.graph().inputs().contains(v)) {
                 return ct.positions;
             }
             if (pg.body.state().contains(v)) {

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.api.graph.Subgraph;
 
 /**
@@ -9,7 +10,7 @@ import io.llmnpu.api.graph.Subgraph;
  */
 public interface GraphRewrite {
 
-    /** The rewritten body; {@code body} is a graph of {@link GraphSource#body}. */
+    /** The rewritten body; {@code body} is a graph of {@link ModelGraphBuilder#body}. */
     Subgraph rewrite(Subgraph body);
 
     /** A short name for logs and reports, e.g. {@code w8a8-shadow}. */

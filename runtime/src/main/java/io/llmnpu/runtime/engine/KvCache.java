@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
@@ -31,10 +32,10 @@ public final class KvCache implements AutoCloseable {
         this.capacity = capacity;
         Shape shape = Shape.of(capacity, config.kvDim());
         for (int l = 0; l < config.layers(); l++) {
-            keys.add(Tensor.allocate(arena, LlamaGraphBuilder.keyCacheName(l), DType.F32, shape));
-            values.add(Tensor.allocate(arena, LlamaGraphBuilder.valueCacheName(l), DType.F32, shape));
-            byName.put(LlamaGraphBuilder.keyCacheName(l), keys.getLast());
-            byName.put(LlamaGraphBuilder.valueCacheName(l), values.getLast());
+            keys.add(Tensor.allocate(arena, ModelGraphBuilder.keyCacheName(l), DType.F32, shape));
+            values.add(Tensor.allocate(arena, ModelGraphBuilder.valueCacheName(l), DType.F32, shape));
+            byName.put(ModelGraphBuilder.keyCacheName(l), keys.getLast());
+            byName.put(ModelGraphBuilder.valueCacheName(l), values.getLast());
         }
     }
 
@@ -53,7 +54,7 @@ public final class KvCache implements AutoCloseable {
 
     /**
      * The cache tensor a graph input named {@code name} stands for: {@code cache_k.L} or {@code cache_v.L}
-     * (see {@link LlamaGraphBuilder#keyCacheName}).
+     * (see {@link ModelGraphBuilder#keyCacheName}).
      *
      * @throws IllegalArgumentException for any other name
      */

@@ -1,13 +1,15 @@
 package io.llmnpu.runtime.measure;
 
 import io.llmnpu.api.backend.Device;
+import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.DevicePlan;
 import io.llmnpu.runtime.engine.ForwardPass;
-import io.llmnpu.runtime.engine.GraphSource;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.engine.KvCache;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelWeights;
@@ -19,8 +21,12 @@ import io.llmnpu.scheduler.ChunkDag;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs FP32 prefill over calibration sequences on the engine's float devices and measures the
@@ -90,13 +96,21 @@ public final class Calibrator {
         int cacheRows = Math.min(config.contextLength(), roundUp(longest));
         int layers = config.layers();
 
-        List<String> observed = new ArrayList<>();
+        ModelGraphBuilder floats = Architectures.graphs(config, weights);
+        String[][] siteValue = siteValues(floats.body(CHUNK, cacheRows));
+        Set<String> present = new HashSet<>();
+        for (Op op : floats.body(CHUNK, cacheRows).ops()) {
+            op.outputs().forEach(v -> present.add(v.name()));
+        }
+        Set<String> observed = new LinkedHashSet<>();
         for (int l = 0; l < layers; l++) {
             for (LinearSite s : LinearSite.values()) {
-                observed.add(s.valueName(l));
+                observed.add(siteValue[l][s.ordinal()]);
             }
             for (LinearLayer ll : LinearLayer.values()) {
-                observed.add(ll.outputName(l));
+                if (present.contains(ll.outputName(l))) {
+                    observed.add(ll.outputName(l));
+                }
             }
         }
         OutlierStatistics[][] stats = new OutlierStatistics[layers][LinearSite.values().length];
@@ -108,11 +122,10 @@ public final class Calibrator {
             }
         }
 
-        GraphSource floats = GraphSource.of(config, weights);
-        GraphSource observing = new GraphSource() {
+        ModelGraphBuilder observing = new ModelGraphBuilder() {
             @Override
             public Subgraph body(int rows, int cache) {
-                return ObservedGraph.withOutputs(floats.body(rows, cache), observed);
+                return ObservedGraph.withOutputs(floats.body(rows, cache), List.copyOf(observed));
             }
 
             @Override
@@ -128,9 +141,12 @@ public final class Calibrator {
             ForwardPass.ChunkSink sink = (chunk, values) -> {
                 for (int l = 0; l < layers; l++) {
                     for (LinearSite s : LinearSite.values()) {
-                        stats[l][s.ordinal()].observe(values.apply(s.valueName(l)).data(), chunk.length());
+                        stats[l][s.ordinal()].observe(values.apply(siteValue[l][s.ordinal()]).data(), chunk.length());
                     }
                     for (LinearLayer ll : LinearLayer.values()) {
+                        if (!present.contains(ll.outputName(l))) {
+                            continue;
+                        }
                         Tensor t = values.apply(ll.outputName(l));
                         outputMax[l][ll.ordinal()] = Math.max(outputMax[l][ll.ordinal()],
                                 absMax(t.data(), (long) chunk.length() * t.shape().cols()));
@@ -158,6 +174,43 @@ public final class Calibrator {
         }
         return new CalibrationData(model, modelBytes, config.dim(), textName, sequences.size(), totalTokens,
                 options.percentile(), result);
+    }
+
+    /**
+     * The value each site's statistics come from, per layer: the site's own value ({@code blk.L.ffn_in}) where the
+     * architecture's graph has it, else the value its linear layers really read (Phi-2's parallel MLP reads
+     * {@code blk.L.attn_in}), so the INT8 scales fit what the NPU path quantizes.
+     */
+    private String[][] siteValues(Subgraph body) {
+        Set<String> names = new HashSet<>();
+        Map<String, String> inputOf = new HashMap<>();
+        for (Op op : body.ops()) {
+            op.outputs().forEach(v -> names.add(v.name()));
+            if (op instanceof Op.Linear linear) {
+                inputOf.put(linear.out().name(), linear.in().name());
+            }
+        }
+        String[][] result = new String[config.layers()][LinearSite.values().length];
+        for (int l = 0; l < config.layers(); l++) {
+            for (LinearSite s : LinearSite.values()) {
+                String name = s.valueName(l);
+                if (!names.contains(name)) {
+                    name = null;
+                    for (LinearLayer ll : LinearLayer.values()) {
+                        if (ll.site() == s && inputOf.containsKey(ll.outputName(l))) {
+                            name = inputOf.get(ll.outputName(l));
+                            break;
+                        }
+                    }
+                }
+                if (name == null) {
+                    throw new IllegalStateException("layer " + l + " of this " + config.architecture()
+                            + " graph has no input for the " + s.key() + " linear layers");
+                }
+                result[l][s.ordinal()] = name;
+            }
+        }
+        return result;
     }
 
     private int siteWidth(LinearSite s) {

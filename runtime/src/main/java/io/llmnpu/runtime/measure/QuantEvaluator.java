@@ -6,9 +6,10 @@ import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.DevicePlan;
 import io.llmnpu.runtime.engine.ForwardPass;
-import io.llmnpu.runtime.engine.GraphSource;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.engine.KvCache;
-import io.llmnpu.runtime.engine.LlamaGraphBuilder;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.engine.RunTrace;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelWeights;
@@ -106,7 +107,7 @@ public final class QuantEvaluator {
         }
         int cacheRows = Math.min(config.contextLength(), (longest + chunk - 1) / chunk * chunk);
         List<QuantConfig> quantized = configs.stream().filter(c -> c.mode().quantized()).toList();
-        GraphSource graphs = GraphSource.of(config, weights);
+        ModelGraphBuilder graphs = Architectures.graphs(config, weights);
         ChunkPlanner planner = new ChunkPlanner(chunk);
         List<ForwardPass> passes = new ArrayList<>();
         try (Int8WeightStore store = new Int8WeightStore(); KvCache cache = new KvCache(config, cacheRows)) {
@@ -204,7 +205,7 @@ public final class QuantEvaluator {
         }
         int cacheRows = Math.min(config.contextLength(), (longest + CHUNK - 1) / CHUNK * CHUNK);
         List<QuantConfig> quantized = configs.stream().filter(c -> c.mode().quantized()).toList();
-        GraphSource graphs = GraphSource.of(config, weights);
+        ModelGraphBuilder graphs = Architectures.graphs(config, weights);
         ChunkPlanner planner = new ChunkPlanner(CHUNK);
 
         List<Scorer> scorers = new ArrayList<>();
@@ -229,7 +230,7 @@ public final class QuantEvaluator {
                     float[] row = new float[vocab];
                     ForwardPass.Result run = s.pass.run(new ForwardPass.Request(cache, seq, 0, ChunkDag.Heads.EVERY_CHUNK,
                             true, null, null, (chunk, values) -> {
-                                Tensor logits = values.apply(LlamaGraphBuilder.LOGITS);
+                                Tensor logits = values.apply(ModelGraphBuilder.LOGITS);
                                 for (int i = 0; i < chunk.length(); i++) {
                                     int t = chunk.start() + i;
                                     if (t >= n) {

@@ -96,6 +96,10 @@ public final class NpuRewrite implements GraphRewrite {
                 continue;
             }
             QuantPlan.Linear q = p.linear(t.layer(), t.which());
+            if (q == null) {
+                ops.add(op);
+                continue;
+            }
             var int8 = q.floatWeight() == linear.weight() ? q.weights()
                     : store.get(linear.weight(), config.weights());
             QuantPlan.Shadow shadow = p.shadow(t.layer(), t.which().site());
@@ -127,8 +131,11 @@ public final class NpuRewrite implements GraphRewrite {
         if (layer >= model.layers()) {
             return null;
         }
+        // Matched by the output name alone: the input is the site's value in a Llama block, or another value of
+        // the same layer where a family feeds the layer differently (Phi-2's parallel MLP reads attn_in); the
+        // calibration measured whichever value the graph really feeds it.
         for (LinearLayer ll : LinearLayer.values()) {
-            if (ll.outputName(layer).equals(linear.out().name()) && ll.site().valueName(layer).equals(linear.in().name())) {
+            if (ll.outputName(layer).equals(linear.out().name())) {
                 return new Target(layer, ll);
             }
         }

@@ -99,7 +99,10 @@ public final class QuantPlan {
                 }
             }
             for (LinearLayer ll : LinearLayer.values()) {
-                Tensor w = ll.weight(lw);
+                Tensor w = ll.find(lw).orElse(null);
+                if (w == null) {
+                    continue;           // the family has no such layer (a plain MLP has no gate)
+                }
                 SiteCalibration sc = cal.site(ll.site());
                 // Clip only where a shadow computes what the clip cuts off, or where the mode clips by design;
                 // a site whose shadow was pruned keeps its outliers in range with the absmax scale.
@@ -124,6 +127,7 @@ public final class QuantPlan {
         return config;
     }
 
+    /** The INT8 form of a linear layer, or null when the model's blocks have no such layer. */
     public Linear linear(int layer, LinearLayer which) {
         return linears[layer][which.ordinal()];
     }

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.graph.Architectures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -62,7 +63,7 @@ class NpuPrefillDagTest {
 
             float[] reference;
             try (KvCache oneChunkCache = new KvCache(config, cacheRows);
-                 ForwardPass oneChunk = new ForwardPass(config, GraphSource.of(config, model.weights()), plan,
+                 ForwardPass oneChunk = new ForwardPass(config, Architectures.graphs(config, model.weights()), plan,
                          new ChunkPlanner(64), cacheRows, npu, null)) {
                 ForwardPass.Result r = oneChunk.run(ForwardPass.Request.of(oneChunkCache, prompt, 0));
                 assertTrue(r.usedNpu());
@@ -70,7 +71,7 @@ class NpuPrefillDagTest {
                 reference = r.lastLogits();
             }
 
-            try (ForwardPass engine = new ForwardPass(config, GraphSource.of(config, model.weights()), plan,
+            try (ForwardPass engine = new ForwardPass(config, Architectures.graphs(config, model.weights()), plan,
                     new ChunkPlanner(16), cacheRows, npu, null)) {
                 ForwardPass.Request request = ForwardPass.Request.of(cache, prompt, 0);
                 ForwardPass.Result first = engine.run(request.withPolicy(Policies.byName("in-order")));
