@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -22,14 +23,11 @@ import picocli.CommandLine.Parameters;
             "Without -m, runs the default model (stories260K) from ../shared/models or $LLMNPU_MODEL."})
 final class GenerateCommand implements Callable<Integer> {
 
+    @Mixin
+    RuntimeMixin runtime;
+
     @Parameters(index = "0", arity = "0..1", defaultValue = "", description = "Prompt text (default: empty, start from BOS).")
     String prompt;
-
-    @Option(names = {"-m", "--model"}, description = "GGUF file or llama2.c checkpoint.")
-    Path model;
-
-    @Option(names = "--tokenizer", description = "Tokenizer .bin for a llama2.c checkpoint (default: found next to it).")
-    Path tokenizer;
 
     @Option(names = {"-n", "--max-tokens"}, defaultValue = "256", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxTokens;
@@ -58,39 +56,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--llama2c-sampling", description = "Sample exactly as llama2.c run.c does (temperature and top-p only).")
     boolean llama2cSampling;
 
-    @Option(names = "--threads", defaultValue = "0", description = "Kernel threads; 0 = one per core (default).")
-    int threads;
-
-    @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length; 0 = the model's (default).")
-    int contextLength;
-
-    @Option(names = "--chunk", defaultValue = "" + RuntimeOptions.DEFAULT_CHUNK_SIZE, description = "Prefill chunk size (default: ${DEFAULT-VALUE}).")
-    int chunk;
-
-    @Option(names = "--backend", description = "Backend whose devices take every op they support (default: each op where it runs best).")
-    String backend;
-
-    @Option(names = "--npu", defaultValue = RuntimeOptions.NPU_AUTO, paramLabel = "auto|off|NAME", description = {
-        "Run prompts with their linear layers in INT8 on an NPU: auto (default) when a device of kind NPU is",
-        "present and the model is calibrated; off for float only; or the NPU backend to use (e.g. npu-ref)."})
-    String npu;
-
-    @Option(names = "--calib", paramLabel = "FILE", description = "Calibration of the model (default: MODEL.calib.json beside it, else the per-user cache).")
-    Path calib;
-
-    @Option(names = "--npu-mode", paramLabel = "MODE", description = "INT8 configuration of the NPU path: shadow (default), shadow-pruned, clipped, naive.")
-    String npuMode;
-
-    @Option(names = "--policy", paramLabel = "NAME", description = "Scheduling policy of prompts on several devices: critical-path (default), greedy, greedy-max-unlock, in-order.")
-    String policy;
-
     @Option(names = "--trace", paramLabel = "FILE.svg", description = "Write the Gantt chart of the prompt's run: which device ran which task when.")
     Path trace;
-
-    @Option(names = "--bundles", paramLabel = "DIR", description = {
-        "Take backends from the OSGi bundles in DIR instead of the class path; jars added to or",
-        "removed from DIR while generating are plugged in or unplugged."})
-    Path bundles;
 
     @Option(names = "--no-stop", description = "Keep generating past end-of-sequence tokens.")
     boolean noStop;
@@ -105,18 +72,13 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path modelPath = ModelLocator.resolve(model);
         long actualSeed = seed != null ? seed : System.nanoTime();
         SamplerConfig sampling = new SamplerConfig(temperature, llama2cSampling ? 0 : topK, topP,
                 llama2cSampling ? 0 : minP, llama2cSampling ? 1 : repeatPenalty, repeatLastN, actualSeed,
                 llama2cSampling ? SamplerConfig.Mode.LLAMA2C : SamplerConfig.Mode.STANDARD);
-        RuntimeOptions options = RuntimeOptions.of(modelPath).withTokenizer(tokenizer).withBackend(backend)
-                .withThreads(threads).withContextLength(contextLength).withChunkSize(chunk)
-                .withNpu(npu).withCalibration(calib).withNpuMode(npuMode).withPolicy(policy)
-                .withProgress(ConsoleProgress.stderr());
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-        try (BackendHost host = bundles == null ? null : BackendHost.start(bundles);
-             LlmRuntime llm = host == null ? LlmRuntime.open(options) : LlmRuntime.open(options, host.registry())) {
+        try (BackendHost host = runtime.startHost();
+             LlmRuntime llm = runtime.open(host)) {
             CancellationToken cancel = new CancellationToken();
             Thread hook = new Thread(cancel::cancel);
             Runtime.getRuntime().addShutdownHook(hook);

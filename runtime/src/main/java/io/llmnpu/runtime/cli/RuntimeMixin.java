@@ -7,9 +7,9 @@ import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /**
- * The options that say which model runs where, shared by the commands that hold a model open
- * ({@code chat}, {@code serve}). Device options for the NPU path belong here too, so every such command
- * gets them at once.
+ * The options that say which model runs where, shared by the commands that run a model
+ * ({@code generate}, {@code chat}, {@code serve}): model files, threads, context, chunking, devices, and the
+ * NPU path (which NPU, which calibration, which INT8 mode, which scheduling policy).
  */
 final class RuntimeMixin {
 
@@ -22,7 +22,7 @@ final class RuntimeMixin {
     @Option(names = "--threads", defaultValue = "0", description = "Kernel threads; 0 = one per core (default).")
     int threads;
 
-    @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length of each KV slot; 0 = the model's (default).")
+    @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length (of each KV slot when serving); 0 = the model's (default).")
     int contextLength;
 
     @Option(names = "--chunk", defaultValue = "" + RuntimeOptions.DEFAULT_CHUNK_SIZE, description = "Prefill chunk size (default: ${DEFAULT-VALUE}).")
@@ -30,6 +30,20 @@ final class RuntimeMixin {
 
     @Option(names = "--backend", description = "Backend to prefer (default: the best device, CPU last).")
     String backend;
+
+    @Option(names = "--npu", defaultValue = RuntimeOptions.NPU_AUTO, paramLabel = "auto|off|NAME", description = {
+        "Run prompts with their linear layers in INT8 on an NPU: auto (default) when a device of kind NPU is",
+        "present and the model is calibrated; off for float only; or the NPU backend to use (e.g. npu-ref)."})
+    String npu;
+
+    @Option(names = "--calib", paramLabel = "FILE", description = "Calibration of the model (default: MODEL.calib.json beside it, else the per-user cache).")
+    Path calib;
+
+    @Option(names = "--npu-mode", paramLabel = "MODE", description = "INT8 configuration of the NPU path: shadow (default), shadow-pruned, clipped, naive.")
+    String npuMode;
+
+    @Option(names = "--policy", paramLabel = "NAME", description = "Scheduling policy of prompts on several devices: critical-path (default), greedy, greedy-max-unlock, in-order.")
+    String policy;
 
     @Option(names = "--bundles", paramLabel = "DIR", description = {
         "Take backends from the OSGi bundles in DIR instead of the class path; jars added to or",
@@ -39,6 +53,7 @@ final class RuntimeMixin {
     RuntimeOptions options() {
         return RuntimeOptions.of(ModelLocator.resolve(model)).withTokenizer(tokenizer).withBackend(backend)
                 .withThreads(threads).withContextLength(contextLength).withChunkSize(chunk)
+                .withNpu(npu).withCalibration(calib).withNpuMode(npuMode).withPolicy(policy)
                 .withProgress(ConsoleProgress.stderr());
     }
 

@@ -9,6 +9,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 
 /**
@@ -16,9 +19,12 @@ import java.util.function.Supplier;
  * prompt, cached and generated tokens, time to first token and decode speed as histograms, and
  * queue depth and busy slots as gauges.
  *
- * <p>When generation results carry a per-device busy breakdown (prefill on the NPU path), it belongs
- * here as {@code llmnpu_device_busy_seconds_total{device}}: {@link #generated} is the one place that
- * sees every result.
+ * <p>How prompts ran, per device: {@code llmnpu_device_busy_seconds_total{device}} (time each device
+ * spent on prompts), {@code llmnpu_device_busy_share{device}} (its busy share of the last prompt's prefill),
+ * {@code llmnpu_prefill_speed_tokens_per_second{path}} and {@code llmnpu_prefill_ttft_seconds{path}} (the
+ * engine's time to first token, queueing excluded), by path ({@code float} or the NPU path such as
+ * {@code w8a8-shadow}), and {@code llmnpu_prefill_failovers_total} (devices that failed or left mid-prompt).
+ * {@link #generated} is the one place that sees every result.
  */
 final class ServerMetrics {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -27,6 +33,9 @@ final class ServerMetrics {
     private final Counter completionTokens;
     private final Timer timeToFirstToken;
     private final DistributionSummary decodeSpeed;
+    private final Counter failovers;
+    /** Each device's busy share of the last prompt, as the bits of a double (gauges read it). */
+    private final Map<String, AtomicLong> lastShare = new ConcurrentHashMap<>();
 
     ServerMetrics(Supplier<Number> queueDepth, Supplier<Number> busySlots, int totalSlots, List<String> devices) {
         promptTokens = Counter.builder("llmnpu.prompt.tokens").description("Prompt tokens of finished requests")
@@ -43,6 +52,9 @@ final class ServerMetrics {
         decodeSpeed = DistributionSummary.builder("llmnpu.decode.speed").baseUnit("tokens.per.second")
                 .description("Decode speed of each request")
                 .serviceLevelObjectives(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+                .register(registry);
+        failovers = Counter.builder("llmnpu.prefill.failovers")
+                .description("Devices that failed or left while a prompt ran (the prompt finished on the others)")
                 .register(registry);
         Gauge.builder("llmnpu.queue.depth", queueDepth).description("Requests waiting for a slot").register(registry);
         Gauge.builder("llmnpu.slots.busy", busySlots).description("KV slots generating now").register(registry);
@@ -69,6 +81,36 @@ final class ServerMetrics {
         if (r.decodeTokensPerSecond() > 0) {
             decodeSpeed.record(r.decodeTokensPerSecond());
         }
+        GenerationResult.Prefill prefill = r.prefill();
+        if (r.prefilledTokens() == 0 || prefill.deviceBusy().isEmpty()) {
+            return;                       // nothing ran through prefill (the whole prompt came from the cache)
+        }
+        String path = prefill.path();
+        DistributionSummary.builder("llmnpu.prefill.speed").baseUnit("tokens.per.second").tag("path", path)
+                .description("Prompt tokens per second through prefill, by path (float or the NPU path)")
+                .serviceLevelObjectives(10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+                .register(registry).record(r.prefillTokensPerSecond());
+        Timer.builder("llmnpu.prefill.ttft").tag("path", path)
+                .description("The engine's time to first token (queueing excluded), by path")
+                .register(registry).record(Duration.ofNanos(prefill.ttftNanos()));
+        failovers.increment(prefill.failovers());
+        double seconds = r.prefillNanos() * 1e-9;
+        prefill.deviceBusy().forEach((device, share) -> {
+            Counter.builder("llmnpu.device.busy").baseUnit("seconds").tag("device", device)
+                    .description("Time each device was busy running prompts").register(registry)
+                    .increment(share * seconds);
+            lastShare.computeIfAbsent(device, d -> {
+                AtomicLong bits = new AtomicLong();
+                Gauge.builder("llmnpu.device.busy.share", bits, b -> Double.longBitsToDouble(b.get())).tag("device", d)
+                        .description("Each device's busy share of the last prompt's prefill").register(registry);
+                return bits;
+            }).set(Double.doubleToLongBits(share));
+        });
+        lastShare.forEach((device, bits) -> {
+            if (!prefill.deviceBusy().containsKey(device)) {
+                bits.set(Double.doubleToLongBits(0));
+            }
+        });
     }
 
     /** The Prometheus text exposition. */

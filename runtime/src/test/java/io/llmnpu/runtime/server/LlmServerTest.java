@@ -117,7 +117,9 @@ class LlmServerTest {
         String metrics = get("/metrics").body();
         for (String name : List.of("llmnpu_requests_total", "llmnpu_time_to_first_token_seconds_bucket",
                 "llmnpu_queue_depth", "llmnpu_slots_busy", "llmnpu_completion_tokens_total",
-                "llmnpu_decode_speed_tokens_per_second_bucket")) {
+                "llmnpu_decode_speed_tokens_per_second_bucket", "llmnpu_device_busy_seconds_total{device=",
+                "llmnpu_device_busy_share{device=", "llmnpu_prefill_speed_tokens_per_second_count{path=\"float\"}",
+                "llmnpu_prefill_ttft_seconds_count{path=\"float\"}")) {
             assertTrue(metrics.contains(name), name + " in\n" + metrics);
         }
         HttpResponse<String> page = get("/");
