@@ -23,6 +23,8 @@ final class GenerationLoop {
     private final GenerationOptions options;
     private final TokenListener listener;
     private final CancellationToken cancel;
+    /** The engine steps of the prompt (decode steps come after and replace the session's last feed). */
+    private List<ForwardPass.Result> promptRuns = List.of();
 
     GenerationLoop(InferenceSession session, Tokenizer tokenizer, GenerationOptions options, TokenListener listener,
                    CancellationToken cancel) {
@@ -51,6 +53,7 @@ final class GenerationLoop {
         long t0 = System.nanoTime();
         float[] logits = session.feed(Arrays.copyOfRange(prompt, cached, prompt.length), cancel::isCancelled);
         long prefill = System.nanoTime() - t0;
+        promptRuns = session.lastFeed();
         int prefilled = prompt.length - cached;
         if (logits == null) {
             return new GenerationResult("", new int[0], prompt.length, prefill, 0,
@@ -118,9 +121,14 @@ final class GenerationLoop {
                 prefilled, info);
     }
 
+    /** The last engine step of the prompt of {@link #run}: where its tasks ran and when; null before a run. */
+    ForwardPass.Result lastPromptStep() {
+        return promptRuns.isEmpty() ? null : promptRuns.getLast();
+    }
+
     /** The path the prompt took and each device's busy share of it, over every engine step of the prompt. */
     private GenerationResult.Prefill prefillInfo(long prefillNanos) {
-        List<ForwardPass.Result> runs = session.lastFeed();
+        List<ForwardPass.Result> runs = promptRuns;
         Map<String, Double> busy = new LinkedHashMap<>();
         double seconds = 0;
         int failovers = 0;

@@ -231,8 +231,9 @@ public final class LlmRuntime implements AutoCloseable {
                 List.of(), 0, 0);
         CancellationToken token = cancellation(cancel);
         try (InferenceSession session = openSession()) {
-            GenerationResult result = new GenerationLoop(session, model.tokenizer(), options, listener, token).run(prompt);
-            lastPrefill = session.lastRun();
+            GenerationLoop loop = new GenerationLoop(session, model.tokenizer(), options, listener, token);
+            GenerationResult result = loop.run(prompt);
+            lastPrefill = loop.lastPromptStep();
             return result;
         } finally {
             finished(token);
