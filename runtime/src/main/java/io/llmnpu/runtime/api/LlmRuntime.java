@@ -31,7 +31,6 @@ import io.llmnpu.runtime.tokenizer.Tokenizer;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,7 +47,7 @@ import org.slf4j.LoggerFactory;
  *
  * A runtime is thread-safe. Every generation and every {@link Conversation} owns its own KV slot;
  * the engine steps of all of them (one prefill chunk, one decode step) run one at a time under the
- * runtime's engine lock, taken fairly, so concurrent generations interleave step by step and never
+ * engine's one lock ({@link DevicePlan#engineLock()}), taken fairly, so concurrent generations interleave step by step and never
  * see each other's state. Closing the runtime cancels running generations, waits for the step in
  * flight, then unmaps the model and stops the backends' threads.
  *
@@ -74,8 +73,6 @@ public final class LlmRuntime implements AutoCloseable {
     private final ForwardPass forwardPass;
     private final Int8WeightStore int8;
     private final int contextLength;
-    /** Serialises engine steps of all sessions; fair, so concurrent generations take turns. */
-    private final ReentrantLock engineLock = new ReentrantLock(true);
     private final Set<CancellationToken> running = ConcurrentHashMap.newKeySet();
     private final Set<Conversation> conversations = ConcurrentHashMap.newKeySet();
     private volatile ChatTemplate chatTemplate;
@@ -353,13 +350,14 @@ public final class LlmRuntime implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("the runtime is closed");
         }
-        return new InferenceSession(forwardPass, contextLength, engineLock, () -> closed);
+        return new InferenceSession(forwardPass, contextLength, devices.engineLock(), () -> closed);
     }
 
     @Override
     public void close() {
         closed = true;
         running.forEach(CancellationToken::cancel);
+        java.util.concurrent.locks.Lock engineLock = devices.engineLock();
         engineLock.lock(); // waits for the step in flight
         try {
             if (forwardPass == null || devicesClosed) {

@@ -61,7 +61,8 @@ public final class DevicePlan implements AutoCloseable {
     private final Map<String, BackendOptions> perBackend;
     private final List<Subgraph> workload;
     private final CostBook costs;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** The engine lock: fair, so concurrent sessions' steps take turns. */
+    private final ReentrantLock lock = new ReentrantLock(true);
     /** Ranked devices; replaced whole under {@link #lock}, read without it. */
     private volatile List<Slot> slots = List.of();
     private final Map<BackendProvider, Backend> backends = new IdentityHashMap<>();
@@ -156,6 +157,15 @@ public final class DevicePlan implements AutoCloseable {
     /** The cost book that corrects this plan's device estimates. */
     public CostBook costs() {
         return costs;
+    }
+
+    /**
+     * The engine lock every step runs under. Callers that run several steps as one unit (a session's step
+     * checks that its runtime is still open first) hold it around them; it is reentrant, so {@link #step}
+     * inside is fine. One lock for the whole engine: sessions, generations and hot plug all wait on it.
+     */
+    public java.util.concurrent.locks.Lock engineLock() {
+        return lock;
     }
 
     /**
