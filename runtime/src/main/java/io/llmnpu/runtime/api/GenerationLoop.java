@@ -140,7 +140,7 @@ final class GenerationLoop {
             }
             seconds += t.seconds();
             failovers += r.failovers();
-            path = r.usedNpu() ? r.path() : path;
+            path = r.path();          // the last step's: float when an NPU left mid-prompt
         }
         double wall = seconds;
         busy.replaceAll((d, b) -> wall > 0 ? b / wall : 0);

@@ -60,12 +60,16 @@ public final class InferenceSession implements AutoCloseable {
         float[] logits = null;
         List<ForwardPass.Result> runs = new ArrayList<>();
         lastFeed = runs;
-        for (int start = 0; start < tokens.length; start += chunk) {
+        for (int start = 0; start < tokens.length; ) {
             if (cancelled.getAsBoolean()) {
                 return null;
             }
-            int[] part = start == 0 && tokens.length <= chunk
-                    ? tokens : Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + chunk));
+            int end = Math.min(tokens.length, start + chunk);
+            if (tokens.length - end == 1) {
+                end = tokens.length;      // a lone last token would be a decode step: it joins this prompt step
+            }
+            int[] part = start == 0 && end == tokens.length ? tokens : Arrays.copyOfRange(tokens, start, end);
+            start = end;
             engineLock.lock();
             try {
                 if (closed || engineClosed.getAsBoolean()) {
