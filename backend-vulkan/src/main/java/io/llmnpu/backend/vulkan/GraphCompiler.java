@@ -229,10 +229,15 @@ final class GraphCompiler {
         for (WeightStore.Slice s : w.slices()) {
             bindings = List.of(ref(in), new Ref.Fixed(s.buffer()), ref(out));
             if (rows <= MATVEC_MAX_ROWS) {
-                for (int first = 0; first < s.rows(); first += maxGroupsX) {
-                    int count = Math.min(maxGroupsX, s.rows() - first);
-                    dispatch(Kernel.MATVEC, wt, bindings, Set.of(2),
-                            new int[] {outFeatures, inFeatures, s.firstRow(), first, s.scaleOffsetWords()}, count, rows, 1);
+                boolean subgroups = device.pipelines().subgroups();
+                int perGroup = subgroups ? Kernel.MATVEC_ROWS : 1;
+                Map<String, Integer> defines = subgroups ? Map.of("WT", wt.get("WT"), "ROWS", perGroup) : wt;
+                int batch = maxGroupsX * perGroup;
+                for (int first = 0; first < s.rows(); first += batch) {
+                    int count = Math.min(batch, s.rows() - first);
+                    dispatch(Kernel.MATVEC, defines, bindings, Set.of(2),
+                            new int[] {outFeatures, inFeatures, s.firstRow(), first, s.rows(), s.scaleOffsetWords()},
+                            (count + perGroup - 1) / perGroup, rows, 1);
                 }
             } else {
                 int tile = Kernel.MATMUL_TILE;

@@ -6,7 +6,7 @@ package io.llmnpu.backend.vulkan;
  * order the shader declares them.
  */
 enum Kernel {
-    MATVEC("matvec.comp", 3, 5),
+    MATVEC("matvec.comp", 3, 6),
     MATMUL("matmul.comp", 3, 6),
     RMSNORM("rmsnorm.comp", 3, 2),
     EMBEDDING("embedding.comp", 3, 4),
@@ -19,6 +19,8 @@ enum Kernel {
 
     /** Invocations per work-group of the one-dimensional kernels (LWS in the shaders). */
     static final int LWS = 64;
+    /** Weight rows per work-group of the matrix-vector shader when subgroups compute whole rows. */
+    static final int MATVEC_ROWS = 8;
     /** The matmul tile: BM token rows by BN output features per work-group. */
     static final int MATMUL_TILE = 64;
 

@@ -18,14 +18,17 @@ final class OpSupport {
     /** Largest head dimension: the attention shader keeps a query row in shared memory, DPI values per invocation. */
     static final int MAX_HEAD_DIM = 512;
 
+    private final long bindingBytes;
     private final long sliceBytes;
     private final int maxRows;
 
     /**
-     * @param sliceBytes the largest buffer a binding may see (a weight row must fit one)
-     * @param maxRows    the most token rows one dispatch can cover (the device's work-group count along y)
+     * @param bindingBytes the largest buffer a binding may see (activations and caches must fit one)
+     * @param sliceBytes   the largest slice a weight is stored in (a weight row must fit one)
+     * @param maxRows      the most token rows one dispatch can cover (the device's work-group count along y)
      */
-    OpSupport(long sliceBytes, int maxRows) {
+    OpSupport(long bindingBytes, long sliceBytes, int maxRows) {
+        this.bindingBytes = bindingBytes;
         this.sliceBytes = sliceBytes;
         this.maxRows = maxRows;
     }
@@ -37,8 +40,8 @@ final class OpSupport {
             for (var values : java.util.List.of(op.inputs(), op.outputs())) {
                 for (Value v : values) {
                     require(v.shape().elements() > 0, "empty value " + v);
-                    require(v.dtype().byteSize(v.shape().elements()) <= sliceBytes,
-                            v + " is larger than one device buffer of " + sliceBytes + " bytes");
+                    require(v.dtype().byteSize(v.shape().elements()) <= bindingBytes,
+                            v + " is larger than one device buffer of " + bindingBytes + " bytes");
                 }
             }
             return Optional.empty();
@@ -111,8 +114,8 @@ final class OpSupport {
                 }
                 require(a.kCache().shape().equals(a.vCache().shape()), "key and value caches differ in shape");
                 require(a.kCache().id() != a.vCache().id(), "key and value caches must be different values");
-                require(a.kCache().dtype().byteSize(a.kCache().shape().elements()) <= sliceBytes,
-                        "cache " + a.kCache() + " is larger than one device buffer of " + sliceBytes + " bytes");
+                require(a.kCache().dtype().byteSize(a.kCache().shape().elements()) <= bindingBytes,
+                        "cache " + a.kCache() + " is larger than one device buffer of " + bindingBytes + " bytes");
                 sameShape(a.q(), a.out());
                 rows(rows);
             }

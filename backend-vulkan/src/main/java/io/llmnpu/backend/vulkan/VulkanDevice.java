@@ -65,11 +65,12 @@ public final class VulkanDevice implements Device {
                 this.memory = new DeviceMemory(device, props, options.staging(), info.maxAllocationBytes());
             }
             this.transfers = new Transfers(memory, queue);
-            long slice = Math.min(Math.min(info.maxStorageBufferRange(), info.maxAllocationBytes()), options.maxBufferBytes());
+            long binding = Math.min(info.maxStorageBufferRange(), info.maxAllocationBytes());
+            long slice = Math.min(binding, options.weightSliceBytes());
             this.weights = new WeightStore(memory, transfers, slice);
             this.states = new ResidentStateStore(memory, transfers);
             this.pipelines = new Pipelines(device, info, options.cacheDir(), options.subgroups() && info.subgroupArithmetic());
-            this.support = new OpSupport(slice, info.maxWorkGroupCount()[1]);
+            this.support = new OpSupport(binding, slice, info.maxWorkGroupCount()[1]);
         } catch (RuntimeException e) {
             vkDestroyDevice(device, null);
             throw e;

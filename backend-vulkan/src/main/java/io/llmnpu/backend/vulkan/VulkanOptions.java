@@ -12,10 +12,11 @@ import java.util.Locale;
  * @param staging        whether transfers always go through staging buffers and copy commands, even
  *                       where device memory can be mapped (the path a discrete GPU takes; useful to test
  *                       it on devices whose memory is the host's)
- * @param maxBufferBytes the largest buffer one shader binding sees; weights beyond it (or beyond the
- *                       device's own limit, whichever is lower) are split into row slices
+ * @param weightSliceBytes the largest buffer a weight is stored in; larger weights (or ones beyond the
+ *                       device's binding limit, whichever is lower) are split into row slices, each bound
+ *                       on its own
  */
-public record VulkanOptions(Path cacheDir, boolean subgroups, boolean staging, long maxBufferBytes) {
+public record VulkanOptions(Path cacheDir, boolean subgroups, boolean staging, long weightSliceBytes) {
 
     /** System property naming the cache folder; {@code none} disables it. */
     public static final String CACHE_DIR_PROPERTY = "llmnpu.vulkan.cacheDir";
@@ -25,8 +26,8 @@ public record VulkanOptions(Path cacheDir, boolean subgroups, boolean staging, l
     public static final String STAGING_PROPERTY = "llmnpu.vulkan.staging";
 
     public VulkanOptions {
-        if (maxBufferBytes < 1024) {
-            throw new IllegalArgumentException("maxBufferBytes must be at least 1024, got " + maxBufferBytes);
+        if (weightSliceBytes < 1024) {
+            throw new IllegalArgumentException("weightSliceBytes must be at least 1024, got " + weightSliceBytes);
         }
     }
 
@@ -55,18 +56,18 @@ public record VulkanOptions(Path cacheDir, boolean subgroups, boolean staging, l
     }
 
     public VulkanOptions withCacheDir(Path dir) {
-        return new VulkanOptions(dir, subgroups, staging, maxBufferBytes);
+        return new VulkanOptions(dir, subgroups, staging, weightSliceBytes);
     }
 
     public VulkanOptions withSubgroups(boolean on) {
-        return new VulkanOptions(cacheDir, on, staging, maxBufferBytes);
+        return new VulkanOptions(cacheDir, on, staging, weightSliceBytes);
     }
 
     public VulkanOptions withStaging(boolean always) {
-        return new VulkanOptions(cacheDir, subgroups, always, maxBufferBytes);
+        return new VulkanOptions(cacheDir, subgroups, always, weightSliceBytes);
     }
 
-    public VulkanOptions withMaxBufferBytes(long bytes) {
+    public VulkanOptions withWeightSliceBytes(long bytes) {
         return new VulkanOptions(cacheDir, subgroups, staging, bytes);
     }
 }

@@ -96,7 +96,8 @@ final class WeightStore {
             throw new BackendException("a row of weight " + weight + " does not fit one device buffer of " + sliceBytes + " bytes");
         }
         List<Slice> slices = new ArrayList<>();
-        try {
+        try (Arena arena = Arena.ofConfined()) {
+            List<Transfers.Piece> staged = new ArrayList<>();
             for (long first = 0; first < rows; first += perSlice) {
                 long n = Math.min(perSlice, rows - first);
                 long bytes = WeightLayout.bytes(type, n, cols);
@@ -107,14 +108,13 @@ final class WeightStore {
                 if (buffer.isMapped()) {
                     WeightLayout.encode(weight, first, n, buffer.segment());
                 } else {
-                    try (Arena arena = Arena.ofConfined()) {
-                        MemorySegment host = arena.allocate(bytes, 64);
-                        WeightLayout.encode(weight, first, n, host);
-                        transfers.upload(host, buffer, 0, bytes);
-                    }
+                    MemorySegment host = arena.allocate(bytes, 64);
+                    WeightLayout.encode(weight, first, n, host);
+                    staged.add(new Transfers.Piece(host, buffer, 0, bytes));
                 }
                 uploadedBytes += bytes;
             }
+            transfers.upload(staged);
         } catch (RuntimeException e) {
             slices.forEach(s -> memory.free(s.buffer()));
             throw e;
