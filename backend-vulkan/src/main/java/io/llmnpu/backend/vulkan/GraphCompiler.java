@@ -231,7 +231,7 @@ final class GraphCompiler {
             if (rows <= MATVEC_MAX_ROWS) {
                 boolean subgroups = device.pipelines().subgroups();
                 int perGroup = subgroups ? Kernel.MATVEC_ROWS : 1;
-                Map<String, Integer> defines = subgroups ? Map.of("WT", wt.get("WT"), "ROWS", perGroup) : wt;
+                Map<String, Integer> defines = Map.of("WT", wt.get("WT"), "ROWS", perGroup, "VEC4", inFeatures % 4 == 0 ? 1 : 0);
                 int batch = maxGroupsX * perGroup;
                 for (int first = 0; first < s.rows(); first += batch) {
                     int count = Math.min(batch, s.rows() - first);
@@ -239,6 +239,12 @@ final class GraphCompiler {
                             new int[] {outFeatures, inFeatures, s.firstRow(), first, s.rows(), s.scaleOffsetWords()},
                             (count + perGroup - 1) / perGroup, rows, 1);
                 }
+            } else if (device.pipelines().subgroups() && device.info().isCpu()) {
+                int blocks = ((s.rows() + 3) / 4) * ((rows + 3) / 4);
+                dispatch(Kernel.MATMUL_SUBGROUPS, Map.of("WT", wt.get("WT"), "BLOCKS", Kernel.MATMUL_SG_BLOCKS,
+                                "VEC4", inFeatures % 4 == 0 ? 1 : 0), bindings,
+                        Set.of(2), new int[] {rows, outFeatures, inFeatures, s.firstRow(), s.rows(), s.scaleOffsetWords()},
+                        (blocks + Kernel.MATMUL_SG_BLOCKS - 1) / Kernel.MATMUL_SG_BLOCKS, 1, 1);
             } else {
                 int tile = Kernel.MATMUL_TILE;
                 dispatch(Kernel.MATMUL, wt, bindings, Set.of(2),

@@ -8,6 +8,7 @@ package io.llmnpu.backend.vulkan;
 enum Kernel {
     MATVEC("matvec.comp", 3, 6),
     MATMUL("matmul.comp", 3, 6),
+    MATMUL_SUBGROUPS("matmul_sg.comp", 3, 6),
     RMSNORM("rmsnorm.comp", 3, 2),
     EMBEDDING("embedding.comp", 3, 4),
     ROPE("rope.comp", 4, 4),
@@ -21,6 +22,8 @@ enum Kernel {
     static final int LWS = 64;
     /** Weight rows per work-group of the matrix-vector shader when subgroups compute whole rows. */
     static final int MATVEC_ROWS = 8;
+    /** 4 x 4 output blocks per work-group of the subgroup matmul. */
+    static final int MATMUL_SG_BLOCKS = 8;
     /** The matmul tile: BM token rows by BN output features per work-group. */
     static final int MATMUL_TILE = 64;
 

@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  */
 final class ShaderSources {
     private static final String FOLDER = "/io/llmnpu/backend/vulkan/shaders/";
-    private static final Pattern INCLUDE = Pattern.compile("(?m)^#include \"([a-z_]+\\.glsl)\"\\s*$");
+    private static final Pattern INCLUDE = Pattern.compile("(?m)^#include \"([a-z0-9_]+\\.glsl)\"\\s*$");
 
     private ShaderSources() {
     }

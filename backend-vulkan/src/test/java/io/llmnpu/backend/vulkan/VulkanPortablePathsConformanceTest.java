@@ -8,11 +8,11 @@ import io.llmnpu.tck.BackendConformanceSuite;
 /**
  * The conformance suite again with the paths a device like lavapipe never takes by itself: reductions
  * in shared memory instead of subgroups, every transfer through staging buffers and copy commands (as
- * on a discrete GPU), and weights split into 16 KiB row slices (as weights beyond a phone GPU's binding
+ * on a discrete GPU), and weights split into 4 KiB row slices (as weights beyond a phone GPU's binding
  * limit are). Fewer lifetime cycles: the plain run checks leaks.
  */
 class VulkanPortablePathsConformanceTest extends BackendConformanceSuite {
-    static final long SLICE_BYTES = 16 << 10;
+    static final long SLICE_BYTES = 4 << 10;
 
     @Override
     protected BackendProvider provider() {
@@ -38,6 +38,6 @@ class VulkanPortablePathsConformanceTest extends BackendConformanceSuite {
 
     @Override
     protected int lifetimeCycles() {
-        return 100;
+        return 20;
     }
 }
