@@ -15,6 +15,7 @@ import io.llmnpu.api.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashSet;
+import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
@@ -262,6 +263,8 @@ public final class VulkanDevice implements Device {
 
     @Override
     public String toString() {
-        return name + ": " + info;
+        CostRates rates = costs.rates();
+        return String.format(Locale.ROOT, "%s: %s; costs %.1f GFLOP/s, %.1f GB/s, %.1f us per dispatch, %s", name, info,
+                rates.flopsPerSecond() / 1e9, rates.bytesPerSecond() / 1e9, rates.dispatchSeconds() * 1e6, rates.source());
     }
 }
