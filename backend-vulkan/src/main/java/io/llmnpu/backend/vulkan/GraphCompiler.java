@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.stream.IntStream;
 import org.lwjgl.system.MemoryStack;
 import org.lwjgl.vulkan.VkDescriptorBufferInfo;
 import org.lwjgl.vulkan.VkDescriptorPoolCreateInfo;
@@ -37,8 +38,33 @@ final class GraphCompiler {
     /** Up to this many token rows a Linear runs as matrix-vector products, beyond it as a tiled GEMM. */
     static final int MATVEC_MAX_ROWS = 4;
 
-    private record Pending(Pipelines.Pipeline pipeline, List<Ref> bindings, Set<Integer> written, int[] push,
-                           int gx, int gy, int gz) {
+    /** A command before its descriptor set and barrier are known. */
+    private sealed interface Planned {
+        List<Ref> reads();
+
+        List<Ref> writes();
+    }
+
+    private record PlannedDispatch(Pipelines.Pipeline pipeline, List<Ref> bindings, Set<Integer> written, int[] push,
+                                   int gx, int gy, int gz) implements Planned {
+        public List<Ref> reads() {
+            return IntStream.range(0, bindings.size()).filter(i -> !written.contains(i))
+                    .mapToObj(bindings::get).toList();
+        }
+
+        public List<Ref> writes() {
+            return written.stream().sorted().map(bindings::get).toList();
+        }
+    }
+
+    private record PlannedCopy(Ref src, long srcOffset, Ref dst, long dstOffset, long bytes) implements Planned {
+        public List<Ref> reads() {
+            return List.of(src);
+        }
+
+        public List<Ref> writes() {
+            return List.of(dst);
+        }
     }
 
     private final VulkanDevice device;
@@ -47,7 +73,7 @@ final class GraphCompiler {
     private final Map<Integer, Ref> refs = new HashMap<>();
     private final Set<Integer> stateIds = new LinkedHashSet<>();
     private final Set<Integer> inputIds = new HashSet<>();
-    private final List<Object> pending = new ArrayList<>();
+    private final List<Planned> planned = new ArrayList<>();
     private final List<Program.RopeTable> ropeTables = new ArrayList<>();
     private final List<Program.CacheWrite> cacheWrites = new ArrayList<>();
     private final List<Program.TokenRange> tokenRanges = new ArrayList<>();
@@ -186,7 +212,7 @@ final class GraphCompiler {
             case Op.Add a -> elementwise(1, a.a(), a.b(), a.out());
             case Op.SelectRow s -> {
                 long rowBytes = (long) s.in().shape().cols() * Float.BYTES;
-                pending.add(new Command.Copy(ref(s.in()), s.row() * rowBytes, ref(s.out()), 0, rowBytes, false));
+                planned.add(new PlannedCopy(ref(s.in()), s.row() * rowBytes, ref(s.out()), 0, rowBytes));
             }
             case Op.OutlierShadow o -> {
                 WeightStore.DeviceWeight w = resources.weight(o.weight());
@@ -282,7 +308,7 @@ final class GraphCompiler {
         if (push.length != kernel.pushWords() || bindings.size() != kernel.bindings()) {
             throw new IllegalStateException("dispatch of " + kernel + " does not match its interface");
         }
-        pending.add(new Pending(device.pipelines().get(kernel, defines), bindings, written, push, gx, gy, gz));
+        planned.add(new PlannedDispatch(device.pipelines().get(kernel, defines), bindings, written, push, gx, gy, gz));
     }
 
     private Ref ref(Value v) {
@@ -299,7 +325,8 @@ final class GraphCompiler {
 
     /** Descriptor sets, barriers and staging offsets, once every command is known. */
     private Program finish(Subgraph graph, List<Program.Transfer> inputs, List<Program.Transfer> outputs, long scratchBytes) {
-        List<Pending> dispatches = pending.stream().filter(p -> p instanceof Pending).map(p -> (Pending) p).toList();
+        List<PlannedDispatch> dispatches = planned.stream().filter(p -> p instanceof PlannedDispatch)
+                .map(p -> (PlannedDispatch) p).toList();
         long pool = descriptorPool(dispatches);
         long[] sets = allocateSets(pool, dispatches);
         List<Program.StateDescriptor> stateDescriptors = new ArrayList<>();
@@ -309,32 +336,19 @@ final class GraphCompiler {
         Set<Object> written = new HashSet<>();
         Set<Object> read = new HashSet<>();
         int set = 0;
-        for (Object p : pending) {
-            List<Ref> reads = new ArrayList<>();
-            List<Ref> writes = new ArrayList<>();
-            if (p instanceof Pending d) {
-                for (int i = 0; i < d.bindings().size(); i++) {
-                    (d.written().contains(i) ? writes : reads).add(d.bindings().get(i));
-                }
-            } else {
-                Command.Copy c = (Command.Copy) p;
-                reads.add(c.src());
-                writes.add(c.dst());
-            }
-            boolean barrier = reads.stream().map(GraphCompiler::key).anyMatch(written::contains)
-                    || writes.stream().map(GraphCompiler::key).anyMatch(k -> written.contains(k) || read.contains(k));
+        for (Planned p : planned) {
+            boolean barrier = p.reads().stream().map(GraphCompiler::key).anyMatch(written::contains)
+                    || p.writes().stream().map(GraphCompiler::key).anyMatch(k -> written.contains(k) || read.contains(k));
             if (barrier) {
                 written.clear();
                 read.clear();
             }
-            reads.forEach(r -> read.add(key(r)));
-            writes.forEach(w -> written.add(key(w)));
-            if (p instanceof Pending d) {
-                commands.add(new Command.Dispatch(d.pipeline(), set++, d.push(), d.gx(), d.gy(), d.gz(), barrier));
-            } else {
-                Command.Copy c = (Command.Copy) p;
-                commands.add(new Command.Copy(c.src(), c.srcOffset(), c.dst(), c.dstOffset(), c.bytes(), barrier));
-            }
+            p.reads().forEach(r -> read.add(key(r)));
+            p.writes().forEach(w -> written.add(key(w)));
+            commands.add(switch (p) {
+                case PlannedDispatch d -> new Command.Dispatch(d.pipeline(), set++, d.push(), d.gx(), d.gy(), d.gz(), barrier);
+                case PlannedCopy c -> new Command.Copy(c.src(), c.srcOffset(), c.dst(), c.dstOffset(), c.bytes(), barrier);
+            });
         }
 
         // Buffers the host cannot map travel through one staging buffer: inputs and rope tables first, then outputs.
@@ -374,7 +388,7 @@ final class GraphCompiler {
         };
     }
 
-    private long descriptorPool(List<Pending> dispatches) {
+    private long descriptorPool(List<PlannedDispatch> dispatches) {
         int descriptors = Math.max(1, dispatches.stream().mapToInt(d -> d.bindings().size()).sum());
         try (MemoryStack stack = stackPush()) {
             VkDescriptorPoolSize.Buffer size = VkDescriptorPoolSize.calloc(1, stack)
@@ -387,7 +401,7 @@ final class GraphCompiler {
         }
     }
 
-    private long[] allocateSets(long pool, List<Pending> dispatches) {
+    private long[] allocateSets(long pool, List<PlannedDispatch> dispatches) {
         long[] sets = new long[dispatches.size()];
         if (sets.length == 0) {
             return sets;
@@ -406,7 +420,7 @@ final class GraphCompiler {
 
     private static final int WRITE_BATCH = 256;
 
-    private void writeDescriptors(List<Pending> dispatches, long[] sets, List<Program.StateDescriptor> states) {
+    private void writeDescriptors(List<PlannedDispatch> dispatches, long[] sets, List<Program.StateDescriptor> states) {
         List<long[]> writes = new ArrayList<>(); // {set, binding, buffer}
         for (int i = 0; i < dispatches.size(); i++) {
             List<Ref> bindings = dispatches.get(i).bindings();

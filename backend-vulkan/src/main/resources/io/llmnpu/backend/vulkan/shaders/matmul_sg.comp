@@ -39,7 +39,33 @@ void main() {
                 acc[i][j] = 0.0;
             }
         }
-#if VEC4
+#if WT == WT_Q8_0 || WT == WT_Q4_0
+        // One block (32 values) of each of the 4 weight rows per lane and step: 4 to 8 uvec4 loads of
+        // quants and 32 vec4 loads of x feed 512 multiply-adds.
+        uint blocks = pc.K / 32u;
+        for (uint q = lane; q < blocks; q += lanes) {
+            vec4 v[4][8];
+            float d[4];
+            for (uint j = 0u; j < 4u; j++) {
+                uint gb = wr[j] / 32u + q;
+                load_block(gb, v[j]);
+                d[j] = half_at(pc.scaleOff * 2u + gb);
+            }
+            for (uint i = 0u; i < 4u; i++) {
+                uint xq = (xr[i] + q * 32u) / 4u;
+                float s[4] = float[4](0.0, 0.0, 0.0, 0.0);
+                for (uint e = 0u; e < 8u; e++) {
+                    vec4 xv = x4[xq + e];
+                    for (uint j = 0u; j < 4u; j++) {
+                        s[j] += dot(xv, v[j][e]);
+                    }
+                }
+                for (uint j = 0u; j < 4u; j++) {
+                    acc[i][j] = fma(d[j], s[j], acc[i][j]);
+                }
+            }
+        }
+#elif VEC4
         // Whole vec4s (K % 4 == 0): 8 loads feed 64 multiply-adds.
         uint k4s = pc.K / 4u;
         for (uint k4 = lane; k4 < k4s; k4 += lanes) {

@@ -21,7 +21,21 @@ layout(push_constant) uniform Push { uint N; uint K; uint rowBase; uint firstRow
 // neighbouring lanes read neighbouring vec4s of weights and activations.
 float partial_dot(uint r, uint xb, uint lane, uint lanes) {
     float acc = 0.0;
-#if VEC4
+#if WT == WT_Q8_0 || WT == WT_Q4_0
+    // One block (32 values) per lane and step: one scale, 16 or 32 bytes of quants, eight vec4s of x.
+    uint blocks = pc.K / 32u;
+    uint xb4 = xb / 4u;
+    for (uint q = lane; q < blocks; q += lanes) {
+        uint gb = r * blocks + q;
+        vec4 v[8];
+        load_block(gb, v);
+        float s = 0.0;
+        for (uint e = 0u; e < 8u; e++) {
+            s += dot(v[e], x4[xb4 + q * 8u + e]);
+        }
+        acc = fma(half_at(pc.scaleOff * 2u + gb), s, acc);
+    }
+#elif VEC4
     uint k4s = pc.K / 4u;
     uint wb = r * k4s;
     uint xb4 = xb / 4u;

@@ -28,3 +28,27 @@ vec4 load_weight4(uint i4, uint scaleOff) {
     return half_at(scaleOff * 2u + b) * (vec4(q) - 8.0);
 #endif
 }
+
+// Quantized blocks a whole block at a time: the 32 values of block gb as eight vec4s (scale applied
+// by the caller), from two (Q8_0) or one (Q4_0) aligned uvec4 loads.
+#if WT == WT_Q8_0 || WT == WT_Q4_0
+void load_block(uint gb, out vec4 v[8]) {
+#if WT == WT_Q8_0
+    uvec4 lo = w4[gb * 2u];
+    uvec4 hi = w4[gb * 2u + 1u];
+    uint words[8] = uint[8](lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w);
+    for (uint e = 0u; e < 8u; e++) {
+        int q = int(words[e]);
+        v[e] = vec4(bitfieldExtract(q, 0, 8), bitfieldExtract(q, 8, 8), bitfieldExtract(q, 16, 8), bitfieldExtract(q, 24, 8));
+    }
+#else
+    uvec4 packed = w4[gb];
+    for (uint e = 0u; e < 4u; e++) {
+        uint q = packed[e];
+        uvec4 bytes = uvec4(q, q >> 8, q >> 16, q >> 24);
+        v[e] = vec4(bytes & 15u) - 8.0;
+        v[e + 4u] = vec4((bytes >> 4) & 15u) - 8.0;
+    }
+#endif
+}
+#endif
