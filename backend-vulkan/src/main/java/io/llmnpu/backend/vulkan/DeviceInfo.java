@@ -23,12 +23,12 @@ import java.util.Locale;
  * @param subgroupArithmetic   whether compute shaders may use subgroup arithmetic (sums, maxima)
  * @param computeQueueFamily   the queue family the backend submits to
  */
-record DeviceInfo(String name, int type, int vendorId, int deviceId, int apiVersion, String driverDescription,
+public record DeviceInfo(String name, int type, int vendorId, int deviceId, int apiVersion, String driverDescription,
                   String deviceUuid, String pipelineCacheUuid, long localHeapBytes, long maxStorageBufferRange,
                   long maxAllocationBytes, int maxSharedMemoryBytes, int maxWorkGroupInvocations, int[] maxWorkGroupCount,
                   int subgroupSize, boolean subgroupArithmetic, int computeQueueFamily) {
 
-    DeviceInfo {
+    public DeviceInfo {
         maxWorkGroupCount = maxWorkGroupCount.clone();
     }
 
@@ -37,15 +37,15 @@ record DeviceInfo(String name, int type, int vendorId, int deviceId, int apiVers
         return maxWorkGroupCount.clone();
     }
 
-    boolean isCpu() {
+    public boolean isCpu() {
         return type == VK_PHYSICAL_DEVICE_TYPE_CPU;
     }
 
-    boolean isDiscreteGpu() {
+    public boolean isDiscreteGpu() {
         return type == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
     }
 
-    String typeName() {
+    public String typeName() {
         return switch (type) {
             case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU -> "integrated GPU";
             case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU -> "discrete GPU";
@@ -55,7 +55,7 @@ record DeviceInfo(String name, int type, int vendorId, int deviceId, int apiVers
         };
     }
 
-    String apiVersionText() {
+    public String apiVersionText() {
         return VK_API_VERSION_MAJOR(apiVersion) + "." + VK_API_VERSION_MINOR(apiVersion) + "." + VK_API_VERSION_PATCH(apiVersion);
     }
 

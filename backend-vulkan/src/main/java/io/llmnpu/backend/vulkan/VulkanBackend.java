@@ -31,16 +31,17 @@ public final class VulkanBackend implements Backend {
         List<String> failures = new ArrayList<>(instance.skipped());
         try {
             for (VulkanInstance.PhysicalDevice physical : instance.devices()) {
+                VulkanDevice device = null;
                 try {
-                    VulkanDevice device = new VulkanDevice("vulkan" + opened.size(), physical, options);
-                    opened.add(device);
+                    device = new VulkanDevice("vulkan" + opened.size(), physical, options);
                     calibrate(device);
+                    opened.add(device);
                     LOG.info("Vulkan device {}: {}", device.name(), physical.info());
                 } catch (RuntimeException e) {
                     LOG.warn("skipping Vulkan device {}: {}", physical.info().name(), e.getMessage());
                     failures.add(physical.info().name() + ": " + e.getMessage());
-                    if (!opened.isEmpty() && opened.getLast().info() == physical.info()) {
-                        opened.removeLast().close();
+                    if (device != null) {
+                        device.close();
                     }
                 }
             }
