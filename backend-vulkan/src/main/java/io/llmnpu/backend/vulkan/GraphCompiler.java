@@ -182,7 +182,7 @@ final class GraphCompiler {
             case Op.Rope r -> {
                 int rows = r.in().shape().rows();
                 int width = r.in().shape().cols();
-                Program.RopeTable table = ropeTable(r.positions(), r.theta(), r.rotaryDims(), rows);
+                Program.RopeTable table = ropeTable(r.positions(), r.theta(), r.rotaryDims(), r.freqFactors(), rows);
                 dispatch(Kernel.ROPE, Map.of(),
                         List.of(ref(r.in()), ref(r.positions()), new Ref.Fixed(table.buffer()), ref(r.out())), Set.of(3),
                         new int[] {width, r.headDim(), r.rotaryDims(), r.style() == RopeStyle.NEOX ? 1 : 0},
@@ -202,14 +202,28 @@ final class GraphCompiler {
                 int dimsPerInvocation = (a.headDim() + Kernel.LWS - 1) / Kernel.LWS;
                 dispatch(Kernel.ATTENTION, Map.of("DPI", dimsPerInvocation),
                         List.of(ref(a.q()), ref(a.positions()), ref(a.kCache()), ref(a.vCache()), ref(a.out())), Set.of(4),
-                        new int[] {a.heads(), a.kvHeads(), a.headDim(), ctx,
-                                Float.floatToRawIntBits((float) (1.0 / Math.sqrt(a.headDim())))},
+                        new int[] {a.heads(), a.kvHeads(), a.headDim(), ctx, Float.floatToRawIntBits(a.scale()),
+                                Float.floatToRawIntBits(a.softCap()), a.window()},
                         a.heads(), rows, 1);
                 cacheWrites.add(new Program.CacheWrite(a.kCache().id(), a.vCache().id(), a.positions().id(), rows, ctx,
                         rowBytes, keysOut, valuesOut));
             }
-            case Op.SiluMul s -> elementwise(0, s.gate(), s.up(), s.out());
-            case Op.Add a -> elementwise(1, a.a(), a.b(), a.out());
+            case Op.SiluMul s -> elementwise(0, s.gate(), s.up(), s.out(), 0f);
+            case Op.Add a -> elementwise(1, a.a(), a.b(), a.out(), 0f);
+            case Op.GeluMul m -> elementwise(2, m.gate(), m.up(), m.out(), 0f);
+            case Op.Gelu g -> elementwise(3, g.in(), g.in(), g.out(), 0f);
+            case Op.Scale sc -> elementwise(4, sc.in(), sc.in(), sc.out(), sc.factor());
+            case Op.SoftCap c -> elementwise(5, c.in(), c.in(), c.out(), c.cap());
+            case Op.LayerNorm n -> {
+                WeightStore.DeviceWeight w = resources.weight(n.weight());
+                dispatch(Kernel.LAYERNORM, Map.of("WT", WeightLayout.typeCode(w.type())),
+                        List.of(ref(n.in()), new Ref.Fixed(w.slices().getFirst().buffer()), ref(n.out())), Set.of(2),
+                        new int[] {n.in().shape().cols(), Float.floatToRawIntBits(n.eps())}, n.in().shape().rows(), 1, 1);
+                if (n.bias() != null) {
+                    addBias(n.out(), n.bias(), n.out());
+                }
+            }
+            case Op.AddBias b -> addBias(b.in(), b.bias(), b.out());
             case Op.SelectRow s -> {
                 long rowBytes = (long) s.in().shape().cols() * Float.BYTES;
                 planned.add(new PlannedCopy(ref(s.in()), s.row() * rowBytes, ref(s.out()), 0, rowBytes));
@@ -280,24 +294,40 @@ final class GraphCompiler {
         }
     }
 
-    private void elementwise(int op, Value a, Value b, Value out) {
+    private void elementwise(int op, Value a, Value b, Value out, float param) {
         int n = Math.toIntExact(out.shape().elements());
+        int[] grid = grid(n);
+        dispatch(Kernel.ELEMENTWISE, Map.of("OP", op), List.of(ref(a), ref(b), ref(out)), Set.of(2),
+                new int[] {n, grid[0] * Kernel.LWS, Float.floatToRawIntBits(param)}, grid[0], grid[1], 1);
+    }
+
+    /** out = in + bias on every row; {@code in} and {@code out} may be one value (a LayerNorm's bias, in place). */
+    private void addBias(Value in, Tensor bias, Value out) {
+        WeightStore.DeviceWeight b = resources.weight(bias);
+        int n = Math.toIntExact(out.shape().elements());
+        int[] grid = grid(n);
+        dispatch(Kernel.ADD_BIAS, Map.of("WT", WeightLayout.typeCode(b.type())),
+                List.of(ref(in), new Ref.Fixed(b.slices().getFirst().buffer()), ref(out)), Set.of(2),
+                new int[] {n, grid[0] * Kernel.LWS, out.shape().cols()}, grid[0], grid[1], 1);
+    }
+
+    /** Work-groups along x and y for n values: rows of at most the device's x count. */
+    private int[] grid(int n) {
         int groups = groups(n);
         int gx = Math.min(groups, maxGroupsX);
-        int gy = (groups + gx - 1) / gx;
-        dispatch(Kernel.ELEMENTWISE, Map.of("OP", op), List.of(ref(a), ref(b), ref(out)), Set.of(2),
-                new int[] {n, gx * Kernel.LWS}, gx, gy, 1);
+        return new int[] {gx, (groups + gx - 1) / gx};
     }
 
     /** The table of rope angles for these positions and parameters, shared by every rope that needs the same. */
-    private Program.RopeTable ropeTable(Value positions, float theta, int rotaryDims, int rows) {
+    private Program.RopeTable ropeTable(Value positions, float theta, int rotaryDims, Tensor factors, int rows) {
         for (Program.RopeTable t : ropeTables) {
-            if (t.positionsId() == positions.id() && Float.compare(t.theta(), theta) == 0 && t.rotaryDims() == rotaryDims) {
+            if (t.positionsId() == positions.id() && Float.compare(t.theta(), theta) == 0 && t.rotaryDims() == rotaryDims
+                    && t.factors() == factors) {
                 return t;
             }
         }
         long bytes = Math.max(4L, (long) rows * (rotaryDims / 2) * 2 * Float.BYTES);
-        Program.RopeTable table = new Program.RopeTable(positions.id(), theta, rotaryDims, rows,
+        Program.RopeTable table = new Program.RopeTable(positions.id(), theta, rotaryDims, factors, rows,
                 resources.buffer(bytes, DeviceMemory.Kind.DEVICE, "rope angles"), -1);
         ropeTables.add(table);
         return table;
@@ -361,7 +391,7 @@ final class GraphCompiler {
         List<Program.RopeTable> tables = new ArrayList<>();
         for (Program.RopeTable t : ropeTables) {
             tables.add(t.buffer().isMapped() ? t : new Program.RopeTable(t.positionsId(), t.theta(), t.rotaryDims(),
-                    t.rows(), t.buffer(), staged));
+                    t.factors(), t.rows(), t.buffer(), staged));
             staged += t.buffer().isMapped() ? 0 : align(t.bytes());
         }
         List<Program.Transfer> out = new ArrayList<>();

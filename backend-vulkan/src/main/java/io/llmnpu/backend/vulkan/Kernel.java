@@ -13,8 +13,10 @@ enum Kernel {
     EMBEDDING("embedding.comp", 3, 4),
     ROPE("rope.comp", 4, 4),
     KV_STORE("kv_store.comp", 7, 2),
-    ATTENTION("attention.comp", 5, 5),
-    ELEMENTWISE("elementwise.comp", 3, 2),
+    ATTENTION("attention.comp", 5, 7),
+    ELEMENTWISE("elementwise.comp", 3, 3),
+    ADD_BIAS("add_bias.comp", 3, 3),
+    LAYERNORM("layernorm.comp", 3, 2),
     OUTLIER_SHADOW("outlier_shadow.comp", 3, 6),
     SHADOW_MERGE("shadow_merge.comp", 5, 6);
 

@@ -70,9 +70,7 @@ final class OpSupport {
             case Op.RmsNorm n -> {
                 type(n.in(), DType.F32);
                 type(n.out(), DType.F32);
-                require(VECTOR_WEIGHTS.contains(n.weight().dtype()), "weight type " + n.weight().dtype() + " not supported");
-                require(n.weight().shape().elements() == n.in().shape().cols(),
-                        "weight " + n.weight() + " must have one value per column of " + n.in());
+                vector(n.weight(), n.in());
                 sameShape(n.in(), n.out());
                 require(n.eps() >= 0 && Float.isFinite(n.eps()), "eps must be finite and >= 0, got " + n.eps());
                 rows(n.in().shape().rows());
@@ -90,6 +88,9 @@ final class OpSupport {
                 require(r.theta() > 0 && Float.isFinite(r.theta()), "theta must be positive, got " + r.theta());
                 require(r.positions().shape().elements() == r.in().shape().rows(),
                         "positions " + r.positions() + " must hold one entry per row of " + r.in());
+                require(r.freqFactors() == null || (r.freqFactors().dtype() == DType.F32
+                                && r.freqFactors().shape().elements() == r.rotaryDims() / 2),
+                        "frequency factors " + r.freqFactors() + " must be F32 with one value per rotated pair");
                 rows(r.in().shape().rows());
             }
             case Op.Attention a -> {
@@ -121,6 +122,27 @@ final class OpSupport {
             }
             case Op.SiluMul s -> elementwise(s.gate(), s.up(), s.out());
             case Op.Add a -> elementwise(a.a(), a.b(), a.out());
+            case Op.GeluMul m -> elementwise(m.gate(), m.up(), m.out());
+            case Op.Gelu g -> elementwise(g.in(), g.in(), g.out());
+            case Op.Scale sc -> elementwise(sc.in(), sc.in(), sc.out());
+            case Op.SoftCap c -> elementwise(c.in(), c.in(), c.out());
+            case Op.LayerNorm n -> {
+                type(n.in(), DType.F32);
+                type(n.out(), DType.F32);
+                sameShape(n.in(), n.out());
+                vector(n.weight(), n.in());
+                if (n.bias() != null) {
+                    vector(n.bias(), n.in());
+                }
+                require(n.eps() >= 0 && Float.isFinite(n.eps()), "eps must be finite and >= 0, got " + n.eps());
+                rows(n.in().shape().rows());
+            }
+            case Op.AddBias b -> {
+                type(b.in(), DType.F32);
+                type(b.out(), DType.F32);
+                sameShape(b.in(), b.out());
+                vector(b.bias(), b.in());
+            }
             case Op.SelectRow s -> {
                 type(s.in(), DType.F32);
                 type(s.out(), DType.F32);
@@ -171,6 +193,12 @@ final class OpSupport {
                 "rows of quantized weight " + weight + " must be whole blocks of " + type.blockSize());
         require(WeightStore.rowsPerSlice(type, shape.dim(1), sliceBytes) > 0,
                 "a row of weight " + weight + " is larger than one device buffer of " + sliceBytes + " bytes");
+    }
+
+    /** A per-feature vector (norm weight, bias): a plain type, one value per column of {@code in}. */
+    private static void vector(Tensor v, Value in) throws Refusal {
+        require(VECTOR_WEIGHTS.contains(v.dtype()), "vector " + v + " of type " + v.dtype() + " not supported");
+        require(v.shape().elements() == in.shape().cols(), "vector " + v + " must have one value per column of " + in);
     }
 
     private void elementwise(Value a, Value b, Value out) throws Refusal {

@@ -1,5 +1,6 @@
 package io.llmnpu.backend.vulkan;
 
+import io.llmnpu.api.tensor.Tensor;
 import java.util.List;
 import org.lwjgl.vulkan.VkCommandBuffer;
 
@@ -47,8 +48,12 @@ record Program(List<Command> commands, List<Transfer> inputs, List<RopeTable> ro
     record Transfer(int valueId, GpuBuffer buffer, long bytes, long stagingOffset) {
     }
 
-    /** cos and sin of every (row, pair) angle for the ropes reading {@code positionsId} with these parameters. */
-    record RopeTable(int positionsId, float theta, int rotaryDims, int rows, GpuBuffer buffer, long stagingOffset) {
+    /**
+     * cos and sin of every (row, pair) angle for the ropes reading {@code positionsId} with these
+     * parameters; {@code factors} divides each pair's frequency (null: none).
+     */
+    record RopeTable(int positionsId, float theta, int rotaryDims, Tensor factors, int rows, GpuBuffer buffer,
+                     long stagingOffset) {
         long bytes() {
             return Math.max(4L, (long) rows * (rotaryDims / 2) * 2 * Float.BYTES);
         }

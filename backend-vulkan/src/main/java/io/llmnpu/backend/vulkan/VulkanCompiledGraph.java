@@ -170,14 +170,15 @@ final class VulkanCompiledGraph implements CompiledGraph {
     }
 
     /**
-     * cos and sin of position * theta^(-2i/rotaryDims) for every row and pair, in double precision; padding
-     * rows (negative positions) get zeros, the shader passes them through.
+     * cos and sin of position * theta^(-2i/rotaryDims) / factor[i] for every row and pair, in double
+     * precision; padding rows (negative positions) get angle 0, the shader passes them through.
      */
     private static void writeAngles(Program.RopeTable table, Tensor positions, MemorySegment out) {
         int pairs = table.rotaryDims() / 2;
         double[] freq = new double[pairs];
         for (int i = 0; i < pairs; i++) {
-            freq[i] = Math.pow(table.theta(), -2.0 * i / table.rotaryDims());
+            freq[i] = Math.pow(table.theta(), -2.0 * i / table.rotaryDims())
+                    / (table.factors() == null ? 1.0 : table.factors().getFloat(i));
         }
         for (int t = 0; t < table.rows(); t++) {
             int p = positions.getInt(t);

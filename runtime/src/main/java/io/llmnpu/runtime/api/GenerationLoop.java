@@ -51,6 +51,9 @@ final class GenerationLoop {
             return new GenerationResult("", new int[0], prompt.length, prefill, 0,
                     GenerationResult.StopReason.CANCELLED, prefilled);
         }
+        if (listener != null) {
+            listener.onPrompt(prompt, logits);
+        }
         long t1 = System.nanoTime();
         Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
         StopMatcher stops = new StopMatcher(options.stop());

@@ -203,7 +203,8 @@ public final class LlmRuntime implements AutoCloseable {
             text = text.substring(bosText.length());
             bos = true;
         }
-        int[] ids = tokenizer.encode(text, bos);
+        // The template writes the model's control tokens (<|im_start|>, <start_of_turn>, ...) as text.
+        int[] ids = tokenizer.encode(text, bos, true);
         if (ids.length == 0) {
             throw new ChatTemplateException("the chat template rendered an empty prompt");
         }

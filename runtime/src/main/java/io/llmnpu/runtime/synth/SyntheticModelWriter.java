@@ -1,6 +1,7 @@
 package io.llmnpu.runtime.synth;
 
 import io.llmnpu.api.tensor.Shape;
+import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.model.gguf.GgufValueType;
@@ -19,14 +20,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Writes a Llama-family GGUF model with random weights of a given {@link ModelShape}: a file any GGUF
+ * Writes a GGUF model of any architecture llmnpu runs with random weights of a given {@link ModelShape}: a file any GGUF
  * reader (llmnpu, llama.cpp) loads and runs, for measuring speed and memory at real model sizes
  * without downloading one, and for tests that need a model of a particular shape.
  *
  * <p>Matrices (the embedding and LM head included) are stored in the chosen type and drawn from
  * N(0, {@value #WEIGHT_STD}), the initialisation scale of Llama-style models, which keeps activations
- * at ordinary magnitudes through any number of layers; norm weights are F32 near 1, as llama.cpp
- * keeps them. Values are generated per row on all cores and streamed to the file, so memory stays flat
+ * at ordinary magnitudes through any number of layers; norm weights are F32 near 1 and biases F32
+ * near 0, as llama.cpp keeps them. Values are generated per row on all cores and streamed to the file, so memory stays flat
  * for any model size. The same seed gives the same underlying values for every weight type.
  */
 public final class SyntheticModelWriter {
@@ -42,8 +43,12 @@ public final class SyntheticModelWriter {
     public record Result(Path file, long bytes, int tensors, long parameters, long nanos) {
     }
 
-    /** A planned tensor: its name, type, shape, and the mean and spread of its values. */
-    private record TensorPlan(String name, GgmlType type, Shape shape, float mean, float std) {
+    /** A planned tensor: its name, type, shape, and the mean and spread of its values (or fixed values). */
+    private record TensorPlan(String name, GgmlType type, Shape shape, float mean, float std, float[] fixed) {
+        TensorPlan(String name, GgmlType type, Shape shape, float mean, float std) {
+            this(name, type, shape, mean, std, null);
+        }
+
         int rows() {
             return shape.rank() == 1 ? 1 : shape.dim(0);
         }
@@ -81,39 +86,19 @@ public final class SyntheticModelWriter {
         return (v + multiple - 1) / multiple * multiple;
     }
 
-    /** Every tensor of the model, in llama.cpp's file order. */
+    /** Every tensor of the model, in llama.cpp's file order, with its type and value distribution. */
     private List<TensorPlan> plan() {
-        int d = shape.dim();
-        int q = shape.heads() * shape.headDim();
-        int kv = shape.kvDim();
-        int h = shape.hiddenDim();
         List<TensorPlan> tensors = new ArrayList<>();
-        tensors.add(matrix("token_embd.weight", shape.vocabSize(), d));
-        for (int l = 0; l < shape.layers(); l++) {
-            String b = "blk." + l + ".";
-            tensors.add(norm(b + "attn_norm.weight", d));
-            tensors.add(matrix(b + "attn_q.weight", q, d));
-            tensors.add(matrix(b + "attn_k.weight", kv, d));
-            tensors.add(matrix(b + "attn_v.weight", kv, d));
-            tensors.add(matrix(b + "attn_output.weight", d, q));
-            tensors.add(norm(b + "ffn_norm.weight", d));
-            tensors.add(matrix(b + "ffn_gate.weight", h, d));
-            tensors.add(matrix(b + "ffn_down.weight", d, h));
-            tensors.add(matrix(b + "ffn_up.weight", h, d));
-        }
-        tensors.add(norm("output_norm.weight", d));
-        if (!shape.tiedOutput()) {
-            tensors.add(matrix("output.weight", shape.vocabSize(), d));
+        for (ModelShape.TensorSpec t : shape.tensors()) {
+            tensors.add(switch (t.kind()) {
+                case MATRIX -> new TensorPlan(t.name(), type, Shape.of(t.rows(), t.cols()), 0f, WEIGHT_STD);
+                case NORM -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 1f, NORM_STD);
+                case BIAS -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 0f, WEIGHT_STD);
+                case ROPE_FACTORS -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 0f, 0f,
+                        shape.ropeFactors());
+            });
         }
         return tensors;
-    }
-
-    private TensorPlan matrix(String name, int rows, int cols) {
-        return new TensorPlan(name, type, Shape.of(rows, cols), 0f, WEIGHT_STD);
-    }
-
-    private static TensorPlan norm(String name, int size) {
-        return new TensorPlan(name, GgmlType.F32, Shape.of(size), 1f, NORM_STD);
     }
 
     /** Writes the model to {@code file} (replacing it), reporting bytes of tensor data written. */
@@ -154,13 +139,18 @@ public final class SyntheticModelWriter {
     private void encodeRows(TensorPlan t, int tensorIndex, int first, int count, long rowBytes, MemorySegment out) {
         float[] row = new float[t.cols()];
         for (int r = 0; r < count; r++) {
-            RowNoise.fill(row, row.length, RowNoise.rowSeed(seed, tensorIndex, first + r), t.mean(), t.std());
+            if (t.fixed() != null) {
+                System.arraycopy(t.fixed(), (first + r) * row.length, row, 0, row.length);
+            } else {
+                RowNoise.fill(row, row.length, RowNoise.rowSeed(seed, tensorIndex, first + r), t.mean(), t.std());
+            }
             WeightEncoder.encode(t.type(), row, row.length, out.asSlice(r * rowBytes, rowBytes));
         }
     }
 
     private GgufWriter metadata(GgufWriter w) {
         String a = shape.architecture() + ".";
+        ModelConfig config = shape.toConfig();
         SyntheticVocabulary vocab = SyntheticVocabulary.of(shape.vocabSize());
         w.putString("general.architecture", shape.architecture())
                 .putString("general.name", shape.name())
@@ -176,11 +166,27 @@ public final class SyntheticModelWriter {
                 .putUInt32(a + "embedding_length", shape.dim())
                 .putUInt32(a + "block_count", shape.layers())
                 .putUInt32(a + "feed_forward_length", shape.hiddenDim())
-                .putUInt32(a + "rope.dimension_count", shape.headDim())
+                .putUInt32(a + "rope.dimension_count", shape.rotaryDims())
                 .putUInt32(a + "attention.head_count", shape.heads())
                 .putUInt32(a + "attention.head_count_kv", shape.kvHeads())
-                .putFloat32(a + "attention.layer_norm_rms_epsilon", shape.rmsEps())
-                .putFloat32(a + "rope.freq_base", shape.ropeTheta())
+                .putFloat32(a + shape.family().normEpsilonKey(), shape.rmsEps())
+                .putFloat32(a + "rope.freq_base", shape.ropeTheta());
+        if (shape.headDim() != shape.dim() / shape.heads() || shape.dim() % shape.heads() != 0) {
+            w.putUInt32(a + "attention.key_length", shape.headDim())
+                    .putUInt32(a + "attention.value_length", shape.headDim());
+        }
+        if (config.slidingWindow() > 0 || shape.architecture().equals("phi3")) {
+            // llama.cpp wants Phi-3 files to state a window; one as long as the context is none
+            w.putUInt32(a + "attention.sliding_window",
+                    config.slidingWindow() > 0 ? config.slidingWindow() : shape.contextLength());
+        }
+        if (config.attnSoftCap() > 0) {
+            w.putFloat32(a + "attn_logit_softcapping", config.attnSoftCap());
+        }
+        if (config.finalSoftCap() > 0) {
+            w.putFloat32(a + "final_logit_softcapping", config.finalSoftCap());
+        }
+        w
                 .putString("tokenizer.ggml.model", "llama")
                 .putString("tokenizer.ggml.pre", "default")
                 .putArray("tokenizer.ggml.tokens", GgufValueType.STRING, vocab.tokens())

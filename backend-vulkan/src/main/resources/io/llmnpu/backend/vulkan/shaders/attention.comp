@@ -2,15 +2,18 @@
 // work-group per (query head, row). Keys go in tiles of LWS positions with an online softmax (running
 // maximum and sum, rescaled per tile), so the cache length is not bounded by shared memory. Each
 // invocation scores one key of a tile and owns output dimensions lid, lid + LWS, ... (DPI of them).
+// A score is scale * q.k, soft-capped (cap * tanh(s / cap)) when softCap > 0; with a sliding window
+// row t sees only the window positions ending at its own.
 layout(local_size_x = LWS) in;
 layout(std430, binding = 0) readonly buffer Q { float q[]; };
 layout(std430, binding = 1) readonly buffer P { int positions[]; };
 layout(std430, binding = 2) readonly buffer KC { float kCache[]; };
 layout(std430, binding = 3) readonly buffer VC { float vCache[]; };
 layout(std430, binding = 4) writeonly buffer O { float o[]; };
-layout(push_constant) uniform Push { uint heads; uint kvHeads; uint headDim; uint ctx; float scale; } pc;
+layout(push_constant) uniform Push { uint heads; uint kvHeads; uint headDim; uint ctx; float scale; float softCap; uint window; } pc;
 
 #include "reduce.glsl"
+#include "tanh.glsl"
 
 shared float qs[LWS * DPI];
 shared float p[LWS];
@@ -42,7 +45,8 @@ void main() {
     for (uint i = 0u; i < DPI; i++) {
         acc[i] = 0.0;
     }
-    for (uint j0 = 0u; j0 <= pos; j0 += LWS) {
+    uint first = pc.window == 0u || pos + 1u < pc.window ? 0u : pos + 1u - pc.window;
+    for (uint j0 = first; j0 <= pos; j0 += LWS) {
         uint j = j0 + lid;
         float score = -1.0 / 0.0;
         if (j <= pos) {
@@ -52,6 +56,9 @@ void main() {
                 dot = fma(qs[d], kCache[kb + d], dot);
             }
             score = dot * pc.scale;
+            if (pc.softCap > 0.0) {
+                score = pc.softCap * tanh_accurate(score / pc.softCap);
+            }
         }
         float newMax = max(runningMax, workgroup_max(score));
         float e = j <= pos ? exp(score - newMax) : 0.0;
