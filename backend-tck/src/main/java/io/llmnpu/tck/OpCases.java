@@ -16,13 +16,14 @@ import java.util.Random;
 
 /**
  * The single-op cases every device is checked on. Shapes are drawn from a seeded random source
- * (odd sizes where the op allows them, whole Q8_0/Q4_0 blocks where it does not) around fixed edge
+ * (odd sizes where the op allows them, whole quantization blocks where it does not) around fixed edge
  * cases: one row and several, GQA ratios 1, 2 and 4, both RoPE styles, partial rotary dimensions,
  * padding rows, a chunk that fills the last cache row; for the INT8 and shadow ops, saturating
  * activations and outputs, rounding ties, per-tensor and per-channel scales, hot and cold outliers.
  */
 final class OpCases {
-    static final List<DType> WEIGHT_TYPES = List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
+    static final List<DType> WEIGHT_TYPES = List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0,
+            DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.IQ4_NL, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K);
 
     private final Random shapes;
     private final List<OpCase> cases = new ArrayList<>();
@@ -88,7 +89,7 @@ final class OpCases {
         for (DType dtype : WEIGHT_TYPES) {
             for (int rows : new int[] {1, 2 + shapes.nextInt(7)}) {
                 int vocab = 17 + 2 * shapes.nextInt(20);
-                int dim = dtype.isQuantized() ? 32 * (1 + shapes.nextInt(4)) : 3 + 2 * shapes.nextInt(40);
+                int dim = dtype.isQuantized() ? dtype.blockSize() * (1 + shapes.nextInt(4)) : 3 + 2 * shapes.nextInt(40);
                 cases.add(new OpCase("Embedding " + dtype + " " + Shapes.text(vocab, dim) + " tokens "
                         + Shapes.text(rows), dtype, data -> {
                     SubgraphBuilder g = new SubgraphBuilder("embedding");
@@ -134,9 +135,12 @@ final class OpCases {
     private void linears() {
         for (DType dtype : WEIGHT_TYPES) {
             if (dtype.isQuantized()) {
-                linear(dtype, 2 + shapes.nextInt(7), 32 * (2 + shapes.nextInt(4)), odd(3, 65));
-                linear(dtype, 1, 32, 1);
-                linear(dtype, 2, 1024, odd(3, 17));
+                int block = dtype.blockSize();
+                linear(dtype, 2 + shapes.nextInt(7), block * (2 + shapes.nextInt(4)), odd(3, 65));
+                linear(dtype, 1, block, 1);
+                linear(dtype, 2, Math.max(1024, 2 * block), odd(3, 17));
+                // prefill-sized: a backend may switch to a tiled path for many rows
+                linear(dtype, 13 + shapes.nextInt(20), block * (1 + shapes.nextInt(2)), odd(3, 33));
             } else {
                 linear(dtype, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65));
                 linear(dtype, 1, odd(17, 129), odd(3, 65));

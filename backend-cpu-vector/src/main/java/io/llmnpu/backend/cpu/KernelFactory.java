@@ -89,6 +89,10 @@ final class KernelFactory {
             case BF16 -> HalfMatmul.bf16();
             case Q8_0 -> new Q8Matmul();
             case Q4_0 -> new Q4Matmul();
+            case Q4_K -> new Q4KMatmul(false);
+            case Q5_K -> new Q4KMatmul(true);
+            case Q6_K -> new Q6KMatmul();
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K -> new WidenedMatmul(WeightRows.of(dtype));
             case I8, I32 -> throw new IllegalArgumentException("no matmul kernel for " + dtype + " weights");
         };
     }

@@ -198,7 +198,8 @@ final class OpChecker {
 
     private static void requireWeightMatrix(Op op, Tensor w) {
         require(op, RowDecoder.canRead(w.dtype()), "the CPU cannot read weights of dtype " + w.dtype()
-                + " (tensor " + w + "); it reads F32, F16, BF16, Q8_0 and Q4_0");
+                + " (tensor " + w + "); it reads F32, F16, BF16 and the block types Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, "
+                + "Q2_K, Q3_K, Q4_K, Q5_K and Q6_K");
         require(op, w.shape().rank() == 2, "weight " + w + " must be a matrix [rows, columns]");
         int cols = w.shape().dim(1);
         require(op, cols % w.dtype().blockSize() == 0, "weight " + w + " has rows of " + cols

@@ -12,8 +12,9 @@ import java.util.Set;
  * {@code affinity} (unsupported) and {@code compile} (the reason goes into the exception).
  */
 final class OpChecks {
-    /** Weight types the kernels decode. */
-    static final Set<DType> MATRIX_WEIGHTS = Set.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
+    /** Weight types the kernels decode (of the k-quants, the two of Q4_K_M files: Q4_K and Q6_K). */
+    static final Set<DType> MATRIX_WEIGHTS = Set.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0,
+            DType.Q4_K, DType.Q6_K);
     /** Types of per-feature vectors (norm weights): quantized blocks make no sense there. */
     static final Set<DType> VECTOR_WEIGHTS = Set.of(DType.F32, DType.F16, DType.BF16);
     /** Largest head dimension the attention kernel keeps in local memory. */

@@ -1,5 +1,6 @@
 package io.llmnpu.tck.selftest;
 
+import io.llmnpu.api.tensor.Dequantizer;
 import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -58,6 +59,10 @@ final class ScalarKernels {
                         out.setAtIndex(F32, hi, ((q >> 4) - 8) * d);
                     }
                 }
+            }
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> {
+                float[] values = Dequantizer.dequantize(t.dtype(), in, Math.toIntExact(n));
+                MemorySegment.copy(values, 0, out, F32, 0, values.length);
             }
             default -> throw new IllegalArgumentException("cannot unpack " + t.dtype());
         }

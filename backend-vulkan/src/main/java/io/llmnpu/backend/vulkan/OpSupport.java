@@ -186,7 +186,8 @@ final class OpSupport {
 
     private void matrix(Tensor weight) throws Refusal {
         DType type = weight.dtype();
-        require(WeightLayout.SUPPORTED.contains(type), "weight type " + type + " not supported");
+        require(WeightLayout.SUPPORTED.contains(type), "weight " + weight + ": no Vulkan shader decodes type " + type
+                + " (supported: " + WeightLayout.SUPPORTED_NAMES + ")");
         Shape shape = weight.shape();
         require(shape.rank() == 2, "weight " + weight + " must be a matrix");
         require(!type.isQuantized() || shape.dim(1) % type.blockSize() == 0,

@@ -15,6 +15,9 @@ import java.util.Set;
 final class WeightLayout {
     /** Weight types the shaders decode. */
     static final Set<DType> SUPPORTED = Set.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
+    /** {@link #SUPPORTED} in declaration order, for refusal messages. */
+    static final String SUPPORTED_NAMES = java.util.Arrays.stream(DType.values()).filter(SUPPORTED::contains)
+            .map(DType::name).collect(java.util.stream.Collectors.joining(", "));
 
     private WeightLayout() {
     }

@@ -1,7 +1,6 @@
 package io.llmnpu.runtime.cli;
 
-import io.llmnpu.runtime.model.gguf.GgmlType;
-import io.llmnpu.runtime.quant.WeightEncoder;
+import io.llmnpu.runtime.quant.QuantRecipe;
 import io.llmnpu.runtime.synth.ModelShape;
 import io.llmnpu.runtime.synth.ModelShapes;
 import io.llmnpu.runtime.synth.SyntheticModelWriter;
@@ -46,7 +45,7 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = {"-s", "--shape"}, paramLabel = "SHAPE", defaultValue = "tinyllama-1.1b", description = "Named model shape (default: ${DEFAULT-VALUE}).")
     String shapeName;
 
-    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "q8_0", description = "Weight type: f32, f16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "q8_0", description = "Weight type: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, or a k-quant mix as llama-quantize makes it: q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -122,11 +121,11 @@ final class SynthCommand implements Callable<Integer> {
         }
         Units.requireParentFolder(output);
         ModelShape shape = shape();
-        GgmlType weightType = WeightEncoder.parse(type);
+        QuantRecipe weightType = QuantRecipe.parse(type);
         SyntheticModelWriter writer = new SyntheticModelWriter(shape, weightType, seed, threads);
         SyntheticModelWriter.Result r = writer.write(output, ConsoleProgress.stderr());
         out.printf(Locale.ROOT, "wrote %s: %s %s, %s parameters, %d tensors, %s in %.1f s%n", output, shape.name(),
-                weightType, Units.count(r.parameters()), r.tensors(), Units.bytes(r.bytes()), r.nanos() / 1e9);
+                weightType.label().toUpperCase(Locale.ROOT), Units.count(r.parameters()), r.tensors(), Units.bytes(r.bytes()), r.nanos() / 1e9);
         out.flush();
         return 0;
     }

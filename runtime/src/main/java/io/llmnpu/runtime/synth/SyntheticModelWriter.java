@@ -8,6 +8,7 @@ import io.llmnpu.runtime.model.gguf.GgufValueType;
 import io.llmnpu.runtime.model.gguf.GgufWriter;
 import io.llmnpu.runtime.model.gguf.LlamaFileType;
 import io.llmnpu.runtime.quant.ParallelTensorWriter;
+import io.llmnpu.runtime.quant.QuantRecipe;
 import io.llmnpu.runtime.quant.WeightEncoder;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -24,18 +25,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * reader (llmnpu, llama.cpp) loads and runs, for measuring speed and memory at real model sizes
  * without downloading one, and for tests that need a model of a particular shape.
  *
- * <p>Matrices (the embedding and LM head included) are stored in the chosen type and drawn from
+ * <p>Matrices (the embedding and LM head included) are stored in the chosen type (or, for a k-quant
+ * recipe such as Q4_K_M, in the types llama-quantize would give each) and drawn from
  * N(0, {@value #WEIGHT_STD}), the initialisation scale of Llama-style models, which keeps activations
  * at ordinary magnitudes through any number of layers; norm weights are F32 near 1 and biases F32
- * near 0, as llama.cpp keeps them. Values are generated per row on all cores and streamed to the file, so memory stays flat
- * for any model size. The same seed gives the same underlying values for every weight type.
+ * near 0, as llama.cpp keeps them. Values are generated per row on all cores and streamed to the file,
+ * so memory stays flat for any model size. The same seed gives the same underlying values for every weight type.
  */
 public final class SyntheticModelWriter {
     public static final float WEIGHT_STD = 0.02f;
     public static final float NORM_STD = 0.02f;
 
     private final ModelShape shape;
-    private final GgmlType type;
+    private final QuantRecipe recipe;
     private final long seed;
     private final int threads;
 
@@ -59,16 +61,14 @@ public final class SyntheticModelWriter {
     }
 
     /**
+     * @param recipe  the weight type of the matrices, or a k-quant mix of types chosen per matrix as
+     *                llama-quantize does
      * @param threads generator threads; 0 for one per core
-     * @throws IllegalArgumentException if {@code type} is not writable or a matrix row of the shape is
-     *                                  not a whole number of the type's blocks
+     * @throws IllegalArgumentException if a matrix row of the shape is not a whole number of its type's blocks
      */
-    public SyntheticModelWriter(ModelShape shape, GgmlType type, long seed, int threads) {
-        if (!WeightEncoder.WRITABLE.contains(type)) {
-            throw new IllegalArgumentException("cannot write weights as " + type + "; use one of f32, f16, q8_0, q4_0");
-        }
+    public SyntheticModelWriter(ModelShape shape, QuantRecipe recipe, long seed, int threads) {
         this.shape = shape;
-        this.type = type;
+        this.recipe = recipe;
         this.seed = seed;
         this.threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         for (TensorPlan t : plan()) {
@@ -76,8 +76,8 @@ public final class SyntheticModelWriter {
                 throw new IllegalArgumentException(String.format(
                         "%s cannot be stored as %s: %s has rows of %d values, not a multiple of %d. "
                                 + "Write it as f32 or f16, or choose widths that are multiples of %d%s",
-                        shape.name(), type, t.name(), t.cols(), type.blockSize(), type.blockSize(),
-                        t.cols() == shape.hiddenDim() ? " (e.g. --ffn " + roundUp(shape.hiddenDim(), type.blockSize()) + ")" : ""));
+                        shape.name(), t.type(), t.name(), t.cols(), t.type().blockSize(), t.type().blockSize(),
+                        t.cols() == shape.hiddenDim() ? " (e.g. --ffn " + roundUp(shape.hiddenDim(), t.type().blockSize()) + ")" : ""));
             }
         }
     }
@@ -89,9 +89,16 @@ public final class SyntheticModelWriter {
     /** Every tensor of the model, in llama.cpp's file order, with its type and value distribution. */
     private List<TensorPlan> plan() {
         List<TensorPlan> tensors = new ArrayList<>();
-        for (ModelShape.TensorSpec t : shape.tensors()) {
+        List<ModelShape.TensorSpec> specs = shape.tensors();
+        int attentionValues = (int) specs.stream()
+                .filter(t -> t.name().contains("attn_v.weight") || t.name().contains("attn_qkv.weight")).count();
+        boolean hasOutput = specs.stream().anyMatch(t -> t.name().equals("output.weight"));
+        QuantRecipe.ModelFacts facts = new QuantRecipe.ModelFacts(shape.architecture(), shape.layers(), shape.heads(),
+                shape.kvHeads(), hasOutput, attentionValues);
+        for (ModelShape.TensorSpec t : specs) {
             tensors.add(switch (t.kind()) {
-                case MATRIX -> new TensorPlan(t.name(), type, Shape.of(t.rows(), t.cols()), 0f, WEIGHT_STD);
+                case MATRIX -> new TensorPlan(t.name(), recipe.typeFor(t.name(), t.cols(), facts, false),
+                        Shape.of(t.rows(), t.cols()), 0f, WEIGHT_STD);
                 case NORM -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 1f, NORM_STD);
                 case BIAS -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 0f, WEIGHT_STD);
                 case ROPE_FACTORS -> new TensorPlan(t.name(), GgmlType.F32, Shape.of(t.cols()), 0f, 0f,
@@ -156,9 +163,9 @@ public final class SyntheticModelWriter {
                 .putString("general.name", shape.name())
                 .putString("general.description", "random weights (seed " + seed + ") in the shape of "
                         + shape.name() + ", written by llmnpu synth")
-                .putUInt32(LlamaFileType.KEY, LlamaFileType.of(type))
+                .putUInt32(LlamaFileType.KEY, recipe.fileType())
                 .putUInt32("general.alignment", 32);
-        if (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) {
+        if (recipe.baseType().blockSize() > 1) {
             w.putUInt32("general.quantization_version", 2);
         }
         w.putUInt32(a + "vocab_size", shape.vocabSize())

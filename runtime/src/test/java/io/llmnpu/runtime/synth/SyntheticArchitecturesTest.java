@@ -10,7 +10,7 @@ import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
 import io.llmnpu.runtime.model.ModelWeights;
-import io.llmnpu.runtime.model.gguf.GgmlType;
+import io.llmnpu.runtime.quant.QuantRecipe;
 import io.llmnpu.runtime.reference.ReferenceTransformer;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,7 +48,7 @@ class SyntheticArchitecturesTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("shapes")
     void engineFollowsTheReference(ModelShape shape) throws Exception {
-        Path file = SyntheticModels.write(dir, shape.name() + ".gguf", shape, GgmlType.F32, 11);
+        Path file = SyntheticModels.write(dir, shape.name() + ".gguf", shape, QuantRecipe.F32, 11);
         try (LoadedModel model = ModelLoader.load(file, null)) {
             assertEquals(shape.toConfig(), model.config());
             assertEquals(shape.parameterCount(), model.tensors().stream().mapToLong(t -> t.shape().elements()).sum());
