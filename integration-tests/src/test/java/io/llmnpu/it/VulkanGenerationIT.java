@@ -43,6 +43,9 @@ class VulkanGenerationIT {
     void requireVulkanAndModel() {
         assumeTrue(Files.isRegularFile(MODEL), "stories260K.gguf not found at " + MODEL);
         String reason = new VulkanBackendProvider().unavailableReason();
+        if (!reason.isEmpty()) {
+            System.err.println("SKIPPED VulkanGenerationIT: Vulkan not available here: " + reason);
+        }
         assumeTrue(reason.isEmpty(), () -> "Vulkan not available here: " + reason);
     }
 

@@ -26,6 +26,10 @@ final class VulkanTestDevice implements AutoCloseable {
 
     static VulkanTestDevice open(VulkanOptions options) {
         String reason = new VulkanBackendProvider().unavailableReason();
+        if (!reason.isEmpty()) {
+            // Surefire lists skipped tests without their reason; say it where the build log shows it.
+            System.err.println("SKIPPED Vulkan tests: Vulkan not available here: " + reason);
+        }
         assumeTrue(reason.isEmpty(), () -> "Vulkan not available here: " + reason);
         return new VulkanTestDevice(new VulkanBackend(options));
     }
