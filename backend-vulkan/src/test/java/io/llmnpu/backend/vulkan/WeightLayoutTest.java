@@ -63,7 +63,7 @@ class WeightLayoutTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"F32", "F16", "Q8_0", "Q4_0"})
+    @EnumSource(value = DType.class, names = {"F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"})
     void slicesHoldWholeRowsWithinTheLimit(DType type) {
         long cols = 2048;
         long limit = 64 << 10;

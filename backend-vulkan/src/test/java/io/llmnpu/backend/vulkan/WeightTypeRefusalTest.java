@@ -39,7 +39,7 @@ class WeightTypeRefusalTest {
                 assertTrue(e.getMessage().contains(type.name()), "the refusal names " + type + ": " + e.getMessage());
                 checked++;
             }
-            assertTrue(checked >= 8, "the k-quants and small-block types are covered, checked " + checked);
+            assertTrue(checked >= 7, "the k-quants and small-block types are covered, checked " + checked);
         }
     }
 }

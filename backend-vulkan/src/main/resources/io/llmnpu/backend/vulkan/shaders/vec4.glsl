@@ -26,6 +26,11 @@ vec4 load_weight4(uint i4, uint scaleOff) {
     uint shift = j4 < 4u ? 0u : 4u;
     uvec4 q = (uvec4(v, v >> 8, v >> 16, v >> 24) >> shift) & 15u;
     return half_at(scaleOff * 2u + b) * (vec4(q) - 8.0);
+#else
+    // K-quants: four scalar decodes (the four values share a sub-block, so this is correct, not fast).
+    uint i = i4 * 4u;
+    return vec4(load_weight(i, scaleOff), load_weight(i + 1u, scaleOff), load_weight(i + 2u, scaleOff),
+            load_weight(i + 3u, scaleOff));
 #endif
 }
 
