@@ -93,8 +93,11 @@ public final class BackendRegistry {
         return live;
     }
 
-    /** Adds {@code provider} to a live registry and tells the listeners. */
-    public void publish(BackendProvider provider) {
+    /**
+     * Adds {@code provider} to a live registry and tells the listeners. Atomic for {@link #providers()}: once a
+     * caller sees the provider there, every listener has heard of it (so the next engine step uses it).
+     */
+    public synchronized void publish(BackendProvider provider) {
         requireLive();
         if (!providers.contains(provider)) {
             providers.add(provider);
@@ -114,7 +117,7 @@ public final class BackendRegistry {
     }
 
     /** The providers now in the registry (a snapshot). */
-    public List<BackendProvider> providers() {
+    public synchronized List<BackendProvider> providers() {
         return List.copyOf(providers);
     }
 
