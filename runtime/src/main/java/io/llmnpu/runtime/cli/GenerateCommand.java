@@ -4,7 +4,6 @@ import io.llmnpu.runtime.api.CancellationToken;
 import io.llmnpu.runtime.api.GenerationRequest;
 import io.llmnpu.runtime.api.GenerationResult;
 import io.llmnpu.runtime.api.LlmRuntime;
-import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.osgi.BackendHost;
 import io.llmnpu.runtime.sampling.SamplerConfig;
 import java.io.PrintStream;
