@@ -100,8 +100,10 @@ final class ChatCommand implements Callable<Integer> {
                 }, new CancellationToken());
                 out.println();
                 messages.add(Message.assistant(r.text().strip()));
-                System.err.printf(Locale.ROOT, "[prefill %d new tokens (%d cached), %.1f tok/s | %d tokens, %.1f tok/s | %s]%n",
-                        r.prefilledTokens(), r.cachedTokens(), r.prefillTokensPerSecond(), r.tokens().length,
+                System.err.printf(Locale.ROOT, "[prefill %d new tokens (%d cached), %.1f tok/s, TTFT %.1f ms, %s on %s"
+                                + " | %d tokens, %.1f tok/s | %s]%n",
+                        r.prefilledTokens(), r.cachedTokens(), r.prefillTokensPerSecond(), r.ttftSeconds() * 1e3,
+                        r.prefill().path(), GenerateCommand.busy(r.prefill().deviceBusy()), r.tokens().length,
                         r.decodeTokensPerSecond(), r.stopReason().name().toLowerCase(Locale.ROOT));
             }
         }
