@@ -155,7 +155,7 @@ public final class ForwardPass implements AutoCloseable {
     private String lastPath;
     private boolean measuredOnce;
     private long lastSave;
-    private boolean closed;
+    private volatile boolean closed;
 
     /**
      * @param source    the model's graphs
@@ -274,7 +274,12 @@ public final class ForwardPass implements AutoCloseable {
                     + " do not fit the context of " + cacheRows + " tokens");
         }
         List<ChunkPlanner.Chunk> chunks = n == 1 ? List.of(new ChunkPlanner.Chunk(0, 1, 1)) : planner.plan(n);
-        return plan.step(step -> execute(step, request, chunks));
+        return plan.step(step -> {
+            if (closed) {                 // checked under the engine lock: close() waits for the step in flight
+                throw new IllegalStateException("the runtime is closed");
+            }
+            return execute(step, request, chunks);
+        });
     }
 
     private Result execute(DevicePlan.Step step, Request r, List<ChunkPlanner.Chunk> chunks) {
