@@ -1,0 +1,129 @@
+package io.llmnpu.backend.cpu.onednn;
+
+import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.graph.Op;
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.backend.cpu.CostCalibration;
+import io.llmnpu.backend.cpu.CostConstants;
+import io.llmnpu.backend.cpu.MatrixEngine;
+import io.llmnpu.backend.cpu.MatrixProduct;
+import io.llmnpu.backend.cpu.ParallelLoop;
+import java.lang.foreign.MemorySegment;
+import java.util.Locale;
+
+/**
+ * The CPU backend's matrix products on oneDNN's int8 kernels. It takes:
+ * <ul>
+ *   <li>{@link Op.Linear} over Q8_0 or Q4_0 weights from {@link NativeSettings#minRows()} token rows
+ *       (prefill), as a {@link BlockLinearProduct};</li>
+ *   <li>every {@link Op.QuantizedLinear} (the NPU path's W8A8 layers), as an {@link NpuLinearProduct},
+ *       bit-identical to the reference NPU.</li>
+ * </ul>
+ * Decode rows, and weights in F32, F16 or BF16, stay on the Vector API kernels: decode is bound by
+ * memory bandwidth, which int8 arithmetic does not change, and those types would lose precision in int8.
+ *
+ * <p>Its time estimates come from rates measured on this machine with the backend's own threads (the
+ * int8 matmul, and the Java passes around it), cached per machine like the CPU backend's own.
+ */
+final class OneDnnMatrixEngine implements MatrixEngine {
+
+    /** Fixed rates when calibration is off: int8 products about four times the CPU backend's F32 default. */
+    static final double DEFAULT_INT8_OPS_PER_THREAD = 80e9;
+    static final double DEFAULT_BYTES_PER_SECOND = 10e9;
+
+    private final OneDnnContext context;
+    private final NativeSettings settings;
+    private final CostConstants rates;
+    private boolean closed;
+
+    private OneDnnMatrixEngine(OneDnnContext context, NativeSettings settings, CostConstants rates) {
+        this.context = context;
+        this.settings = settings;
+        this.rates = rates;
+    }
+
+    /**
+     * An engine with its own oneDNN CPU engine, measuring (or reading the cached) rates on {@code loop}
+     * and {@code threads} OpenMP threads.
+     */
+    static OneDnnMatrixEngine create(OneDnn dnn, NativeSettings settings, int threads, ParallelLoop loop) {
+        MemorySegment engine = dnn.createCpuEngine();
+        OneDnnContext context = new OneDnnContext(dnn, engine, threads, new WeightStore(dnn));
+        try {
+            String key = "onednn=" + dnn.version() + ";isa=" + Integer.toHexString(dnn.isa()) + ";"
+                    + CostCalibration.machineKey(threads);
+            CostConstants rates = new CostCalibration("onednn-int8", CostCalibration.configuredCacheDir(), key,
+                    () -> Int8RateProbe.measure(context, loop)).constants(defaults(threads));
+            return new OneDnnMatrixEngine(context, settings, rates);
+        } catch (RuntimeException | Error e) {
+            context.weights().close();
+            dnn.destroyEngine(engine);
+            throw e;
+        }
+    }
+
+    static CostConstants defaults(int threads) {
+        return new CostConstants(DEFAULT_INT8_OPS_PER_THREAD * threads, DEFAULT_BYTES_PER_SECOND, "defaults");
+    }
+
+    CostConstants rates() {
+        return rates;
+    }
+
+    /** Bytes of packed weights held now. */
+    long packedWeightBytes() {
+        return context.weights().bytes();
+    }
+
+    @Override
+    public String description() {
+        return String.format(Locale.ROOT, "%s int8 (Q8_0/Q4_0 Linear from %d rows, QuantizedLinear; %.0f G int8 ops/s, %s)",
+                context.dnn().description(), settings.minRows(), rates.flopsPerSecond() / 1e9, rates.source());
+    }
+
+    @Override
+    public boolean accepts(Op op) {
+        return switch (op) {
+            case Op.Linear l -> (l.weight().dtype() == DType.Q8_0 || l.weight().dtype() == DType.Q4_0)
+                    && l.in().shape().rank() == 2 && l.in().shape().dim(0) >= settings.minRows();
+            case Op.QuantizedLinear q -> q.in().shape().rank() == 2 && q.weights().cols() <= NpuLinearProduct.MAX_COLS;
+            default -> false;
+        };
+    }
+
+    @Override
+    public double seconds(Op op) {
+        long tokens = op.inputs().getFirst().shape().dim(0);
+        long k = op.inputs().getFirst().shape().dim(1);
+        long n = op.outputs().getFirst().shape().dim(1);
+        double ops = 2.0 * tokens * k * n;
+        // Activations read twice and written as codes; sums read and outputs written once.
+        double bytes = 9.0 * tokens * k + 8.0 * tokens * n;
+        return ops / rates.flopsPerSecond() + bytes / rates.bytesPerSecond();
+    }
+
+    @Override
+    public MatrixProduct prepare(Op op, ParallelLoop loop) {
+        if (closed) {
+            throw new BackendException("the oneDNN engine is closed");
+        }
+        return switch (op) {
+            case Op.Linear l -> new BlockLinearProduct(context, l, settings.maxOutliers(l.weight().shape().dim(1)), loop);
+            case Op.QuantizedLinear q -> new NpuLinearProduct(context, q);
+            default -> throw new IllegalArgumentException("the oneDNN engine does not run " + op);
+        };
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            context.weights().close();
+        } finally {
+            context.dnn().destroyEngine(context.engine());
+        }
+    }
+}
