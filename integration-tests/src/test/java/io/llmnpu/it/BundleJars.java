@@ -22,10 +22,19 @@ final class BundleJars {
 
     /** The CPU backend bundle the reactor built (surefire passes its path). */
     static Path cpuBundle() {
-        Path jar = Path.of(System.getProperty("llmnpu.cpu.bundle", "../bundles/backend-cpu-vector-bundle/target/missing.jar"));
+        return built("llmnpu.cpu.bundle", "backend-cpu-vector-bundle", "CPU backend");
+    }
+
+    /** The bundle of the CPU backend with oneDNN int8 products, which the reactor built. */
+    static Path nativeBundle() {
+        return built("llmnpu.native.bundle", "backend-cpu-native-bundle", "native CPU backend");
+    }
+
+    private static Path built(String property, String module, String what) {
+        Path jar = Path.of(System.getProperty(property, "../bundles/" + module + "/target/missing.jar"));
         if (!Files.isRegularFile(jar)) {
-            throw new AssertionError("the CPU backend bundle " + jar + " has not been built; run 'mvn verify' "
-                    + "(or 'mvn package -DskipTests -pl bundles/backend-cpu-vector-bundle -am' before the tests)");
+            throw new AssertionError("the " + what + " bundle " + jar + " has not been built; run 'mvn verify' "
+                    + "(or 'mvn package -DskipTests -pl bundles/" + module + " -am' before the tests)");
         }
         return jar;
     }
