@@ -1,12 +1,11 @@
 package io.llmnpu.backend.cpu.onednn;
 
 import io.llmnpu.backend.cpu.CostConstants;
+import io.llmnpu.backend.cpu.KernelTimer;
 import io.llmnpu.backend.cpu.ParallelLoop;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.management.CompilationMXBean;
-import java.lang.management.ManagementFactory;
 
 /**
  * Measures the two rates the oneDNN engine prices its products with, on the backend's own threads: the
@@ -26,9 +25,6 @@ final class Int8RateProbe {
     static final int PASS_ROWS = 64;
     private static final long WARMUP_NANOS = 300_000_000L;
     private static final long MEASURE_NANOS = 100_000_000L;
-    private static final long QUIET_NANOS = 300_000_000L;
-    private static final long MAX_WARMUP_NANOS = 6_000_000_000L;
-    private static final int MIN_RUNS = 3;
 
     private Int8RateProbe() {
     }
@@ -65,36 +61,9 @@ final class Int8RateProbe {
         }
     }
 
-    /**
-     * The fastest run in a window of {@code measureNanos}, after a warm-up. Vector API code is two orders
-     * of magnitude slower until C2 has compiled it, through intermediate tiers, and on a busy machine
-     * that takes seconds; so the warm-up lasts at least {@code warmupNanos} and then until the JIT has
-     * compiled nothing for {@value #QUIET_NANOS} ns, {@value #MAX_WARMUP_NANOS} ns at most.
-     */
+    /** The fastest run after a warm-up of at least {@code warmupNanos} that lets the JIT settle. */
     private static double best(Runnable run, long warmupNanos, long measureNanos) {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        boolean watchJit = jit != null && jit.isCompilationTimeMonitoringSupported();
-        long start = System.nanoTime();
-        long compiled = watchJit ? jit.getTotalCompilationTime() : 0;
-        long quietSince = start;
-        while (true) {
-            run.run();
-            long now = System.nanoTime();
-            if (watchJit && jit.getTotalCompilationTime() != compiled) {
-                compiled = jit.getTotalCompilationTime();
-                quietSince = now;
-            }
-            if (now - start >= MAX_WARMUP_NANOS || (now - start >= warmupNanos && now - quietSince >= QUIET_NANOS)) {
-                break;
-            }
-        }
-        long end = System.nanoTime() + measureNanos;
-        long best = Long.MAX_VALUE;
-        for (int i = 0; i < MIN_RUNS || System.nanoTime() < end; i++) {
-            long t = System.nanoTime();
-            run.run();
-            best = Math.min(best, System.nanoTime() - t);
-        }
-        return Math.max(best, 1) / 1e9;
+        KernelTimer.warmUp(run, warmupNanos);
+        return KernelTimer.fastestNanos(run, measureNanos) / 1e9;
     }
 }
