@@ -13,6 +13,7 @@ import io.llmnpu.runtime.api.GenerationResult;
 import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.api.RuntimeOptions;
+import io.llmnpu.runtime.engine.CpuBackends;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelReader;
@@ -36,10 +37,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class SyntheticModelTest {
     /**
@@ -56,12 +61,19 @@ class SyntheticModelTest {
     @TempDir
     Path dir;
 
-    @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "F16", "F32"})
-    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(GgmlType type) throws IOException {
+    static Stream<Arguments> typesAndBackends() {
+        return Stream.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16, GgmlType.F32)
+                .flatMap(type -> CpuBackends.NAMES.stream().map(backend -> Arguments.of(type, backend)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("typesAndBackends")
+    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(GgmlType type, String backend) throws IOException {
+        CpuBackends.assumeUsable(backend);
         Path gguf = SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
         ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
-        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(32))) {
+        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(32)
+                .withBackend(backend))) {
             assertEquals(DType.valueOf(type.name()), llm.model().weights().layers().getFirst().wq().dtype());
             GenerationResult result = llm.generate(
                     new GenerationRequest("Once upon a time", 40, SamplerConfig.greedy(), false), null, null);
@@ -91,6 +103,61 @@ class SyntheticModelTest {
             assertTrue(worst < REFERENCE_TOLERANCE, type + ": logits differ from the reference by " + worst);
             assertTrue(worst > 0 || type == GgmlType.F32, "a zero difference suggests the comparison is vacuous");
         }
+    }
+
+    /**
+     * The native backend's int8 prefill (prompt chunks of 16 rows or more over Q8_0/Q4_0 weights) against
+     * the double reference over the same weights. Activations are rounded to int8 codes per token row and
+     * Q8_0 weights to codes per output row, so its logits are not float-exact like the Vector API
+     * kernels' (5e-6 above): after two layers of random weights the largest logit error is a few
+     * percent of the logits' standard deviation (measured 3.5% for Q8_0, 4.4% for Q4_0, deterministic for
+     * this seed). On a real model the effect is small: stories260K in Q8_0 scores perplexity 4.1138 on
+     * the evaluation text with int8 prefill against 4.1110 with F32 activations (see the module README).
+     * Decoding the prompt's chunks wrongly would move the logits by their whole spread.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void int8PrefillStaysNearTheReference(GgmlType type) throws IOException {
+        CpuBackends.assumeUsable("cpu-native");
+        Path gguf = SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
+        ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
+        Random random = new Random(5);
+        int[] prompt = new int[100];
+        prompt[0] = 1;
+        for (int i = 1; i < prompt.length; i++) {
+            prompt[i] = 3 + random.nextInt(317);
+        }
+        double[] expected = null;
+        for (int pos = 0; pos < prompt.length; pos++) {
+            expected = reference.forward(prompt[pos], pos);
+        }
+        double mean = Arrays.stream(expected).average().orElseThrow();
+        double spread = Math.sqrt(Arrays.stream(expected).map(v -> (v - mean) * (v - mean)).average().orElseThrow());
+        for (String backend : CpuBackends.NAMES) {
+            try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(64)
+                    .withBackend(backend));
+                 InferenceSession session = llm.openSession()) {
+                float[] actual = session.feed(prompt);
+                double relative = maxAbsDiff(expected, actual) / spread;
+                System.out.printf(Locale.ROOT, "%s prefill of 100 tokens on %s: max logit error %.2e of their "
+                        + "standard deviation%n", type, backend, relative);
+                assertTrue(relative < (backend.equals("cpu") ? 1e-4 : 6e-2), type + " on " + backend + ": " + relative);
+                int chosen = argmax(actual);
+                int best = argmax(expected);
+                assertTrue(chosen == best || expected[best] - expected[chosen] < 1e-1 * spread,
+                        type + " on " + backend + ": greedy picks " + chosen + ", the reference " + best);
+            }
+        }
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     @Test
