@@ -32,6 +32,12 @@ final class PackedWeights {
      */
     static PackedWeights pack(OneDnn dnn, MemorySegment engine, int threads, MemorySegment codes, int n, int k,
                               MemorySegment targetMd, float[] rowScales) {
+        return pack(dnn, engine, threads, codes, OneDnn.S8, n, k, targetMd, rowScales);
+    }
+
+    /** {@link #pack} for weights of another oneDNN data type (e.g. F32 or BF16, for benchmarks). */
+    static PackedWeights pack(OneDnn dnn, MemorySegment engine, int threads, MemorySegment codes, int dataType,
+                              int n, int k, MemorySegment targetMd, float[] rowScales) {
         Arena arena = Arena.ofShared();
         MemorySegment pd = MemorySegment.NULL;
         MemorySegment reorder = MemorySegment.NULL;
@@ -43,7 +49,7 @@ final class PackedWeights {
             MemorySegment.copy(targetMd, 0, md, 0, OneDnn.MEMORY_DESC_BYTES);
             MemorySegment data = arena.allocate(dnn.memoryDescSize(md), 64);
             MemorySegment plainMd = arena.allocate(OneDnn.MEMORY_DESC_BYTES, 8);
-            dnn.initMemoryDesc(plainMd, arena, new long[] {k, n}, OneDnn.S8, OneDnn.TAG_BA);
+            dnn.initMemoryDesc(plainMd, arena, new long[] {k, n}, dataType, OneDnn.TAG_BA);
             pd = dnn.reorderPrimitiveDesc(engine, plainMd, md);
             reorder = dnn.createPrimitive(pd);
             stream = dnn.createStream(engine);
