@@ -20,9 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  * A {@link Op.Linear} over block-quantized weights (Q8_0, Q4_0) for many token rows, on the CPU's int8
  * dot-product units: activations become int8 codes with a scale per token row ({@link TokenQuantizer}),
  * weights int8 codes with a scale per output row ({@link RowRequantizer}, packed once), oneDNN sums
- * code products exactly in INT32, and each sum is scaled back: {@code out[t][r] = acc[t][r] *
- * rowScale[r] * tokenScale[t]}, plus the outlier channels' exact float contribution
- * {@code x[t][c] * w[r][c]}.
+ * code products exactly in INT32 (sources shifted by 128, see {@link OneDnnContext#int8Matmul}), and
+ * each sum is scaled back: {@code out[t][r] = acc[t][r] * rowScale[r] * tokenScale[t]}, plus the
+ * outlier channels' exact float contribution {@code x[t][c] * w[r][c]}.
  */
 final class BlockLinearProduct implements MatrixProduct {
 
@@ -48,6 +48,8 @@ final class BlockLinearProduct implements MatrixProduct {
     private final OneDnnMatmul matmul;
     private final PackedWeights packed;
     private final float[] rowScales;
+    /** 128 times each weight row's sum of codes: what the shifted sources add to its sums. */
+    private final int[] shiftSums;
     private final TokenQuantizer quantizer;
     private final Map<Integer, float[]> columns = new HashMap<>();
     private boolean closed;
@@ -82,15 +84,26 @@ final class BlockLinearProduct implements MatrixProduct {
         this.matmul = made;
         this.packed = acquired;
         this.rowScales = acquired.rowScales();
+        this.shiftSums = shifted(acquired.codeSums());
         this.quantizer = new TokenQuantizer(tokens, k, maxOutliers);
     }
 
     private PackedWeights pack(MemorySegment md, ParallelLoop loop) {
         try (Arena staging = Arena.ofShared()) {
             MemorySegment rowMajor = staging.allocate((long) n * k, 64);
-            float[] scales = RowRequantizer.requantize(weight, rowMajor, loop);
-            return PackedWeights.pack(context.dnn(), context.engine(), context.threads(), rowMajor, n, k, md, scales);
+            RowRequantizer.Rows rows = RowRequantizer.requantize(weight, rowMajor, loop);
+            return PackedWeights.pack(context.dnn(), context.engine(), context.threads(), rowMajor, n, k, md,
+                    rows.scales(), rows.codeSums());
         }
+    }
+
+    /** 128 times each row's sum of codes: what sources shifted by 128 add to the row's sums. */
+    static int[] shifted(int[] codeSums) {
+        int[] shift = new int[codeSums.length];
+        for (int r = 0; r < shift.length; r++) {
+            shift[r] = 128 * codeSums[r];
+        }
+        return shift;
     }
 
     @Override
@@ -134,6 +147,7 @@ final class BlockLinearProduct implements MatrixProduct {
         if (VECTORS) {
             for (; r + LANES <= n; r += LANES) {
                 FloatVector v = ((FloatVector) IntVector.fromMemorySegment(INTS, sums, sumRow + (long) r * Integer.BYTES, LE)
+                        .sub(IntVector.fromArray(INTS, shiftSums, r))
                         .convert(VectorOperators.I2F, 0))
                         .mul(FloatVector.fromArray(FLOATS, rowScales, r)).mul(tokenScale);
                 for (int o = 0; o < outlierColumns.length; o++) {
@@ -144,7 +158,7 @@ final class BlockLinearProduct implements MatrixProduct {
             }
         }
         for (; r < n; r++) {
-            float v = sums.get(I32, sumRow + (long) r * Integer.BYTES) * rowScales[r] * tokenScale;
+            float v = (sums.get(I32, sumRow + (long) r * Integer.BYTES) - shiftSums[r]) * rowScales[r] * tokenScale;
             for (int o = 0; o < outlierColumns.length; o++) {
                 v = Math.fma(outlierColumns[o][r], quantizer.outlierValue(t, o), v);
             }

@@ -44,16 +44,34 @@ final class Int8Codes {
 
     /** Writes the codes of {@code src[off, off + n)} to {@code dst} from byte {@code dstOff}. */
     static void encode(float[] src, int off, int n, float divisor, MemorySegment dst, long dstOff) {
+        encode(src, off, n, divisor, dst, dstOff, (byte) 0);
+    }
+
+    /**
+     * Writes the codes plus 128 as unsigned bytes (1..255; 128 is zero), the source operand of the
+     * CPU's unsigned-by-signed int8 dot products.
+     */
+    static void encodeShifted(float[] src, int off, int n, float divisor, MemorySegment dst, long dstOff) {
+        encode(src, off, n, divisor, dst, dstOff, SIGN_BIT);
+    }
+
+    /** The byte of code 0 among shifted codes. */
+    static final byte SHIFTED_ZERO = (byte) 0x80;
+    private static final byte SIGN_BIT = (byte) 0x80;
+
+    /** Adding 128 modulo 256 flips the sign bit of a two's-complement byte. */
+    private static void encode(float[] src, int off, int n, float divisor, MemorySegment dst, long dstOff, byte flip) {
         int i = 0;
         if (VECTORS) {
             for (; i + LANES <= n; i += LANES) {
                 FloatVector q = FloatVector.fromArray(FLOATS, src, off + i).div(divisor)
                         .max(-LIMIT).min(LIMIT).add(ROUNDER).sub(ROUNDER);
-                ((ByteVector) q.convertShape(VectorOperators.F2B, BYTES, 0)).intoMemorySegment(dst, dstOff + i, LE);
+                ((ByteVector) q.convertShape(VectorOperators.F2B, BYTES, 0)).lanewise(VectorOperators.XOR, flip)
+                        .intoMemorySegment(dst, dstOff + i, LE);
             }
         }
         for (; i < n; i++) {
-            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, code(src[off + i], divisor));
+            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) (code(src[off + i], divisor) ^ flip));
         }
     }
 

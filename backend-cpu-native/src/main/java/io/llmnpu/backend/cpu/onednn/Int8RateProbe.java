@@ -39,7 +39,7 @@ final class Int8RateProbe {
                 weights.set(ValueLayout.JAVA_BYTE, i, (byte) (i % 251 - 125));
             }
             PackedWeights packed = PackedWeights.pack(context.dnn(), context.engine(), context.threads(), weights, N, K,
-                    matmul.weightsMd(), new float[N]);
+                    matmul.weightsMd(), new float[N], new int[N]);
             try {
                 matmul.bind(codes, packed.data(), sums);
                 double matmulSeconds = best(matmul::run, WARMUP_NANOS, MEASURE_NANOS);

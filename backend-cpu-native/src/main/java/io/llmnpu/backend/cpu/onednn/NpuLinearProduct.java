@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * A {@link Op.QuantizedLinear}, the INT8 linear layer of the NPU path, on the CPU's int8 dot-product
  * units with the reference NPU's arithmetic bit for bit: per-tensor activation codes
- * {@code clamp(rint(x / inputScale), -127, 127)} ({@link Int8Codes}), exact INT32 sums (oneDNN), then
+ * {@code clamp(rint(x / inputScale), -127, 127)} ({@link Int8Codes}), exact INT32 sums (oneDNN, with
+ * sources shifted by 128 and the shift taken out again, see {@link OneDnnContext#int8Matmul}), then
  * the same output stage as npu-ref: {@code acc * (inputScale * weightScale)} in F32, or with an output
  * scale the fixed-point requantization to INT16 with saturation ({@link FixedPointMultiplier}) and
  * {@code q16 * outputScale}.
@@ -25,10 +26,10 @@ import jdk.incubator.vector.VectorSpecies;
 final class NpuLinearProduct implements MatrixProduct {
 
     /**
-     * Input features whose INT32 sums cannot overflow: codes within +-127 times weights within
-     * -128..127, so |acc| <= 127 * 128 * cols.
+     * Input features whose INT32 sums cannot overflow: sources shifted to 1..255 times weights within
+     * -128..127, so |acc| <= 255 * 128 * cols.
      */
-    static final int MAX_COLS = Integer.MAX_VALUE / (Int8Codes.LIMIT * 128);
+    static final int MAX_COLS = Integer.MAX_VALUE / (255 * 128);
 
     private static final VectorSpecies<Float> FLOATS = Int8Codes.FLOATS;
     private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
@@ -52,6 +53,8 @@ final class NpuLinearProduct implements MatrixProduct {
     private final MemorySegment sums;
     private final OneDnnMatmul matmul;
     private final PackedWeights packed;
+    /** 128 times each weight row's sum of codes: what the shifted sources add to its sums. */
+    private final int[] shiftSums;
     private boolean closed;
 
     NpuLinearProduct(OneDnnContext context, Op.QuantizedLinear op) {
@@ -96,6 +99,7 @@ final class NpuLinearProduct implements MatrixProduct {
         }
         this.matmul = made;
         this.packed = acquired;
+        this.shiftSums = BlockLinearProduct.shifted(acquired.codeSums());
     }
 
     /** The codes go to oneDNN as they are; heap or unaligned data is first copied to native memory. */
@@ -111,7 +115,8 @@ final class NpuLinearProduct implements MatrixProduct {
                 copy.copyFrom(rowMajor);
                 rowMajor = copy;
             }
-            return PackedWeights.pack(context.dnn(), context.engine(), context.threads(), rowMajor, n, k, md, rowScales);
+            return PackedWeights.pack(context.dnn(), context.engine(), context.threads(), rowMajor, n, k, md, rowScales,
+                    RowRequantizer.codeSums(rowMajor, n, k));
         }
     }
 
@@ -122,7 +127,7 @@ final class NpuLinearProduct implements MatrixProduct {
             float[] row = new float[k];
             for (int t = from; t < to; t++) {
                 MemorySegment.copy(in, F32, (long) t * k * Float.BYTES, row, 0, k);
-                Int8Codes.encode(row, 0, k, inputScale, codes, (long) t * k);
+                Int8Codes.encodeShifted(row, 0, k, inputScale, codes, (long) t * k);
             }
         });
         matmul.run();
@@ -145,13 +150,14 @@ final class NpuLinearProduct implements MatrixProduct {
         if (VECTORS) {
             for (; r + LANES <= n; r += LANES) {
                 ((FloatVector) IntVector.fromMemorySegment(INTS, sums, sumRow + (long) r * Integer.BYTES, LE)
+                        .sub(IntVector.fromArray(INTS, shiftSums, r))
                         .convert(VectorOperators.I2F, 0))
                         .mul(FloatVector.fromArray(FLOATS, dequant, r))
                         .intoMemorySegment(out, outRow + (long) r * Float.BYTES, LE);
             }
         }
         for (; r < n; r++) {
-            out.set(F32, outRow + (long) r * Float.BYTES, sums.get(I32, sumRow + (long) r * Integer.BYTES) * dequant[r]);
+            out.set(F32, outRow + (long) r * Float.BYTES, acc(sumRow, r) * dequant[r]);
         }
     }
 
@@ -159,10 +165,15 @@ final class NpuLinearProduct implements MatrixProduct {
         long sumRow = (long) t * n * Integer.BYTES;
         long outRow = (long) t * n * Float.BYTES;
         for (int r = 0; r < n; r++) {
-            int q16 = FixedPointMultiplier.apply(sums.get(I32, sumRow + (long) r * Integer.BYTES), mantissa[r],
-                    exponent[r], Op.QuantizedLinear.OUTPUT_LIMIT);
+            int q16 = FixedPointMultiplier.apply(acc(sumRow, r), mantissa[r], exponent[r],
+                    Op.QuantizedLinear.OUTPUT_LIMIT);
             out.set(F32, outRow + (long) r * Float.BYTES, q16 * outputScale);
         }
+    }
+
+    /** The exact INT32 sum of signed codes of output {@code r} in the row of sums at {@code sumRow}. */
+    private int acc(long sumRow, int r) {
+        return sums.get(I32, sumRow + (long) r * Integer.BYTES) - shiftSums[r];
     }
 
     @Override

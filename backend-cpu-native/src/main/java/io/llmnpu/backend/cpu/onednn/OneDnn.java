@@ -43,6 +43,7 @@ final class OneDnn {
     static final int F32 = 3;
     static final int S32 = 4;
     static final int S8 = 5;
+    static final int U8 = 6;
     // dnnl_format_tag_t
     static final int TAG_ANY = 1;
     static final int TAG_AB = 3;

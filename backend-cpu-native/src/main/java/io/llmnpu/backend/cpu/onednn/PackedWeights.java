@@ -5,8 +5,9 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * An int8 weight matrix in the packed layout of a oneDNN matmul, with one scale per output row:
- * {@code weight[r][c] ≈ code[r][c] * rowScales[r]}. Packed once per matrix when a graph is compiled
+ * An int8 weight matrix in the packed layout of a oneDNN matmul, with one scale per output row,
+ * {@code weight[r][c] ≈ code[r][c] * rowScales[r]}, and each row's sum of codes (see
+ * {@link OneDnnContext#int8Matmul}). Packed once per matrix when a graph is compiled
  * (a oneDNN reorder from the row-major codes) and shared by every graph that multiplies by it, through
  * {@link WeightStore}, which frees it when the last such graph closes.
  */
@@ -16,12 +17,14 @@ final class PackedWeights {
     private final MemorySegment md;
     private final MemorySegment data;
     private final float[] rowScales;
+    private final int[] codeSums;
 
-    private PackedWeights(Arena arena, MemorySegment md, MemorySegment data, float[] rowScales) {
+    private PackedWeights(Arena arena, MemorySegment md, MemorySegment data, float[] rowScales, int[] codeSums) {
         this.arena = arena;
         this.md = md;
         this.data = data;
         this.rowScales = rowScales;
+        this.codeSums = codeSums;
     }
 
     /**
@@ -31,13 +34,13 @@ final class PackedWeights {
      * @param threads OpenMP threads of the reorder
      */
     static PackedWeights pack(OneDnn dnn, MemorySegment engine, int threads, MemorySegment codes, int n, int k,
-                              MemorySegment targetMd, float[] rowScales) {
-        return pack(dnn, engine, threads, codes, OneDnn.S8, n, k, targetMd, rowScales);
+                              MemorySegment targetMd, float[] rowScales, int[] codeSums) {
+        return pack(dnn, engine, threads, codes, OneDnn.S8, n, k, targetMd, rowScales, codeSums);
     }
 
     /** {@link #pack} for weights of another oneDNN data type (e.g. F32 or BF16, for benchmarks). */
     static PackedWeights pack(OneDnn dnn, MemorySegment engine, int threads, MemorySegment codes, int dataType,
-                              int n, int k, MemorySegment targetMd, float[] rowScales) {
+                              int n, int k, MemorySegment targetMd, float[] rowScales, int[] codeSums) {
         Arena arena = Arena.ofShared();
         MemorySegment pd = MemorySegment.NULL;
         MemorySegment reorder = MemorySegment.NULL;
@@ -59,7 +62,7 @@ final class PackedWeights {
             OneDnn.setArgument(args, 0, OneDnn.ARG_FROM, from);
             OneDnn.setArgument(args, 1, OneDnn.ARG_TO, to);
             dnn.execute(reorder, stream, args, 2, threads);
-            return new PackedWeights(arena, md, data, rowScales.clone());
+            return new PackedWeights(arena, md, data, rowScales.clone(), codeSums.clone());
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
             throw e instanceof BackendException be ? be
@@ -99,6 +102,11 @@ final class PackedWeights {
     /** A copy of the row scales. */
     float[] rowScales() {
         return rowScales.clone();
+    }
+
+    /** A copy of each row's sum of codes. */
+    int[] codeSums() {
+        return codeSums.clone();
     }
 
     long bytes() {

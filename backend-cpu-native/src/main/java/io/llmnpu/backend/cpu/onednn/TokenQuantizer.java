@@ -49,8 +49,8 @@ final class TokenQuantizer {
     }
 
     /**
-     * Quantizes {@code in} [T, K] to {@code codes} [T, K] int8 (native, row-major) and chooses the
-     * outlier channels of this execution.
+     * Quantizes {@code in} [T, K] to {@code codes} [T, K] (native, row-major), shifted by 128 as
+     * {@link Int8Codes#encodeShifted} writes them, and chooses the outlier channels of this execution.
      */
     void quantize(MemorySegment in, MemorySegment codes, ParallelLoop loop) {
         findOutliers(in, loop);
@@ -67,9 +67,9 @@ final class TokenQuantizer {
                 float scale = Int8Codes.absMax(row, 0, k) / Int8Codes.LIMIT;
                 scales[t] = scale;
                 if (scale == 0) {
-                    codes.asSlice((long) t * k, k).fill((byte) 0);
+                    codes.asSlice((long) t * k, k).fill(Int8Codes.SHIFTED_ZERO);
                 } else {
-                    Int8Codes.encode(row, 0, k, scale, codes, (long) t * k);
+                    Int8Codes.encodeShifted(row, 0, k, scale, codes, (long) t * k);
                 }
             }
         });

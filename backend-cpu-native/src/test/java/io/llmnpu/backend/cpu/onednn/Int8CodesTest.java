@@ -42,9 +42,13 @@ class Int8CodesTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment codes = arena.allocate(n + 3);
             Int8Codes.encode(x, 0, n, scale, codes, 3);
+            MemorySegment shifted = arena.allocate(n);
+            Int8Codes.encodeShifted(x, 0, n, scale, shifted, 0);
             for (int i = 0; i < n; i++) {
                 assertEquals(npuCode(x[i], scale), codes.get(ValueLayout.JAVA_BYTE, 3 + i), "value " + x[i] + " at " + i);
                 assertEquals(npuCode(x[i], scale), Int8Codes.code(x[i], scale), "scalar code of " + x[i]);
+                assertEquals(npuCode(x[i], scale) + 128, shifted.get(ValueLayout.JAVA_BYTE, i) & 0xFF,
+                        "shifted code of " + x[i]);
             }
         }
     }

@@ -101,7 +101,7 @@ public class MatmulBenchmark {
         MemorySegment src = randomBits(arena, (long) TOKENS * k * elementBytes, elementBytes);
         MemorySegment plain = randomBits(arena, (long) n * k * elementBytes, elementBytes);
         PackedWeights packed = PackedWeights.pack(dnn, engineHandle, threads, plain, weightsType, n, k,
-                matmul.weightsMd(), new float[n]);
+                matmul.weightsMd(), new float[n], new int[n]);
         MemorySegment dst = arena.allocate((long) TOKENS * n * 4, 64);
         matmul.bind(src, packed.data(), dst);
         product = matmul::run;
