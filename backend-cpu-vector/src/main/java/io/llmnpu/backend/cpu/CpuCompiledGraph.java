@@ -125,13 +125,19 @@ final class CpuCompiledGraph implements CompiledGraph {
             List<String> labels = new ArrayList<>();
             Workspace workspace = new Workspace();
             MatrixEngine engine = backend.engine();
-            ParallelLoop prepareLoop = weightsShareable ? backend.pool() : ParallelLoop.serial();
+            List<Op> engineOps = graph.ops().stream().filter(engine::accepts).toList();
+            if (!engineOps.isEmpty()) {
+                products.addAll(engine.prepare(engineOps, weightsShareable ? backend.pool() : ParallelLoop.serial()));
+                if (products.size() != engineOps.size()) {
+                    throw new IllegalStateException("matrix engine " + engine.description() + " prepared "
+                            + products.size() + " products for " + engineOps.size() + " ops");
+                }
+            }
+            int nextProduct = 0;
             for (Op op : graph.ops()) {
-                if (engine.accepts(op)) {
-                    MatrixProduct product = engine.prepare(op, prepareLoop);
-                    products.add(product);
+                if (nextProduct < engineOps.size() && engineOps.get(nextProduct) == op) {
                     kernels.add(new ProductKernel(slotOf.get(op.inputs().getFirst().id()),
-                            slotOf.get(op.outputs().getFirst().id()), product));
+                            slotOf.get(op.outputs().getFirst().id()), products.get(nextProduct++)));
                 } else {
                     kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace));
                 }

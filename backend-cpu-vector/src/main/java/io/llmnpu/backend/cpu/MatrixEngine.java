@@ -1,6 +1,7 @@
 package io.llmnpu.backend.cpu;
 
 import io.llmnpu.api.graph.Op;
+import java.util.List;
 
 /**
  * A second engine for the CPU backend's matrix products: a native GEMM library that reaches
@@ -29,8 +30,8 @@ public interface MatrixEngine extends AutoCloseable {
         }
 
         @Override
-        public MatrixProduct prepare(Op op, ParallelLoop loop) {
-            throw new IllegalArgumentException("no matrix engine: " + op);
+        public List<MatrixProduct> prepare(List<Op> ops, ParallelLoop loop) {
+            throw new IllegalArgumentException("no matrix engine: " + ops);
         }
 
         @Override
@@ -48,12 +49,17 @@ public interface MatrixEngine extends AutoCloseable {
     double seconds(Op op);
 
     /**
-     * Prepares an accepted op for execution, e.g. packs its weights; called when a graph is compiled.
-     * The product is closed with the graph.
+     * Prepares the accepted ops of one graph for execution (e.g. packs their weights) when the graph is
+     * compiled: one product per op, in the order given, which is the graph's order. The products are
+     * closed with the graph.
+     *
+     * <p>A graph runs its products in that order on every execution, one execution at a time, so
+     * products of ops that read the same value may share work: the first of them, say, quantizes the
+     * value once, or multiplies it by all their weights in one product, and the others use the result.
      *
      * @param loop the backend's threads, for the preparation's own work
      */
-    MatrixProduct prepare(Op op, ParallelLoop loop);
+    List<MatrixProduct> prepare(List<Op> ops, ParallelLoop loop);
 
     /** Frees what the engine holds; called when the backend closes, after its graphs. */
     @Override

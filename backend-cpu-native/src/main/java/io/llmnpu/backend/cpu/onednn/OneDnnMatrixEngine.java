@@ -8,16 +8,22 @@ import io.llmnpu.backend.cpu.CostConstants;
 import io.llmnpu.backend.cpu.MatrixEngine;
 import io.llmnpu.backend.cpu.MatrixProduct;
 import io.llmnpu.backend.cpu.ParallelLoop;
+import io.llmnpu.api.graph.Value;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The CPU backend's matrix products on oneDNN's int8 kernels. It takes:
  * <ul>
  *   <li>{@link Op.Linear} over Q8_0 or Q4_0 weights from {@link NativeSettings#minRows()} token rows
- *       (prefill), as a {@link BlockLinearProduct};</li>
- *   <li>every {@link Op.QuantizedLinear} (the NPU path's W8A8 layers), as an {@link NpuLinearProduct},
- *       bit-identical to the reference NPU.</li>
+ *       (prefill), in groups of ops that read the same activations ({@link BlockLinearGroup});</li>
+ *   <li>every {@link Op.QuantizedLinear} (the NPU path's W8A8 layers), likewise grouped
+ *       ({@link NpuLinearGroup}), bit-identical to the reference NPU.</li>
  * </ul>
  * Decode rows, and weights in F32, F16 or BF16, stay on the Vector API kernels: decode is bound by
  * memory bandwidth, which int8 arithmetic does not change, and those types would lose precision in int8.
@@ -86,7 +92,7 @@ final class OneDnnMatrixEngine implements MatrixEngine {
         return switch (op) {
             case Op.Linear l -> (l.weight().dtype() == DType.Q8_0 || l.weight().dtype() == DType.Q4_0)
                     && l.in().shape().rank() == 2 && l.in().shape().dim(0) >= settings.minRows();
-            case Op.QuantizedLinear q -> q.in().shape().rank() == 2 && q.weights().cols() <= NpuLinearProduct.MAX_COLS;
+            case Op.QuantizedLinear q -> q.in().shape().rank() == 2 && q.weights().cols() <= NpuLinearGroup.MAX_COLS;
             default -> false;
         };
     }
@@ -102,16 +108,42 @@ final class OneDnnMatrixEngine implements MatrixEngine {
         return ops / rates.flopsPerSecond() + bytes / rates.bytesPerSecond();
     }
 
+    /**
+     * Groups the ops by the activations they read (and, for QuantizedLinear, the input scale): the ops of
+     * a group share one quantization of their input and one matmul over their stacked weights.
+     */
     @Override
-    public MatrixProduct prepare(Op op, ParallelLoop loop) {
+    public List<MatrixProduct> prepare(List<Op> ops, ParallelLoop loop) {
         if (closed) {
             throw new BackendException("the oneDNN engine is closed");
         }
-        return switch (op) {
-            case Op.Linear l -> new BlockLinearProduct(context, l, settings.maxOutliers(l.weight().shape().dim(1)), loop);
-            case Op.QuantizedLinear q -> new NpuLinearProduct(context, q);
-            default -> throw new IllegalArgumentException("the oneDNN engine does not run " + op);
-        };
+        record Input(Value value, float scale) {
+        }
+        Map<Input, List<Op>> groups = new LinkedHashMap<>();
+        for (Op op : ops) {
+            Input input = switch (op) {
+                case Op.Linear l -> new Input(l.in(), Float.NaN);
+                case Op.QuantizedLinear q -> new Input(q.in(), q.inputScale());
+                default -> throw new IllegalArgumentException("the oneDNN engine does not run " + op);
+            };
+            groups.computeIfAbsent(input, i -> new ArrayList<>()).add(op);
+        }
+        Map<Op, MatrixProduct> products = new IdentityHashMap<>();
+        try {
+            for (List<Op> group : groups.values()) {
+                List<MatrixProduct> made = group.getFirst() instanceof Op.Linear
+                        ? BlockLinearGroup.products(context, group.stream().map(Op.Linear.class::cast).toList(),
+                                settings.maxOutliers(group.getFirst().inputs().getFirst().shape().dim(1)), loop)
+                        : NpuLinearGroup.products(context, group.stream().map(Op.QuantizedLinear.class::cast).toList());
+                for (int i = 0; i < group.size(); i++) {
+                    products.put(group.get(i), made.get(i));
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            products.values().forEach(MatrixProduct::close);
+            throw e;
+        }
+        return ops.stream().map(products::get).toList();
     }
 
     @Override

@@ -17,13 +17,23 @@ import java.util.function.Supplier;
 final class WeightStore {
 
     /**
-     * Which weights: their memory, and how they were turned into codes.
+     * One source matrix of a packed one.
      *
-     * @param data     the source weights' memory (equal segments: same address and heap object)
-     * @param bytes    its size, so a region reused for other weights is told apart
-     * @param encoding how the codes were made from it, e.g. {@code Q8_0 per-row}
+     * @param data  its memory (equal segments: same address and heap object)
+     * @param bytes its size, so a region reused for other weights is told apart
      */
-    record Key(MemorySegment data, long bytes, String encoding, int rows, int cols) {
+    record Part(MemorySegment data, long bytes) {
+    }
+
+    /**
+     * Which weights: the source matrices stacked row after row, and how they were turned into codes.
+     *
+     * @param encoding how the codes were made, e.g. {@code per-row int8}
+     */
+    record Key(List<Part> parts, String encoding, int rows, int cols) {
+        Key {
+            parts = List.copyOf(parts);
+        }
     }
 
     private static final class Entry {

@@ -1,8 +1,10 @@
 package io.llmnpu.backend.cpu.onednn;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.backend.Backend;
+import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.SubgraphBuilder;
@@ -12,8 +14,11 @@ import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -70,6 +75,54 @@ class BlockLinearAccuracyTest {
         // Above the minimum the product is int8; below it the Vector API kernels run it in F32.
         Errors e = errors(dtype, false, new NativeSettings(TOKENS + 1, NativeSettings.DEFAULT_OUTLIER_SHARE));
         assertTrue(e.maxRelative() < 1e-5, e.toString());
+    }
+
+    /**
+     * Linears reading the same activations (q, k and v; gate and up) run as one product over their stacked
+     * weights; each output is exactly what the op computes alone, since the activation codes and the
+     * per-row weight codes do not depend on the neighbours.
+     */
+    @Test
+    void linearsSharingAnInputGiveWhatEachGivesAlone() {
+        Random random = new Random(7);
+        int[] outs = {96, 32, 40};
+        DType[] types = {DType.Q8_0, DType.Q4_0, DType.Q8_0};
+        try (Arena arena = Arena.ofShared(); Backend backend = NativeBackends.open(NativeSettings.configured())) {
+            Tensor input = Tensor.allocate(arena, "x", DType.F32, Shape.of(TOKENS, K));
+            for (long i = 0; i < input.shape().elements(); i++) {
+                double v = random.nextGaussian() * (i % K == 77 ? 40 : 1); // an outlier channel too
+                input.data().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) v);
+            }
+            SubgraphBuilder together = new SubgraphBuilder("together");
+            Value x = together.input("x", DType.F32, Shape.of(TOKENS, K));
+            float[][] alone = new float[outs.length][];
+            for (int i = 0; i < outs.length; i++) {
+                float[] values = new float[outs[i] * K];
+                for (int j = 0; j < values.length; j++) {
+                    values[j] = (float) (random.nextGaussian() * 0.02);
+                }
+                Tensor w = BlockWeights.encode(arena, types[i], values, outs[i], K);
+                Value y = together.value("y" + i, DType.F32, Shape.of(TOKENS, outs[i]));
+                together.add(new Op.Linear(x, w, y));
+                together.output(y);
+                SubgraphBuilder single = new SubgraphBuilder("alone");
+                Value sx = single.input("x", DType.F32, Shape.of(TOKENS, K));
+                Value sy = single.add(new Op.Linear(sx, w, single.value("y", DType.F32, Shape.of(TOKENS, outs[i])))).out();
+                single.output(sy);
+                alone[i] = NativeBackends.run(backend.devices().getFirst(), single.build(), input, arena);
+            }
+            Subgraph graph = together.build();
+            Map<Value, Tensor> bindings = new HashMap<>();
+            bindings.put(x, input);
+            graph.outputs().forEach(v -> bindings.put(v, Tensor.allocate(arena, v.name(), DType.F32, v.shape())));
+            try (CompiledGraph compiled = backend.devices().getFirst().compile(graph)) {
+                compiled.execute(bindings);
+            }
+            for (int i = 0; i < outs.length; i++) {
+                assertArrayEquals(alone[i], bindings.get(graph.outputs().get(i)).toFloatArray(),
+                        "output " + i);
+            }
+        }
     }
 
     private static Errors errors(DType dtype, boolean outliers, NativeSettings settings) {

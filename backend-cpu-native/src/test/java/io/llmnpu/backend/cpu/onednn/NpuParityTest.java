@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.backend.Affinity;
 import io.llmnpu.api.backend.Backend;
+import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.SubgraphBuilder;
@@ -18,10 +19,13 @@ import io.llmnpu.backend.npu.reference.ReferenceNpuBackend;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -111,6 +115,63 @@ class NpuParityTest {
             }
             assertTrue(!requantize || saturated > 0 || expected.length < 64, "some requantized outputs saturate");
         }
+    }
+
+    /**
+     * Three layers on one input, as q, k and v are: one ingress and one matmul over their stacked weights,
+     * each with its own scales and output stage (one dequantized, two requantized with different scales).
+     */
+    @Test
+    void layersSharingAnInputAreBitIdenticalToo() {
+        Random random = new Random(99);
+        int tokens = 24;
+        int in = 160;
+        int[] outs = {64, 16, 16};
+        float[] outputScales = {0f, 0.004f, 0.0007f};
+        try (Arena arena = Arena.ofShared()) {
+            SubgraphBuilder b = new SubgraphBuilder("qkv");
+            Value x = b.input("x", DType.F32, Shape.of(tokens, in));
+            float inputScale = 1f / 127;
+            for (int i = 0; i < outs.length; i++) {
+                MemorySegment codes = arena.allocate((long) outs[i] * in);
+                for (long j = 0; j < codes.byteSize(); j++) {
+                    codes.set(ValueLayout.JAVA_BYTE, j, (byte) (random.nextInt(255) - 127));
+                }
+                float[] scales = new float[outs[i]];
+                for (int r = 0; r < scales.length; r++) {
+                    scales[r] = (float) (0.01 + 0.02 * random.nextDouble());
+                }
+                Value y = b.value("y" + i, DType.F32, Shape.of(tokens, outs[i]));
+                b.add(new Op.QuantizedLinear(x, new Int8Weights("w" + i, Shape.of(outs[i], in), codes, scales), inputScale,
+                        outputScales[i], y));
+                b.output(y);
+            }
+            Subgraph graph = b.build();
+            Tensor input = Tensor.allocate(arena, "x", DType.F32, x.shape());
+            for (long i = 0; i < x.shape().elements(); i++) {
+                input.data().setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, (float) (random.nextGaussian() * 0.5));
+            }
+            float[][] expected = runAll(npuRef, graph, input, arena);
+            float[][] actual = runAll(nativeCpu, graph, input, arena);
+            for (int o = 0; o < outs.length; o++) {
+                for (int i = 0; i < expected[o].length; i++) {
+                    assertEquals(Float.floatToRawIntBits(expected[o][i]), Float.floatToRawIntBits(actual[o][i]),
+                            "output " + o + " value " + i);
+                }
+            }
+        }
+    }
+
+    private static float[][] runAll(Backend backend, Subgraph graph, Tensor x, Arena arena) {
+        Map<Value, Tensor> bindings = new HashMap<>();
+        bindings.put(graph.inputs().getFirst(), x);
+        for (Value out : graph.outputs()) {
+            bindings.put(out, Tensor.allocate(arena, out.name(), DType.F32, out.shape()));
+        }
+        try (CompiledGraph compiled = backend.devices().getFirst().compile(graph)) {
+            compiled.execute(bindings);
+        }
+        return graph.outputs().stream().map(v -> bindings.get(v).toFloatArray()).toArray(float[][]::new);
     }
 
     private static Op.QuantizedLinear op(Subgraph graph) {
