@@ -44,7 +44,7 @@ public final class NativeCpuBackendProvider implements BackendProvider {
     /** Opened once per provider: loading and checking the library is cheap but not free. */
     private synchronized OneDnn.Result library() {
         if (library == null) {
-            library = OneDnn.open();
+            library = OneDnn.open(settings.library());
         }
         return library;
     }

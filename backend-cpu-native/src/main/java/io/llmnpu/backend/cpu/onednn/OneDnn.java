@@ -138,36 +138,37 @@ final class OneDnn {
     }
 
     /**
-     * Opens the library, or says why it cannot be used here: not installed, not a 2.x release, or a
-     * CPU without int8 dot-product instructions (then oneDNN's int8 kernels are no faster than the
-     * Vector API's).
+     * Opens {@code library} (a file name or path), or says why it cannot be used here: not installed, not
+     * a 2.x release, or a CPU without int8 dot-product instructions (then oneDNN's int8 kernels are no
+     * faster than the Vector API's).
      */
-    static Result open() {
+    static Result open(String library) {
         SymbolLookup dnnl;
         SymbolLookup openMp;
         try {
             quietOpenMpThreads();
             // Arena.global(): never unloaded (see the class comment).
-            dnnl = SymbolLookup.libraryLookup(LIBRARY, Arena.global());
+            dnnl = SymbolLookup.libraryLookup(library, Arena.global());
             openMp = SymbolLookup.libraryLookup(OPENMP_LIBRARY, Arena.global());
         } catch (IllegalArgumentException | IllegalCallerException e) {
-            return new Result(Optional.empty(), "oneDNN (" + LIBRARY + ") cannot be loaded: " + e.getMessage()
-                    + "; install it (Debian/Ubuntu: apt-get install libdnnl2)");
+            return new Result(Optional.empty(), "oneDNN (" + library + ") cannot be loaded: " + e.getMessage()
+                    + "; install it (Debian/Ubuntu: apt-get install libdnnl2) or name its file with -D"
+                    + NativeSettings.LIBRARY_PROPERTY);
         }
-        OneDnn library;
+        OneDnn opened;
         try {
-            library = new OneDnn(dnnl, openMp);
+            opened = new OneDnn(dnnl, openMp);
         } catch (UnsupportedOperationException | IllegalStateException e) {
             return new Result(Optional.empty(), e.getMessage());
         } catch (Throwable e) {
-            return new Result(Optional.empty(), "oneDNN (" + LIBRARY + ") is unusable: " + e);
+            return new Result(Optional.empty(), "oneDNN (" + library + ") is unusable: " + e);
         }
-        if (!library.hasInt8DotProducts()) {
+        if (!opened.hasInt8DotProducts()) {
             return new Result(Optional.empty(), String.format(Locale.ROOT, "this CPU has no int8 dot-product "
                     + "instructions (oneDNN %s reports ISA 0x%x, without VNNI), so native int8 products would not "
-                    + "beat the Vector API backend", library.version, library.isa));
+                    + "beat the Vector API backend", opened.version, opened.isa));
         }
-        return new Result(Optional.of(library), "");
+        return new Result(Optional.of(opened), "");
     }
 
     /** The library, or the reason there is none. */

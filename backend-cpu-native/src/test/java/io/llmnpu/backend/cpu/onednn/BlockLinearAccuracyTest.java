@@ -62,7 +62,7 @@ class BlockLinearAccuracyTest {
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
     void outlierChannelsAreComputedInFloat(DType dtype) {
         Errors with = errors(dtype, true, NativeSettings.configured());
-        Errors without = errors(dtype, true, new NativeSettings(NativeSettings.DEFAULT_MIN_ROWS, 0));
+        Errors without = errors(dtype, true, NativeSettings.configured().withOutlierShare(0));
         System.out.println("int8 prefill Linear " + dtype + ", 4 outlier channels: " + with
                 + "; without taking them out: " + without);
         assertTrue(with.maxRelative() < MAX_RELATIVE && with.rmsRelative() < RMS_RELATIVE, with.toString());
@@ -73,7 +73,7 @@ class BlockLinearAccuracyTest {
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
     void fewRowsStayOnTheExactFloatKernels(DType dtype) {
         // Above the minimum the product is int8; below it the Vector API kernels run it in F32.
-        Errors e = errors(dtype, false, new NativeSettings(TOKENS + 1, NativeSettings.DEFAULT_OUTLIER_SHARE));
+        Errors e = errors(dtype, false, NativeSettings.configured().withMinRows(TOKENS + 1));
         assertTrue(e.maxRelative() < 1e-5, e.toString());
     }
 

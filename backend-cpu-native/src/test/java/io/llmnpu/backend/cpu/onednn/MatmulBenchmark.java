@@ -94,7 +94,8 @@ public class MatmulBenchmark {
     }
 
     private void oneDnn(int k, int n, int srcType, int weightsType, int dstType, int elementBytes) {
-        OneDnn dnn = OneDnn.open().library().orElseThrow(() -> new IllegalStateException(OneDnn.open().problem()));
+        OneDnn.Result opened = OneDnn.open(OneDnn.LIBRARY);
+        OneDnn dnn = opened.library().orElseThrow(() -> new IllegalStateException(opened.problem()));
         MemorySegment engineHandle = dnn.createCpuEngine();
         OneDnnMatmul matmul = new OneDnnMatmul(dnn, engineHandle, threads, TOKENS, k, n, srcType, weightsType, dstType);
         // Small random bit patterns: valid values in every type (BF16/F32 bits with a bounded exponent).
