@@ -1,6 +1,7 @@
 package io.llmnpu.backend.cpu.onednn;
 
 import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.backend.cpu.ParallelLoop;
 import io.llmnpu.backend.cpu.RowDecoder;
@@ -24,6 +25,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * matrix where Vector API code would run interpreted, a hundred times slower, for seconds.
  */
 final class RowRequantizer {
+
+    private static final int BLOCK = 32;
 
     /** Work per task: a few rows of a wide matrix. */
     private static final int MIN_TASK_VALUES = 1 << 16;
@@ -51,9 +54,11 @@ final class RowRequantizer {
         AtomicReference<String> bad = new AtomicReference<>();
         loop.forRange(n, Math.max(1, MIN_TASK_VALUES / k), (from, to) -> {
             float[] row = new float[k];
+            // The row's encoded bytes, then its codes.
+            byte[] raw = new byte[Math.max(k, Math.toIntExact(weight.dtype().byteSize(k)))];
             MemorySegment rowSegment = MemorySegment.ofArray(row);
             for (int r = from; r < to; r++) {
-                RowDecoder.decode(weight.dtype(), weight.data(), r, k, rowSegment, 0);
+                decode(weight, r, k, raw, row, rowSegment);
                 float max = 0;
                 for (float v : row) {
                     max = Math.max(max, Math.abs(v));
@@ -64,13 +69,13 @@ final class RowRequantizer {
                 }
                 float scale = max / Int8Codes.LIMIT;
                 scales[r] = scale;
-                long at = (long) r * k;
                 int sum = 0;
                 for (int c = 0; c < k; c++) {
                     byte code = scale == 0 ? 0 : Int8Codes.code(row[c], scale);
-                    codes.set(ValueLayout.JAVA_BYTE, at + c, code);
+                    raw[c] = code;
                     sum += code;
                 }
+                MemorySegment.copy(raw, 0, codes, ValueLayout.JAVA_BYTE, (long) r * k, k);
                 sums[r] = sum;
             }
         });
@@ -78,6 +83,38 @@ final class RowRequantizer {
             throw new BackendException("weights " + weight + ": " + bad.get() + "; they cannot be multiplied in int8");
         }
         return new Rows(scales, sums);
+    }
+
+    /**
+     * Row {@code r} of {@code weight} as F32 in {@code row}, each value the float product of its quant and
+     * its block's scale, as {@link RowDecoder} gives it; Q8_0 and Q4_0 are decoded from a bulk copy of the
+     * row's bytes (a bounds check per value, as a segment read needs, costs several times more).
+     */
+    private static void decode(Tensor weight, int r, int k, byte[] raw, float[] row, MemorySegment rowSegment) {
+        DType dtype = weight.dtype();
+        if (dtype != DType.Q8_0 && dtype != DType.Q4_0) {
+            RowDecoder.decode(dtype, weight.data(), r, k, rowSegment, 0);
+            return;
+        }
+        int rowBytes = Math.toIntExact(dtype.byteSize(k));
+        MemorySegment.copy(weight.data(), ValueLayout.JAVA_BYTE, (long) r * rowBytes, raw, 0, rowBytes);
+        int blockBytes = dtype.blockBytes();
+        for (int b = 0; b < k / BLOCK; b++) {
+            int at = b * blockBytes;
+            float d = Float.float16ToFloat((short) ((raw[at] & 0xFF) | raw[at + 1] << 8));
+            int out = b * BLOCK;
+            if (dtype == DType.Q8_0) {
+                for (int j = 0; j < BLOCK; j++) {
+                    row[out + j] = raw[at + 2 + j] * d;
+                }
+            } else {
+                for (int j = 0; j < BLOCK / 2; j++) {
+                    int q = raw[at + 2 + j] & 0xFF;
+                    row[out + j] = ((q & 0x0F) - 8) * d;
+                    row[out + j + BLOCK / 2] = ((q >>> 4) - 8) * d;
+                }
+            }
+        }
     }
 
     /** Each row's sum of codes of int8 weights [n, k] stored row-major in {@code codes}. */
