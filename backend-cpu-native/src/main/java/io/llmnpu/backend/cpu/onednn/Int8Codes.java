@@ -44,7 +44,7 @@ final class Int8Codes {
 
     /** Writes the codes of {@code src[off, off + n)} to {@code dst} from byte {@code dstOff}. */
     static void encode(float[] src, int off, int n, float divisor, MemorySegment dst, long dstOff) {
-        encode(src, off, n, divisor, dst, dstOff, (byte) 0);
+        encode(src, off, n, divisor, true, dst, dstOff, (byte) 0);
     }
 
     /**
@@ -52,7 +52,16 @@ final class Int8Codes {
      * CPU's unsigned-by-signed int8 dot products.
      */
     static void encodeShifted(float[] src, int off, int n, float divisor, MemorySegment dst, long dstOff) {
-        encode(src, off, n, divisor, dst, dstOff, SIGN_BIT);
+        encode(src, off, n, divisor, true, dst, dstOff, SIGN_BIT);
+    }
+
+    /**
+     * {@link #encodeShifted} with the quotient replaced by a product with {@code multiplier} (the
+     * reciprocal of the divisor): faster, and within one rounding of the quotient, for codes whose
+     * rounding no other device has to match.
+     */
+    static void encodeShiftedTimes(float[] src, int off, int n, float multiplier, MemorySegment dst, long dstOff) {
+        encode(src, off, n, multiplier, false, dst, dstOff, SIGN_BIT);
     }
 
     /** The byte of code 0 among shifted codes. */
@@ -60,18 +69,22 @@ final class Int8Codes {
     private static final byte SIGN_BIT = (byte) 0x80;
 
     /** Adding 128 modulo 256 flips the sign bit of a two's-complement byte. */
-    private static void encode(float[] src, int off, int n, float divisor, MemorySegment dst, long dstOff, byte flip) {
+    private static void encode(float[] src, int off, int n, float factor, boolean divide, MemorySegment dst,
+                               long dstOff, byte flip) {
         int i = 0;
         if (VECTORS) {
             for (; i + LANES <= n; i += LANES) {
-                FloatVector q = FloatVector.fromArray(FLOATS, src, off + i).div(divisor)
+                FloatVector x = FloatVector.fromArray(FLOATS, src, off + i);
+                FloatVector q = (divide ? x.div(factor) : x.mul(factor))
                         .max(-LIMIT).min(LIMIT).add(ROUNDER).sub(ROUNDER);
                 ((ByteVector) q.convertShape(VectorOperators.F2B, BYTES, 0)).lanewise(VectorOperators.XOR, flip)
                         .intoMemorySegment(dst, dstOff + i, LE);
             }
         }
         for (; i < n; i++) {
-            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) (code(src[off + i], divisor) ^ flip));
+            float x = src[off + i];
+            double q = Math.rint(divide ? x / factor : x * factor);
+            dst.set(ValueLayout.JAVA_BYTE, dstOff + i, (byte) ((int) Math.max(-LIMIT, Math.min(LIMIT, q)) ^ flip));
         }
     }
 

@@ -51,11 +51,49 @@ final class TokenQuantizer {
     /**
      * Quantizes {@code in} [T, K] to {@code codes} [T, K] (native, row-major), shifted by 128 as
      * {@link Int8Codes#encodeShifted} writes them, and chooses the outlier channels of this execution.
+     *
+     * <p>One pass usually does: a row with no value beyond {@link #OUTLIER_RATIO} root mean squares is
+     * encoded as soon as it is seen. Only when some row has such a value are the outlier channels
+     * chosen and every row encoded again without them, since a channel taken out changes every row.
      */
     void quantize(MemorySegment in, MemorySegment codes, ParallelLoop loop) {
-        findOutliers(in, loop);
-        int[] chosen = outliers;
+        Arrays.fill(peaks, 0f);
         int grain = Math.max(1, (1 << 15) / k);
+        loop.forRange(tokens, grain, (from, to) -> {
+            float[] row = new float[k];
+            float[] local = null;
+            for (int t = from; t < to; t++) {
+                MemorySegment.copy(in, F32, (long) t * k * Float.BYTES, row, 0, k);
+                float[] stats = statistics(row);
+                float rms = (float) Math.sqrt(stats[0] / k);
+                float limit = OUTLIER_RATIO * rms;
+                if (maxOutliers > 0 && stats[1] > limit && limit > 0 && Float.isFinite(limit)) {
+                    if (local == null) {
+                        local = new float[k];
+                    }
+                    for (int c = 0; c < k; c++) {
+                        float ratio = Math.abs(row[c]) / rms;
+                        if (ratio > OUTLIER_RATIO && ratio > local[c]) {
+                            local[c] = ratio;
+                        }
+                    }
+                } else {
+                    encodeRow(t, row, stats[1], codes);
+                }
+            }
+            if (local != null) {
+                synchronized (peaks) {
+                    for (int c = 0; c < k; c++) {
+                        peaks[c] = Math.max(peaks[c], local[c]);
+                    }
+                }
+            }
+        });
+        outliers = chooseOutliers();
+        if (outliers.length == 0) {
+            return;
+        }
+        int[] chosen = outliers;
         loop.forRange(tokens, grain, (from, to) -> {
             float[] row = new float[k];
             for (int t = from; t < to; t++) {
@@ -64,15 +102,20 @@ final class TokenQuantizer {
                     outlierValues[t * maxOutliers + o] = row[chosen[o]];
                     row[chosen[o]] = 0;
                 }
-                float scale = Int8Codes.absMax(row, 0, k) / Int8Codes.LIMIT;
-                scales[t] = scale;
-                if (scale == 0) {
-                    codes.asSlice((long) t * k, k).fill(Int8Codes.SHIFTED_ZERO);
-                } else {
-                    Int8Codes.encodeShifted(row, 0, k, scale, codes, (long) t * k);
-                }
+                encodeRow(t, row, Int8Codes.absMax(row, 0, k), codes);
             }
         });
+    }
+
+    /** Row {@code t}'s codes for a row whose largest magnitude is {@code max}: that value becomes code 127. */
+    private void encodeRow(int t, float[] row, float max, MemorySegment codes) {
+        float scale = max / Int8Codes.LIMIT;
+        scales[t] = scale;
+        if (scale == 0) {
+            codes.asSlice((long) t * k, k).fill(Int8Codes.SHIFTED_ZERO);
+        } else {
+            Int8Codes.encodeShiftedTimes(row, 0, k, Int8Codes.LIMIT / max, codes, (long) t * k);
+        }
     }
 
     /** The value of one int8 step of row {@code t} in the last execution. */
@@ -94,44 +137,8 @@ final class TokenQuantizer {
         return outlierValues[t * maxOutliers + o];
     }
 
-    /**
-     * Marks channels where a row exceeds {@link #OUTLIER_RATIO} root mean squares, keeping the
-     * {@code maxOutliers} with the largest such ratio.
-     */
-    private void findOutliers(MemorySegment in, ParallelLoop loop) {
-        if (maxOutliers == 0) {
-            return;
-        }
-        Arrays.fill(peaks, 0f);
-        int grain = Math.max(1, (1 << 15) / k);
-        loop.forRange(tokens, grain, (from, to) -> {
-            float[] row = new float[k];
-            float[] local = null;
-            for (int t = from; t < to; t++) {
-                MemorySegment.copy(in, F32, (long) t * k * Float.BYTES, row, 0, k);
-                float rms = (float) Math.sqrt(sumOfSquares(row) / k);
-                float limit = OUTLIER_RATIO * rms;
-                if (!(limit > 0) || !Float.isFinite(limit) || !anyAbove(row, limit)) {
-                    continue;
-                }
-                if (local == null) {
-                    local = new float[k];
-                }
-                for (int c = 0; c < k; c++) {
-                    float ratio = Math.abs(row[c]) / rms;
-                    if (ratio > OUTLIER_RATIO && ratio > local[c]) {
-                        local[c] = ratio;
-                    }
-                }
-            }
-            if (local != null) {
-                synchronized (peaks) {
-                    for (int c = 0; c < k; c++) {
-                        peaks[c] = Math.max(peaks[c], local[c]);
-                    }
-                }
-            }
-        });
+    /** The channels marked in {@link #peaks}, at most {@code maxOutliers} with the largest ratios, ascending. */
+    private int[] chooseOutliers() {
         int count = 0;
         for (float p : peaks) {
             if (p > 0) {
@@ -150,40 +157,29 @@ final class TokenQuantizer {
             Arrays.sort(byPeak, (a, b) -> Float.compare(peaks[b], peaks[a]));
             found = Arrays.stream(byPeak, 0, maxOutliers).mapToInt(Integer::intValue).sorted().toArray();
         }
-        outliers = found;
+        return found;
     }
 
-    private static double sumOfSquares(float[] row) {
+    /** The row's sum of squares and largest magnitude, in one pass (NaN if the row holds a NaN). */
+    private static float[] statistics(float[] row) {
         int i = 0;
-        double sum = 0;
+        double squares = 0;
+        float max = 0;
         if (LANES >= 8) {
-            FloatVector acc = FloatVector.zero(Int8Codes.FLOATS);
+            FloatVector sum = FloatVector.zero(Int8Codes.FLOATS);
+            FloatVector top = FloatVector.zero(Int8Codes.FLOATS);
             for (; i + LANES <= row.length; i += LANES) {
                 FloatVector v = FloatVector.fromArray(Int8Codes.FLOATS, row, i);
-                acc = v.fma(v, acc);
+                sum = v.fma(v, sum);
+                top = top.max(v.abs());
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            squares = sum.reduceLanes(VectorOperators.ADD);
+            max = top.reduceLanes(VectorOperators.MAX);
         }
         for (; i < row.length; i++) {
-            sum += (double) row[i] * row[i];
+            squares += (double) row[i] * row[i];
+            max = Math.max(max, Math.abs(row[i]));
         }
-        return sum;
-    }
-
-    private static boolean anyAbove(float[] row, float limit) {
-        int i = 0;
-        if (LANES >= 8) {
-            for (; i + LANES <= row.length; i += LANES) {
-                if (FloatVector.fromArray(Int8Codes.FLOATS, row, i).abs().compare(VectorOperators.GT, limit).anyTrue()) {
-                    return true;
-                }
-            }
-        }
-        for (; i < row.length; i++) {
-            if (Math.abs(row[i]) > limit) {
-                return true;
-            }
-        }
-        return false;
+        return new float[] {(float) squares, max};
     }
 }

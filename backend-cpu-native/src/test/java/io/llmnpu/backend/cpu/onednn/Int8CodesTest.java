@@ -44,11 +44,16 @@ class Int8CodesTest {
             Int8Codes.encode(x, 0, n, scale, codes, 3);
             MemorySegment shifted = arena.allocate(n);
             Int8Codes.encodeShifted(x, 0, n, scale, shifted, 0);
+            MemorySegment multiplied = arena.allocate(n);
+            float inverse = 1 / scale;
+            Int8Codes.encodeShiftedTimes(x, 0, n, inverse, multiplied, 0);
             for (int i = 0; i < n; i++) {
                 assertEquals(npuCode(x[i], scale), codes.get(ValueLayout.JAVA_BYTE, 3 + i), "value " + x[i] + " at " + i);
                 assertEquals(npuCode(x[i], scale), Int8Codes.code(x[i], scale), "scalar code of " + x[i]);
                 assertEquals(npuCode(x[i], scale) + 128, shifted.get(ValueLayout.JAVA_BYTE, i) & 0xFF,
                         "shifted code of " + x[i]);
+                int timesCode = (int) Math.max(-127, Math.min(127, Math.rint(x[i] * inverse)));
+                assertEquals(timesCode + 128, multiplied.get(ValueLayout.JAVA_BYTE, i) & 0xFF, "code of " + x[i] + " times 1/scale");
             }
         }
     }
