@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
@@ -23,7 +25,7 @@ import java.util.Map;
  */
 public final class ForwardPass implements AutoCloseable {
     private final ModelConfig config;
-    private final LlamaGraphBuilder graphs;
+    private final ModelGraphBuilder graphs;
     private final DevicePlan plan;
     private final boolean ownsPlan;
     private final ChunkPlanner planner;
@@ -48,7 +50,7 @@ public final class ForwardPass implements AutoCloseable {
     private ForwardPass(ModelConfig config, ModelWeights weights, DevicePlan plan, boolean ownsPlan,
                         ChunkPlanner planner, int cacheRows) {
         this.config = config;
-        this.graphs = new LlamaGraphBuilder(config, weights);
+        this.graphs = Architectures.graphs(config, weights);
         this.plan = plan;
         this.ownsPlan = ownsPlan;
         this.planner = planner;
@@ -62,7 +64,7 @@ public final class ForwardPass implements AutoCloseable {
 
     /** The graphs a forward pass runs for prefill chunks of {@code chunkRows}: what devices are ranked by. */
     public static List<Subgraph> workload(ModelConfig config, ModelWeights weights, int chunkRows, int cacheRows) {
-        LlamaGraphBuilder graphs = new LlamaGraphBuilder(config, weights);
+        ModelGraphBuilder graphs = Architectures.graphs(config, weights);
         return List.of(graphs.body(chunkRows, cacheRows), graphs.head());
     }
 
@@ -146,12 +148,12 @@ public final class ForwardPass implements AutoCloseable {
                 positions.setInt(i, real ? startPos + chunk.start() + i : -1);
             }
             Map<Value, Tensor> bindings = new HashMap<>();
-            bindings.put(values.get(LlamaGraphBuilder.TOKENS), tokens);
-            bindings.put(values.get(LlamaGraphBuilder.POSITIONS), positions);
-            bindings.put(values.get(LlamaGraphBuilder.HIDDEN), hidden);
+            bindings.put(values.get(ModelGraphBuilder.TOKENS), tokens);
+            bindings.put(values.get(ModelGraphBuilder.POSITIONS), positions);
+            bindings.put(values.get(ModelGraphBuilder.HIDDEN), hidden);
             for (int l = 0; l < config.layers(); l++) {
-                bindings.put(values.get(LlamaGraphBuilder.keyCacheName(l)), cache.keys(l));
-                bindings.put(values.get(LlamaGraphBuilder.valueCacheName(l)), cache.values(l));
+                bindings.put(values.get(ModelGraphBuilder.keyCacheName(l)), cache.keys(l));
+                bindings.put(values.get(ModelGraphBuilder.valueCacheName(l)), cache.values(l));
             }
             plan.execute(graph, bindings);
             return hidden;

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.synth;
 
+import io.llmnpu.runtime.quant.QuantRecipe;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,23 +59,46 @@ class SyntheticModelTest {
      */
     private static final double REFERENCE_TOLERANCE = 5e-6;
 
+    /** A near tie after an int8 prefill, as a share of the logits' standard deviation. */
+    private static final double INT8_TIE = 0.1;
+
     @TempDir
     Path dir;
 
+    /** Every weight type on each CPU backend by name ({@code cpu}, and {@code cpu-native} where oneDNN runs). */
     static Stream<Arguments> typesAndBackends() {
-        return Stream.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.F16, GgmlType.F32)
+        return Stream.of(QuantRecipe.Q8_0, QuantRecipe.Q4_0, QuantRecipe.F16, QuantRecipe.F32, QuantRecipe.Q4_1,
+                        QuantRecipe.Q5_0, QuantRecipe.Q5_1, QuantRecipe.IQ4_NL)
+                .flatMap(type -> CpuBackends.NAMES.stream().map(backend -> Arguments.of(type, backend)));
+    }
+
+    static Stream<Arguments> kQuantMixesAndBackends() {
+        return Stream.of(QuantRecipe.Q2_K, QuantRecipe.Q3_K_M, QuantRecipe.Q4_K_M, QuantRecipe.Q5_K_M, QuantRecipe.Q6_K)
                 .flatMap(type -> CpuBackends.NAMES.stream().map(backend -> Arguments.of(type, backend)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("typesAndBackends")
-    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(GgmlType type, String backend) throws IOException {
+    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(QuantRecipe type, String backend) throws IOException {
         CpuBackends.assumeUsable(backend);
         Path gguf = SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
+        generatesLikeTheReference(gguf, type, backend);
+    }
+
+    /** The k-quant mixes (Q6_K LM head, Q6_K attn_v/ffn_down in layer 1 of 2, ...) at a 256-wide shape. */
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("kQuantMixesAndBackends")
+    void kQuantMixesLoadGenerateAndMatchTheReference(QuantRecipe type, String backend) throws IOException {
+        CpuBackends.assumeUsable(backend);
+        Path gguf = SyntheticModels.write(dir, "wide-" + type + ".gguf", SyntheticModels.wideGqa(), type, 12);
+        generatesLikeTheReference(gguf, type, backend);
+    }
+
+    private void generatesLikeTheReference(Path gguf, QuantRecipe type, String backend) throws IOException {
         ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
         try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(32)
                 .withBackend(backend))) {
-            assertEquals(DType.valueOf(type.name()), llm.model().weights().layers().getFirst().wq().dtype());
+            assertEquals(DType.valueOf(type.baseType().name()), llm.model().weights().layers().getFirst().wq().dtype());
             GenerationResult result = llm.generate(
                     new GenerationRequest("Once upon a time", 40, SamplerConfig.greedy(), false), null, null);
             assertEquals(40, result.tokens().length, "generates the requested tokens end to end");
@@ -93,15 +117,19 @@ class SyntheticModelTest {
                     worst = Math.max(worst, maxAbsDiff(expected, actual));
                     if (pos >= prompt.length - 1) {
                         // Greedy generation picked the reference's argmax, unless the top two are a near tie.
+                        // On cpu-native the prompt (17 tokens of this character vocabulary) ran through the
+                        // int8 prefill, whose KV entries differ from float ones by a few percent of the
+                        // logits' spread (see int8PrefillStaysNearTheReference), so a tie is that wide there.
                         int chosen = sequence[pos + 1];
                         int best = argmax(expected);
-                        assertTrue(chosen == best || expected[best] - expected[chosen] < 1e-3,
+                        double tie = backend.equals("cpu-native") ? INT8_TIE * spread(expected) : 1e-3;
+                        assertTrue(chosen == best || expected[best] - expected[chosen] < tie,
                                 type + " position " + pos + ": generated " + chosen + ", reference prefers " + best);
                     }
                 }
             }
             assertTrue(worst < REFERENCE_TOLERANCE, type + ": logits differ from the reference by " + worst);
-            assertTrue(worst > 0 || type == GgmlType.F32, "a zero difference suggests the comparison is vacuous");
+            assertTrue(worst > 0 || type == QuantRecipe.F32, "a zero difference suggests the comparison is vacuous");
         }
     }
 
@@ -116,8 +144,8 @@ class SyntheticModelTest {
      * Decoding the prompt's chunks wrongly would move the logits by their whole spread.
      */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
-    void int8PrefillStaysNearTheReference(GgmlType type) throws IOException {
+    @EnumSource(value = QuantRecipe.class, names = {"Q8_0", "Q4_0"})
+    void int8PrefillStaysNearTheReference(QuantRecipe type) throws IOException {
         CpuBackends.assumeUsable("cpu-native");
         Path gguf = SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
         ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
@@ -131,8 +159,7 @@ class SyntheticModelTest {
         for (int pos = 0; pos < prompt.length; pos++) {
             expected = reference.forward(prompt[pos], pos);
         }
-        double mean = Arrays.stream(expected).average().orElseThrow();
-        double spread = Math.sqrt(Arrays.stream(expected).map(v -> (v - mean) * (v - mean)).average().orElseThrow());
+        double spread = spread(expected);
         for (String backend : CpuBackends.NAMES) {
             try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(64)
                     .withBackend(backend));
@@ -144,10 +171,16 @@ class SyntheticModelTest {
                 assertTrue(relative < (backend.equals("cpu") ? 1e-4 : 6e-2), type + " on " + backend + ": " + relative);
                 int chosen = argmax(actual);
                 int best = argmax(expected);
-                assertTrue(chosen == best || expected[best] - expected[chosen] < 1e-1 * spread,
+                assertTrue(chosen == best || expected[best] - expected[chosen] < INT8_TIE * spread,
                         type + " on " + backend + ": greedy picks " + chosen + ", the reference " + best);
             }
         }
+    }
+
+    /** The standard deviation of the logits. */
+    private static double spread(double[] logits) {
+        double mean = Arrays.stream(logits).average().orElseThrow();
+        return Math.sqrt(Arrays.stream(logits).map(v -> (v - mean) * (v - mean)).average().orElseThrow());
     }
 
     private static int argmax(float[] x) {
@@ -163,7 +196,7 @@ class SyntheticModelTest {
     @Test
     void writesCompleteLlamaMetadataAndTypes() throws IOException {
         ModelShape shape = SyntheticModels.smallGqa();
-        Path file = SyntheticModels.write(dir, "meta.gguf", shape, GgmlType.Q8_0, 3);
+        Path file = SyntheticModels.write(dir, "meta.gguf", shape, QuantRecipe.Q8_0, 3);
         try (Arena arena = Arena.ofConfined()) {
             GgufFile gguf = GgufFile.open(file, arena);
             assertEquals(3, gguf.version());
@@ -212,7 +245,7 @@ class SyntheticModelTest {
 
     @Test
     void weightsHaveTheIntendedScale() throws IOException {
-        Path file = SyntheticModels.write(dir, "scale.gguf", SyntheticModels.smallGqa(), GgmlType.F32, 5);
+        Path file = SyntheticModels.write(dir, "scale.gguf", SyntheticModels.smallGqa(), QuantRecipe.F32, 5);
         try (Arena arena = Arena.ofConfined()) {
             GgufFile gguf = GgufFile.open(file, arena);
             for (GgufTensorInfo info : gguf.tensorInfos()) {
@@ -247,19 +280,22 @@ class SyntheticModelTest {
         Path one = dir.resolve("one.gguf");
         Path two = dir.resolve("two.gguf");
         Path other = dir.resolve("other.gguf");
-        new SyntheticModelWriter(shape, GgmlType.Q4_0, 9, 1).write(one, ProgressListener.none());
-        new SyntheticModelWriter(shape, GgmlType.Q4_0, 9, 3).write(two, ProgressListener.none());
-        new SyntheticModelWriter(shape, GgmlType.Q4_0, 10, 2).write(other, ProgressListener.none());
+        new SyntheticModelWriter(shape, QuantRecipe.Q4_0, 9, 1).write(one, ProgressListener.none());
+        new SyntheticModelWriter(shape, QuantRecipe.Q4_0, 9, 3).write(two, ProgressListener.none());
+        new SyntheticModelWriter(shape, QuantRecipe.Q4_0, 10, 2).write(other, ProgressListener.none());
         assertEquals(-1, Files.mismatch(one, two));
         assertTrue(Files.mismatch(one, other) > 0);
     }
 
-    /** Every type holds the same underlying values: the F32 file's values, encoded as ggml would. */
+    /**
+     * Every type holds the same underlying values: the F32 file's values, encoded as ggml would (the
+     * Q4_0 recipe puts the LM head in Q8_0, as llama-quantize does for a head this narrow).
+     */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "F16"})
-    void everyTypeEncodesTheSameValues(GgmlType type) throws IOException {
+    @EnumSource(value = QuantRecipe.class, names = {"Q8_0", "Q4_0", "F16"})
+    void everyTypeEncodesTheSameValues(QuantRecipe type) throws IOException {
         ModelShape shape = SyntheticModels.smallGqa();
-        Path f32 = SyntheticModels.write(dir, "f32.gguf", shape, GgmlType.F32, 21);
+        Path f32 = SyntheticModels.write(dir, "f32.gguf", shape, QuantRecipe.F32, 21);
         Path typed = SyntheticModels.write(dir, "typed.gguf", shape, type, 21);
         try (Arena arena = Arena.ofConfined()) {
             GgufFile a = GgufFile.open(f32, arena);
@@ -267,8 +303,11 @@ class SyntheticModelTest {
             for (GgufTensorInfo info : a.tensorInfos()) {
                 float[] values = a.tensor(info.name()).toFloatArray();
                 Tensor t = b.tensor(info.name());
+                boolean head = info.name().equals("output.weight");
+                assertEquals(type == QuantRecipe.Q4_0 && head ? DType.Q8_0 : info.shape().rank() == 1 ? DType.F32
+                        : DType.valueOf(type.baseType().name()), t.dtype(), info.name());
                 byte[] expected = info.shape().rank() == 1 ? toBytes(a.tensor(info.name()).data())
-                        : switch (type) {
+                        : switch (t.dtype()) {
                             case Q8_0 -> BlockQuantizer.quantizeQ8_0(values);
                             case Q4_0 -> BlockQuantizer.quantizeQ4_0(values);
                             default -> BlockQuantizer.toF16(values);
@@ -282,11 +321,11 @@ class SyntheticModelTest {
     void stories260kShapeNeedsAWholeBlockFfnForQuantizedTypes() throws IOException {
         ModelShape stories = ModelShapes.byName("stories260k");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new SyntheticModelWriter(stories, GgmlType.Q8_0, 1, 1));
+                () -> new SyntheticModelWriter(stories, QuantRecipe.Q8_0, 1, 1));
         assertTrue(e.getMessage().contains("ffn_down") && e.getMessage().contains("--ffn 192"), e.getMessage());
 
-        Path f16 = SyntheticModels.write(dir, "stories-f16.gguf", stories, GgmlType.F16, 1);
-        Path q8 = SyntheticModels.write(dir, "stories-q8.gguf", stories.withHiddenDim(192), GgmlType.Q8_0, 1);
+        Path f16 = SyntheticModels.write(dir, "stories-f16.gguf", stories, QuantRecipe.F16, 1);
+        Path q8 = SyntheticModels.write(dir, "stories-q8.gguf", stories.withHiddenDim(192), QuantRecipe.Q8_0, 1);
         try (Arena arena = Arena.ofConfined()) {
             ModelConfig real = ModelReader.read(SharedModels.file("stories260K.bin"), arena).config();
             assertEquals(real, ModelReader.read(f16, arena).config(), "the stories260k shape is the real model's");
@@ -296,7 +335,7 @@ class SyntheticModelTest {
 
     @Test
     void tokenizerEncodesTextWithTheMadeUpPieces() throws IOException {
-        Path file = SyntheticModels.write(dir, "tok.gguf", SyntheticModels.smallGqa().withVocabSize(2000), GgmlType.F32, 2);
+        Path file = SyntheticModels.write(dir, "tok.gguf", SyntheticModels.smallGqa().withVocabSize(2000), QuantRecipe.F32, 2);
         try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(file).withThreads(1))) {
             Tokenizer t = llm.tokenizer();
             String text = "Once upon a time, there was a cat. Ünïcode!";

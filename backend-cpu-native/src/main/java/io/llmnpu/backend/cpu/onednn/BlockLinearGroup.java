@@ -20,7 +20,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The {@link Op.Linear}s of a graph that read the same activations (a layer's q, k and v; its gate and
- * up), over block-quantized weights (Q8_0, Q4_0), as one int8 product on the CPU's dot-product units:
+ * up), over block-quantized weights (Q8_0, Q4_0, the K-quants, ...), as one int8 product on the CPU's dot-product units:
  * the activations become int8 codes with a scale per token row once ({@link TokenQuantizer}), the
  * weights of all the ops are stacked into one matrix of int8 codes with a scale per output row
  * ({@link RowRequantizer}, packed once), and one oneDNN matmul sums the code products exactly in INT32
@@ -61,7 +61,7 @@ final class BlockLinearGroup {
     private float[][] outlierColumns = new float[0][];
     private int openProducts;
 
-    /** @param ops Linears over Q8_0/Q4_0 weights with the same input value, in graph order */
+    /** @param ops Linears over block-quantized weights with the same input value, in graph order */
     private BlockLinearGroup(OneDnnContext context, List<Op.Linear> ops, int maxOutliers, ParallelLoop loop) {
         this.context = context;
         this.weights = ops.stream().map(Op.Linear::weight).toList();

@@ -6,7 +6,7 @@ package io.llmnpu.backend.cpu.onednn;
  * @param library      the oneDNN 2.x shared library: a file name the system's loader finds (Debian's
  *                     {@code libdnnl2} puts {@value OneDnn#LIBRARY} on its path) or a path, e.g. to a
  *                     oneAPI install
- * @param minRows      token rows from which a Linear over Q8_0/Q4_0 weights runs in int8 on oneDNN;
+ * @param minRows      token rows from which a Linear over block-quantized weights runs in int8 on oneDNN;
  *                     fewer rows (decode) stay on the Vector API kernels, which read the blocks in place
  *                     at the memory-bandwidth bound and keep their exact F32 arithmetic
  * @param outlierShare most input channels of a Linear, as a share of them, computed in F32 as outliers

@@ -2,7 +2,6 @@ package io.llmnpu.backend.cpu.onednn;
 
 import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.api.graph.Op;
-import io.llmnpu.api.tensor.DType;
 import io.llmnpu.backend.cpu.CostCalibration;
 import io.llmnpu.backend.cpu.CostConstants;
 import io.llmnpu.backend.cpu.MatrixEngine;
@@ -20,8 +19,9 @@ import java.util.Map;
 /**
  * The CPU backend's matrix products on oneDNN's int8 kernels. It takes:
  * <ul>
- *   <li>{@link Op.Linear} over Q8_0 or Q4_0 weights from {@link NativeSettings#minRows()} token rows
- *       (prefill), in groups of ops that read the same activations ({@link BlockLinearGroup});</li>
+ *   <li>{@link Op.Linear} over block-quantized weights (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K..Q6_K)
+ *       from {@link NativeSettings#minRows()} token rows (prefill), requantized to int8 codes per output
+ *       row, in groups of ops that read the same activations ({@link BlockLinearGroup});</li>
  *   <li>every {@link Op.QuantizedLinear} (the NPU path's W8A8 layers), likewise grouped
  *       ({@link NpuLinearGroup}), bit-identical to the reference NPU.</li>
  * </ul>
@@ -83,14 +83,14 @@ final class OneDnnMatrixEngine implements MatrixEngine {
 
     @Override
     public String description() {
-        return String.format(Locale.ROOT, "%s int8 (Q8_0/Q4_0 Linear from %d rows, QuantizedLinear; %.0f G int8 ops/s, %s)",
+        return String.format(Locale.ROOT, "%s int8 (block-quantized Linear from %d rows, QuantizedLinear; %.0f G int8 ops/s, %s)",
                 context.dnn().description(), settings.minRows(), rates.flopsPerSecond() / 1e9, rates.source());
     }
 
     @Override
     public boolean accepts(Op op) {
         return switch (op) {
-            case Op.Linear l -> (l.weight().dtype() == DType.Q8_0 || l.weight().dtype() == DType.Q4_0)
+            case Op.Linear l -> l.weight().dtype().isQuantized()
                     && l.in().shape().rank() == 2 && l.in().shape().dim(0) >= settings.minRows();
             case Op.QuantizedLinear q -> q.in().shape().rank() == 2 && q.weights().cols() <= NpuLinearGroup.MAX_COLS;
             default -> false;

@@ -10,7 +10,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Block-quantized weights (Q8_0, Q4_0: a scale per 32 values) to int8 codes with one scale per row,
+ * Block-quantized weights (Q8_0, Q4_0 and the other 32-value blocks: a scale per 32 values; the K-quants:
+ * scales per 16 or 32 values inside 256-value super-blocks) to int8 codes with one scale per row,
  * the form oneDNN's int8 matmul takes (it scales whole output channels, not blocks along K). Each row
  * is decoded exactly as the Vector API kernels read it ({@link RowDecoder}), its largest magnitude
  * becomes code 127, and every value is rounded to the nearest code.
@@ -18,7 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>What this costs in accuracy: a Q8_0 block whose scale is the row's largest keeps its codes
  * exactly; a block with a smaller scale is rounded to the row's step, an error of at most half a step
  * (about 0.7% of a weight's magnitude, root mean square, for Gaussian-like rows). Q4_0 values sit on a
- * grid 16 times coarser than the int8 one, so they barely move.
+ * grid 16 times coarser than the int8 one, so they barely move; the K-quants' 2..6-bit values, with
+ * their sub-block scales, round like Q8_0 blocks of smaller scale.
  *
  * <p>The code is scalar on purpose: it runs once per weight matrix, when the first prompt is compiled,
  * before the JIT has compiled any vector code, and scalar loops reach compiled speed within the first
