@@ -17,7 +17,12 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,6 +41,31 @@ class NativeBundleIT {
 
     @TempDir
     Path work;
+
+    /**
+     * The Vector API kernels in the bundle are the classes the {@code backend-cpu-vector} module built,
+     * byte for byte (the same ones this test's class path holds), not a second copy compiled elsewhere.
+     */
+    @Test
+    void bundleEmbedsTheVectorApiBackendsOwnClasses() throws Exception {
+        List<String> compared = new ArrayList<>();
+        try (JarFile jar = new JarFile(BundleJars.nativeBundle().toFile())) {
+            for (JarEntry entry : jar.stream().toList()) {
+                String name = entry.getName();
+                if (!name.startsWith("io/llmnpu/backend/cpu/") || name.startsWith("io/llmnpu/backend/cpu/onednn/")
+                        || !name.endsWith(".class")) {
+                    continue;
+                }
+                try (InputStream bundled = jar.getInputStream(entry);
+                     InputStream built = NativeBundleIT.class.getClassLoader().getResourceAsStream(name)) {
+                    assertTrue(built != null, name + " is in the bundle but not in backend-cpu-vector");
+                    assertTrue(Arrays.equals(bundled.readAllBytes(), built.readAllBytes()), name + " differs from backend-cpu-vector's");
+                }
+                compared.add(name);
+            }
+        }
+        assertTrue(compared.contains("io/llmnpu/backend/cpu/CpuBackend.class"), "the bundle embeds the Vector API backend: " + compared);
+    }
 
     @Test
     void bundleRunsAQ80ModelWithInt8Prefill() throws Exception {
