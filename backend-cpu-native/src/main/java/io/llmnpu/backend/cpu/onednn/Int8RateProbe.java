@@ -18,6 +18,12 @@ import java.lang.foreign.ValueLayout;
  */
 final class Int8RateProbe {
 
+    /**
+     * Part of the cache key: a new probe invalidates rates an earlier one cached (version 1 timed the
+     * activation pass before the JIT had compiled it, caching rates a thousand times too low).
+     */
+    static final int VERSION = 2;
+
     static final int ROWS = 256;
     static final int K = 1024;
     static final int N = 1024;

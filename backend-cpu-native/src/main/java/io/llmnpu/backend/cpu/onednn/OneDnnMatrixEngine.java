@@ -56,7 +56,8 @@ final class OneDnnMatrixEngine implements MatrixEngine {
         MemorySegment engine = dnn.createCpuEngine();
         OneDnnContext context = new OneDnnContext(dnn, engine, threads, new WeightStore(dnn));
         try {
-            String key = "onednn=" + dnn.version() + ";isa=" + Integer.toHexString(dnn.isa()) + ";"
+            String key = "onednn=" + dnn.version() + ";isa=" + Integer.toHexString(dnn.isa())
+                    + ";probe=" + Int8RateProbe.VERSION + ";"
                     + CostCalibration.machineKey(threads);
             CostConstants rates = new CostCalibration("onednn-int8", CostCalibration.configuredCacheDir(), key,
                     () -> Int8RateProbe.measure(context, loop)).constants(defaults(threads));
