@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,18 +47,14 @@ final class BlockLinearGroup {
     private final int tokens;
     private final int k;
     private final int n;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment codes;
+    private final StackedMatmul stacked;
     private final MemorySegment sums;
-    private final OneDnnMatmul matmul;
-    private final PackedWeights packed;
     private final float[] rowScales;
     /** 128 times each weight row's sum of codes: what the shifted sources add to its sums. */
     private final int[] shiftSums;
     private final TokenQuantizer quantizer;
     private final Map<Integer, float[]> columns = new HashMap<>();
     private float[][] outlierColumns = new float[0][];
-    private int openProducts;
 
     /** @param ops Linears over block-quantized weights with the same input value, in graph order */
     private BlockLinearGroup(OneDnnContext context, List<Op.Linear> ops, int maxOutliers, ParallelLoop loop) {
@@ -67,37 +62,15 @@ final class BlockLinearGroup {
         this.weights = ops.stream().map(Op.Linear::weight).toList();
         this.tokens = ops.getFirst().in().shape().dim(0);
         this.k = ops.getFirst().in().shape().dim(1);
-        this.offsets = new int[ops.size() + 1];
-        for (int i = 0; i < ops.size(); i++) {
-            offsets[i + 1] = offsets[i] + weights.get(i).shape().dim(0);
-        }
+        this.offsets = StackedMatmul.offsets(weights.stream().mapToInt(w -> w.shape().dim(0)).toArray());
         this.n = offsets[ops.size()];
-        OneDnnMatmul made = null;
-        PackedWeights acquired = null;
-        try {
-            codes = arena.allocate((long) tokens * k, 64);
-            sums = arena.allocate((long) tokens * n * Integer.BYTES, 64);
-            made = context.int8Matmul(tokens, k, n);
-            OneDnnMatmul m = made;
-            List<WeightStore.Part> parts = weights.stream()
-                    .map(w -> new WeightStore.Part(w.data(), w.data().byteSize())).toList();
-            acquired = context.weights().acquire(new WeightStore.Key(parts, "per-row int8", n, k), m.weightsMd(),
-                    () -> pack(m.weightsMd(), loop));
-            made.bind(codes, acquired.data(), sums);
-        } catch (RuntimeException | Error e) {
-            if (acquired != null) {
-                context.weights().release(acquired);
-            }
-            if (made != null) {
-                made.close();
-            }
-            arena.close();
-            throw e;
-        }
-        this.matmul = made;
-        this.packed = acquired;
-        this.rowScales = acquired.rowScales();
-        this.shiftSums = shifted(acquired.codeSums());
+        List<WeightStore.Part> parts = weights.stream()
+                .map(w -> new WeightStore.Part(w.data(), w.data().byteSize())).toList();
+        this.stacked = new StackedMatmul(context, tokens, k, offsets, new WeightStore.Key(parts, "per-row int8", n, k),
+                md -> pack(md, loop));
+        this.sums = stacked.sums();
+        this.rowScales = stacked.rowScales();
+        this.shiftSums = stacked.shiftSums();
         this.quantizer = new TokenQuantizer(tokens, k, maxOutliers);
     }
 
@@ -107,11 +80,17 @@ final class BlockLinearGroup {
      */
     static List<MatrixProduct> products(OneDnnContext context, List<Op.Linear> ops, int maxOutliers, ParallelLoop loop) {
         BlockLinearGroup group = new BlockLinearGroup(context, ops, maxOutliers, loop);
-        List<MatrixProduct> products = new ArrayList<>();
-        for (int i = 0; i < ops.size(); i++) {
-            products.add(group.product(i));
-        }
-        return products;
+        return group.stacked.products(new StackedMatmul.Stages() {
+            @Override
+            public void compute(MemorySegment in, ParallelLoop l) {
+                group.compute(in, l);
+            }
+
+            @Override
+            public void write(int index, int from, int to, MemorySegment out, ParallelLoop l) {
+                group.write(from, to, out, l);
+            }
+        });
     }
 
     private PackedWeights pack(MemorySegment md, ParallelLoop loop) {
@@ -130,45 +109,10 @@ final class BlockLinearGroup {
         }
     }
 
-    /** 128 times each row's sum of codes: what sources shifted by 128 add to the row's sums. */
-    static int[] shifted(int[] codeSums) {
-        int[] shift = new int[codeSums.length];
-        for (int r = 0; r < shift.length; r++) {
-            shift[r] = 128 * codeSums[r];
-        }
-        return shift;
-    }
-
-    private MatrixProduct product(int index) {
-        openProducts++;
-        boolean leader = index == 0;
-        int from = offsets[index];
-        int to = offsets[index + 1];
-        return new MatrixProduct() {
-            private boolean closed;
-
-            @Override
-            public void multiply(MemorySegment in, MemorySegment out, ParallelLoop loop) {
-                if (leader) {
-                    compute(in, loop);
-                }
-                write(from, to, out, loop);
-            }
-
-            @Override
-            public void close() {
-                if (!closed) {
-                    closed = true;
-                    release();
-                }
-            }
-        };
-    }
-
     /** Quantizes the activations and runs the matmul: the shared part of an execution. */
     private void compute(MemorySegment in, ParallelLoop loop) {
-        quantizer.quantize(in, codes, loop);
-        matmul.run();
+        quantizer.quantize(in, stacked.codes(), loop);
+        stacked.run();
         outlierColumns = outlierColumns();
     }
 
@@ -230,19 +174,6 @@ final class BlockLinearGroup {
                 v = Math.fma(outliers[o][r], quantizer.outlierValue(t, o), v);
             }
             out.set(F32, outRow + (long) r * Float.BYTES, v);
-        }
-    }
-
-    /** One product less; the last one frees the group. */
-    private void release() {
-        if (--openProducts > 0) {
-            return;
-        }
-        try {
-            matmul.close();
-        } finally {
-            context.weights().release(packed);
-            arena.close();
         }
     }
 }

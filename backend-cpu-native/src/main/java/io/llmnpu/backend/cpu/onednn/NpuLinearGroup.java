@@ -9,7 +9,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -52,14 +51,11 @@ final class NpuLinearGroup {
     private final float[] dequant;
     private final int[] mantissa;
     private final int[] exponent;
-    private final Arena arena = Arena.ofShared();
+    private final StackedMatmul stacked;
     private final MemorySegment codes;
     private final MemorySegment sums;
-    private final OneDnnMatmul matmul;
-    private final PackedWeights packed;
     /** 128 times each weight row's sum of codes: what the shifted sources add to its sums. */
     private final int[] shiftSums;
-    private int openProducts;
 
     /** @param ops QuantizedLinears with the same input value and input scale, in graph order */
     private NpuLinearGroup(OneDnnContext context, List<Op.QuantizedLinear> ops) {
@@ -68,10 +64,7 @@ final class NpuLinearGroup {
         this.tokens = ops.getFirst().in().shape().dim(0);
         this.k = ops.getFirst().weights().cols();
         this.inputScale = ops.getFirst().inputScale();
-        this.offsets = new int[ops.size() + 1];
-        for (int i = 0; i < ops.size(); i++) {
-            offsets[i + 1] = offsets[i] + ops.get(i).weights().rows();
-        }
+        this.offsets = StackedMatmul.offsets(ops.stream().mapToInt(op -> op.weights().rows()).toArray());
         this.n = offsets[ops.size()];
         // The output stage of npu-ref's weight packer, value for value.
         this.dequant = new float[n];
@@ -90,31 +83,13 @@ final class NpuLinearGroup {
                 }
             }
         }
-        OneDnnMatmul made = null;
-        PackedWeights acquired = null;
-        try {
-            codes = arena.allocate((long) tokens * k, 64);
-            sums = arena.allocate((long) tokens * n * Integer.BYTES, 64);
-            made = context.int8Matmul(tokens, k, n);
-            OneDnnMatmul m = made;
-            List<WeightStore.Part> parts = ops.stream()
-                    .map(op -> new WeightStore.Part(op.weights().data(), op.weights().data().byteSize())).toList();
-            acquired = context.weights().acquire(new WeightStore.Key(parts, "I8 codes", n, k), m.weightsMd(),
-                    () -> pack(m.weightsMd()));
-            made.bind(codes, acquired.data(), sums);
-        } catch (RuntimeException | Error e) {
-            if (acquired != null) {
-                context.weights().release(acquired);
-            }
-            if (made != null) {
-                made.close();
-            }
-            arena.close();
-            throw e;
-        }
-        this.matmul = made;
-        this.packed = acquired;
-        this.shiftSums = BlockLinearGroup.shifted(acquired.codeSums());
+        List<WeightStore.Part> parts = ops.stream()
+                .map(op -> new WeightStore.Part(op.weights().data(), op.weights().data().byteSize())).toList();
+        this.stacked = new StackedMatmul(context, tokens, k, offsets, new WeightStore.Key(parts, "I8 codes", n, k),
+                this::pack);
+        this.codes = stacked.codes();
+        this.sums = stacked.sums();
+        this.shiftSums = stacked.shiftSums();
     }
 
     /**
@@ -123,11 +98,17 @@ final class NpuLinearGroup {
      */
     static List<MatrixProduct> products(OneDnnContext context, List<Op.QuantizedLinear> ops) {
         NpuLinearGroup group = new NpuLinearGroup(context, ops);
-        List<MatrixProduct> products = new ArrayList<>();
-        for (int i = 0; i < ops.size(); i++) {
-            products.add(group.product(i));
-        }
-        return products;
+        return group.stacked.products(new StackedMatmul.Stages() {
+            @Override
+            public void compute(MemorySegment in, ParallelLoop loop) {
+                group.compute(in, loop);
+            }
+
+            @Override
+            public void write(int index, int from, int to, MemorySegment out, ParallelLoop loop) {
+                group.write(ops.get(index).outputScale(), from, to, out, loop);
+            }
+        });
     }
 
     /** The codes go to oneDNN as they are, stacked; the scales stay in the output stage. */
@@ -143,39 +124,17 @@ final class NpuLinearGroup {
         }
     }
 
-    private MatrixProduct product(int index) {
-        openProducts++;
-        boolean leader = index == 0;
-        int from = offsets[index];
-        int to = offsets[index + 1];
-        float outputScale = ops.get(index).outputScale();
-        return new MatrixProduct() {
-            private boolean closed;
-
-            @Override
-            public void multiply(MemorySegment in, MemorySegment out, ParallelLoop loop) {
-                if (leader) {
-                    compute(in, loop);
-                }
-                loop.forRange(tokens, Math.max(1, (1 << 14) / (to - from)), (t0, t1) -> {
-                    for (int t = t0; t < t1; t++) {
-                        if (outputScale > 0) {
-                            requantizeRow(t, from, to, outputScale, out);
-                        } else {
-                            dequantizeRow(t, from, to, out);
-                        }
-                    }
-                });
-            }
-
-            @Override
-            public void close() {
-                if (!closed) {
-                    closed = true;
-                    release();
+    /** Op output stage over stacked rows [from, to): dequantized, or requantized when it has an output scale. */
+    private void write(float outputScale, int from, int to, MemorySegment out, ParallelLoop loop) {
+        loop.forRange(tokens, Math.max(1, (1 << 14) / (to - from)), (t0, t1) -> {
+            for (int t = t0; t < t1; t++) {
+                if (outputScale > 0) {
+                    requantizeRow(t, from, to, outputScale, out);
+                } else {
+                    dequantizeRow(t, from, to, out);
                 }
             }
-        };
+        });
     }
 
     /** The NPU's ingress (per-tensor codes) and the INT32 sums of every op of the group. */
@@ -187,7 +146,7 @@ final class NpuLinearGroup {
                 Int8Codes.encodeShifted(row, 0, k, inputScale, codes, (long) t * k);
             }
         });
-        matmul.run();
+        stacked.run();
     }
 
     /** {@code out = acc * dequant[r]}: an int converted to float times a float, as npu-ref computes it. */
@@ -222,18 +181,5 @@ final class NpuLinearGroup {
     /** The exact INT32 sum of signed codes of stacked row {@code r} in the row of sums at {@code sumRow}. */
     private int acc(long sumRow, int r) {
         return sums.get(I32, sumRow + (long) r * Integer.BYTES) - shiftSums[r];
-    }
-
-    /** One product less; the last one frees the group. */
-    private void release() {
-        if (--openProducts > 0) {
-            return;
-        }
-        try {
-            matmul.close();
-        } finally {
-            context.weights().release(packed);
-            arena.close();
-        }
     }
 }
