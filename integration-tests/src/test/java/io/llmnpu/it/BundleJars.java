@@ -22,19 +22,24 @@ final class BundleJars {
 
     /** The CPU backend bundle the reactor built (surefire passes its path). */
     static Path cpuBundle() {
-        return built("llmnpu.cpu.bundle", "backend-cpu-vector-bundle", "CPU backend");
+        return built("llmnpu.cpu.bundle", "bundles/backend-cpu-vector-bundle");
     }
 
     /** The bundle of the CPU backend with oneDNN int8 products, which the reactor built. */
     static Path nativeBundle() {
-        return built("llmnpu.native.bundle", "backend-cpu-native-bundle", "native CPU backend");
+        return built("llmnpu.native.bundle", "bundles/backend-cpu-native-bundle");
     }
 
-    private static Path built(String property, String module, String what) {
-        Path jar = Path.of(System.getProperty(property, "../bundles/" + module + "/target/missing.jar"));
+    /** The Vulkan backend bundle the reactor built (surefire passes its path). */
+    static Path vulkanBundle() {
+        return built("llmnpu.vulkan.bundle", "bundles/backend-vulkan-bundle");
+    }
+
+    private static Path built(String property, String module) {
+        Path jar = Path.of(System.getProperty(property, "../" + module + "/target/missing.jar"));
         if (!Files.isRegularFile(jar)) {
-            throw new AssertionError("the " + what + " bundle " + jar + " has not been built; run 'mvn verify' "
-                    + "(or 'mvn package -DskipTests -pl bundles/" + module + " -am' before the tests)");
+            throw new AssertionError("the bundle " + jar + " has not been built; run 'mvn verify' "
+                    + "(or 'mvn package -DskipTests -pl " + module + " -am' before the tests)");
         }
         return jar;
     }
