@@ -134,20 +134,23 @@ class SyntheticModelTest {
     }
 
     /**
-     * The native backend's int8 prefill (prompt chunks of 16 rows or more over Q8_0/Q4_0 weights) against
-     * the double reference over the same weights. Activations are rounded to int8 codes per token row and
-     * Q8_0 weights to codes per output row, so its logits are not float-exact like the Vector API
+     * The native backend's int8 prefill (prompt chunks of 16 rows or more over block-quantized weights)
+     * against the double reference over the same weights. Activations are rounded to int8 codes per token
+     * row and weights to codes per output row, so its logits are not float-exact like the Vector API
      * kernels' (5e-6 above): after two layers of random weights the largest logit error is a few
-     * percent of the logits' standard deviation (measured 3.5% for Q8_0, 4.4% for Q4_0, deterministic for
-     * this seed). On a real model the effect is small: stories260K in Q8_0 scores perplexity 4.1138 on
+     * percent of the logits' standard deviation (measured 3.5% for Q8_0, 4.3% for Q4_0, 5.8% for the
+     * Q4_K_M mix and 4.6% for Q6_K, deterministic for these seeds). On a real model the effect is small: stories260K in Q8_0 scores perplexity 4.1138 on
      * the evaluation text with int8 prefill against 4.1110 with F32 activations (see the module README).
      * Decoding the prompt's chunks wrongly would move the logits by their whole spread.
      */
     @ParameterizedTest
-    @EnumSource(value = QuantRecipe.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = QuantRecipe.class, names = {"Q8_0", "Q4_0", "Q4_K_M", "Q6_K"})
     void int8PrefillStaysNearTheReference(QuantRecipe type) throws IOException {
         CpuBackends.assumeUsable("cpu-native");
-        Path gguf = SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
+        // K-quant rows hold whole 256-value super-blocks: those mixes need the wider shape.
+        Path gguf = type.baseType().blockSize() == 256
+                ? SyntheticModels.write(dir, "wide-" + type + ".gguf", SyntheticModels.wideGqa(), type, 12)
+                : SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
         ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
         Random random = new Random(5);
         int[] prompt = new int[100];
