@@ -38,6 +38,15 @@ public record OpWork(double operations, double bytes, Arithmetic arithmetic) {
                         Arithmetic.FLOAT);
             }
             case Op.SiluMul s -> new OpWork(5.0 * s.gate().shape().elements(), 3.0 * bytes(s.gate()), Arithmetic.FLOAT);
+            case Op.GeluMul g -> new OpWork(10.0 * g.gate().shape().elements(), 3.0 * bytes(g.gate()), Arithmetic.FLOAT);
+            case Op.Gelu g -> new OpWork(8.0 * g.in().shape().elements(), 2.0 * bytes(g.in()), Arithmetic.FLOAT);
+            case Op.LayerNorm n -> new OpWork(6.0 * n.in().shape().elements(),
+                    2.0 * bytes(n.in()) + n.weight().byteSize() + (n.bias() == null ? 0 : n.bias().byteSize()),
+                    Arithmetic.FLOAT);
+            case Op.AddBias b -> new OpWork(b.in().shape().elements(), 2.0 * bytes(b.in()) + b.bias().byteSize(),
+                    Arithmetic.FLOAT);
+            case Op.Scale sc -> new OpWork(sc.in().shape().elements(), 2.0 * bytes(sc.in()), Arithmetic.FLOAT);
+            case Op.SoftCap c -> new OpWork(4.0 * c.in().shape().elements(), 2.0 * bytes(c.in()), Arithmetic.FLOAT);
             case Op.Add add -> new OpWork(add.a().shape().elements(), 3.0 * bytes(add.a()), Arithmetic.FLOAT);
             case Op.SelectRow s -> new OpWork(0, 2.0 * bytes(s.out()), Arithmetic.FLOAT);
             case Op.OutlierShadow s -> {
