@@ -374,7 +374,8 @@ public final class ForwardPass implements AutoCloseable {
         }
         if (wantNpu) {
             try {
-                pg = place(step, candidates, npu.rewrite().rewrite(source.body(rows, cacheRows)), rows, heads, true);
+                pg = place(step, int8OnNpuOnly(candidates), npu.rewrite().rewrite(source.body(rows, cacheRows)), rows,
+                        heads, true);
             } catch (SubgraphPlacer.UnplaceableException e) {
                 log.info("the NPU path cannot run here ({}); prompts run in float", e.getMessage());
             }
@@ -408,8 +409,65 @@ public final class ForwardPass implements AutoCloseable {
     }
 
     private boolean npuPresent(List<Placement.Candidate> candidates) {
-        return candidates.stream().anyMatch(c -> npu.backend() == null ? c.device().kind() == DeviceKind.NPU
-                : c.name().toLowerCase(java.util.Locale.ROOT).startsWith(npu.backend().toLowerCase(java.util.Locale.ROOT) + "/"));
+        return candidates.stream().anyMatch(this::isNpu);
+    }
+
+    /** Whether {@code c} is the NPU path's device: the named backend's, or (by default) any of kind NPU. */
+    private boolean isNpu(Placement.Candidate c) {
+        return npu.backend() == null ? c.device().kind() == DeviceKind.NPU
+                : c.name().toLowerCase(java.util.Locale.ROOT).startsWith(npu.backend().toLowerCase(java.util.Locale.ROOT) + "/");
+    }
+
+    /**
+     * The candidates as the placer sees them for the NPU path: the INT8 linear layers go to the NPU path's device
+     * only (another device with int8 units, such as cpu-native, would otherwise take them by cost), everything else
+     * wherever it runs best.
+     */
+    private List<Placement.Candidate> int8OnNpuOnly(List<Placement.Candidate> candidates) {
+        List<Placement.Candidate> out = new ArrayList<>();
+        for (Placement.Candidate c : candidates) {
+            out.add(isNpu(c) ? c : new Placement.Candidate(c.name(), new WithoutInt8Linears(c.device()), c.preferred(),
+                    c.launchSeconds()));
+        }
+        return out;
+    }
+
+    /** A device as the placer sees it with its INT8 linear layers refused; never compiled or run through. */
+    private record WithoutInt8Linears(Device device) implements Device {
+        @Override
+        public String name() {
+            return device.name();
+        }
+
+        @Override
+        public DeviceKind kind() {
+            return device.kind();
+        }
+
+        @Override
+        public java.util.Set<io.llmnpu.api.backend.Capability> capabilities() {
+            return device.capabilities();
+        }
+
+        @Override
+        public long memoryBytes() {
+            return device.memoryBytes();
+        }
+
+        @Override
+        public io.llmnpu.api.backend.Affinity affinity(Op op) {
+            return op instanceof Op.QuantizedLinear ? io.llmnpu.api.backend.Affinity.unsupported() : device.affinity(op);
+        }
+
+        @Override
+        public io.llmnpu.api.backend.CompiledGraph compile(Subgraph graph) {
+            return device.compile(graph);
+        }
+
+        @Override
+        public StateResidency stateResidency() {
+            return device.stateResidency();
+        }
     }
 
     /** Logs once whenever prompts change path (NPU or float) or devices. */
