@@ -77,7 +77,7 @@ class LauncherIT {
         assertTrue(r.stdout().startsWith("Once upon a time, there was a little girl named Lily.")
                 && r.stdout().length() > 80, r.stdout());
         assertTrue(r.stderr().contains("TTFT") && r.stderr().contains("w8a8-shadow on npu-ref/npu0"), r.stderr());
-        // The real Gantt chart: INT8 linears on npu-ref, shadows on the CPU, some of them at the same time.
+        // The real Gantt chart: INT8 linears on npu-ref, shadows on a CPU backend, some of them at the same time.
         List<double[]> npu = new ArrayList<>();
         List<double[]> shadows = new ArrayList<>();
         java.util.regex.Matcher m = java.util.regex.Pattern.compile(
@@ -86,7 +86,7 @@ class LauncherIT {
             double[] span = {Double.parseDouble(m.group(3)), Double.parseDouble(m.group(4))};
             if (m.group(1).contains("(INT8 linear)") && m.group(2).equals("npu-ref/npu0")) {
                 npu.add(span);
-            } else if (m.group(1).contains("(shadow)") && m.group(2).equals("cpu/cpu0")) {
+            } else if (m.group(1).contains("(shadow)") && m.group(2).startsWith("cpu")) { // cpu or cpu-native
                 shadows.add(span);
             }
         }
