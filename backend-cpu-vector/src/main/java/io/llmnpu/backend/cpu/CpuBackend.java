@@ -26,6 +26,7 @@ public final class CpuBackend implements Backend {
     private final CpuDevice device;
     private final CostModel costs;
     private final Set<CpuCompiledGraph> openGraphs = ConcurrentHashMap.newKeySet();
+    private final WeightStore weights = new WeightStore();
     private volatile boolean closed;
 
     public CpuBackend(BackendOptions options) {
@@ -68,6 +69,11 @@ public final class CpuBackend implements Backend {
         return pool;
     }
 
+    /** Weights rearranged for the kernels, shared by this backend's graphs. */
+    WeightStore weights() {
+        return weights;
+    }
+
     boolean isClosed() {
         return closed;
     }
@@ -89,6 +95,7 @@ public final class CpuBackend implements Backend {
         for (CpuCompiledGraph g : List.copyOf(openGraphs)) {
             g.close();
         }
+        weights.close();
         pool.close();
     }
 }

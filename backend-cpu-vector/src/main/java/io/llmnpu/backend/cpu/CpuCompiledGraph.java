@@ -40,6 +40,7 @@ final class CpuCompiledGraph implements CompiledGraph {
     private final List<Binding> bindings;
     private final List<Kernel> kernels;
     private final List<String> labels;
+    private final List<WeightStore.Lease> leases;
     private final boolean weightsShareable;
     private final long scratchBytes;
     private boolean closed;
@@ -47,7 +48,7 @@ final class CpuCompiledGraph implements CompiledGraph {
 
     private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
                              List<Binding> bindings, List<Kernel> kernels, List<String> labels,
-                             boolean weightsShareable, long scratchBytes) {
+                             List<WeightStore.Lease> leases, boolean weightsShareable, long scratchBytes) {
         this.graph = graph;
         this.backend = backend;
         this.arena = arena;
@@ -55,6 +56,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         this.bindings = bindings;
         this.kernels = kernels;
         this.labels = labels;
+        this.leases = leases;
         this.weightsShareable = weightsShareable;
         this.scratchBytes = scratchBytes;
     }
@@ -102,6 +104,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         }
 
         Arena arena = Arena.ofShared();
+        List<WeightStore.Lease> leases = new ArrayList<>();
         try {
             BufferPlan plan = BufferPlan.of(graph.ops(), bound.keySet());
             MemorySegment[] buffers = new MemorySegment[plan.buffers()];
@@ -122,20 +125,37 @@ final class CpuCompiledGraph implements CompiledGraph {
             List<String> labels = new ArrayList<>();
             Workspace workspace = new Workspace();
             for (Op op : graph.ops()) {
-                kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace));
+                kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace,
+                        w -> interleavedWeight(backend, w, leases)));
                 labels.add(OpChecker.describe(op));
             }
             LOG.debug("compiled graph {}: {} ops, {} bound values, {} bytes of intermediates in {} buffers",
                     graph.name(), kernels.size(), bound.size(), scratchBytes, buffers.length);
             return new CpuCompiledGraph(graph, backend, arena, intermediates, List.copyOf(bound.values()),
-                    List.copyOf(kernels), List.copyOf(labels), weightsShareable, scratchBytes);
+                    List.copyOf(kernels), List.copyOf(labels), List.copyOf(leases), weightsShareable, scratchBytes);
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
+            leases.forEach(WeightStore.Lease::close);
             if (e instanceof BackendException be) {
                 throw be;
             }
             throw new BackendException("graph " + graph.name() + ": cannot allocate its intermediates: " + e, e);
         }
+    }
+
+    /**
+     * The backend's interleaved copy of a Linear weight, held by this graph until it closes; null where
+     * interleaving is switched off. The copy is made with the worker threads when they may read the
+     * weight.
+     */
+    private static Tensor interleavedWeight(CpuBackend backend, Tensor weight, List<WeightStore.Lease> leases) {
+        if (!WeightStore.ENABLED) {
+            return null;
+        }
+        ParallelLoop loop = backend.pool().canShare(weight.data()) ? backend.pool() : ParallelLoop.serial();
+        WeightStore.Lease lease = backend.weights().interleaved(weight, loop);
+        leases.add(lease);
+        return lease.tensor();
     }
 
     private static List<MemorySegment> weightsOf(Op op) {
@@ -209,6 +229,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         if (!closed) {
             closed = true;
             arena.close();
+            leases.forEach(WeightStore.Lease::close);
             backend.forget(this);
         }
     }

@@ -3,7 +3,9 @@ package io.llmnpu.backend.cpu;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Tensor;
 import java.util.function.ToIntFunction;
+import java.util.function.UnaryOperator;
 
 /** Picks and configures the kernel of an op already accepted by {@link OpChecker}. */
 final class KernelFactory {
@@ -11,7 +13,11 @@ final class KernelFactory {
     private KernelFactory() {
     }
 
-    static Kernel create(Op op, ToIntFunction<Value> slots, Workspace workspace) {
+    /**
+     * @param interleaved the backend's interleaved copy of a Linear weight ({@link InterleavedQuants}),
+     *                    or null where the weight keeps its file layout
+     */
+    static Kernel create(Op op, ToIntFunction<Value> slots, Workspace workspace, UnaryOperator<Tensor> interleaved) {
         String label = OpChecker.describe(op);
         return switch (op) {
             case Op.Embedding e -> new EmbeddingKernel(label, slots.applyAsInt(e.tokens()), e.table(),
@@ -24,9 +30,15 @@ final class KernelFactory {
             }
             case Op.Linear l -> {
                 RowGeometry g = RowGeometry.of(l.in().shape());
-                yield new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
-                        g.width(), l.weight().shape().dim(0), matmulFor(l.weight().dtype()),
-                        new TiledGemm(WeightRows.of(l.weight().dtype()), workspace));
+                DType dtype = l.weight().dtype();
+                int n = l.weight().shape().dim(0);
+                Tensor packed = InterleavedQuants.supports(dtype, n, g.width()) ? interleaved.apply(l.weight()) : null;
+                yield packed != null
+                        ? new LinearKernel(slots.applyAsInt(l.in()), packed, slots.applyAsInt(l.out()), g.rows(),
+                                g.width(), n, InterleavedQuants.ROWS, InterleavedMatmul.of(dtype),
+                                TiledGemm.interleaved(dtype, workspace))
+                        : new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
+                                g.width(), n, 1, matmulFor(dtype), new TiledGemm(WeightRows.of(dtype), workspace));
             }
             case Op.Rope r -> {
                 RowGeometry g = RowGeometry.of(r.in().shape());
