@@ -44,70 +44,78 @@ final class InterleavedMatmul implements MatmulRows {
     public void compute(MemorySegment w, MemorySegment x, MemorySegment out, int tokens, int k, int n,
                         int from, int to) {
         int blocks = k / BLOCK;
-        long xStride = (long) k * Float.BYTES;
-        for (int g = from / ROWS; g < to / ROWS; g++) {
-            for (int t = 0; t < tokens; t++) {
-                long outOff = ((long) t * n + (long) g * ROWS) * Float.BYTES;
-                if (q4) {
-                    q4Group(w, g, blocks, x, t * xStride).intoMemorySegment(out, outOff, LE);
-                } else {
-                    q8Group(w, g, blocks, x, t * xStride).intoMemorySegment(out, outOff, LE);
-                }
+        for (int t = 0; t < tokens; t++) {
+            long x0 = (long) t * k * Float.BYTES;
+            long out0 = (long) t * n * Float.BYTES;
+            if (q4) {
+                q4Groups(w, blocks, x, x0, out, out0, from / ROWS, to / ROWS);
+            } else {
+                q8Groups(w, blocks, x, x0, out, out0, from / ROWS, to / ROWS);
             }
         }
     }
 
-    /** The group's ROWS outputs for the token row at {@code x0}. */
-    private static FloatVector q8Group(MemorySegment w, int g, int blocks, MemorySegment x, long x0) {
+    /**
+     * Groups [g0, g1) against the token row at {@code x0}, written to the output row at {@code out0}.
+     * One method with every loop inside, so that C2 compiles it whole and keeps every vector in a
+     * register (a vector passed to or returned from a call that is not inlined is boxed on the heap).
+     */
+    private static void q8Groups(MemorySegment w, int blocks, MemorySegment x, long x0, MemorySegment out, long out0,
+                                 int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q8_0.blockBytes();
-        long base = g * blocks * blockBytes;
-        FloatVector acc = FloatVector.zero(FLOATS);
-        for (int b = 0; b < blocks; b++) {
-            long bo = base + b * blockBytes;
-            long xb = x0 + (long) b * BLOCK * Float.BYTES;
-            FloatVector s0 = FloatVector.zero(FLOATS);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            for (int q = 0; q < BLOCK / 4; q++) {
-                IntVector quad = lanes(w, bo + SCALE_BYTES + (long) q * LANE_BYTES);
-                long xq = xb + 16L * q;
-                s0 = byteOf(quad, 0).fma(FloatVector.broadcast(FLOATS, x.get(F32, xq)), s0);
-                s1 = byteOf(quad, 1).fma(FloatVector.broadcast(FLOATS, x.get(F32, xq + 4)), s1);
-                s2 = byteOf(quad, 2).fma(FloatVector.broadcast(FLOATS, x.get(F32, xq + 8)), s2);
-                s3 = byteOf(quad, 3).fma(FloatVector.broadcast(FLOATS, x.get(F32, xq + 12)), s3);
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                long bo = base + b * blockBytes;
+                long xb = x0 + (long) b * BLOCK * Float.BYTES;
+                FloatVector s0 = FloatVector.zero(FLOATS);
+                FloatVector s1 = s0;
+                FloatVector s2 = s0;
+                FloatVector s3 = s0;
+                for (int q = 0; q < BLOCK / 4; q++) {
+                    IntVector quad = lanes(w, bo + SCALE_BYTES + (long) q * LANE_BYTES);
+                    long xq = xb + 16L * q;
+                    s0 = byteOf(quad, 0).fma(FloatVector.broadcast(FLOATS, x.get(F32, xq)), s0);
+                    s1 = byteOf(quad, 1).fma(FloatVector.broadcast(FLOATS, x.get(F32, xq + 4)), s1);
+                    s2 = byteOf(quad, 2).fma(FloatVector.broadcast(FLOATS, x.get(F32, xq + 8)), s2);
+                    s3 = byteOf(quad, 3).fma(FloatVector.broadcast(FLOATS, x.get(F32, xq + 12)), s3);
+                }
+                acc = s0.add(s1).add(s2.add(s3)).fma(InterleavedQuants.scales(w, bo), acc);
             }
-            acc = s0.add(s1).add(s2.add(s3)).fma(InterleavedQuants.scales(w, bo), acc);
+            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
-        return acc;
     }
 
-    /** The group's ROWS outputs for the token row at {@code x0}. */
-    private static FloatVector q4Group(MemorySegment w, int g, int blocks, MemorySegment x, long x0) {
+    /** {@link #q8Groups} for Q4_0: eight columns per lane vector. */
+    private static void q4Groups(MemorySegment w, int blocks, MemorySegment x, long x0, MemorySegment out, long out0,
+                                 int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_0.blockBytes();
-        long base = g * blocks * blockBytes;
-        FloatVector acc = FloatVector.zero(FLOATS);
-        for (int b = 0; b < blocks; b++) {
-            long bo = base + b * blockBytes;
-            long xb = x0 + (long) b * BLOCK * Float.BYTES;
-            FloatVector s0 = FloatVector.zero(FLOATS);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
-            for (int o = 0; o < BLOCK / 8; o++) {
-                IntVector octet = lanes(w, bo + SCALE_BYTES + (long) o * LANE_BYTES);
-                long xo = xb + 32L * o;
-                s0 = nibbleOf(octet, 0).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo)), s0);
-                s1 = nibbleOf(octet, 1).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 4)), s1);
-                s2 = nibbleOf(octet, 2).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 8)), s2);
-                s3 = nibbleOf(octet, 3).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 12)), s3);
-                s0 = nibbleOf(octet, 4).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 16)), s0);
-                s1 = nibbleOf(octet, 5).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 20)), s1);
-                s2 = nibbleOf(octet, 6).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 24)), s2);
-                s3 = nibbleOf(octet, 7).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 28)), s3);
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                long bo = base + b * blockBytes;
+                long xb = x0 + (long) b * BLOCK * Float.BYTES;
+                FloatVector s0 = FloatVector.zero(FLOATS);
+                FloatVector s1 = s0;
+                FloatVector s2 = s0;
+                FloatVector s3 = s0;
+                for (int o = 0; o < BLOCK / 8; o++) {
+                    IntVector octet = lanes(w, bo + SCALE_BYTES + (long) o * LANE_BYTES);
+                    long xo = xb + 32L * o;
+                    s0 = nibbleOf(octet, 0).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo)), s0);
+                    s1 = nibbleOf(octet, 1).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 4)), s1);
+                    s2 = nibbleOf(octet, 2).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 8)), s2);
+                    s3 = nibbleOf(octet, 3).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 12)), s3);
+                    s0 = nibbleOf(octet, 4).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 16)), s0);
+                    s1 = nibbleOf(octet, 5).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 20)), s1);
+                    s2 = nibbleOf(octet, 6).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 24)), s2);
+                    s3 = nibbleOf(octet, 7).fma(FloatVector.broadcast(FLOATS, x.get(F32, xo + 28)), s3);
+                }
+                acc = s0.add(s1).add(s2.add(s3)).fma(InterleavedQuants.scales(w, bo), acc);
             }
-            acc = s0.add(s1).add(s2.add(s3)).fma(InterleavedQuants.scales(w, bo), acc);
+            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
-        return acc;
     }
 }
