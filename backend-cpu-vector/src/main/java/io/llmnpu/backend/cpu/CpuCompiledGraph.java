@@ -149,11 +149,11 @@ final class CpuCompiledGraph implements CompiledGraph {
      * weight.
      */
     private static Tensor interleavedWeight(CpuBackend backend, Tensor weight, List<WeightStore.Lease> leases) {
-        if (!WeightStore.ENABLED) {
-            return null;
-        }
         ParallelLoop loop = backend.pool().canShare(weight.data()) ? backend.pool() : ParallelLoop.serial();
         WeightStore.Lease lease = backend.weights().interleaved(weight, loop);
+        if (lease == null) {
+            return null;
+        }
         leases.add(lease);
         return lease.tensor();
     }

@@ -27,9 +27,15 @@ final class WeightStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(WeightStore.class);
 
-    /** {@code -Dllmnpu.cpu.interleave=false} keeps every weight in its file layout (for comparisons). */
-    static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("llmnpu.cpu.interleave"));
+    /**
+     * {@code -Dllmnpu.cpu.interleave=false} keeps every weight in its file layout (to compare layouts);
+     * read when a backend starts.
+     */
+    static boolean enabledByDefault() {
+        return !"false".equalsIgnoreCase(System.getProperty("llmnpu.cpu.interleave"));
+    }
 
+    private final boolean enabled = enabledByDefault();
     private final Map<MemorySegment, Entry> entries = new IdentityHashMap<>();
     private boolean closed;
 
@@ -79,9 +85,12 @@ final class WeightStore {
 
     /**
      * The interleaved copy of {@code weight} (Q8_0 or Q4_0, see {@link InterleavedQuants#supports}),
-     * made now with {@code loop} if no open graph holds one yet.
+     * made now with {@code loop} if no open graph holds one yet; null if interleaving is switched off.
      */
     synchronized Lease interleaved(Tensor weight, ParallelLoop loop) {
+        if (!enabled) {
+            return null;
+        }
         if (closed) {
             throw new BackendException("the cpu backend is closed");
         }

@@ -41,6 +41,19 @@ public final class BenchRunner {
 
     public BenchReport run() {
         Instant started = Instant.now();
+        Map<Integer, Double> bandwidth = new LinkedHashMap<>();
+        if (plan.genTokens() > 0) {
+            // Before any model is mapped, so the probe's buffer is gone before memory peaks are taken.
+            for (int threads : plan.threads()) {
+                int t = effectiveThreads(threads);
+                if (!bandwidth.containsKey(t)) {
+                    double bytesPerSecond = MemoryBandwidth.bytesPerSecond(t);
+                    bandwidth.put(t, bytesPerSecond);
+                    log.accept(String.format(Locale.ROOT, "memory read bandwidth with %d thread%s: %.1f GB/s", t,
+                            t == 1 ? "" : "s", bytesPerSecond / 1e9));
+                }
+            }
+        }
         List<BenchResult> results = new ArrayList<>();
         Map<String, PeakMemory> memory = new LinkedHashMap<>();
         int configs = plan.models().size() * plan.backends().size() * plan.threads().size() * plan.chunks().size();
@@ -58,7 +71,7 @@ public final class BenchRunner {
             }
             memory.put(model.toString(), PeakMemory.read(rssReset));
         }
-        return new BenchReport(started, plan, results, memory, machine());
+        return new BenchReport(started, plan, results, memory, machine(), bandwidth);
     }
 
     private void runConfiguration(Path model, String backend, int threads, int chunk, boolean runDecode,
@@ -72,7 +85,7 @@ public final class BenchRunner {
                         llm.contextLength(), plan.contextNeeded()));
             }
             BenchModel info = BenchModel.of(llm.model());
-            int effectiveThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+            int effectiveThreads = effectiveThreads(threads);
             String where = String.format(Locale.ROOT, "[%d/%d] %s %s %s t=%d", config, configs, info.name(), info.type(),
                     llm.deviceName(), effectiveThreads);
             for (int p : plan.promptSizes()) {
@@ -91,6 +104,10 @@ public final class BenchRunner {
                         ModelFlops.decode(info.config(), tokens.length)));
             }
         }
+    }
+
+    private static int effectiveThreads(int threads) {
+        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     }
 
     /** One timed run; returns its duration in nanoseconds. */
