@@ -14,7 +14,7 @@ final class KernelFactory {
     }
 
     /**
-     * @param interleaved the backend's interleaved copy of a Linear weight ({@link InterleavedQuants}),
+     * @param interleaved the backend's interleaved copy of a Linear weight ({@link InterleavedRows}),
      *                    or null where the weight keeps its file layout
      */
     static Kernel create(Op op, ToIntFunction<Value> slots, Workspace workspace, UnaryOperator<Tensor> interleaved) {
@@ -32,10 +32,10 @@ final class KernelFactory {
                 RowGeometry g = RowGeometry.of(l.in().shape());
                 DType dtype = l.weight().dtype();
                 int n = l.weight().shape().dim(0);
-                Tensor packed = InterleavedQuants.supports(dtype, n, g.width()) ? interleaved.apply(l.weight()) : null;
+                Tensor packed = InterleavedRows.supports(dtype, n, g.width()) ? interleaved.apply(l.weight()) : null;
                 yield packed != null
                         ? new LinearKernel(slots.applyAsInt(l.in()), packed, slots.applyAsInt(l.out()), g.rows(),
-                                g.width(), n, InterleavedQuants.ROWS, InterleavedMatmul.of(dtype),
+                                g.width(), n, InterleavedRows.ROWS, InterleavedMatmul.of(dtype),
                                 TiledGemm.interleaved(dtype, workspace))
                         : new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
                                 g.width(), n, 1, matmulFor(dtype), new TiledGemm(WeightRows.of(dtype), workspace));

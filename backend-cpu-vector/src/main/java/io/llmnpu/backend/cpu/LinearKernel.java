@@ -10,7 +10,7 @@ import java.lang.foreign.MemorySegment;
  * spread over the pool, each output computed by one thread. {@code weight} is the tensor the kernels
  * read, which may be the backend's rearranged copy of the op's weight; its rows are split between
  * threads in whole groups of {@code rowGroup} rows (1 for the file layouts, a group of
- * {@link InterleavedQuants} otherwise).
+ * {@link InterleavedRows} otherwise).
  */
 record LinearKernel(int inSlot, Tensor weight, int outSlot, int tokens, int k, int n, int rowGroup,
                     MatmulRows matmul, TiledGemm gemm) implements Kernel {

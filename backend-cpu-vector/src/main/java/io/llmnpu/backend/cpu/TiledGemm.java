@@ -49,7 +49,7 @@ final class TiledGemm {
     private static final int PACK_K = 256;
 
     /** Rows of a panel of interleaved weights: whole groups of micro tiles and of interleaved rows. */
-    private static final int INTERLEAVED_PANEL_ROWS = 3 * InterleavedQuants.ROWS;
+    private static final int INTERLEAVED_PANEL_ROWS = 3 * InterleavedRows.ROWS;
 
     private final WeightRows weights;
     private final DType interleaved;
@@ -66,7 +66,7 @@ final class TiledGemm {
         this(weights, null, workspace);
     }
 
-    /** A GEMM over Q8_0 or Q4_0 weights in the {@link InterleavedQuants} layout. */
+    /** A GEMM over Q8_0 or Q4_0 weights in the {@link InterleavedRows} layout. */
     static TiledGemm interleaved(DType dtype, Workspace workspace) {
         return new TiledGemm(null, dtype, workspace);
     }
@@ -143,8 +143,8 @@ final class TiledGemm {
         } else {
             // Interleaved groups widen column by column, so this panel is column-major.
             colStride = groups * NR;
-            for (int r = 0; r < rows; r += InterleavedQuants.ROWS) {
-                InterleavedQuants.widenGroup(interleaved, w, (n0 + r) / InterleavedQuants.ROWS, k, 0, k, panel, r,
+            for (int r = 0; r < rows; r += InterleavedRows.ROWS) {
+                InterleavedRows.widenGroup(interleaved, w, (n0 + r) / InterleavedRows.ROWS, k, 0, k, panel, r,
                         colStride);
             }
             if (rows < colStride) {

@@ -6,11 +6,12 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The backend's copies of weights in the layouts its kernels read fastest ({@link InterleavedQuants}),
+ * The backend's copies of weights in the layouts its kernels read fastest ({@link InterleavedRows}),
  * made once per weight and shared by every graph that uses it (a model's decode, prefill and LM-head
  * graphs). A copy lives while some open graph holds a {@link Lease} on it.
  *
@@ -41,7 +42,7 @@ final class WeightStore {
 
     /** A graph's hold on a rearranged weight; closing it lets the store free the copy once unused. */
     interface Lease extends AutoCloseable {
-        /** The rearranged weight, valid until the lease is closed. */
+        /** The rearranged weight, valid until the lease is closed; null if the weight keeps its file layout. */
         Tensor tensor();
 
         @Override
@@ -84,8 +85,9 @@ final class WeightStore {
     }
 
     /**
-     * The interleaved copy of {@code weight} (Q8_0 or Q4_0, see {@link InterleavedQuants#supports}),
-     * made now with {@code loop} if no open graph holds one yet; null if interleaving is switched off.
+     * The interleaved copy of {@code weight} (see {@link InterleavedRows#supports}), made now with
+     * {@code loop} if no open graph holds one yet; null if interleaving is switched off. The lease's
+     * tensor is null for weights that cannot be interleaved after all (F16 infinities or NaNs).
      */
     synchronized Lease interleaved(Tensor weight, ParallelLoop loop) {
         if (!enabled) {
@@ -110,14 +112,26 @@ final class WeightStore {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment copy = arena.allocate(source.byteSize(), 64);
-            loop.forRange(n / InterleavedQuants.ROWS, 16, (g0, g1) ->
-                    InterleavedQuants.interleave(weight.dtype(), source, copy, k, g0, g1));
+            AtomicBoolean complete = new AtomicBoolean(true);
+            loop.forRange(n / InterleavedRows.ROWS, 16, (g0, g1) -> {
+                if (complete.get() && !InterleavedRows.interleave(weight.dtype(), source, copy, k, g0, g1)) {
+                    complete.set(false);
+                }
+            });
+            if (!complete.get()) {
+                // F16 infinities or NaNs: the tensor keeps its file layout (and the exact conversion).
+                arena.close();
+                LOG.debug("weight {} holds F16 infinities or NaNs; it keeps its file layout", weight);
+                return new Entry(source, null, null);
+            }
             if (source.isMapped()) {
                 source.unload();
             }
             return new Entry(source, arena, new Tensor(weight.name(), weight.dtype(), weight.shape(), copy));
         } catch (RuntimeException | OutOfMemoryError e) {
-            arena.close();
+            if (arena.scope().isAlive()) {
+                arena.close();
+            }
             throw new BackendException("cannot rearrange weight " + weight + " for the cpu kernels: " + e, e);
         }
     }
@@ -125,17 +139,19 @@ final class WeightStore {
     private void release(Entry e) {
         if (--e.users == 0 && !closed) {
             entries.remove(e.source);
-            e.arena.close();
+            if (e.arena != null) {
+                e.arena.close();
+            }
         }
     }
 
     /** Weights held now and their bytes, for logs and tests. */
     synchronized long bytes() {
-        return entries.values().stream().mapToLong(e -> e.tensor.byteSize()).sum();
+        return entries.values().stream().filter(e -> e.tensor != null).mapToLong(e -> e.tensor.byteSize()).sum();
     }
 
     synchronized int size() {
-        return entries.size();
+        return (int) entries.values().stream().filter(e -> e.tensor != null).count();
     }
 
     /** Frees every copy; graphs still holding leases must not run afterwards (the backend closes them first). */
@@ -144,7 +160,7 @@ final class WeightStore {
         if (!entries.isEmpty()) {
             LOG.debug("freeing {} rearranged weights", entries.size());
         }
-        entries.values().forEach(e -> e.arena.close());
+        entries.values().stream().filter(e -> e.arena != null).forEach(e -> e.arena.close());
         entries.clear();
     }
 }

@@ -33,13 +33,13 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The interleaved Q8_0/Q4_0 layout: exact rearrangement, products against the reference, shared copies. */
-class InterleavedQuantsTest {
+/** The interleaved layouts: exact rearrangement, products against the reference, shared copies. */
+class InterleavedRowsTest {
 
-    private static final int G = InterleavedQuants.ROWS;
+    private static final int G = InterleavedRows.ROWS;
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16"})
     void interleavingKeepsEveryValue(DType dtype) {
         assumeTrue(VectorSpecs.QUANTIZED_VECTORS, "no 8- or 16-lane vectors on this CPU");
         Random rnd = new Random(11 + dtype.ordinal());
@@ -48,17 +48,17 @@ class InterleavedQuantsTest {
         try (Arena arena = Arena.ofConfined()) {
             EncodedMatrix w = EncodedMatrix.random(arena, dtype, n, k, rnd);
             MemorySegment packed = arena.allocate(w.tensor().byteSize());
-            InterleavedQuants.interleave(dtype, w.tensor().data(), packed, k, 0, n / G);
+            InterleavedRows.interleave(dtype, w.tensor().data(), packed, k, 0, n / G);
             for (int r = 0; r < n; r++) {
                 for (int c = 0; c < k; c++) {
-                    assertEquals((float) w.values()[r * k + c], InterleavedQuants.value(dtype, packed, k, r, c),
+                    assertEquals((float) w.values()[r * k + c], InterleavedRows.value(dtype, packed, k, r, c),
                             "row " + r + " column " + c);
                 }
             }
             // The GEMM's column-major panel holds the same values.
             float[] panel = new float[k * n];
             for (int g = 0; g < n / G; g++) {
-                InterleavedQuants.widenGroup(dtype, packed, g, k, 0, k, panel, g * G, n);
+                InterleavedRows.widenGroup(dtype, packed, g, k, 0, k, panel, g * G, n);
             }
             for (int r = 0; r < n; r++) {
                 for (int c = 0; c < k; c++) {
@@ -77,7 +77,7 @@ class InterleavedQuantsTest {
             for (int i = 0; i < G; i++) {
                 bits[i] = (short) (start + i); // sign-extended, as the kernels load them
             }
-            float[] got = InterleavedQuants.f16ToFloats(IntVector.fromArray(VectorSpecs.INTS, bits, 0)).toArray();
+            float[] got = InterleavedRows.f16ToFloats(IntVector.fromArray(VectorSpecs.INTS, bits, 0)).toArray();
             for (int i = 0; i < G; i++) {
                 float want = Float.float16ToFloat((short) (start + i));
                 assertTrue(Float.isNaN(want) ? Float.isNaN(got[i]) : Float.floatToRawIntBits(want) == Float.floatToRawIntBits(got[i]),
@@ -91,7 +91,7 @@ class InterleavedQuantsTest {
         Random rnd = new Random(4242);
         int[][] shapes = {{G, 32}, {3 * G, 96}, {5 * G, 2048 + 64}, {2 * G, 5632}};
         int[] tokenCounts = {1, 2, 5, 12, 70};
-        for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0}) {
+        for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0, DType.F16, DType.BF16}) {
             for (int[] shape : shapes) {
                 for (int tokens : tokenCounts) {
                     cases.add(Arguments.of(dtype, tokens, shape[1], shape[0], rnd.nextLong()));
@@ -122,7 +122,7 @@ class InterleavedQuantsTest {
 
     /** Each output is computed by one thread in a fixed order: the thread count changes no bit. */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16"})
     void resultsDoNotDependOnTheThreadCount(DType dtype) {
         Random rnd = new Random(99);
         int n = 7 * G;
@@ -140,6 +140,36 @@ class InterleavedQuantsTest {
                     three = run(b3, arena, w.tensor(), x, tokens, k, n);
                 }
                 assertArrayEquals(one, three, dtype + " T=" + tokens);
+            }
+        }
+    }
+
+    /**
+     * The F16 fast conversion has no infinities or NaNs: a tensor holding one keeps its file layout and
+     * its exact kernels, and the row with the infinity comes out infinite as in the reference.
+     */
+    @Test
+    void f16InfinityKeepsTheFileLayout() {
+        Random rnd = new Random(8);
+        int n = 2 * G;
+        int k = 64;
+        try (Arena arena = Arena.ofShared(); CpuBackend backend = new CpuBackend(new BackendOptions(2))) {
+            EncodedMatrix w = EncodedMatrix.random(arena, DType.F16, n, k, rnd);
+            w.tensor().data().set(VectorSpecs.I16, (3L * k + 5) * Short.BYTES, (short) 0x7C00);
+            w.values()[3 * k + 5] = Double.POSITIVE_INFINITY;
+            float[] x = TestData.floats(rnd, k, 1f);
+            x[5] = 0.5f;
+            try (CompiledGraph g = compile(backend, w.tensor(), 1, k, n)) {
+                assertEquals(0, backend.weights().size(), "not interleaved");
+                float[] out = execute(g, arena, x, 1, k, n);
+                double[] expected = Reference.linear(w.values(), n, k, x, 1);
+                for (int r = 0; r < n; r++) {
+                    if (r == 3) {
+                        assertEquals(Float.POSITIVE_INFINITY, out[r]);
+                    } else {
+                        assertEquals(expected[r], out[r], 1e-4 * Math.max(1, Math.abs(expected[r])), "row " + r);
+                    }
+                }
             }
         }
     }
