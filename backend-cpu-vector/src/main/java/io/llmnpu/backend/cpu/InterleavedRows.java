@@ -44,8 +44,8 @@ import jdk.incubator.vector.VectorOperators;
  *   <li>F16 and BF16, pair by pair: pair p holds, for each row, the int of its values of columns 2p
  *       (low half) and 2p + 1 (high half), as in the file.</li>
  * </ul>
- * Tensors whose row count is not a multiple of {@link #ROWS} (or whose width does not fit the blocks
- * or pairs), F16 tensors holding infinities or NaNs (the fast F16 conversion does not produce them),
+ * Tensors whose row count is not a multiple of {@link #ROWS} (or whose width is not a multiple of the
+ * block size, or of 4 for F16/BF16), F16 tensors holding infinities or NaNs (the fast F16 conversion does not produce them),
  * and CPUs whose float vectors are not 8 or 16 lanes wide keep the file layout and its kernels.
  */
 final class InterleavedRows {
@@ -72,7 +72,7 @@ final class InterleavedRows {
         }
         return switch (dtype) {
             case Q8_0, Q4_0 -> k % BLOCK == 0;
-            case F16, BF16 -> k % 2 == 0;
+            case F16, BF16 -> k % 4 == 0;
             default -> false;
         };
     }
@@ -176,14 +176,32 @@ final class InterleavedRows {
 
     /** Byte {@code i} (0..3) of every lane as floats: the Q8_0 values of column 4q+i of every row. */
     static FloatVector byteOf(IntVector quad, int i) {
-        IntVector v = i == 3 ? quad : quad.lanewise(VectorOperators.LSHL, 24 - 8 * i);
+        return i == 3 ? topByte(quad) : signedBits(quad, 24 - 8 * i, 24);
+    }
+
+    /** The top byte of every lane, sign-extended, as floats. */
+    static FloatVector topByte(IntVector v) {
         return (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
     }
 
     /** Signed nibble {@code i} (0..7) of every lane as floats: the Q4_0 values of column 8o+i of every row. */
     static FloatVector nibbleOf(IntVector octet, int i) {
-        IntVector v = i == 7 ? octet : octet.lanewise(VectorOperators.LSHL, 28 - 4 * i);
+        return i == 7 ? topNibble(octet) : signedBits(octet, 28 - 4 * i, 28);
+    }
+
+    /** The top nibble of every lane, sign-extended, as floats. */
+    static FloatVector topNibble(IntVector v) {
         return (FloatVector) v.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * The bits that a left shift by {@code left} brings to the top, sign-extended back down by
+     * {@code right}, as floats. (Small on purpose: the kernels call it many times per loop, and C2
+     * inlines small methods wherever they are called.)
+     */
+    static FloatVector signedBits(IntVector v, int left, int right) {
+        return (FloatVector) v.lanewise(VectorOperators.LSHL, left).lanewise(VectorOperators.ASHR, right)
+                .convert(VectorOperators.I2F, 0);
     }
 
     /**

@@ -35,7 +35,7 @@ final class KernelFactory {
                 Tensor packed = InterleavedRows.supports(dtype, n, g.width()) ? interleaved.apply(l.weight()) : null;
                 yield packed != null
                         ? new LinearKernel(slots.applyAsInt(l.in()), packed, slots.applyAsInt(l.out()), g.rows(),
-                                g.width(), n, InterleavedRows.ROWS, InterleavedMatmul.of(dtype),
+                                g.width(), n, InterleavedRows.ROWS, InterleavedMatmul.of(dtype, workspace),
                                 TiledGemm.interleaved(dtype, workspace))
                         : new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
                                 g.width(), n, 1, matmulFor(dtype), new TiledGemm(WeightRows.of(dtype), workspace));

@@ -22,6 +22,8 @@ final class Workspace {
     enum ThreadUse {
         /** Token rows copied out of the activations before packing. */
         PACK_ROWS,
+        /** The token row a decode kernel broadcasts from, copied out of the activations. */
+        TOKEN_ROW,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,
         /** Partial sums of a GEMM panel between K-blocks. */
