@@ -22,7 +22,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 
 /**
- * Linear over Q8_0, Q4_0, F16 or BF16 weights in the {@link InterleavedRows} layout, for a few token
+ * Linear over Q8_0, Q4_0, F16, BF16 or F32 weights in the {@link InterleavedRows} layout, for a few token
  * rows (decode). A group of {@link InterleavedRows#ROWS} weight rows is one vector of accumulators:
  * for every column, one extracted lane vector times the broadcast activation, columns taken in turn by
  * four FMA chains so that four are in flight. For Q8_0/Q4_0 the four partial sums of a block are added
@@ -47,7 +47,7 @@ final class InterleavedMatmul implements MatmulRows {
 
     static InterleavedMatmul of(DType dtype, Workspace workspace) {
         return switch (dtype) {
-            case Q8_0, Q4_0, F16, BF16 -> new InterleavedMatmul(dtype, workspace);
+            case Q8_0, Q4_0, F16, BF16, F32 -> new InterleavedMatmul(dtype, workspace);
             default -> throw new IllegalArgumentException("no interleaved layout for " + dtype);
         };
     }
@@ -63,7 +63,8 @@ final class InterleavedMatmul implements MatmulRows {
                 case Q8_0 -> q8Groups(w, k / BLOCK, row, out, out0, from / ROWS, to / ROWS);
                 case Q4_0 -> q4Groups(w, k / BLOCK, row, out, out0, from / ROWS, to / ROWS);
                 case F16 -> f16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
-                default -> bf16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
+                case BF16 -> bf16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
+                default -> f32Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
             }
         }
     }
@@ -167,6 +168,29 @@ final class InterleavedMatmul implements MatmulRows {
                 s1 = bf16High(p0).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
                 s2 = bf16Low(p1).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
                 s3 = bf16High(p1).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
+            }
+            s0.add(s1).add(s2.add(s3)).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /** {@link #q8Groups} for F32: one column per vector, four per step. */
+    private static void f32Groups(MemorySegment w, int k, float[] x, MemorySegment out, long out0, int g0, int g1) {
+        long groupBytes = (long) ROWS * k * Float.BYTES;
+        for (int g = g0; g < g1; g++) {
+            long base = g * groupBytes;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int c = 0; c < k; c += 4) {
+                long wo = base + (long) c * LANE_BYTES;
+                s0 = FloatVector.fromMemorySegment(FLOATS, w, wo, LE).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
+                s1 = FloatVector.fromMemorySegment(FLOATS, w, wo + LANE_BYTES, LE)
+                        .fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
+                s2 = FloatVector.fromMemorySegment(FLOATS, w, wo + 2 * LANE_BYTES, LE)
+                        .fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
+                s3 = FloatVector.fromMemorySegment(FLOATS, w, wo + 3 * LANE_BYTES, LE)
+                        .fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
             }
             s0.add(s1).add(s2.add(s3)).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }

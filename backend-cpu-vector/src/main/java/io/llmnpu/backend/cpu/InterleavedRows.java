@@ -20,8 +20,8 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Weight matrices rearranged so that one int lane holds one weight row: the layout decode reads at
- * memory speed, for Q8_0, Q4_0, F16 and BF16 weights.
+ * Weight matrices rearranged so that one vector lane holds one weight row: the layout decode reads at
+ * memory speed, for Q8_0, Q4_0, F16, BF16 and F32 weights.
  *
  * <p>Why. In the file layout a row's values follow each other, so a row-by-row dot product widens
  * values within a row ({@code B2F}/{@code S2I}, shuffles the CPU runs on one port), converts each
@@ -43,6 +43,9 @@ import jdk.incubator.vector.VectorOperators;
  *       {@code nibble ^ 8}, which read as a signed 4-bit number is the value {@code nibble - 8}.</li>
  *   <li>F16 and BF16, pair by pair: pair p holds, for each row, the int of its values of columns 2p
  *       (low half) and 2p + 1 (high half), as in the file.</li>
+ *   <li>F32, column by column: column c holds, for each row, its value (a whole row of F32 needs no
+ *       conversion, but a row-by-row dot product still ends each row with a horizontal sum, which
+ *       costs as much as the products themselves for narrow models).</li>
  * </ul>
  * Tensors whose row count is not a multiple of {@link #ROWS} (or whose width is not a multiple of the
  * block size, or of 4 for F16/BF16), F16 tensors holding infinities or NaNs (the fast F16 conversion does not produce them),
@@ -72,7 +75,7 @@ final class InterleavedRows {
         }
         return switch (dtype) {
             case Q8_0, Q4_0 -> k % BLOCK == 0;
-            case F16, BF16 -> k % 4 == 0;
+            case F32, F16, BF16 -> k % 4 == 0;
             default -> false;
         };
     }
@@ -89,6 +92,19 @@ final class InterleavedRows {
      * @return false if an F16 value is infinite or NaN (then {@code dst} is incomplete and must not be used)
      */
     static boolean interleave(DType dtype, MemorySegment src, MemorySegment dst, int k, int g0, int g1) {
+        if (dtype == DType.F32) {
+            for (int g = g0; g < g1; g++) {
+                long groupOff = (long) g * ROWS * k * Float.BYTES;
+                for (int r = 0; r < ROWS; r++) {
+                    long rowOff = groupOff + (long) r * k * Float.BYTES;
+                    for (int c = 0; c < k; c++) {
+                        dst.set(I32, groupOff + (long) c * LANE_BYTES + (long) r * Integer.BYTES,
+                                src.get(I32, rowOff + (long) c * Float.BYTES));
+                    }
+                }
+            }
+            return true;
+        }
         if (dtype == DType.F16 || dtype == DType.BF16) {
             return interleavePairs(dtype == DType.F16, src, dst, k, g0, g1);
         }
@@ -240,6 +256,14 @@ final class InterleavedRows {
      */
     static void widenGroup(DType dtype, MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff,
                            int stride) {
+        if (dtype == DType.F32) {
+            long groupOff = (long) g * ROWS * k * Float.BYTES;
+            for (int c = k0; c < k0 + kLen; c++) {
+                FloatVector.fromMemorySegment(FLOATS, w, groupOff + (long) c * LANE_BYTES, LE)
+                        .intoArray(dst, dstOff + (c - k0) * stride);
+            }
+            return;
+        }
         if (dtype == DType.F16 || dtype == DType.BF16) {
             long groupOff = (long) g * ROWS * k * Short.BYTES;
             for (int c = k0; c < k0 + kLen; c += 2) {
@@ -287,6 +311,10 @@ final class InterleavedRows {
     static float value(DType dtype, MemorySegment w, int k, int row, int col) {
         int g = row / ROWS;
         int r = row % ROWS;
+        if (dtype == DType.F32) {
+            return w.get(VectorSpecs.F32, (long) g * ROWS * k * Float.BYTES + (long) col * LANE_BYTES
+                    + (long) r * Float.BYTES);
+        }
         if (dtype == DType.F16 || dtype == DType.BF16) {
             long off = (long) g * ROWS * k * Short.BYTES + (long) (col / 2) * LANE_BYTES + (long) r * Integer.BYTES
                     + (long) (col % 2) * Short.BYTES;

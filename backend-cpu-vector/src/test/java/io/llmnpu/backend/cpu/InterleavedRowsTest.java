@@ -39,7 +39,7 @@ class InterleavedRowsTest {
     private static final int G = InterleavedRows.ROWS;
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32"})
     void interleavingKeepsEveryValue(DType dtype) {
         assumeTrue(VectorSpecs.QUANTIZED_VECTORS, "no 8- or 16-lane vectors on this CPU");
         Random rnd = new Random(11 + dtype.ordinal());
@@ -91,7 +91,7 @@ class InterleavedRowsTest {
         Random rnd = new Random(4242);
         int[][] shapes = {{G, 32}, {3 * G, 96}, {5 * G, 2048 + 64}, {2 * G, 5632}};
         int[] tokenCounts = {1, 2, 5, 12, 70};
-        for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0, DType.F16, DType.BF16}) {
+        for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0, DType.F16, DType.BF16, DType.F32}) {
             for (int[] shape : shapes) {
                 for (int tokens : tokenCounts) {
                     cases.add(Arguments.of(dtype, tokens, shape[1], shape[0], rnd.nextLong()));
@@ -122,7 +122,7 @@ class InterleavedRowsTest {
 
     /** Each output is computed by one thread in a fixed order: the thread count changes no bit. */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32"})
     void resultsDoNotDependOnTheThreadCount(DType dtype) {
         Random rnd = new Random(99);
         int n = 7 * G;
