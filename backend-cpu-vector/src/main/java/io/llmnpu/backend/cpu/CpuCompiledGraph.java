@@ -36,7 +36,8 @@ final class CpuCompiledGraph implements CompiledGraph {
     private final Subgraph graph;
     private final CpuBackend backend;
     private final Arena arena;
-    private final Tensor[] intermediates;
+    /** Every value's tensor by slot: intermediates, then the tensors bound by the latest execution. */
+    private final Tensor[] values;
     private final List<Binding> bindings;
     private final List<Kernel> kernels;
     private final List<String> labels;
@@ -45,6 +46,7 @@ final class CpuCompiledGraph implements CompiledGraph {
     private final long scratchBytes;
     private boolean closed;
     private boolean warnedSerial;
+    private boolean shareable;
 
     private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
                              List<Binding> bindings, List<Kernel> kernels, List<String> labels,
@@ -52,7 +54,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         this.graph = graph;
         this.backend = backend;
         this.arena = arena;
-        this.intermediates = intermediates;
+        this.values = intermediates;
         this.bindings = bindings;
         this.kernels = kernels;
         this.labels = labels;
@@ -187,12 +189,21 @@ final class CpuCompiledGraph implements CompiledGraph {
         if (backend.isClosed()) {
             throw new BackendException("graph " + graph.name() + " cannot run: its cpu backend was closed");
         }
-        Tensor[] values = intermediates.clone();
-        boolean shareable = weightsShareable;
+        // Decode binds the same tensors step after step: only a tensor not bound last time is checked.
+        boolean changed = false;
         for (Binding b : bindings) {
-            Tensor t = bind(bound, b);
-            values[b.slot()] = t;
-            shareable &= backend.pool().canShare(t.data());
+            Tensor t = bound.get(b.value());
+            if (t == null || t != values[b.slot()]) {
+                values[b.slot()] = bind(bound, b);
+                changed = true;
+            }
+        }
+        if (changed) {
+            boolean all = weightsShareable;
+            for (Binding b : bindings) {
+                all &= backend.pool().canShare(values[b.slot()].data());
+            }
+            shareable = all;
         }
         ParallelLoop loop = backend.pool();
         if (!shareable) {

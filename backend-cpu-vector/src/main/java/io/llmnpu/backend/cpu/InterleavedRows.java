@@ -190,29 +190,20 @@ final class InterleavedRows {
         return IntVector.fromMemorySegment(INTS, w, off, LE);
     }
 
-    /** Byte {@code i} (0..3) of every lane as floats: the Q8_0 values of column 4q+i of every row. */
-    static FloatVector byteOf(IntVector quad, int i) {
-        return i == 3 ? topByte(quad) : signedBits(quad, 24 - 8 * i, 24);
-    }
-
-    /** The top byte of every lane, sign-extended, as floats. */
+    /** The top byte of every lane, sign-extended, as floats: the Q8_0 values of column 4q+3 of every row. */
     static FloatVector topByte(IntVector v) {
         return (FloatVector) v.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
     }
 
-    /** Signed nibble {@code i} (0..7) of every lane as floats: the Q4_0 values of column 8o+i of every row. */
-    static FloatVector nibbleOf(IntVector octet, int i) {
-        return i == 7 ? topNibble(octet) : signedBits(octet, 28 - 4 * i, 28);
-    }
-
-    /** The top nibble of every lane, sign-extended, as floats. */
+    /** The top nibble of every lane, sign-extended, as floats: the Q4_0 values of column 8o+7 of every row. */
     static FloatVector topNibble(IntVector v) {
         return (FloatVector) v.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0);
     }
 
     /**
      * The bits that a left shift by {@code left} brings to the top, sign-extended back down by
-     * {@code right}, as floats. (Small on purpose: the kernels call it many times per loop, and C2
+     * {@code right}, as floats: {@code signedBits(quad, 24 - 8 * i, 24)} is byte i of every lane (a Q8_0
+     * column), {@code signedBits(octet, 28 - 4 * i, 28)} nibble i (a Q4_0 column). (Small on purpose: the kernels call it many times per loop, and C2
      * inlines small methods wherever they are called.)
      */
     static FloatVector signedBits(IntVector v, int left, int right) {
@@ -256,53 +247,81 @@ final class InterleavedRows {
      */
     static void widenGroup(DType dtype, MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff,
                            int stride) {
-        if (dtype == DType.F32) {
-            long groupOff = (long) g * ROWS * k * Float.BYTES;
-            for (int c = k0; c < k0 + kLen; c++) {
-                FloatVector.fromMemorySegment(FLOATS, w, groupOff + (long) c * LANE_BYTES, LE)
-                        .intoArray(dst, dstOff + (c - k0) * stride);
-            }
-            return;
+        // One method per layout: C2 compiles each whole (one method for all would outgrow its inlining limits).
+        switch (dtype) {
+            case F32 -> widenF32(w, g, k, k0, kLen, dst, dstOff, stride);
+            case F16 -> widenF16(w, g, k, k0, kLen, dst, dstOff, stride);
+            case BF16 -> widenBf16(w, g, k, k0, kLen, dst, dstOff, stride);
+            case Q8_0 -> widenQ8(w, g, k, k0, kLen, dst, dstOff, stride);
+            case Q4_0 -> widenQ4(w, g, k, k0, kLen, dst, dstOff, stride);
+            default -> throw new IllegalArgumentException("no interleaved layout for " + dtype);
         }
-        if (dtype == DType.F16 || dtype == DType.BF16) {
-            long groupOff = (long) g * ROWS * k * Short.BYTES;
-            for (int c = k0; c < k0 + kLen; c += 2) {
-                IntVector pair = lanes(w, groupOff + (long) (c / 2) * LANE_BYTES);
-                int o = dstOff + (c - k0) * stride;
-                if (dtype == DType.F16) {
-                    f16Low(pair).intoArray(dst, o);
-                    f16High(pair).intoArray(dst, o + stride);
-                } else {
-                    bf16Low(pair).intoArray(dst, o);
-                    bf16High(pair).intoArray(dst, o + stride);
-                }
-            }
-            return;
+    }
+
+    private static void widenF32(MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff, int stride) {
+        long groupOff = (long) g * ROWS * k * Float.BYTES;
+        for (int c = k0; c < k0 + kLen; c++) {
+            FloatVector.fromMemorySegment(FLOATS, w, groupOff + (long) c * LANE_BYTES, LE)
+                    .intoArray(dst, dstOff + (c - k0) * stride);
         }
-        int blocks = k / BLOCK;
-        int blockBytes = groupBlockBytes(dtype);
-        long groupOff = (long) g * blocks * blockBytes;
+    }
+
+    private static void widenF16(MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff, int stride) {
+        long groupOff = (long) g * ROWS * k * Short.BYTES;
+        for (int c = k0; c < k0 + kLen; c += 2) {
+            IntVector pair = lanes(w, groupOff + (long) (c / 2) * LANE_BYTES);
+            int o = dstOff + (c - k0) * stride;
+            f16Low(pair).intoArray(dst, o);
+            f16High(pair).intoArray(dst, o + stride);
+        }
+    }
+
+    private static void widenBf16(MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff, int stride) {
+        long groupOff = (long) g * ROWS * k * Short.BYTES;
+        for (int c = k0; c < k0 + kLen; c += 2) {
+            IntVector pair = lanes(w, groupOff + (long) (c / 2) * LANE_BYTES);
+            int o = dstOff + (c - k0) * stride;
+            bf16Low(pair).intoArray(dst, o);
+            bf16High(pair).intoArray(dst, o + stride);
+        }
+    }
+
+    private static void widenQ8(MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff, int stride) {
+        int blockBytes = groupBlockBytes(DType.Q8_0);
+        long groupOff = (long) g * (k / BLOCK) * blockBytes;
         for (int b = k0 / BLOCK; b < (k0 + kLen) / BLOCK; b++) {
             long bo = groupOff + (long) b * blockBytes;
             FloatVector d = scales(w, bo);
             int col = dstOff + (b * BLOCK - k0) * stride;
-            if (dtype == DType.Q8_0) {
-                for (int q = 0; q < BLOCK / 4; q++) {
-                    IntVector quad = lanes(w, bo + SCALE_BYTES + (long) q * LANE_BYTES);
-                    int c = col + 4 * q * stride;
-                    byteOf(quad, 0).mul(d).intoArray(dst, c);
-                    byteOf(quad, 1).mul(d).intoArray(dst, c + stride);
-                    byteOf(quad, 2).mul(d).intoArray(dst, c + 2 * stride);
-                    byteOf(quad, 3).mul(d).intoArray(dst, c + 3 * stride);
-                }
-            } else {
-                for (int o = 0; o < BLOCK / 8; o++) {
-                    IntVector octet = lanes(w, bo + SCALE_BYTES + (long) o * LANE_BYTES);
-                    int c = col + 8 * o * stride;
-                    for (int i = 0; i < 8; i++) {
-                        nibbleOf(octet, i).mul(d).intoArray(dst, c + i * stride);
-                    }
-                }
+            for (int q = 0; q < BLOCK / 4; q++) {
+                IntVector quad = lanes(w, bo + SCALE_BYTES + (long) q * LANE_BYTES);
+                int c = col + 4 * q * stride;
+                signedBits(quad, 24, 24).mul(d).intoArray(dst, c);
+                signedBits(quad, 16, 24).mul(d).intoArray(dst, c + stride);
+                signedBits(quad, 8, 24).mul(d).intoArray(dst, c + 2 * stride);
+                topByte(quad).mul(d).intoArray(dst, c + 3 * stride);
+            }
+        }
+    }
+
+    private static void widenQ4(MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff, int stride) {
+        int blockBytes = groupBlockBytes(DType.Q4_0);
+        long groupOff = (long) g * (k / BLOCK) * blockBytes;
+        for (int b = k0 / BLOCK; b < (k0 + kLen) / BLOCK; b++) {
+            long bo = groupOff + (long) b * blockBytes;
+            FloatVector d = scales(w, bo);
+            int col = dstOff + (b * BLOCK - k0) * stride;
+            for (int o = 0; o < BLOCK / 8; o++) {
+                IntVector octet = lanes(w, bo + SCALE_BYTES + (long) o * LANE_BYTES);
+                int c = col + 8 * o * stride;
+                signedBits(octet, 28, 28).mul(d).intoArray(dst, c);
+                signedBits(octet, 24, 28).mul(d).intoArray(dst, c + stride);
+                signedBits(octet, 20, 28).mul(d).intoArray(dst, c + 2 * stride);
+                signedBits(octet, 16, 28).mul(d).intoArray(dst, c + 3 * stride);
+                signedBits(octet, 12, 28).mul(d).intoArray(dst, c + 4 * stride);
+                signedBits(octet, 8, 28).mul(d).intoArray(dst, c + 5 * stride);
+                signedBits(octet, 4, 28).mul(d).intoArray(dst, c + 6 * stride);
+                topNibble(octet).mul(d).intoArray(dst, c + 7 * stride);
             }
         }
     }

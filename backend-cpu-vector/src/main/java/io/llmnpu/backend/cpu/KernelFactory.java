@@ -50,7 +50,7 @@ final class KernelFactory {
                     slots.applyAsInt(a.v()), slots.applyAsInt(a.positions()), slots.applyAsInt(a.kCache()),
                     slots.applyAsInt(a.vCache()), slots.applyAsInt(a.out()), RowGeometry.of(a.q().shape()).rows(),
                     a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0),
-                    new BatchedAttention(a.heads(), a.kvHeads(), a.headDim(), workspace));
+                    new BatchedAttention(a.heads(), a.kvHeads(), a.headDim(), workspace), workspace);
             case Op.SiluMul s -> new ElementwiseKernel(ElementwiseKernel.Kind.SILU_MUL, slots.applyAsInt(s.gate()),
                     slots.applyAsInt(s.up()), slots.applyAsInt(s.out()),
                     Math.toIntExact(s.gate().shape().elements()));
