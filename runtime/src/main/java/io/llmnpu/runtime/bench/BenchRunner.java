@@ -23,11 +23,20 @@ import java.util.function.Consumer;
  * tokenizer play no part). A prefill test ({@code ppN}) times feeding N tokens into a fresh session,
  * so it covers chunk planning, every chunk's graph and the LM head on the last row; a decode test
  * ({@code tgN}) times N single-token feeds into a fresh session. Sessions are opened outside the
- * timed region. Unless warm-up is off, each prefill test runs once untimed first, and each decode
- * test decodes a few tokens untimed first.
+ * timed region. Unless warm-up is off, each test first runs untimed, repeatedly for at least
+ * {@link #WARMUP_NANOS} and until runs stop getting faster (a prefill test its whole
+ * prompt, a decode test a few tokens per session): the
+ * JIT compiles the kernels only after they have run many times, and a small model's tokens take tens
+ * of microseconds, so a single warm-up run would time the interpreter.
  */
 public final class BenchRunner {
     private static final int DECODE_WARMUP_TOKENS = 4;
+    /** Untimed warm-up per test: at least one run, repeated until this much time has passed. */
+    static final long WARMUP_NANOS = 2_000_000_000L;
+    /** ... and then until no run got faster for this long ... */
+    static final long SETTLE_NANOS = 1_000_000_000L;
+    /** ... but no longer than this. */
+    static final long MAX_WARMUP_NANOS = 30_000_000_000L;
     private final BenchPlan plan;
     private final BackendRegistry registry;
     private final Consumer<String> log;
@@ -96,8 +105,7 @@ public final class BenchRunner {
             }
             if (runDecode && plan.genTokens() > 0) {
                 int[] tokens = randomTokens(plan.genTokens(), info.config().vocabSize(), plan.seed() - 1);
-                // A few tokens compile the one-row graph and warm the decode kernels, as llama-bench's
-                // one-token warm-up does; a full untimed run would double the test's time for nothing.
+                // A few tokens per warm-up run: a full untimed run of a large model would double the test's time.
                 int[] warmupTokens = Arrays.copyOf(tokens, Math.min(tokens.length, DECODE_WARMUP_TOKENS));
                 long[] samples = measure(where + " tg" + tokens.length, () -> decode(llm, tokens), () -> decode(llm, warmupTokens));
                 results.add(new BenchResult(info, llm.deviceName(), effectiveThreads, 0, 0, tokens.length, samples,
@@ -118,8 +126,27 @@ public final class BenchRunner {
 
     private long[] measure(String what, Run run, Run warmup) {
         if (plan.warmup()) {
-            long ns = warmup.time();
-            log.accept(String.format(Locale.ROOT, "%s: warm-up %.2f s", what, ns / 1e9));
+            long total = 0;
+            long best = Long.MAX_VALUE;
+            long improvedAt = 0;
+            int runsSince = 0;
+            int runs = 0;
+            // Settled once the JIT has stopped speeding runs up: no run 5% faster than the best for the
+            // last second and three runs (it compiles kernels one after another, with plateaus between).
+            while (total < WARMUP_NANOS || ((total - improvedAt < SETTLE_NANOS || runsSince < 3)
+                    && total < MAX_WARMUP_NANOS)) {
+                long ns = warmup.time();
+                total += ns;
+                runs++;
+                runsSince++;
+                if (ns < 0.95 * best) {
+                    improvedAt = total;
+                    runsSince = 0;
+                }
+                best = Math.min(best, ns);
+            }
+            log.accept(String.format(Locale.ROOT, "%s: warm-up %.2f s (%d run%s)", what, total / 1e9, runs,
+                    runs == 1 ? "" : "s"));
         }
         long[] samples = new long[plan.repetitions()];
         for (int r = 0; r < samples.length; r++) {
