@@ -8,7 +8,7 @@ import static io.llmnpu.backend.cpu.InterleavedRows.bf16Low;
 import static io.llmnpu.backend.cpu.InterleavedRows.f16High;
 import static io.llmnpu.backend.cpu.InterleavedRows.f16Low;
 import static io.llmnpu.backend.cpu.InterleavedRows.lanes;
-import static io.llmnpu.backend.cpu.InterleavedRows.signedBits;
+import static io.llmnpu.backend.cpu.InterleavedRows.maskedBits;
 import static io.llmnpu.backend.cpu.InterleavedRows.topByte;
 import static io.llmnpu.backend.cpu.InterleavedRows.topNibble;
 import static io.llmnpu.backend.cpu.QuantBlocks.BLOCK;
@@ -56,12 +56,19 @@ final class InterleavedMatmul implements MatmulRows {
     public void compute(MemorySegment w, MemorySegment x, MemorySegment out, int tokens, int k, int n,
                         int from, int to) {
         float[] row = workspace.threadFloats(Workspace.ThreadUse.TOKEN_ROW, k);
+        float[] offsets = workspace.threadFloats(Workspace.ThreadUse.BLOCK_OFFSETS, k / BLOCK + 1);
         for (int t = 0; t < tokens; t++) {
             MemorySegment.copy(x, F32, (long) t * k * Float.BYTES, row, 0, k);
             long out0 = (long) t * n * Float.BYTES;
             switch (dtype) {
-                case Q8_0 -> q8Groups(w, k / BLOCK, row, out, out0, from / ROWS, to / ROWS);
-                case Q4_0 -> q4Groups(w, k / BLOCK, row, out, out0, from / ROWS, to / ROWS);
+                case Q8_0 -> {
+                    scaleForMaskedFields(row, k, 4, 8, InterleavedRows.Q8_OFFSET, offsets);
+                    q8Groups(w, k / BLOCK, row, offsets, out, out0, from / ROWS, to / ROWS);
+                }
+                case Q4_0 -> {
+                    scaleForMaskedFields(row, k, 8, 4, InterleavedRows.Q4_OFFSET, offsets);
+                    q4Groups(w, k / BLOCK, row, offsets, out, out0, from / ROWS, to / ROWS);
+                }
                 case F16 -> f16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
                 case BF16 -> bf16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
                 default -> f32Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
@@ -69,8 +76,30 @@ final class InterleavedMatmul implements MatmulRows {
         }
     }
 
+    /**
+     * Prepares a token row for fields taken by {@link InterleavedRows#maskedBits}: in each lane word of
+     * {@code fields} fields of {@code bits} bits, field i (all but the top one) comes out as an unsigned
+     * value times 2^(bits * i), so its column's activation is scaled by 2^-(bits * i) (exact: a power of
+     * two), and each block's sum is {@code offset} times that block's activations of those columns too
+     * large; {@code offsets[b]} gets that excess, subtracted once per block.
+     */
+    private static void scaleForMaskedFields(float[] row, int k, int fields, int bits, float offset, float[] offsets) {
+        for (int b = 0; b < k / BLOCK; b++) {
+            float excess = 0;
+            for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
+                int field = c % fields;
+                if (field != fields - 1) {
+                    excess += row[c];
+                    row[c] = Math.scalb(row[c], -bits * field);
+                }
+            }
+            offsets[b] = offset * excess;
+        }
+    }
+
     /** Groups [g0, g1) against the token row {@code x}, written to the output row at {@code out0}. */
-    private static void q8Groups(MemorySegment w, int blocks, float[] x, MemorySegment out, long out0, int g0, int g1) {
+    private static void q8Groups(MemorySegment w, int blocks, float[] x, float[] offsets, MemorySegment out, long out0,
+                                 int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q8_0.blockBytes();
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
@@ -84,19 +113,20 @@ final class InterleavedMatmul implements MatmulRows {
                 for (int q = 0; q < BLOCK / 4; q++) {
                     IntVector quad = lanes(w, bo + SCALE_BYTES + (long) q * LANE_BYTES);
                     int c = b * BLOCK + 4 * q;
-                    s0 = signedBits(quad, 24, 24).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
-                    s1 = signedBits(quad, 16, 24).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
-                    s2 = signedBits(quad, 8, 24).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
+                    s0 = maskedBits(quad, 0xFF).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
+                    s1 = maskedBits(quad, 0xFF00).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
+                    s2 = maskedBits(quad, 0xFF0000).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
                     s3 = topByte(quad).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
                 }
-                acc = s0.add(s1).add(s2.add(s3)).fma(InterleavedRows.scales(w, bo), acc);
+                acc = s0.add(s1).add(s2.add(s3)).sub(offsets[b]).fma(InterleavedRows.scales(w, bo), acc);
             }
             acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
     /** {@link #q8Groups} for Q4_0: eight columns per lane vector. */
-    private static void q4Groups(MemorySegment w, int blocks, float[] x, MemorySegment out, long out0, int g0, int g1) {
+    private static void q4Groups(MemorySegment w, int blocks, float[] x, float[] offsets, MemorySegment out, long out0,
+                                 int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_0.blockBytes();
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
@@ -110,16 +140,16 @@ final class InterleavedMatmul implements MatmulRows {
                 for (int o = 0; o < BLOCK / 8; o++) {
                     IntVector octet = lanes(w, bo + SCALE_BYTES + (long) o * LANE_BYTES);
                     int c = b * BLOCK + 8 * o;
-                    s0 = signedBits(octet, 28, 28).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
-                    s1 = signedBits(octet, 24, 28).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
-                    s2 = signedBits(octet, 20, 28).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
-                    s3 = signedBits(octet, 16, 28).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
-                    s0 = signedBits(octet, 12, 28).fma(FloatVector.broadcast(FLOATS, x[c + 4]), s0);
-                    s1 = signedBits(octet, 8, 28).fma(FloatVector.broadcast(FLOATS, x[c + 5]), s1);
-                    s2 = signedBits(octet, 4, 28).fma(FloatVector.broadcast(FLOATS, x[c + 6]), s2);
+                    s0 = maskedBits(octet, 0xF).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
+                    s1 = maskedBits(octet, 0xF0).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
+                    s2 = maskedBits(octet, 0xF00).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
+                    s3 = maskedBits(octet, 0xF000).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
+                    s0 = maskedBits(octet, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[c + 4]), s0);
+                    s1 = maskedBits(octet, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[c + 5]), s1);
+                    s2 = maskedBits(octet, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[c + 6]), s2);
                     s3 = topNibble(octet).fma(FloatVector.broadcast(FLOATS, x[c + 7]), s3);
                 }
-                acc = s0.add(s1).add(s2.add(s3)).fma(InterleavedRows.scales(w, bo), acc);
+                acc = s0.add(s1).add(s2.add(s3)).sub(offsets[b]).fma(InterleavedRows.scales(w, bo), acc);
             }
             acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }

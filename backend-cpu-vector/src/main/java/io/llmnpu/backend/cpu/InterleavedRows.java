@@ -37,10 +37,12 @@ import jdk.incubator.vector.VectorOperators;
  * <ul>
  *   <li>Q8_0, block by block (ROWS GGUF blocks each): the rows' F16 scales, one 16-bit value per row,
  *       then 8 quads; quad q holds, for each row, the int of its bytes for columns 4q..4q+3 (the byte
- *       of column 4q lowest).</li>
+ *       of column 4q lowest), the lower three stored as {@code byte ^ 0x80} (unsigned, the value plus
+ *       128), the top one as it is.</li>
  *   <li>Q4_0, block by block: the scales, then 4 octets; octet o holds, for each row, the int of its 8
- *       nibbles for columns 8o..8o+7 (column 8o in the lowest nibble), each stored as
- *       {@code nibble ^ 8}, which read as a signed 4-bit number is the value {@code nibble - 8}.</li>
+ *       nibbles for columns 8o..8o+7 (column 8o in the lowest nibble): the lower seven as in the file
+ *       (unsigned, the value plus 8), the top one as {@code nibble ^ 8}, which read as a signed 4-bit
+ *       number is the value itself.</li>
  *   <li>F16 and BF16, pair by pair: pair p holds, for each row, the int of its values of columns 2p
  *       (low half) and 2p + 1 (high half), as in the file.</li>
  *   <li>F32, column by column: column c holds, for each row, its value (a whole row of F32 needs no
@@ -48,8 +50,9 @@ import jdk.incubator.vector.VectorOperators;
  *       costs as much as the products themselves for narrow models).</li>
  * </ul>
  * Tensors whose row count is not a multiple of {@link #ROWS} (or whose width is not a multiple of the
- * block size, or of 4 for F16/BF16), F16 tensors holding infinities or NaNs (the fast F16 conversion does not produce them),
- * and CPUs whose float vectors are not 8 or 16 lanes wide keep the file layout and its kernels.
+ * block size, or of 4 for F16/BF16), F16 tensors holding infinities or NaNs and Q8_0/Q4_0 tensors with
+ * such a scale (the fast F16 conversion does not produce them), and CPUs whose float vectors are not 8
+ * or 16 lanes wide keep the file layout and its kernels.
  */
 final class InterleavedRows {
 
@@ -59,6 +62,15 @@ final class InterleavedRows {
     static final int SCALE_BYTES = ROWS * Short.BYTES;
     /** Bytes of one vector of int lanes (one per row): a quad, an octet or a pair. */
     static final int LANE_BYTES = ROWS * Integer.BYTES;
+
+    /** Q8_0 quads: bytes 0-2 flipped to unsigned (value + 128), byte 3 kept signed. */
+    static final int Q8_UNSIGNED_BYTES = 0x00808080;
+    /** Q4_0 octets: nibble 7 flipped to signed (value itself), nibbles 0-6 kept unsigned (value + 8). */
+    static final int Q4_SIGNED_TOP = 0x80000000;
+    /** What the Q8_0 kernels subtract per unsigned column, times the column's activation. */
+    static final float Q8_OFFSET = 128f;
+    /** What the Q4_0 kernels subtract per unsigned column, times the column's activation. */
+    static final float Q4_OFFSET = 8f;
 
     /** 2^112: rescales an F16 exponent (bias 15) placed in an F32 (bias 127). */
     static final float F16_EXPONENT_SHIFT = 0x1p112f;
@@ -89,7 +101,8 @@ final class InterleavedRows {
      * Writes groups [g0, g1) of {@code src} (file layout, [n, k]) in the interleaved layout to {@code dst},
      * which has the same size. Groups are independent, so callers may split the work.
      *
-     * @return false if an F16 value is infinite or NaN (then {@code dst} is incomplete and must not be used)
+     * @return false if an F16 value or a block scale is infinite or NaN (then {@code dst} is incomplete and
+     *         must not be used)
      */
     static boolean interleave(DType dtype, MemorySegment src, MemorySegment dst, int k, int g0, int g1) {
         if (dtype == DType.F32) {
@@ -117,11 +130,16 @@ final class InterleavedRows {
                 for (int b = 0; b < blocks; b++) {
                     long from = rowOff + (long) b * blockBytes;
                     long to = g * groupBytes + (long) b * groupBlockBytes(dtype);
-                    dst.set(I16, to + (long) r * Short.BYTES, src.get(I16, from));
+                    short scale = src.get(I16, from);
+                    if ((scale & 0x7C00) == 0x7C00) {
+                        return false;
+                    }
+                    dst.set(I16, to + (long) r * Short.BYTES, scale);
                     long lanes = to + SCALE_BYTES + (long) r * Integer.BYTES;
                     if (dtype == DType.Q8_0) {
                         for (int q = 0; q < BLOCK / 4; q++) {
-                            dst.set(I32, lanes + (long) q * LANE_BYTES, src.get(I32, from + QUANTS + 4L * q));
+                            dst.set(I32, lanes + (long) q * LANE_BYTES,
+                                    src.get(I32, from + QUANTS + 4L * q) ^ Q8_UNSIGNED_BYTES);
                         }
                     } else {
                         interleaveQ4(src, from + QUANTS, dst, lanes);
@@ -160,22 +178,27 @@ final class InterleavedRows {
         long[] octets = {lo, hi, lo >>> 4, hi >>> 4};
         for (int o = 0; o < 4; o++) {
             int nibbles = (int) Long.compress(octets[o], 0x0F0F0F0F0F0F0F0FL);
-            dst.set(I32, lanes + (long) o * LANE_BYTES, nibbles ^ 0x88888888);
+            dst.set(I32, lanes + (long) o * LANE_BYTES, nibbles ^ Q4_SIGNED_TOP);
         }
     }
 
-    /** The scales of a Q8_0/Q4_0 group's block as floats, one per row (lane). */
+    /**
+     * The scales of a Q8_0/Q4_0 group's block as floats, one per row (lane), exact for finite scales
+     * (tensors with infinite or NaN scales are not interleaved): as {@link #f16Low}, on the 16-bit
+     * scales widened with their sign.
+     */
     static FloatVector scales(MemorySegment w, long blockOff) {
-        return f16ToFloats((IntVector) ShortVector.fromMemorySegment(SHORTS, w, blockOff, LE)
-                .convertShape(VectorOperators.S2I, INTS, 0));
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(SHORTS, w, blockOff, LE)
+                .convertShape(VectorOperators.S2I, INTS, 0);
+        return h.lanewise(VectorOperators.LSHL, 13).and(F16_BITS).reinterpretAsFloats().mul(F16_EXPONENT_SHIFT);
     }
 
     /**
      * F16 bit patterns (in the low 16 bits of each int lane; the bits above are ignored) to floats
-     * without a lookup table: the 15 magnitude bits shifted up by 13 form an F32 whose exponent is 112
-     * too small, which one multiplication by 2^112 fixes for normal and subnormal values alike;
-     * infinities and NaNs (exponent 31) get the F32 all-ones exponent instead; the sign bit is moved over
-     * last.
+     * without a lookup table, infinities and NaNs included: the 15 magnitude bits shifted up by 13 form
+     * an F32 whose exponent is 112 too small, which one multiplication by 2^112 fixes for normal and
+     * subnormal values alike; infinities and NaNs (exponent 31) get the F32 all-ones exponent instead;
+     * the sign bit is moved over last.
      */
     static FloatVector f16ToFloats(IntVector h) {
         IntVector magnitude = h.and(0x7FFF);
@@ -198,6 +221,15 @@ final class InterleavedRows {
     /** The top nibble of every lane, sign-extended, as floats: the Q4_0 values of column 8o+7 of every row. */
     static FloatVector topNibble(IntVector v) {
         return (FloatVector) v.lanewise(VectorOperators.ASHR, 28).convert(VectorOperators.I2F, 0);
+    }
+
+    /**
+     * The bits of every lane under {@code mask}, in place, as floats: an unsigned byte or nibble times a
+     * power of two, exact in a float (the kernels scale the activation down by the same power). One AND
+     * where isolating a field at the bottom would take two shifts.
+     */
+    static FloatVector maskedBits(IntVector v, int mask) {
+        return (FloatVector) v.and(mask).convert(VectorOperators.I2F, 0);
     }
 
     /**
@@ -294,7 +326,8 @@ final class InterleavedRows {
             FloatVector d = scales(w, bo);
             int col = dstOff + (b * BLOCK - k0) * stride;
             for (int q = 0; q < BLOCK / 4; q++) {
-                IntVector quad = lanes(w, bo + SCALE_BYTES + (long) q * LANE_BYTES);
+                IntVector quad = lanes(w, bo + SCALE_BYTES + (long) q * LANE_BYTES).lanewise(VectorOperators.XOR,
+                        Q8_UNSIGNED_BYTES);
                 int c = col + 4 * q * stride;
                 signedBits(quad, 24, 24).mul(d).intoArray(dst, c);
                 signedBits(quad, 16, 24).mul(d).intoArray(dst, c + stride);
@@ -312,7 +345,9 @@ final class InterleavedRows {
             FloatVector d = scales(w, bo);
             int col = dstOff + (b * BLOCK - k0) * stride;
             for (int o = 0; o < BLOCK / 8; o++) {
-                IntVector octet = lanes(w, bo + SCALE_BYTES + (long) o * LANE_BYTES);
+                // Every nibble flipped to signed, as the top one already is.
+                IntVector octet = lanes(w, bo + SCALE_BYTES + (long) o * LANE_BYTES).lanewise(VectorOperators.XOR,
+                        0x88888888 ^ Q4_SIGNED_TOP);
                 int c = col + 8 * o * stride;
                 signedBits(octet, 28, 28).mul(d).intoArray(dst, c);
                 signedBits(octet, 24, 28).mul(d).intoArray(dst, c + stride);
@@ -347,10 +382,11 @@ final class InterleavedRows {
         float d = Float.float16ToFloat(w.get(I16, bo + (long) r * Short.BYTES));
         long lane = bo + SCALE_BYTES + (long) r * Integer.BYTES;
         if (dtype == DType.Q8_0) {
-            return w.get(ValueLayout.JAVA_BYTE, lane + (long) (j / 4) * LANE_BYTES + j % 4) * d;
+            int quad = w.get(I32, lane + (long) (j / 4) * LANE_BYTES) ^ Q8_UNSIGNED_BYTES;
+            return ((quad << (24 - 8 * (j % 4))) >> 24) * d;
         }
-        int word = w.get(I32, lane + (long) (j / 8) * LANE_BYTES);
-        return ((word << (28 - 4 * (j % 8))) >> 28) * d;
+        int octet = w.get(I32, lane + (long) (j / 8) * LANE_BYTES) ^ 0x88888888 ^ Q4_SIGNED_TOP;
+        return ((octet << (28 - 4 * (j % 8))) >> 28) * d;
     }
 
     static {

@@ -87,7 +87,7 @@ final class WeightStore {
     /**
      * The interleaved copy of {@code weight} (see {@link InterleavedRows#supports}), made now with
      * {@code loop} if no open graph holds one yet; null if interleaving is switched off. The lease's
-     * tensor is null for weights that cannot be interleaved after all (F16 infinities or NaNs).
+     * tensor is null for weights that cannot be interleaved after all (F16 infinities or NaNs, as values or block scales).
      */
     synchronized Lease interleaved(Tensor weight, ParallelLoop loop) {
         if (!enabled) {
@@ -119,9 +119,9 @@ final class WeightStore {
                 }
             });
             if (!complete.get()) {
-                // F16 infinities or NaNs: the tensor keeps its file layout (and the exact conversion).
+                // F16 infinities or NaNs (values or scales): the tensor keeps its file layout (and the exact conversion).
                 arena.close();
-                LOG.debug("weight {} holds F16 infinities or NaNs; it keeps its file layout", weight);
+                LOG.debug("weight {} holds F16 infinities or NaNs; it keeps its file layout and exact kernels", weight);
                 return new Entry(source, null, null);
             }
             if (source.isMapped()) {

@@ -24,6 +24,8 @@ final class Workspace {
         PACK_ROWS,
         /** The token row a decode kernel broadcasts from, copied out of the activations. */
         TOKEN_ROW,
+        /** Per-block corrections a decode kernel subtracts (see InterleavedMatmul). */
+        BLOCK_OFFSETS,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,
         /** Partial sums of a GEMM panel between K-blocks. */

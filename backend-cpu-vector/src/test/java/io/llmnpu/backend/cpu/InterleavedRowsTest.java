@@ -174,6 +174,27 @@ class InterleavedRowsTest {
         }
     }
 
+    /** A Q8_0/Q4_0 block scale that is infinite keeps the tensor in the file layout too (its row is infinite). */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+    void infiniteBlockScaleKeepsTheFileLayout(DType dtype) {
+        Random rnd = new Random(9);
+        int n = 2 * G;
+        int k = 64;
+        try (Arena arena = Arena.ofShared(); CpuBackend backend = new CpuBackend(new BackendOptions(2))) {
+            EncodedMatrix w = EncodedMatrix.random(arena, dtype, n, k, rnd);
+            long block = (5L * k / 32 + 1) * dtype.blockBytes(); // row 5, second block
+            w.tensor().data().set(VectorSpecs.I16, block, (short) 0x7C00);
+            float[] x = TestData.floats(rnd, k, 1f);
+            try (CompiledGraph g = compile(backend, w.tensor(), 1, k, n)) {
+                assertEquals(0, backend.weights().size(), "not interleaved");
+                float[] out = execute(g, arena, x, 1, k, n);
+                assertTrue(Float.isInfinite(out[5]) || Float.isNaN(out[5]), "row 5: " + out[5]);
+                assertTrue(Float.isFinite(out[4]) && Float.isFinite(out[6]));
+            }
+        }
+    }
+
     /** Graphs that use the same weight share one copy; it is freed when the last of them closes. */
     @Test
     void graphsShareOneCopyThatIsFreedWithTheLastGraph(@TempDir Path dir) throws IOException {
