@@ -24,7 +24,9 @@ import jdk.incubator.vector.FloatVector;
  * <p>Blocking. Threads own panels of whole weight rows (little synchronisation: one loop to pack, one
  * to multiply). A panel is widened to F32 once per call into a thread's scratch array sized to stay in
  * L2 ({@link WeightRows}: quantized and 16-bit weights are dequantized here, a tile at a time, never as a
- * whole tensor). For each block of token rows, K is walked in blocks of {@link #KB} so that the packed
+ * whole tensor); weights in the {@link InterleavedRows} layout widen a group of rows column by column,
+ * so their panel is column-major (the micro-kernel takes both a row and a column stride). For each block
+ * of token rows, K is walked in blocks of {@link #KB} so that the packed
  * activation block (KB x TB floats) stays in L1 while every weight row of the panel passes over it; the
  * partial sums move between K-blocks through a small accumulator array.
  *
