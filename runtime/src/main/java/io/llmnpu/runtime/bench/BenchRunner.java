@@ -5,6 +5,8 @@ import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.InferenceSession;
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +26,7 @@ import java.util.function.Consumer;
  * so it covers chunk planning, every chunk's graph and the LM head on the last row; a decode test
  * ({@code tgN}) times N single-token feeds into a fresh session. Sessions are opened outside the
  * timed region. Unless warm-up is off, each test first runs untimed, repeatedly for at least
- * {@link #WARMUP_NANOS} and until runs stop getting faster (a prefill test its whole
+ * {@link #WARMUP_NANOS} and until the JIT has compiled nothing for a second (a prefill test its whole
  * prompt, a decode test a few tokens per session): the
  * JIT compiles the kernels only after they have run many times, and a small model's tokens take tens
  * of microseconds, so a single warm-up run would time the interpreter.
@@ -33,7 +35,7 @@ public final class BenchRunner {
     private static final int DECODE_WARMUP_TOKENS = 4;
     /** Untimed warm-up per test: at least one run, repeated until this much time has passed. */
     static final long WARMUP_NANOS = 2_000_000_000L;
-    /** ... and then until no run got faster for this long ... */
+    /** ... and then until the JIT has compiled nothing for this long ... */
     static final long SETTLE_NANOS = 1_000_000_000L;
     /** ... but no longer than this. */
     static final long MAX_WARMUP_NANOS = 30_000_000_000L;
@@ -114,6 +116,12 @@ public final class BenchRunner {
         }
     }
 
+    /** Time the JIT has spent compiling so far; -1 where the JVM does not say (then warm-up is time only). */
+    private static long compilationMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    }
+
     private static int effectiveThreads(int threads) {
         return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     }
@@ -127,23 +135,19 @@ public final class BenchRunner {
     private long[] measure(String what, Run run, Run warmup) {
         if (plan.warmup()) {
             long total = 0;
-            long best = Long.MAX_VALUE;
-            long improvedAt = 0;
-            int runsSince = 0;
+            long compiledAt = 0;
+            long compiled = compilationMillis();
             int runs = 0;
-            // Settled once the JIT has stopped speeding runs up: no run 5% faster than the best for the
-            // last second and three runs (it compiles kernels one after another, with plateaus between).
-            while (total < WARMUP_NANOS || ((total - improvedAt < SETTLE_NANOS || runsSince < 3)
-                    && total < MAX_WARMUP_NANOS)) {
-                long ns = warmup.time();
-                total += ns;
+            // Settled once the JIT has compiled nothing for a second of runs (it compiles kernels one after
+            // another, with plateaus between, so "runs stopped getting faster" can come too early).
+            while (total < WARMUP_NANOS || (total - compiledAt < SETTLE_NANOS && total < MAX_WARMUP_NANOS)) {
+                total += warmup.time();
                 runs++;
-                runsSince++;
-                if (ns < 0.95 * best) {
-                    improvedAt = total;
-                    runsSince = 0;
+                long now = compilationMillis();
+                if (now != compiled) {
+                    compiled = now;
+                    compiledAt = total;
                 }
-                best = Math.min(best, ns);
             }
             log.accept(String.format(Locale.ROOT, "%s: warm-up %.2f s (%d run%s)", what, total / 1e9, runs,
                     runs == 1 ? "" : "s"));

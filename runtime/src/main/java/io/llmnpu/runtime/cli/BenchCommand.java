@@ -31,9 +31,8 @@ import picocli.CommandLine.Spec;
                 + "Prompts are random token ids. ppN times feeding N tokens into a fresh session (chunked prefill, "
                 + "LM head on the last row); tgN times N single-token feeds into a fresh session, once per model, "
                 + "backend and thread count (the chunk size does not affect it). Warm-up: each test first runs untimed "
-                + "for 2 s or more (ppN whole prompts, tgN 4 tokens per session), until runs stop getting faster (at "
-                + "most 30 s), so that the JIT has compiled the "
-                + "kernels before anything is timed.",
+                + "for 2 s or more (ppN whole prompts, tgN 4 tokens per session), until the JIT has compiled nothing "
+                + "for a second (at most 30 s), so that no kernel runs interpreted while timed.",
             "",
             "Prints a table of tokens/s (mean ± sample stddev over the repetitions) and writes JSON (every sample, "
                 + "achieved GFLOP/s, peak memory: resident set from VmHWM, and heap) and an SVG bar chart to the "
