@@ -1,6 +1,9 @@
 package io.llmnpu.runtime.api;
 
 import io.llmnpu.api.backend.BackendOptions;
+import io.llmnpu.runtime.chat.ChatTemplate;
+import io.llmnpu.runtime.chat.ChatTemplateException;
+import io.llmnpu.runtime.chat.ChatTemplates;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.DevicePlan;
@@ -8,13 +11,12 @@ import io.llmnpu.runtime.engine.ForwardPass;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
-import io.llmnpu.runtime.sampling.Sampler;
-import io.llmnpu.runtime.sampling.Samplers;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
-import io.llmnpu.runtime.tokenizer.Utf8StreamDecoder;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,8 +30,15 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * Generations on one runtime run one after another (they share compiled graphs); closing the
- * runtime unmaps the model and stops the backends' threads.
+ * A runtime is thread-safe. Every generation and every {@link Conversation} owns its own KV slot;
+ * the engine steps of all of them (one prefill chunk, one decode step) run one at a time under the
+ * runtime's engine lock, taken fairly, so concurrent generations interleave step by step and never
+ * see each other's state. Closing the runtime cancels running generations, waits for the step in
+ * flight, then unmaps the model and stops the backends' threads.
+ *
+ * <p>Chat: {@link #chat} answers a conversation in a fresh slot; {@link #openConversation()} keeps
+ * the slot between turns so each turn prefills only its new tokens. Prompts are built by the model's
+ * chat template (the Jinja template in its GGUF file, or {@link io.llmnpu.runtime.chat.PlainChatFormat}).
  *
  * <p>The model runs on the usable devices of the registry's backends, best first (the backend named
  * in the options, then by estimated time, CPU last; see {@link DevicePlan}): if a device fails or its backend is unplugged
@@ -45,8 +54,13 @@ public final class LlmRuntime implements AutoCloseable {
     private final DevicePlan devices;
     private final ForwardPass forwardPass;
     private final int contextLength;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Serialises engine steps of all sessions; fair, so concurrent generations take turns. */
+    private final ReentrantLock engineLock = new ReentrantLock(true);
+    private final Set<CancellationToken> running = ConcurrentHashMap.newKeySet();
+    private final Set<Conversation> conversations = ConcurrentHashMap.newKeySet();
+    private volatile ChatTemplate chatTemplate;
     private volatile boolean closed;
+    private boolean devicesClosed;
 
     private LlmRuntime(LoadedModel model, DevicePlan devices, ForwardPass forwardPass, int contextLength) {
         this.model = model;
@@ -119,103 +133,150 @@ public final class LlmRuntime implements AutoCloseable {
      * comes. Blocks until done, cancelled, or the context is full.
      */
     public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
-        Tokenizer tokenizer = model.tokenizer();
-        int[] prompt = tokenizer.encode(request.prompt(), tokenizer.addBosByDefault() || request.prompt().isEmpty());
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
-        }
-        if (prompt.length >= contextLength) {
-            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens but the context holds "
-                    + contextLength + "; shorten it or raise the context length");
-        }
-        Sampler sampler = Samplers.create(request.sampler());
-        for (int t : prompt) {
-            sampler.accept(t);
-        }
-        lock.lock();
+        int[] prompt = encodePrompt(request.prompt());
+        checkPromptFits(prompt.length);
+        GenerationOptions options = new GenerationOptions(request.maxTokens(), request.sampler(), request.stopAtEos(),
+                List.of(), 0, 0);
+        CancellationToken token = cancellation(cancel);
         try (InferenceSession session = openSession()) {
-            return new GenerationLoop(session, tokenizer, sampler, request, listener, cancel).run(prompt);
+            return new GenerationLoop(session, model.tokenizer(), options, listener, token).run(prompt);
         } finally {
-            lock.unlock();
+            finished(token);
         }
     }
 
     /**
+     * Answers the last message of {@code messages} in a fresh KV slot, with the prompt built by the chat
+     * template. To keep the cache between turns, use {@link #openConversation()}.
+     *
+     * @throws ChatTemplateException if the template cannot render the conversation
+     */
+    public GenerationResult chat(List<Message> messages, GenerationOptions options, TokenListener listener,
+                                 CancellationToken cancel) {
+        try (Conversation c = openConversation()) {
+            return c.chat(messages, options, listener, cancel);
+        }
+    }
+
+    /** A KV slot that keeps what it has computed between requests (see {@link Conversation}). */
+    public Conversation openConversation() {
+        Conversation c = new Conversation(this, openSession());
+        conversations.add(c);
+        if (closed) {
+            c.close();
+            throw new IllegalStateException("the runtime is closed");
+        }
+        return c;
+    }
+
+    /**
+     * The template chat prompts are built with: the Jinja template in the model's file, or the plain
+     * format when it has none.
+     *
+     * @throws ChatTemplateException if the file's template cannot be parsed
+     */
+    public ChatTemplate chatTemplate() {
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            t = ChatTemplates.forModel(model);
+            chatTemplate = t;
+        }
+        return t;
+    }
+
+    /** Builds chat prompts with {@code template} instead of the model's own from now on. */
+    public void useChatTemplate(ChatTemplate template) {
+        chatTemplate = java.util.Objects.requireNonNull(template, "template");
+    }
+
+    /** The token ids of the chat prompt for {@code messages}, ending with the opening of the assistant's turn. */
+    public int[] chatPrompt(List<Message> messages) {
+        if (messages.isEmpty()) {
+            throw new IllegalArgumentException("a chat needs at least one message");
+        }
+        String text = chatTemplate().render(messages, true);
+        Tokenizer tokenizer = model.tokenizer();
+        boolean bos = tokenizer.bos() >= 0 && tokenizer.addBosByDefault();
+        String bosText = tokenizer.bos() >= 0 ? tokenizer.piece(tokenizer.bos()) : "";
+        if (!bosText.isEmpty() && text.startsWith(bosText)) {
+            // The template wrote BOS as text; it stands for the token, not for its spelling.
+            text = text.substring(bosText.length());
+            bos = true;
+        }
+        // The template writes the model's control tokens (<|im_start|>, <start_of_turn>, ...) as text.
+        int[] ids = tokenizer.encode(text, bos, true);
+        if (ids.length == 0) {
+            throw new ChatTemplateException("the chat template rendered an empty prompt");
+        }
+        return ids;
+    }
+
+    /** The token ids of a plain prompt: BOS first where the model expects it (or where the prompt is empty). */
+    public int[] encodePrompt(String prompt) {
+        Tokenizer tokenizer = model.tokenizer();
+        int[] ids = tokenizer.encode(prompt, tokenizer.addBosByDefault() || prompt.isEmpty());
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
+        }
+        return ids;
+    }
+
+    /** Fails with a clear message when a prompt of {@code tokens} leaves no room to generate. */
+    public void checkPromptFits(int tokens) {
+        if (tokens == 0) {
+            throw new IllegalArgumentException("the prompt is empty");
+        }
+        if (tokens >= contextLength) {
+            throw new IllegalArgumentException("the prompt has " + tokens + " tokens but the context holds "
+                    + contextLength + "; shorten it or raise the context length");
+        }
+    }
+
+    /** Registers a generation's token so that {@link #close()} can cancel it. */
+    CancellationToken cancellation(CancellationToken cancel) {
+        CancellationToken token = cancel == null ? new CancellationToken() : cancel;
+        running.add(token);
+        if (closed) {
+            token.cancel();
+        }
+        return token;
+    }
+
+    void finished(CancellationToken cancel) {
+        running.remove(cancel);
+    }
+
+    void release(Conversation conversation) {
+        conversations.remove(conversation);
+    }
+
+    /**
      * A session on this runtime's model for callers that drive tokens themselves (logits, scoring).
-     * While a session is open, it holds the runtime: close it before the next generation.
+     * Its engine steps take turns with those of every other session and generation of this runtime.
      */
     public InferenceSession openSession() {
         if (closed) {
             throw new IllegalStateException("the runtime is closed");
         }
-        return new InferenceSession(forwardPass, contextLength);
+        return new InferenceSession(forwardPass, contextLength, engineLock, () -> closed);
     }
 
     @Override
     public void close() {
-        lock.lock();
+        closed = true;
+        running.forEach(CancellationToken::cancel);
+        engineLock.lock(); // waits for the step in flight
         try {
-            if (closed) {
+            if (forwardPass == null || devicesClosed) {
                 return;
             }
-            closed = true;
+            devicesClosed = true;
+            conversations.forEach(Conversation::freeSlot);
             forwardPass.close();
             devices.close();
             model.close();
         } finally {
-            lock.unlock();
-        }
-    }
-
-    /** The token-by-token loop of one generation. */
-    private record GenerationLoop(InferenceSession session, Tokenizer tokenizer, Sampler sampler,
-                                  GenerationRequest request, TokenListener listener, CancellationToken cancel) {
-
-        GenerationResult run(int[] prompt) {
-            long t0 = System.nanoTime();
-            float[] logits = session.feed(prompt);
-            long prefill = System.nanoTime() - t0;
-            long t1 = System.nanoTime();
-            Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
-            StringBuilder text = new StringBuilder();
-            int[] out = new int[Math.max(0, request.maxTokens())];
-            int n = 0;
-            int previous = prompt[prompt.length - 1];
-            GenerationResult.StopReason reason = GenerationResult.StopReason.LENGTH;
-            while (n < request.maxTokens()) {
-                if (cancel != null && cancel.isCancelled()) {
-                    reason = GenerationResult.StopReason.CANCELLED;
-                    break;
-                }
-                int token = sampler.sample(logits);
-                if (request.stopAtEos() && (token == tokenizer.eos() || token == tokenizer.bos())) {
-                    reason = GenerationResult.StopReason.END_OF_SEQUENCE;
-                    break;
-                }
-                sampler.accept(token);
-                out[n++] = token;
-                String piece = utf8.push(tokenizer.decode(previous, token));
-                text.append(piece);
-                if (listener != null) {
-                    listener.onToken(token, piece);
-                }
-                previous = token;
-                if (n == request.maxTokens()) {
-                    break;
-                }
-                if (session.position() >= session.capacity()) {
-                    reason = GenerationResult.StopReason.CONTEXT_FULL;
-                    break;
-                }
-                logits = session.feed(token);
-            }
-            String tail = utf8.flush();
-            text.append(tail);
-            if (!tail.isEmpty() && listener != null && n > 0) {
-                listener.onToken(out[n - 1], tail);
-            }
-            long decode = n > 1 ? System.nanoTime() - t1 : 0;
-            return new GenerationResult(text.toString(), Arrays.copyOf(out, n), prompt.length, prefill, decode, reason);
+            engineLock.unlock();
         }
     }
 }

@@ -78,6 +78,14 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-stop", description = "Keep generating past end-of-sequence tokens.")
     boolean noStop;
 
+    @Option(names = "--json", description = {"Print one JSON object instead of streaming text: prompt_ids, gen_ids,",
+        "text, top_logits (the highest [id, logit] pairs after the prompt) and timings."})
+    boolean json;
+
+    @Option(names = "--top-logits", defaultValue = "5", paramLabel = "K",
+            description = "How many [id, logit] pairs --json reports (default: ${DEFAULT-VALUE}).")
+    int topLogits;
+
     @Override
     public Integer call() {
         Path modelPath = ModelLocator.resolve(model);
@@ -94,14 +102,21 @@ final class GenerateCommand implements Callable<Integer> {
             CancellationToken cancel = new CancellationToken();
             Thread hook = new Thread(cancel::cancel);
             Runtime.getRuntime().addShutdownHook(hook);
-            out.print(prompt);
-            out.flush();
-            GenerationResult r = llm.generate(new GenerationRequest(prompt, maxTokens, sampling, !noStop),
-                    (id, text) -> {
-                        out.print(text);
-                        out.flush();
-                    }, cancel);
-            out.println();
+            GenerationRequest request = new GenerationRequest(prompt, maxTokens, sampling, !noStop);
+            GenerationResult r;
+            if (json) {
+                GenerationJson collector = new GenerationJson(Math.max(0, topLogits));
+                r = llm.generate(request, collector, cancel);
+                out.println(collector.toJson(r));
+            } else {
+                out.print(prompt);
+                out.flush();
+                r = llm.generate(request, (id, text) -> {
+                    out.print(text);
+                    out.flush();
+                }, cancel);
+                out.println();
+            }
             System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | %s | seed %d | stop: %s%n",
                     r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
                     llm.deviceName(), actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));

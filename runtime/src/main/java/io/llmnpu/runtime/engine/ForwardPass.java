@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
@@ -23,7 +25,7 @@ import java.util.Map;
  */
 public final class ForwardPass implements AutoCloseable {
     private final ModelConfig config;
-    private final LlamaGraphBuilder graphs;
+    private final ModelGraphBuilder graphs;
     private final DevicePlan plan;
     private final boolean ownsPlan;
     private final ChunkPlanner planner;
@@ -48,7 +50,7 @@ public final class ForwardPass implements AutoCloseable {
     private ForwardPass(ModelConfig config, ModelWeights weights, DevicePlan plan, boolean ownsPlan,
                         ChunkPlanner planner, int cacheRows) {
         this.config = config;
-        this.graphs = new LlamaGraphBuilder(config, weights);
+        this.graphs = Architectures.graphs(config, weights);
         this.plan = plan;
         this.ownsPlan = ownsPlan;
         this.planner = planner;
@@ -62,7 +64,7 @@ public final class ForwardPass implements AutoCloseable {
 
     /** The graphs a forward pass runs for prefill chunks of {@code chunkRows}: what devices are ranked by. */
     public static List<Subgraph> workload(ModelConfig config, ModelWeights weights, int chunkRows, int cacheRows) {
-        LlamaGraphBuilder graphs = new LlamaGraphBuilder(config, weights);
+        ModelGraphBuilder graphs = Architectures.graphs(config, weights);
         return List.of(graphs.body(chunkRows, cacheRows), graphs.head());
     }
 
@@ -150,12 +152,12 @@ public final class ForwardPass implements AutoCloseable {
             }
             if (cache != boundCache) {
                 Map<Value, Tensor> b = new HashMap<>();
-                b.put(values.get(LlamaGraphBuilder.TOKENS), tokens);
-                b.put(values.get(LlamaGraphBuilder.POSITIONS), positions);
-                b.put(values.get(LlamaGraphBuilder.HIDDEN), hidden);
+                b.put(values.get(ModelGraphBuilder.TOKENS), tokens);
+                b.put(values.get(ModelGraphBuilder.POSITIONS), positions);
+                b.put(values.get(ModelGraphBuilder.HIDDEN), hidden);
                 for (int l = 0; l < config.layers(); l++) {
-                    b.put(values.get(LlamaGraphBuilder.keyCacheName(l)), cache.keys(l));
-                    b.put(values.get(LlamaGraphBuilder.valueCacheName(l)), cache.values(l));
+                    b.put(values.get(ModelGraphBuilder.keyCacheName(l)), cache.keys(l));
+                    b.put(values.get(ModelGraphBuilder.valueCacheName(l)), cache.values(l));
                 }
                 bindings = Map.copyOf(b);
                 boundCache = cache;
