@@ -47,7 +47,7 @@ final class InterleavedMatmul implements MatmulRows {
 
     static InterleavedMatmul of(DType dtype, Workspace workspace) {
         return switch (dtype) {
-            case Q8_0, Q4_0, F16, BF16, F32 -> new InterleavedMatmul(dtype, workspace);
+            case Q8_0, Q4_0, F16, BF16, F32, Q4_K, Q5_K, Q6_K -> new InterleavedMatmul(dtype, workspace);
             default -> throw new IllegalArgumentException("no interleaved layout for " + dtype);
         };
     }
@@ -56,7 +56,8 @@ final class InterleavedMatmul implements MatmulRows {
     public void compute(MemorySegment w, MemorySegment x, MemorySegment out, int tokens, int k, int n,
                         int from, int to) {
         float[] row = workspace.threadFloats(Workspace.ThreadUse.TOKEN_ROW, k);
-        float[] offsets = workspace.threadFloats(Workspace.ThreadUse.BLOCK_OFFSETS, k / BLOCK + 1);
+        // One correction per 32-value block, or per 16-value Q6_K sub-block.
+        float[] offsets = workspace.threadFloats(Workspace.ThreadUse.BLOCK_OFFSETS, k / 16 + 1);
         for (int t = 0; t < tokens; t++) {
             MemorySegment.copy(x, F32, (long) t * k * Float.BYTES, row, 0, k);
             long out0 = (long) t * n * Float.BYTES;
@@ -68,6 +69,17 @@ final class InterleavedMatmul implements MatmulRows {
                 case Q4_0 -> {
                     scaleForMaskedFields(row, k, 8, 4, InterleavedRows.Q4_OFFSET, offsets);
                     q4Groups(w, k / BLOCK, row, offsets, out, out0, from / ROWS, to / ROWS);
+                }
+                case Q4_K, Q5_K, Q6_K -> {
+                    InterleavedKQuants.prepare(dtype, row, k, offsets);
+                    int blocks = k / InterleavedKQuants.QK;
+                    if (dtype == DType.Q4_K) {
+                        InterleavedKQuants.q4kGroups(w, blocks, row, offsets, out, out0, from / ROWS, to / ROWS);
+                    } else if (dtype == DType.Q5_K) {
+                        InterleavedKQuants.q5kGroups(w, blocks, row, offsets, out, out0, from / ROWS, to / ROWS);
+                    } else {
+                        InterleavedKQuants.q6kGroups(w, blocks, row, offsets, out, out0, from / ROWS, to / ROWS);
+                    }
                 }
                 case F16 -> f16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
                 case BF16 -> bf16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);

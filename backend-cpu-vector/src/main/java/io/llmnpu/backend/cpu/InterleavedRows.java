@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Weight matrices rearranged so that one vector lane holds one weight row: the layout decode reads at
- * memory speed, for Q8_0, Q4_0, F16, BF16 and F32 weights.
+ * memory speed, for Q8_0, Q4_0, F16, BF16 and F32 weights (Q4_K, Q5_K and Q6_K: {@link InterleavedKQuants}).
  *
  * <p>Why. In the file layout a row's values follow each other, so a row-by-row dot product widens
  * values within a row ({@code B2F}/{@code S2I}, shuffles the CPU runs on one port), converts each
@@ -88,6 +88,7 @@ final class InterleavedRows {
         return switch (dtype) {
             case Q8_0, Q4_0 -> k % BLOCK == 0;
             case F32, F16, BF16 -> k % 4 == 0;
+            case Q4_K, Q5_K, Q6_K -> k % InterleavedKQuants.QK == 0;
             default -> false;
         };
     }
@@ -105,6 +106,9 @@ final class InterleavedRows {
      *         must not be used)
      */
     static boolean interleave(DType dtype, MemorySegment src, MemorySegment dst, int k, int g0, int g1) {
+        if (InterleavedKQuants.isKQuant(dtype)) {
+            return InterleavedKQuants.interleave(dtype, src, dst, k, g0, g1);
+        }
         if (dtype == DType.F32) {
             for (int g = g0; g < g1; g++) {
                 long groupOff = (long) g * ROWS * k * Float.BYTES;
@@ -286,6 +290,7 @@ final class InterleavedRows {
             case BF16 -> widenBf16(w, g, k, k0, kLen, dst, dstOff, stride);
             case Q8_0 -> widenQ8(w, g, k, k0, kLen, dst, dstOff, stride);
             case Q4_0 -> widenQ4(w, g, k, k0, kLen, dst, dstOff, stride);
+            case Q4_K, Q5_K, Q6_K -> InterleavedKQuants.widenGroup(dtype, w, g, k, k0, kLen, dst, dstOff, stride);
             default -> throw new IllegalArgumentException("no interleaved layout for " + dtype);
         }
     }
@@ -363,6 +368,9 @@ final class InterleavedRows {
 
     /** Value (row, column) of an interleaved tensor, for tests and slow paths. */
     static float value(DType dtype, MemorySegment w, int k, int row, int col) {
+        if (InterleavedKQuants.isKQuant(dtype)) {
+            return InterleavedKQuants.value(dtype, w, k, row, col);
+        }
         int g = row / ROWS;
         int r = row % ROWS;
         if (dtype == DType.F32) {

@@ -39,12 +39,12 @@ class InterleavedRowsTest {
     private static final int G = InterleavedRows.ROWS;
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32", "Q4_K", "Q5_K", "Q6_K"})
     void interleavingKeepsEveryValue(DType dtype) {
         assumeTrue(VectorSpecs.QUANTIZED_VECTORS, "no 8- or 16-lane vectors on this CPU");
         Random rnd = new Random(11 + dtype.ordinal());
         int n = 3 * G;
-        int k = 160;
+        int k = dtype.blockSize() == 256 ? 512 : 160;
         try (Arena arena = Arena.ofConfined()) {
             EncodedMatrix w = EncodedMatrix.random(arena, dtype, n, k, rnd);
             MemorySegment packed = arena.allocate(w.tensor().byteSize());
@@ -90,9 +90,11 @@ class InterleavedRowsTest {
         List<Arguments> cases = new ArrayList<>();
         Random rnd = new Random(4242);
         int[][] shapes = {{G, 32}, {3 * G, 96}, {5 * G, 2048 + 64}, {2 * G, 5632}};
+        int[][] superBlockShapes = {{G, 256}, {3 * G, 768}, {2 * G, 5632}};
         int[] tokenCounts = {1, 2, 5, 12, 70};
-        for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0, DType.F16, DType.BF16, DType.F32}) {
-            for (int[] shape : shapes) {
+        for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0, DType.F16, DType.BF16, DType.F32, DType.Q4_K,
+                DType.Q5_K, DType.Q6_K}) {
+            for (int[] shape : dtype.blockSize() == 256 ? superBlockShapes : shapes) {
                 for (int tokens : tokenCounts) {
                     cases.add(Arguments.of(dtype, tokens, shape[1], shape[0], rnd.nextLong()));
                 }
@@ -122,7 +124,7 @@ class InterleavedRowsTest {
 
     /** Each output is computed by one thread in a fixed order: the thread count changes no bit. */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32", "Q4_K", "Q5_K", "Q6_K"})
     void resultsDoNotDependOnTheThreadCount(DType dtype) {
         Random rnd = new Random(99);
         int n = 7 * G;
@@ -174,16 +176,17 @@ class InterleavedRowsTest {
         }
     }
 
-    /** A Q8_0/Q4_0 block scale that is infinite keeps the tensor in the file layout too (its row is infinite). */
+    /** A block scale (d) that is infinite keeps the tensor in the file layout too (its row is infinite). */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void infiniteBlockScaleKeepsTheFileLayout(DType dtype) {
         Random rnd = new Random(9);
         int n = 2 * G;
-        int k = 64;
+        int k = dtype.blockSize() == 256 ? 512 : 64;
         try (Arena arena = Arena.ofShared(); CpuBackend backend = new CpuBackend(new BackendOptions(2))) {
             EncodedMatrix w = EncodedMatrix.random(arena, dtype, n, k, rnd);
-            long block = (5L * k / 32 + 1) * dtype.blockBytes(); // row 5, second block
+            long block = (5L * k / dtype.blockSize() + 1) * dtype.blockBytes() // row 5, second block
+                    + (dtype == DType.Q6_K ? 208 : 0);
             w.tensor().data().set(VectorSpecs.I16, block, (short) 0x7C00);
             float[] x = TestData.floats(rnd, k, 1f);
             try (CompiledGraph g = compile(backend, w.tensor(), 1, k, n)) {

@@ -1,0 +1,376 @@
+package io.llmnpu.backend.cpu;
+
+import static io.llmnpu.backend.cpu.InterleavedRows.LANE_BYTES;
+import static io.llmnpu.backend.cpu.InterleavedRows.ROWS;
+import static io.llmnpu.backend.cpu.InterleavedRows.SCALE_BYTES;
+import static io.llmnpu.backend.cpu.InterleavedRows.lanes;
+import static io.llmnpu.backend.cpu.InterleavedRows.maskedBits;
+import static io.llmnpu.backend.cpu.InterleavedRows.signedBits;
+import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
+import static io.llmnpu.backend.cpu.VectorSpecs.I16;
+import static io.llmnpu.backend.cpu.VectorSpecs.I32;
+import static io.llmnpu.backend.cpu.VectorSpecs.LE;
+
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Dequantizer;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The {@link InterleavedRows} layout for Q4_K, Q5_K and Q6_K weights, and their decode kernels.
+ *
+ * <p>Layout. A super-block of 256 values is a sequence of units, each an F16 or a 4-byte word at a fixed
+ * offset of the GGUF block; group g's super-block b holds each unit of its {@link #ROWS} rows side by
+ * side (one 16-bit value or one int lane per row), in this order (byte offsets in the GGUF block):
+ * <ul>
+ *   <li>Q4_K: d (0), dmin (2), the three words of 6-bit scales and mins (4, 8, 12), the 32 words of
+ *       nibbles (16 ..).</li>
+ *   <li>Q5_K: as Q4_K, with the 8 words of fifth bits (16 ..) before the 32 words of nibbles (48 ..).</li>
+ *   <li>Q6_K: d (208), the 4 words of signed scales (192 ..), the 32 words of low bits (0 ..), the 16
+ *       words of high bits (128 ..).</li>
+ * </ul>
+ * The bytes inside a word stay as in the file, so the tensor keeps its size and every field is isolated
+ * in all rows at once with masks and shifts, as for Q4_0.
+ *
+ * <p>Kernels. A word of nibbles holds columns 4i..4i+3 of two 32-value sub-blocks (low and high
+ * nibbles); each field is taken where it lies ({@link InterleavedRows#maskedBits}), as an unsigned
+ * value times a power of two, against an activation scaled down by that power (exact). Each sub-block
+ * sums into its own vector, multiplied once by the sub-block's scale vector; the sub-block's constant
+ * part (Q4_K/Q5_K mins, Q6_K's offset of 32) is the activations' sum over the sub-block times a
+ * per-row constant, so it is taken once per sub-block, not per value.
+ */
+final class InterleavedKQuants {
+
+    static final int QK = 256;
+
+    private static final int[] Q4K_UNITS = units(new int[] {0, 2}, 4, 3, 16, 32);
+    private static final int[] Q5K_UNITS = units(new int[] {0, 2}, 4, 3, 16, 8, 48, 32);
+    private static final int[] Q6K_UNITS = units(new int[] {208}, 192, 4, 0, 32, 128, 16);
+    /** Unit u is a 16-bit value where u is below this (the F16 scales come first), else an int. */
+    private static final int Q45K_SHORTS = 2;
+    private static final int Q6K_SHORTS = 1;
+
+    private InterleavedKQuants() {
+    }
+
+    static boolean isKQuant(DType dtype) {
+        return dtype == DType.Q4_K || dtype == DType.Q5_K || dtype == DType.Q6_K;
+    }
+
+    /** Source offsets of the units: the shorts, then runs of words given as (first offset, count) pairs. */
+    private static int[] units(int[] shorts, int... runs) {
+        int count = shorts.length;
+        for (int i = 1; i < runs.length; i += 2) {
+            count += runs[i];
+        }
+        int[] u = new int[count];
+        System.arraycopy(shorts, 0, u, 0, shorts.length);
+        int at = shorts.length;
+        for (int i = 0; i < runs.length; i += 2) {
+            for (int j = 0; j < runs[i + 1]; j++) {
+                u[at++] = runs[i] + 4 * j;
+            }
+        }
+        return u;
+    }
+
+    private static int[] unitsOf(DType dtype) {
+        return switch (dtype) {
+            case Q4_K -> Q4K_UNITS;
+            case Q5_K -> Q5K_UNITS;
+            default -> Q6K_UNITS;
+        };
+    }
+
+    private static int shortsOf(DType dtype) {
+        return dtype == DType.Q6_K ? Q6K_SHORTS : Q45K_SHORTS;
+    }
+
+    /** Offset in a group's super-block of row r's copy of unit u. */
+    private static long unitOffset(int shorts, int u, int r) {
+        return u < shorts ? (long) u * SCALE_BYTES + (long) r * Short.BYTES
+                : (long) shorts * SCALE_BYTES + (long) (u - shorts) * LANE_BYTES + (long) r * Integer.BYTES;
+    }
+
+    /** As {@link InterleavedRows#interleave}: false if a block's d or dmin is infinite or NaN. */
+    static boolean interleave(DType dtype, MemorySegment src, MemorySegment dst, int k, int g0, int g1) {
+        int[] units = unitsOf(dtype);
+        int shorts = shortsOf(dtype);
+        int blocks = k / QK;
+        long blockBytes = dtype.blockBytes();
+        long groupBlockBytes = ROWS * blockBytes;
+        for (int g = g0; g < g1; g++) {
+            for (int r = 0; r < ROWS; r++) {
+                long rowOff = ((long) g * ROWS + r) * blocks * blockBytes;
+                for (int b = 0; b < blocks; b++) {
+                    long from = rowOff + b * blockBytes;
+                    long to = ((long) g * blocks + b) * groupBlockBytes;
+                    for (int u = 0; u < units.length; u++) {
+                        if (u < shorts) {
+                            short h = src.get(I16, from + units[u]);
+                            if ((h & 0x7C00) == 0x7C00) {
+                                return false;
+                            }
+                            dst.set(I16, to + unitOffset(shorts, u, r), h);
+                        } else {
+                            dst.set(I32, to + unitOffset(shorts, u, r), src.get(I32, from + units[u]));
+                        }
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Copies row r's GGUF block b back out of group g (the inverse of {@link #interleave}). */
+    private static void fileBlock(DType dtype, MemorySegment w, int g, int k, int r, int b, MemorySegment block) {
+        int[] units = unitsOf(dtype);
+        int shorts = shortsOf(dtype);
+        int blocks = k / QK;
+        long from = ((long) g * blocks + b) * ROWS * dtype.blockBytes();
+        for (int u = 0; u < units.length; u++) {
+            if (u < shorts) {
+                block.set(I16, units[u], w.get(I16, from + unitOffset(shorts, u, r)));
+            } else {
+                block.set(I32, units[u], w.get(I32, from + unitOffset(shorts, u, r)));
+            }
+        }
+    }
+
+    /**
+     * As {@link InterleavedRows#widenGroup} (k0, kLen multiples of 256): each row's blocks are copied
+     * back to the file layout and widened by {@link KQuantRows}, so the values are the file layout's.
+     */
+    static void widenGroup(DType dtype, MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff,
+                           int stride) {
+        int blocks = kLen / QK;
+        MemorySegment row = MemorySegment.ofArray(new byte[Math.toIntExact(dtype.byteSize(kLen))]);
+        float[] values = new float[kLen];
+        WeightRows widener = KQuantRows.of(dtype);
+        for (int r = 0; r < ROWS; r++) {
+            for (int b = 0; b < blocks; b++) {
+                fileBlock(dtype, w, g, k, r, k0 / QK + b, row.asSlice((long) b * dtype.blockBytes()));
+            }
+            widener.widen(row, 0, kLen, values, 0);
+            for (int c = 0; c < kLen; c++) {
+                dst[dstOff + c * stride + r] = values[c];
+            }
+        }
+    }
+
+    /** Value (row, column) of an interleaved tensor, for tests and slow paths. */
+    static float value(DType dtype, MemorySegment w, int k, int row, int col) {
+        MemorySegment block = MemorySegment.ofArray(new byte[dtype.blockBytes()]);
+        fileBlock(dtype, w, row / ROWS, k, row % ROWS, col / QK, block);
+        float[] values = new float[QK];
+        Dequantizer.decodeBlock(dtype, block, 0, values, 0);
+        return values[col % QK];
+    }
+
+    /**
+     * Prepares token row {@code x} (k values) for a kernel: {@code sums} gets each sub-block's sum of
+     * the activations (32 values for Q4_K/Q5_K, 16 for Q6_K; times 32 for Q6_K, its offset), then each
+     * activation is scaled down by the power of two its field comes out with.
+     */
+    static void prepare(DType dtype, float[] x, int k, float[] sums) {
+        int sub = dtype == DType.Q6_K ? 16 : 32;
+        float factor = dtype == DType.Q6_K ? 32f : 1f;
+        for (int s = 0; s < k / sub; s++) {
+            float sum = 0;
+            for (int c = s * sub; c < (s + 1) * sub; c++) {
+                sum += x[c];
+            }
+            sums[s] = factor * sum;
+        }
+        for (int c = 0; c < k; c++) {
+            int v = c % 32;
+            int bits = 8 * (v % 4);
+            if (dtype == DType.Q4_K && (c / 32) % 2 == 1) {
+                // High nibbles: 8m + 4, except the top one, shifted down whole.
+                bits = bits == 24 ? 0 : bits + 4;
+            }
+            x[c] = Math.scalb(x[c], -bits);
+        }
+    }
+
+    /** One token row against groups [g0, g1) of Q4_K weights; x prepared by {@link #prepare}. */
+    static void q4kGroups(MemorySegment w, int blocks, float[] x, float[] sums, MemorySegment out, long out0,
+                          int g0, int g1) {
+        long blockBytes = (long) ROWS * DType.Q4_K.blockBytes();
+        long scalesAt = 2L * SCALE_BYTES;
+        long quantsAt = scalesAt + 3L * LANE_BYTES;
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                long bo = base + b * blockBytes;
+                FloatVector d = InterleavedRows.scales(w, bo);
+                FloatVector dMin = InterleavedRows.scales(w, bo + SCALE_BYTES);
+                FloatVector mins = FloatVector.zero(FLOATS);
+                for (int p = 0; p < 4; p++) {
+                    FloatVector a0 = FloatVector.zero(FLOATS);
+                    FloatVector a1 = a0;
+                    FloatVector b0 = a0;
+                    FloatVector b1 = a0;
+                    int c = b * QK + 64 * p;
+                    for (int i = 0; i < 8; i++) {
+                        IntVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES);
+                        int ci = c + 4 * i;
+                        a0 = maskedBits(q, 0xF).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
+                        b0 = maskedBits(q, 0xF0).fma(FloatVector.broadcast(FLOATS, x[ci + 32]), b0);
+                        a1 = maskedBits(q, 0xF00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
+                        b1 = maskedBits(q, 0xF000).fma(FloatVector.broadcast(FLOATS, x[ci + 33]), b1);
+                        a0 = maskedBits(q, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
+                        b0 = maskedBits(q, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[ci + 34]), b0);
+                        a1 = maskedBits(q, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+                        b1 = topNibble(q).fma(FloatVector.broadcast(FLOATS, x[ci + 35]), b1);
+                    }
+                    IntVector s0 = lanes(w, bo + scalesAt);
+                    IntVector s1 = lanes(w, bo + scalesAt + LANE_BYTES);
+                    IntVector s2 = lanes(w, bo + scalesAt + 2L * LANE_BYTES);
+                    int sub = 8 * b + 2 * p;
+                    acc = a0.add(a1).fma(d.mul(kScale(s0, s2, 2 * p)), acc);
+                    acc = b0.add(b1).fma(d.mul(kScale(s0, s2, 2 * p + 1)), acc);
+                    IntVector minHigh = s2.lanewise(VectorOperators.LSHR, 4);
+                    mins = kScale(s1, minHigh, 2 * p).fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
+                    mins = kScale(s1, minHigh, 2 * p + 1).fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
+                }
+                acc = acc.sub(dMin.mul(mins));
+            }
+            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /** The Q5_K counterpart of {@link #q4kGroups}: each nibble gets its fifth bit before it is taken. */
+    static void q5kGroups(MemorySegment w, int blocks, float[] x, float[] sums, MemorySegment out, long out0,
+                          int g0, int g1) {
+        long blockBytes = (long) ROWS * DType.Q5_K.blockBytes();
+        long scalesAt = 2L * SCALE_BYTES;
+        long highAt = scalesAt + 3L * LANE_BYTES;
+        long quantsAt = highAt + 8L * LANE_BYTES;
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                long bo = base + b * blockBytes;
+                FloatVector d = InterleavedRows.scales(w, bo);
+                FloatVector dMin = InterleavedRows.scales(w, bo + SCALE_BYTES);
+                FloatVector mins = FloatVector.zero(FLOATS);
+                for (int p = 0; p < 4; p++) {
+                    FloatVector a0 = FloatVector.zero(FLOATS);
+                    FloatVector a1 = a0;
+                    FloatVector b0 = a0;
+                    FloatVector b1 = a0;
+                    int c = b * QK + 64 * p;
+                    // Bit 2p (low nibbles' sub-block) and 2p + 1 of each qh byte moved to bit 4 of the byte.
+                    int rotLow = (4 - 2 * p) & 31;
+                    int rotHigh = (3 - 2 * p) & 31;
+                    for (int i = 0; i < 8; i++) {
+                        IntVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES);
+                        IntVector h = lanes(w, bo + highAt + (long) i * LANE_BYTES);
+                        IntVector lo = q.and(0x0F0F0F0F).or(h.lanewise(VectorOperators.ROL, rotLow).and(0x10101010));
+                        IntVector hi = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                                .or(h.lanewise(VectorOperators.ROL, rotHigh).and(0x10101010));
+                        int ci = c + 4 * i;
+                        a0 = maskedBits(lo, 0x1F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
+                        b0 = maskedBits(hi, 0x1F).fma(FloatVector.broadcast(FLOATS, x[ci + 32]), b0);
+                        a1 = maskedBits(lo, 0x1F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
+                        b1 = maskedBits(hi, 0x1F00).fma(FloatVector.broadcast(FLOATS, x[ci + 33]), b1);
+                        a0 = maskedBits(lo, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
+                        b0 = maskedBits(hi, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 34]), b0);
+                        a1 = maskedBits(lo, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+                        b1 = maskedBits(hi, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 35]), b1);
+                    }
+                    IntVector s0 = lanes(w, bo + scalesAt);
+                    IntVector s1 = lanes(w, bo + scalesAt + LANE_BYTES);
+                    IntVector s2 = lanes(w, bo + scalesAt + 2L * LANE_BYTES);
+                    int sub = 8 * b + 2 * p;
+                    acc = a0.add(a1).fma(d.mul(kScale(s0, s2, 2 * p)), acc);
+                    acc = b0.add(b1).fma(d.mul(kScale(s0, s2, 2 * p + 1)), acc);
+                    IntVector minHigh = s2.lanewise(VectorOperators.LSHR, 4);
+                    mins = kScale(s1, minHigh, 2 * p).fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
+                    mins = kScale(s1, minHigh, 2 * p + 1).fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
+                }
+                acc = acc.sub(dMin.mul(mins));
+            }
+            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /** One token row against groups [g0, g1) of Q6_K weights; x prepared by {@link #prepare}. */
+    static void q6kGroups(MemorySegment w, int blocks, float[] x, float[] sums, MemorySegment out, long out0,
+                          int g0, int g1) {
+        long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
+        long scalesAt = SCALE_BYTES;
+        long lowAt = scalesAt + 4L * LANE_BYTES;
+        long highAt = lowAt + 32L * LANE_BYTES;
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                long bo = base + b * blockBytes;
+                FloatVector d = InterleavedRows.scales(w, bo);
+                for (int h = 0; h < 2; h++) {
+                    for (int half = 0; half < 2; half++) {
+                        FloatVector a0 = FloatVector.zero(FLOATS);
+                        FloatVector a1 = a0;
+                        FloatVector a2 = a0;
+                        FloatVector a3 = a0;
+                        int c = b * QK + 128 * h;
+                        for (int i = 4 * half; i < 4 * half + 4; i++) {
+                            IntVector lo = lanes(w, bo + lowAt + (long) (16 * h + i) * LANE_BYTES);
+                            IntVector hi = lanes(w, bo + lowAt + (long) (16 * h + 8 + i) * LANE_BYTES);
+                            IntVector top = lanes(w, bo + highAt + (long) (8 * h + i) * LANE_BYTES);
+                            IntVector q0 = lo.and(0x0F0F0F0F).or(top.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                            IntVector q1 = hi.and(0x0F0F0F0F).or(top.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                            IntVector q2 = lo.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(top.and(0x30303030));
+                            IntVector q3 = hi.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                                    .or(top.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                            int ci = c + 4 * i;
+                            for (int m = 0; m < 4; m++) {
+                                int mask = 0x3F << (8 * m);
+                                a0 = maskedBits(q0, mask).fma(FloatVector.broadcast(FLOATS, x[ci + m]), a0);
+                                a1 = maskedBits(q1, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 32 + m]), a1);
+                                a2 = maskedBits(q2, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 64 + m]), a2);
+                                a3 = maskedBits(q3, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 96 + m]), a3);
+                            }
+                        }
+                        // Scale 8h + half + 2s covers values 128h + 32s + 16 half .. + 15: sums index (b * 16 + that).
+                        int first = 8 * h + half;
+                        int sub = 16 * b + first;
+                        acc = a0.sub(sums[sub]).fma(d.mul(q6Scale(w, bo + scalesAt, first)), acc);
+                        acc = a1.sub(sums[sub + 2]).fma(d.mul(q6Scale(w, bo + scalesAt, first + 2)), acc);
+                        acc = a2.sub(sums[sub + 4]).fma(d.mul(q6Scale(w, bo + scalesAt, first + 4)), acc);
+                        acc = a3.sub(sums[sub + 6]).fma(d.mul(q6Scale(w, bo + scalesAt, first + 6)), acc);
+                    }
+                }
+            }
+            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /**
+     * The 6-bit scale (or, given the min words, min) of sub-block j of every row, as floats: j < 4 from
+     * byte j of {@code low}; otherwise the low 4 bits from byte j - 4 of {@code high} and the top 2
+     * from bits 6-7 of byte j - 4 of {@code low}.
+     */
+    private static FloatVector kScale(IntVector low, IntVector high, int j) {
+        IntVector v = j < 4 ? low.lanewise(VectorOperators.LSHR, 8 * j).and(63)
+                : high.lanewise(VectorOperators.LSHR, 8 * (j - 4)).and(0x0F)
+                        .or(low.lanewise(VectorOperators.LSHR, 8 * (j - 4) + 2).and(0x30));
+        return (FloatVector) v.convert(VectorOperators.I2F, 0);
+    }
+
+    /** Signed scale {@code index} (0..15) of every row of a Q6_K group block whose scale words start at {@code at}. */
+    private static FloatVector q6Scale(MemorySegment w, long at, int index) {
+        IntVector word = lanes(w, at + (long) (index / 4) * LANE_BYTES);
+        return signedBits(word, 24 - 8 * (index % 4), 24);
+    }
+
+    /** The top nibble of every lane, unsigned, as floats. */
+    private static FloatVector topNibble(IntVector v) {
+        return (FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0);
+    }
+}
