@@ -5,7 +5,6 @@ import static io.llmnpu.backend.cpu.InterleavedRows.ROWS;
 import static io.llmnpu.backend.cpu.InterleavedRows.SCALE_BYTES;
 import static io.llmnpu.backend.cpu.InterleavedRows.lanes;
 import static io.llmnpu.backend.cpu.InterleavedRows.maskedBits;
-import static io.llmnpu.backend.cpu.InterleavedRows.signedBits;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
 import static io.llmnpu.backend.cpu.VectorSpecs.I16;
 import static io.llmnpu.backend.cpu.VectorSpecs.I32;
@@ -196,8 +195,8 @@ final class InterleavedKQuants {
     }
 
     /** One token row against groups [g0, g1) of Q4_K weights; x prepared by {@link #prepare}. */
-    static void q4kGroups(MemorySegment w, int blocks, float[] x, float[] sums, MemorySegment out, long out0,
-                          int g0, int g1) {
+    static void q4kGroups(MemorySegment w, int blocks, float[] x, float[] sums, float[] scales, MemorySegment out,
+                          long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_K.blockBytes();
         long scalesAt = 2L * SCALE_BYTES;
         long quantsAt = scalesAt + 3L * LANE_BYTES;
@@ -206,8 +205,7 @@ final class InterleavedKQuants {
             FloatVector acc = FloatVector.zero(FLOATS);
             for (int b = 0; b < blocks; b++) {
                 long bo = base + b * blockBytes;
-                FloatVector d = InterleavedRows.scales(w, bo);
-                FloatVector dMin = InterleavedRows.scales(w, bo + SCALE_BYTES);
+                kScales(w, bo, scales, 0);
                 FloatVector mins = FloatVector.zero(FLOATS);
                 for (int p = 0; p < 4; p++) {
                     FloatVector a0 = FloatVector.zero(FLOATS);
@@ -227,146 +225,180 @@ final class InterleavedKQuants {
                         a1 = maskedBits(q, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
                         b1 = topNibble(q).fma(FloatVector.broadcast(FLOATS, x[ci + 35]), b1);
                     }
-                    IntVector s0 = lanes(w, bo + scalesAt);
-                    IntVector s1 = lanes(w, bo + scalesAt + LANE_BYTES);
-                    IntVector s2 = lanes(w, bo + scalesAt + 2L * LANE_BYTES);
                     int sub = 8 * b + 2 * p;
-                    acc = a0.add(a1).fma(d.mul(kScale(s0, s2, 2 * p)), acc);
-                    acc = b0.add(b1).fma(d.mul(kScale(s0, s2, 2 * p + 1)), acc);
-                    IntVector minHigh = s2.lanewise(VectorOperators.LSHR, 4);
-                    mins = kScale(s1, minHigh, 2 * p).fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
-                    mins = kScale(s1, minHigh, 2 * p + 1).fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
+                    acc = a0.add(a1).fma(FloatVector.fromArray(FLOATS, scales, 2 * p * ROWS), acc);
+                    acc = b0.add(b1).fma(FloatVector.fromArray(FLOATS, scales, (2 * p + 1) * ROWS), acc);
+                    mins = FloatVector.fromArray(FLOATS, scales, (8 + 2 * p) * ROWS)
+                            .fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
+                    mins = FloatVector.fromArray(FLOATS, scales, (9 + 2 * p) * ROWS)
+                            .fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
                 }
-                acc = acc.sub(dMin.mul(mins));
-            }
-            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
-        }
-    }
-
-    /** The Q5_K counterpart of {@link #q4kGroups}: each nibble gets its fifth bit before it is taken. */
-    static void q5kGroups(MemorySegment w, int blocks, float[] x, float[] sums, MemorySegment out, long out0,
-                          int g0, int g1) {
-        long blockBytes = (long) ROWS * DType.Q5_K.blockBytes();
-        long scalesAt = 2L * SCALE_BYTES;
-        long highAt = scalesAt + 3L * LANE_BYTES;
-        long quantsAt = highAt + 8L * LANE_BYTES;
-        for (int g = g0; g < g1; g++) {
-            long base = g * blocks * blockBytes;
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int b = 0; b < blocks; b++) {
-                long bo = base + b * blockBytes;
-                FloatVector d = InterleavedRows.scales(w, bo);
-                FloatVector dMin = InterleavedRows.scales(w, bo + SCALE_BYTES);
-                FloatVector mins = FloatVector.zero(FLOATS);
-                for (int p = 0; p < 4; p++) {
-                    FloatVector a0 = FloatVector.zero(FLOATS);
-                    FloatVector a1 = a0;
-                    FloatVector b0 = a0;
-                    FloatVector b1 = a0;
-                    int c = b * QK + 64 * p;
-                    // Bit 2p (low nibbles' sub-block) and 2p + 1 of each qh byte moved to bit 4 of the byte.
-                    int rotLow = (4 - 2 * p) & 31;
-                    int rotHigh = (3 - 2 * p) & 31;
-                    for (int i = 0; i < 8; i++) {
-                        IntVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES);
-                        IntVector h = lanes(w, bo + highAt + (long) i * LANE_BYTES);
-                        IntVector lo = q.and(0x0F0F0F0F).or(h.lanewise(VectorOperators.ROL, rotLow).and(0x10101010));
-                        IntVector hi = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                                .or(h.lanewise(VectorOperators.ROL, rotHigh).and(0x10101010));
-                        int ci = c + 4 * i;
-                        a0 = maskedBits(lo, 0x1F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
-                        b0 = maskedBits(hi, 0x1F).fma(FloatVector.broadcast(FLOATS, x[ci + 32]), b0);
-                        a1 = maskedBits(lo, 0x1F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
-                        b1 = maskedBits(hi, 0x1F00).fma(FloatVector.broadcast(FLOATS, x[ci + 33]), b1);
-                        a0 = maskedBits(lo, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
-                        b0 = maskedBits(hi, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 34]), b0);
-                        a1 = maskedBits(lo, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
-                        b1 = maskedBits(hi, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 35]), b1);
-                    }
-                    IntVector s0 = lanes(w, bo + scalesAt);
-                    IntVector s1 = lanes(w, bo + scalesAt + LANE_BYTES);
-                    IntVector s2 = lanes(w, bo + scalesAt + 2L * LANE_BYTES);
-                    int sub = 8 * b + 2 * p;
-                    acc = a0.add(a1).fma(d.mul(kScale(s0, s2, 2 * p)), acc);
-                    acc = b0.add(b1).fma(d.mul(kScale(s0, s2, 2 * p + 1)), acc);
-                    IntVector minHigh = s2.lanewise(VectorOperators.LSHR, 4);
-                    mins = kScale(s1, minHigh, 2 * p).fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
-                    mins = kScale(s1, minHigh, 2 * p + 1).fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
-                }
-                acc = acc.sub(dMin.mul(mins));
-            }
-            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
-        }
-    }
-
-    /** One token row against groups [g0, g1) of Q6_K weights; x prepared by {@link #prepare}. */
-    static void q6kGroups(MemorySegment w, int blocks, float[] x, float[] sums, MemorySegment out, long out0,
-                          int g0, int g1) {
-        long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
-        long scalesAt = SCALE_BYTES;
-        long lowAt = scalesAt + 4L * LANE_BYTES;
-        long highAt = lowAt + 32L * LANE_BYTES;
-        for (int g = g0; g < g1; g++) {
-            long base = g * blocks * blockBytes;
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int b = 0; b < blocks; b++) {
-                long bo = base + b * blockBytes;
-                FloatVector d = InterleavedRows.scales(w, bo);
-                for (int h = 0; h < 2; h++) {
-                    for (int half = 0; half < 2; half++) {
-                        FloatVector a0 = FloatVector.zero(FLOATS);
-                        FloatVector a1 = a0;
-                        FloatVector a2 = a0;
-                        FloatVector a3 = a0;
-                        int c = b * QK + 128 * h;
-                        for (int i = 4 * half; i < 4 * half + 4; i++) {
-                            IntVector lo = lanes(w, bo + lowAt + (long) (16 * h + i) * LANE_BYTES);
-                            IntVector hi = lanes(w, bo + lowAt + (long) (16 * h + 8 + i) * LANE_BYTES);
-                            IntVector top = lanes(w, bo + highAt + (long) (8 * h + i) * LANE_BYTES);
-                            IntVector q0 = lo.and(0x0F0F0F0F).or(top.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
-                            IntVector q1 = hi.and(0x0F0F0F0F).or(top.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
-                            IntVector q2 = lo.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(top.and(0x30303030));
-                            IntVector q3 = hi.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                                    .or(top.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
-                            int ci = c + 4 * i;
-                            for (int m = 0; m < 4; m++) {
-                                int mask = 0x3F << (8 * m);
-                                a0 = maskedBits(q0, mask).fma(FloatVector.broadcast(FLOATS, x[ci + m]), a0);
-                                a1 = maskedBits(q1, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 32 + m]), a1);
-                                a2 = maskedBits(q2, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 64 + m]), a2);
-                                a3 = maskedBits(q3, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 96 + m]), a3);
-                            }
-                        }
-                        // Scale 8h + half + 2s covers values 128h + 32s + 16 half .. + 15: sums index (b * 16 + that).
-                        int first = 8 * h + half;
-                        int sub = 16 * b + first;
-                        acc = a0.sub(sums[sub]).fma(d.mul(q6Scale(w, bo + scalesAt, first)), acc);
-                        acc = a1.sub(sums[sub + 2]).fma(d.mul(q6Scale(w, bo + scalesAt, first + 2)), acc);
-                        acc = a2.sub(sums[sub + 4]).fma(d.mul(q6Scale(w, bo + scalesAt, first + 4)), acc);
-                        acc = a3.sub(sums[sub + 6]).fma(d.mul(q6Scale(w, bo + scalesAt, first + 6)), acc);
-                    }
-                }
+                acc = acc.sub(mins);
             }
             acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
     /**
-     * The 6-bit scale (or, given the min words, min) of sub-block j of every row, as floats: j < 4 from
-     * byte j of {@code low}; otherwise the low 4 bits from byte j - 4 of {@code high} and the top 2
-     * from bits 6-7 of byte j - 4 of {@code low}.
+     * The Q5_K counterpart of {@link #q4kGroups}: each nibble gets its fifth bit before it is taken. The
+     * scales of all the group's blocks are taken first; then each sub-block index is one call
+     * ({@link #q5kSub}) over all blocks. As one method the kernel outgrew C2's inlining budget (its vector
+     * operations were then made as real calls on boxed vectors, five times slower), and a call per block
+     * and sub-block cost as much as the work in it.
      */
-    private static FloatVector kScale(IntVector low, IntVector high, int j) {
-        IntVector v = j < 4 ? low.lanewise(VectorOperators.LSHR, 8 * j).and(63)
-                : high.lanewise(VectorOperators.LSHR, 8 * (j - 4)).and(0x0F)
-                        .or(low.lanewise(VectorOperators.LSHR, 8 * (j - 4) + 2).and(0x30));
-        return (FloatVector) v.convert(VectorOperators.I2F, 0);
+    static void q5kGroups(MemorySegment w, int blocks, float[] x, float[] sums, float[] scales, MemorySegment out,
+                          long out0, int g0, int g1) {
+        long blockBytes = (long) ROWS * DType.Q5_K.blockBytes();
+        float[] acc = new float[2 * ROWS];
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                kScales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
+            }
+            java.util.Arrays.fill(acc, 0f);
+            for (int sub = 0; sub < 8; sub++) {
+                q5kSub(w, base, blocks, sub, x, sums, scales, acc);
+            }
+            FloatVector.fromArray(FLOATS, acc, 0).sub(FloatVector.fromArray(FLOATS, acc, ROWS))
+                    .intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
     }
 
-    /** Signed scale {@code index} (0..15) of every row of a Q6_K group block whose scale words start at {@code at}. */
-    private static FloatVector q6Scale(MemorySegment w, long at, int index) {
-        IntVector word = lanes(w, at + (long) (index / 4) * LANE_BYTES);
-        return signedBits(word, 24 - 8 * (index % 4), 24);
+    /** Sub-block {@code sub} of every block of a Q5_K group: acc[0, ROWS) gets the products, acc[ROWS, 2 ROWS) the mins. */
+    private static void q5kSub(MemorySegment w, long base, int blocks, int sub, float[] x, float[] sums,
+                               float[] scales, float[] acc) {
+        long blockBytes = (long) ROWS * DType.Q5_K.blockBytes();
+        long highAt = 2L * SCALE_BYTES + 3L * LANE_BYTES;
+        long quantsAt = highAt + 8L * LANE_BYTES + (long) (8 * (sub >> 1)) * LANE_BYTES;
+        int nibbleShift = 4 * (sub & 1);
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        FloatVector mins = FloatVector.fromArray(FLOATS, acc, ROWS);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            int c = b * QK + 32 * sub;
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            for (int i = 0; i < 8; i++) {
+                // The sub-block's nibble of each byte, with bit sub of the qh byte as its bit 4.
+                IntVector q = lanes(w, bo + quantsAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, nibbleShift)
+                        .and(0x0F0F0F0F)
+                        .or(lanes(w, bo + highAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, sub)
+                                .and(0x01010101).lanewise(VectorOperators.LSHL, 4));
+                int ci = c + 4 * i;
+                a0 = maskedBits(q, 0x1F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
+                a1 = maskedBits(q, 0x1F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
+                a0 = maskedBits(q, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
+                a1 = maskedBits(q, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+            }
+            sum = a0.add(a1).fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + sub * ROWS), sum);
+            mins = FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + (8 + sub) * ROWS)
+                    .fma(FloatVector.broadcast(FLOATS, sums[8 * b + sub]), mins);
+        }
+        sum.intoArray(acc, 0);
+        mins.intoArray(acc, ROWS);
+    }
+
+    /** One token row against groups [g0, g1) of Q6_K weights; x prepared by {@link #prepare}. */
+    static void q6kGroups(MemorySegment w, int blocks, float[] x, float[] sums, float[] scales, MemorySegment out,
+                          long out0, int g0, int g1) {
+        long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
+        float[] acc = new float[ROWS];
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                q6Scales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
+            }
+            java.util.Arrays.fill(acc, 0f);
+            for (int scale = 0; scale < 16; scale++) {
+                q6kSub(w, base, blocks, scale, x, sums, scales, acc);
+            }
+            FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /**
+     * The 16 values of Q6_K scale {@code scale} = 8h + 2 sub + half of every block of a group, added to
+     * acc (a call of its own for the reasons given at {@link #q5kGroups}): value 128h + 32 sub + l has its
+     * low bits in nibble {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of
+     * qh byte 32h + l.
+     */
+    private static void q6kSub(MemorySegment w, long base, int blocks, int scale, float[] x, float[] sums,
+                               float[] scales, float[] acc) {
+        long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
+        int h = scale >> 3;
+        int sub = (scale >> 1) & 3;
+        int half = scale & 1;
+        long lowAt = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 8 * (sub & 1) + 4 * half) * LANE_BYTES;
+        long highAt = SCALE_BYTES + 36L * LANE_BYTES + (long) (8 * h + 4 * half) * LANE_BYTES;
+        int nibbleShift = 4 * (sub >> 1);
+        int highShift = 2 * sub;
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            int c = b * QK + 128 * h + 32 * sub + 16 * half;
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            for (int i = 0; i < 4; i++) {
+                IntVector q = lanes(w, bo + lowAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, nibbleShift)
+                        .and(0x0F0F0F0F)
+                        .or(lanes(w, bo + highAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, highShift)
+                                .and(0x03030303).lanewise(VectorOperators.LSHL, 4));
+                int ci = c + 4 * i;
+                a0 = maskedBits(q, 0x3F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
+                a1 = maskedBits(q, 0x3F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
+                a0 = maskedBits(q, 0x3F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
+                a1 = maskedBits(q, 0x3F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+            }
+            sum = a0.add(a1).sub(sums[16 * b + scale])
+                    .fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + scale * ROWS), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /** Floats per group block for {@link #kScales} and {@link #q6Scales}: 16 vectors of one per row. */
+    static final int SCALE_FLOATS = 16 * ROWS;
+
+    /**
+     * Q4_K/Q5_K: the group block's d * scale of sub-blocks 0..7, then dmin * min of sub-blocks 0..7, each
+     * one vector (one lane per row) into {@code dst}. Scale j < 4 is byte j of word 0 (min: of word 1),
+     * low 6 bits; otherwise the low 4 bits of byte j - 4 of word 2 (min: its high 4 bits) and bits 6-7
+     * of byte j - 4 of word 0 (min: of word 1). (Vectors go in and out through arrays: one passed to a
+     * call that is not inlined would be boxed.)
+     */
+    private static void kScales(MemorySegment w, long bo, float[] dst, int at0) {
+        FloatVector d = InterleavedRows.scales(w, bo);
+        FloatVector dMin = InterleavedRows.scales(w, bo + SCALE_BYTES);
+        long at = 2L * SCALE_BYTES;
+        IntVector s0 = lanes(w, at + bo);
+        IntVector s1 = lanes(w, at + bo + LANE_BYTES);
+        IntVector s2 = lanes(w, at + bo + 2L * LANE_BYTES);
+        for (int j = 0; j < 4; j++) {
+            IntVector sc = s0.lanewise(VectorOperators.LSHR, 8 * j).and(63);
+            IntVector mn = s1.lanewise(VectorOperators.LSHR, 8 * j).and(63);
+            d.mul((FloatVector) sc.convert(VectorOperators.I2F, 0)).intoArray(dst, at0 + j * ROWS);
+            dMin.mul((FloatVector) mn.convert(VectorOperators.I2F, 0)).intoArray(dst, at0 + (8 + j) * ROWS);
+        }
+        for (int j = 0; j < 4; j++) {
+            IntVector high = s2.lanewise(VectorOperators.LSHR, 8 * j);
+            IntVector sc = high.and(0x0F).or(s0.lanewise(VectorOperators.LSHR, 8 * j + 2).and(0x30));
+            IntVector mn = high.lanewise(VectorOperators.LSHR, 4).and(0x0F)
+                    .or(s1.lanewise(VectorOperators.LSHR, 8 * j + 2).and(0x30));
+            d.mul((FloatVector) sc.convert(VectorOperators.I2F, 0)).intoArray(dst, at0 + (4 + j) * ROWS);
+            dMin.mul((FloatVector) mn.convert(VectorOperators.I2F, 0)).intoArray(dst, at0 + (12 + j) * ROWS);
+        }
+    }
+
+    /** Q6_K: the group block's d * scale of its 16 sub-blocks, each one vector into {@code dst}. */
+    private static void q6Scales(MemorySegment w, long bo, float[] dst, int at0) {
+        FloatVector d = InterleavedRows.scales(w, bo);
+        for (int word = 0; word < 4; word++) {
+            IntVector v = lanes(w, bo + SCALE_BYTES + (long) word * LANE_BYTES);
+            for (int i = 0; i < 4; i++) {
+                FloatVector sc = (FloatVector) v.lanewise(VectorOperators.LSHL, 24 - 8 * i)
+                        .lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                d.mul(sc).intoArray(dst, at0 + (4 * word + i) * ROWS);
+            }
+        }
     }
 
     /** The top nibble of every lane, unsigned, as floats. */

@@ -72,13 +72,15 @@ final class InterleavedMatmul implements MatmulRows {
                 }
                 case Q4_K, Q5_K, Q6_K -> {
                     InterleavedKQuants.prepare(dtype, row, k, offsets);
+                    float[] scales = workspace.threadFloats(Workspace.ThreadUse.SUB_BLOCK_SCALES,
+                            k / InterleavedKQuants.QK * InterleavedKQuants.SCALE_FLOATS);
                     int blocks = k / InterleavedKQuants.QK;
                     if (dtype == DType.Q4_K) {
-                        InterleavedKQuants.q4kGroups(w, blocks, row, offsets, out, out0, from / ROWS, to / ROWS);
+                        InterleavedKQuants.q4kGroups(w, blocks, row, offsets, scales, out, out0, from / ROWS, to / ROWS);
                     } else if (dtype == DType.Q5_K) {
-                        InterleavedKQuants.q5kGroups(w, blocks, row, offsets, out, out0, from / ROWS, to / ROWS);
+                        InterleavedKQuants.q5kGroups(w, blocks, row, offsets, scales, out, out0, from / ROWS, to / ROWS);
                     } else {
-                        InterleavedKQuants.q6kGroups(w, blocks, row, offsets, out, out0, from / ROWS, to / ROWS);
+                        InterleavedKQuants.q6kGroups(w, blocks, row, offsets, scales, out, out0, from / ROWS, to / ROWS);
                     }
                 }
                 case F16 -> f16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);

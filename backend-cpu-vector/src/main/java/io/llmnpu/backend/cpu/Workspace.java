@@ -26,6 +26,8 @@ final class Workspace {
         TOKEN_ROW,
         /** Per-block corrections a decode kernel subtracts (see InterleavedMatmul). */
         BLOCK_OFFSETS,
+        /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
+        SUB_BLOCK_SCALES,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,
         /** Partial sums of a GEMM panel between K-blocks. */
