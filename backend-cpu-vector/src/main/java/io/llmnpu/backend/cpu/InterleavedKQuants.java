@@ -139,22 +139,40 @@ final class InterleavedKQuants {
     }
 
     /**
-     * As {@link InterleavedRows#widenGroup} (k0, kLen multiples of 256): each row's blocks are copied
-     * back to the file layout and widened by {@link KQuantRows}, so the values are the file layout's.
+     * Rows of interleaved weights widened to F32 for the prefill GEMM, which takes them row by row as for
+     * the file layout: a row's blocks are copied back to the file layout (a byte[] kept per thread) and
+     * widened by {@link KQuantRows}, so the values, and the GEMM's speed, are the file layout's.
      */
+    static WeightRows rows(DType dtype) {
+        ThreadLocal<byte[]> rowCopy = new ThreadLocal<>();
+        return (w, row, k, dst, off) -> {
+            int rowBytes = Math.toIntExact(dtype.byteSize(k));
+            byte[] bytes = rowCopy.get();
+            if (bytes == null || bytes.length < rowBytes) {
+                bytes = new byte[rowBytes];
+                rowCopy.set(bytes);
+            }
+            MemorySegment copy = MemorySegment.ofArray(bytes);
+            for (int b = 0; b < k / QK; b++) {
+                fileBlock(dtype, w, row / ROWS, k, row % ROWS, b, copy.asSlice((long) b * dtype.blockBytes()));
+            }
+            switch (dtype) {
+                case Q4_K -> KQuantRows.widenQ45K(bytes, k, dst, off, false);
+                case Q5_K -> KQuantRows.widenQ45K(bytes, k, dst, off, true);
+                default -> KQuantRows.widenQ6K(bytes, k, dst, off);
+            }
+        };
+    }
+
+    /** As {@link InterleavedRows#widenGroup} (k0, kLen multiples of 256), through {@link #rows}. */
     static void widenGroup(DType dtype, MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff,
                            int stride) {
-        int blocks = kLen / QK;
-        MemorySegment row = MemorySegment.ofArray(new byte[Math.toIntExact(dtype.byteSize(kLen))]);
-        float[] values = new float[kLen];
-        WeightRows widener = KQuantRows.of(dtype);
+        float[] values = new float[k];
+        WeightRows widener = rows(dtype);
         for (int r = 0; r < ROWS; r++) {
-            for (int b = 0; b < blocks; b++) {
-                fileBlock(dtype, w, g, k, r, k0 / QK + b, row.asSlice((long) b * dtype.blockBytes()));
-            }
-            widener.widen(row, 0, kLen, values, 0);
+            widener.widen(w, g * ROWS + r, k, values, 0);
             for (int c = 0; c < kLen; c++) {
-                dst[dstOff + c * stride + r] = values[c];
+                dst[dstOff + c * stride + r] = values[k0 + c];
             }
         }
     }

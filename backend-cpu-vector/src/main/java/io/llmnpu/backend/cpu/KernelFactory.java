@@ -36,7 +36,9 @@ final class KernelFactory {
                 yield packed != null
                         ? new LinearKernel(slots.applyAsInt(l.in()), packed, slots.applyAsInt(l.out()), g.rows(),
                                 g.width(), n, InterleavedRows.ROWS, InterleavedMatmul.of(dtype, workspace),
-                                TiledGemm.interleaved(dtype, workspace))
+                                InterleavedKQuants.isKQuant(dtype)
+                                        ? new TiledGemm(InterleavedKQuants.rows(dtype), workspace)
+                                        : TiledGemm.interleaved(dtype, workspace))
                         : new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
                                 g.width(), n, 1, matmulFor(dtype), new TiledGemm(WeightRows.of(dtype), workspace));
             }
