@@ -7,6 +7,7 @@ import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.support.BufferLivenessPlan;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A subgraph interpreted op by op on the CPU. Intermediate values get their memory once, at compile
  * time, from the graph's own shared arena (shared so that worker threads can use it), in buffers they
- * share by liveness ({@link BufferPlan}); every execution binds the caller's tensors for inputs and
+ * share by liveness ({@link BufferLivenessPlan}); every execution binds the caller's tensors for inputs and
  * outputs and runs the kernels in order.
  */
 final class CpuCompiledGraph implements CompiledGraph {
@@ -103,7 +104,7 @@ final class CpuCompiledGraph implements CompiledGraph {
 
         Arena arena = Arena.ofShared();
         try {
-            BufferPlan plan = BufferPlan.of(graph.ops(), bound.keySet());
+            BufferLivenessPlan plan = BufferLivenessPlan.of(graph.ops(), bound.keySet());
             MemorySegment[] buffers = new MemorySegment[plan.buffers()];
             for (int b = 0; b < buffers.length; b++) {
                 buffers[b] = arena.allocate(Math.max(1, plan.bufferBytes(b)), 64);
@@ -153,7 +154,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         };
     }
 
-    /** Bytes of off-heap memory the graph's intermediate values occupy (shared by liveness, see {@link BufferPlan}). */
+    /** Bytes of off-heap memory the graph's intermediate values occupy (shared by liveness, see {@link BufferLivenessPlan}). */
     long scratchBytes() {
         return scratchBytes;
     }

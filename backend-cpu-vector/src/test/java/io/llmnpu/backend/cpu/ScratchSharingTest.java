@@ -14,6 +14,7 @@ import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.support.BufferLivenessPlan;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,7 +30,7 @@ import org.junit.jupiter.api.RepetitionInfo;
 import org.junit.jupiter.api.Test;
 
 /** Scratch buffers shared by liveness: bounded by the live set, never shared by values alive together. */
-class BufferPlanTest {
+class ScratchSharingTest {
 
     private static final int ROWS = 20;
     private static final int DIM = 64;
@@ -175,7 +176,7 @@ class BufferPlanTest {
         Subgraph g = b.build();
 
         Set<Integer> bound = boundIds(g);
-        BufferPlan plan = BufferPlan.of(g.ops(), bound);
+        BufferLivenessPlan plan = BufferLivenessPlan.of(g.ops(), bound);
         Map<Integer, int[]> live = liveRanges(g);
         List<Value> placed = new ArrayList<>();
         for (Op op : g.ops()) {
