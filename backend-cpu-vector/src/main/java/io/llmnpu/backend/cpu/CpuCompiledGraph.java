@@ -8,6 +8,7 @@ import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.backend.support.BufferLivenessPlan;
+import io.llmnpu.backend.support.GraphLifecycle;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -166,12 +167,7 @@ final class CpuCompiledGraph implements CompiledGraph {
 
     @Override
     public synchronized void execute(Map<Value, Tensor> bound) {
-        if (closed) {
-            throw new BackendException("graph " + graph.name() + " was closed and cannot run");
-        }
-        if (backend.isClosed()) {
-            throw new BackendException("graph " + graph.name() + " cannot run: its cpu backend was closed");
-        }
+        GraphLifecycle.requireRunnable(graph, closed, "cpu", backend.isClosed());
         Tensor[] values = intermediates.clone();
         boolean shareable = weightsShareable;
         for (Binding b : bindings) {

@@ -7,6 +7,7 @@ import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.support.GraphLifecycle;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -123,12 +124,7 @@ final class NpuCompiledGraph implements CompiledGraph {
 
     @Override
     public synchronized void execute(Map<Value, Tensor> bindings) {
-        if (closed) {
-            throw new BackendException("graph " + graph.name() + " was closed and cannot run");
-        }
-        if (backend.isClosed()) {
-            throw new BackendException("graph " + graph.name() + " cannot run: its npu-ref backend was closed");
-        }
+        GraphLifecycle.requireRunnable(graph, closed, "npu-ref", backend.isClosed());
         Tensor[] values = intermediates.clone();
         for (Edge e : edges) {
             values[e.slot()] = Bindings.require(graph, bindings, e.value(), e.written());
