@@ -8,13 +8,12 @@ import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.backend.support.BufferLivenessPlan;
+import io.llmnpu.backend.support.ValueSlots;
 import io.llmnpu.backend.support.GraphLifecycle;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,15 +30,12 @@ final class CpuCompiledGraph implements CompiledGraph {
 
     private static final Logger LOG = LoggerFactory.getLogger(CpuCompiledGraph.class);
 
-    /** A graph input or output the caller must bind, and whether the graph writes it. */
-    private record Binding(Value value, int slot, boolean written) {
-    }
 
     private final Subgraph graph;
     private final CpuBackend backend;
     private final Arena arena;
     private final Tensor[] intermediates;
-    private final List<Binding> bindings;
+    private final List<ValueSlots.Bound> bindings;
     private final List<Kernel> kernels;
     private final List<String> labels;
     private final boolean weightsShareable;
@@ -48,7 +44,7 @@ final class CpuCompiledGraph implements CompiledGraph {
     private boolean warnedSerial;
 
     private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
-                             List<Binding> bindings, List<Kernel> kernels, List<String> labels,
+                             List<ValueSlots.Bound> bindings, List<Kernel> kernels, List<String> labels,
                              boolean weightsShareable, long scratchBytes) {
         this.graph = graph;
         this.backend = backend;
@@ -69,19 +65,6 @@ final class CpuCompiledGraph implements CompiledGraph {
                 throw new BackendException("graph " + graph.name() + ": " + e.getMessage(), e);
             }
         }
-        Map<Integer, Integer> slotOf = new HashMap<>();
-        List<Value> slotValues = new ArrayList<>();
-        for (Value v : graph.inputs()) {
-            slotOf.put(v.id(), slotValues.size());
-            slotValues.add(v);
-        }
-        for (Op op : graph.ops()) {
-            for (Value v : op.outputs()) {
-                slotOf.put(v.id(), slotValues.size());
-                slotValues.add(v);
-            }
-        }
-
         Set<Integer> written = new HashSet<>();
         boolean weightsShareable = true;
         for (Op op : graph.ops()) {
@@ -95,13 +78,9 @@ final class CpuCompiledGraph implements CompiledGraph {
             }
         }
 
-        Map<Integer, Binding> bound = new LinkedHashMap<>();
-        for (Value v : graph.inputs()) {
-            bound.put(v.id(), new Binding(v, slotOf.get(v.id()), written.contains(v.id())));
-        }
-        for (Value v : graph.outputs()) {
-            bound.putIfAbsent(v.id(), new Binding(v, slotOf.get(v.id()), true));
-        }
+        ValueSlots slots = ValueSlots.of(graph, written);
+        List<Value> slotValues = slots.values();
+        Map<Integer, ValueSlots.Bound> bound = slots.bound();
 
         Arena arena = Arena.ofShared();
         try {
@@ -124,7 +103,7 @@ final class CpuCompiledGraph implements CompiledGraph {
             List<String> labels = new ArrayList<>();
             Workspace workspace = new Workspace();
             for (Op op : graph.ops()) {
-                kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace));
+                kernels.add(KernelFactory.create(op, slots::slot, workspace));
                 labels.add(OpChecker.describe(op));
             }
             LOG.debug("compiled graph {}: {} ops, {} bound values, {} bytes of intermediates in {} buffers",
@@ -170,7 +149,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         GraphLifecycle.requireRunnable(graph, closed, "cpu", backend.isClosed());
         Tensor[] values = intermediates.clone();
         boolean shareable = weightsShareable;
-        for (Binding b : bindings) {
+        for (ValueSlots.Bound b : bindings) {
             Tensor t = bind(bound, b);
             values[b.slot()] = t;
             shareable &= backend.pool().canShare(t.data());
@@ -196,7 +175,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         }
     }
 
-    private Tensor bind(Map<Value, Tensor> bound, Binding b) {
+    private Tensor bind(Map<Value, Tensor> bound, ValueSlots.Bound b) {
         Tensor t = Bindings.require(graph, bound, b.value(), b.written());
         String heap = OpChecker.heapProblem(t.data());
         if (!heap.isEmpty()) {
