@@ -34,25 +34,32 @@ final class CpuCompiledGraph implements CompiledGraph {
     private final Subgraph graph;
     private final CpuBackend backend;
     private final Arena arena;
-    private final Tensor[] intermediates;
+    /** Every value's tensor by slot: intermediates, then the tensors bound by the latest execution. */
+    private final Tensor[] values;
     private final List<ValueSlots.Bound> bindings;
     private final List<Kernel> kernels;
+    private final List<MatrixProduct> products;
     private final List<String> labels;
+    private final List<WeightStore.Lease> leases;
     private final boolean weightsShareable;
     private final long scratchBytes;
     private boolean closed;
     private boolean warnedSerial;
+    private boolean shareable;
 
     private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
-                             List<ValueSlots.Bound> bindings, List<Kernel> kernels, List<String> labels,
-                             boolean weightsShareable, long scratchBytes) {
+                             List<ValueSlots.Bound> bindings, List<Kernel> kernels, List<MatrixProduct> products,
+                             List<String> labels, List<WeightStore.Lease> leases, boolean weightsShareable,
+                             long scratchBytes) {
         this.graph = graph;
         this.backend = backend;
         this.arena = arena;
-        this.intermediates = intermediates;
+        this.values = intermediates;
         this.bindings = bindings;
         this.kernels = kernels;
+        this.products = products;
         this.labels = labels;
+        this.leases = leases;
         this.weightsShareable = weightsShareable;
         this.scratchBytes = scratchBytes;
     }
@@ -60,7 +67,7 @@ final class CpuCompiledGraph implements CompiledGraph {
     static CpuCompiledGraph compile(Subgraph graph, CpuBackend backend) {
         for (Op op : graph.ops()) {
             try {
-                OpChecker.check(op);
+                OpChecker.check(op, backend.engine());
             } catch (BackendException e) {
                 throw new BackendException("graph " + graph.name() + ": " + e.getMessage(), e);
             }
@@ -83,6 +90,8 @@ final class CpuCompiledGraph implements CompiledGraph {
         Map<Integer, ValueSlots.Bound> bound = slots.bound();
 
         Arena arena = Arena.ofShared();
+        List<MatrixProduct> products = new ArrayList<>();
+        List<WeightStore.Lease> leases = new ArrayList<>();
         try {
             BufferLivenessPlan plan = BufferLivenessPlan.of(graph.ops(), bound.keySet());
             MemorySegment[] buffers = new MemorySegment[plan.buffers()];
@@ -102,21 +111,59 @@ final class CpuCompiledGraph implements CompiledGraph {
             List<Kernel> kernels = new ArrayList<>();
             List<String> labels = new ArrayList<>();
             Workspace workspace = new Workspace();
+            MatrixEngine engine = backend.engine();
+            List<Op> engineOps = graph.ops().stream().filter(engine::accepts).toList();
+            if (!engineOps.isEmpty()) {
+                products.addAll(engine.prepare(engineOps, weightsShareable ? backend.pool() : ParallelLoop.serial()));
+                if (products.size() != engineOps.size()) {
+                    throw new IllegalStateException("matrix engine " + engine.description() + " prepared "
+                            + products.size() + " products for " + engineOps.size() + " ops");
+                }
+            }
+            int nextProduct = 0;
             for (Op op : graph.ops()) {
-                kernels.add(KernelFactory.create(op, slots::slot, workspace));
+                if (nextProduct < engineOps.size() && engineOps.get(nextProduct) == op) {
+                    kernels.add(new ProductKernel(slots.slot(op.inputs().getFirst()),
+                            slots.slot(op.outputs().getFirst()), products.get(nextProduct++)));
+                } else {
+                    kernels.add(KernelFactory.create(op, slots::slot, workspace,
+                            w -> interleavedWeight(backend, w, leases)));
+                }
                 labels.add(OpChecker.describe(op));
             }
             LOG.debug("compiled graph {}: {} ops, {} bound values, {} bytes of intermediates in {} buffers",
                     graph.name(), kernels.size(), bound.size(), scratchBytes, buffers.length);
             return new CpuCompiledGraph(graph, backend, arena, intermediates, List.copyOf(bound.values()),
-                    List.copyOf(kernels), List.copyOf(labels), weightsShareable, scratchBytes);
+                    List.copyOf(kernels), List.copyOf(products), List.copyOf(labels), List.copyOf(leases),
+                    weightsShareable, scratchBytes);
         } catch (RuntimeException | OutOfMemoryError e) {
+            try {
+                closeAll(products);
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             arena.close();
+            leases.forEach(WeightStore.Lease::close);
             if (e instanceof BackendException be) {
                 throw be;
             }
             throw new BackendException("graph " + graph.name() + ": cannot allocate its intermediates: " + e, e);
         }
+    }
+
+    /**
+     * The backend's interleaved copy of a Linear weight, held by this graph until it closes; null where
+     * interleaving is switched off. The copy is made with the worker threads when they may read the
+     * weight.
+     */
+    private static Tensor interleavedWeight(CpuBackend backend, Tensor weight, List<WeightStore.Lease> leases) {
+        ParallelLoop loop = backend.pool().canShare(weight.data()) ? backend.pool() : ParallelLoop.serial();
+        WeightStore.Lease lease = backend.weights().interleaved(weight, loop);
+        if (lease == null) {
+            return null;
+        }
+        leases.add(lease);
+        return lease.tensor();
     }
 
     private static List<MemorySegment> weightsOf(Op op) {
@@ -126,12 +173,32 @@ final class CpuCompiledGraph implements CompiledGraph {
             case Op.Linear l -> List.of(l.weight().data());
             case Op.OutlierShadow o -> List.of(o.weight().data());
             case Op.ShadowMerge m -> List.of(m.weight().data());
+            case Op.QuantizedLinear q -> List.of(q.weights().data());
             case Op.LayerNorm n -> n.bias() == null ? List.of(n.weight().data())
                     : List.of(n.weight().data(), n.bias().data());
             case Op.AddBias b -> List.of(b.bias().data());
             case Op.Rope r -> r.freqFactors() == null ? List.of() : List.of(r.freqFactors().data());
             default -> List.of();
         };
+    }
+
+    /** Closes every product, even if some fail, then reports the first failure. */
+    private static void closeAll(List<MatrixProduct> products) {
+        RuntimeException failure = null;
+        for (MatrixProduct p : products) {
+            try {
+                p.close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     /** Bytes of off-heap memory the graph's intermediate values occupy (shared by liveness, see {@link BufferLivenessPlan}). */
@@ -147,12 +214,21 @@ final class CpuCompiledGraph implements CompiledGraph {
     @Override
     public synchronized void execute(Map<Value, Tensor> bound) {
         GraphLifecycle.requireRunnable(graph, closed, "cpu", backend.isClosed());
-        Tensor[] values = intermediates.clone();
-        boolean shareable = weightsShareable;
+        // Decode binds the same tensors step after step: only a tensor not bound last time is checked.
+        boolean changed = false;
         for (ValueSlots.Bound b : bindings) {
-            Tensor t = bind(bound, b);
-            values[b.slot()] = t;
-            shareable &= backend.pool().canShare(t.data());
+            Tensor t = bound.get(b.value());
+            if (t == null || t != values[b.slot()]) {
+                values[b.slot()] = bind(bound, b);
+                changed = true;
+            }
+        }
+        if (changed) {
+            boolean all = weightsShareable;
+            for (ValueSlots.Bound b : bindings) {
+                all &= backend.pool().canShare(values[b.slot()].data());
+            }
+            shareable = all;
         }
         ParallelLoop loop = backend.pool();
         if (!shareable) {
@@ -188,8 +264,13 @@ final class CpuCompiledGraph implements CompiledGraph {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            arena.close();
-            backend.forget(this);
+            try {
+                closeAll(products);
+            } finally {
+                arena.close();
+                leases.forEach(WeightStore.Lease::close);
+                backend.forget(this);
+            }
         }
     }
 }
