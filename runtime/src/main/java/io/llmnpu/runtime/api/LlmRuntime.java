@@ -14,7 +14,8 @@ import io.llmnpu.runtime.tokenizer.Tokenizer;
 import io.llmnpu.runtime.tokenizer.Utf8StreamDecoder;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,8 +29,15 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * Generations on one runtime run one after another (they share compiled graphs); closing the
- * runtime unmaps the model and stops the backends' threads.
+ * <h2>Threads</h2>
+ * A runtime is thread-safe. Every generation and every open {@linkplain #openSession() session} owns
+ * its own KV cache (its slot); the engine steps of all slots (one prefill chunk, one decode step) run
+ * one at a time under one lock, so generations and sessions on different threads interleave step by
+ * step, never see each other's state, and give exactly the tokens they give alone. {@link #close()}
+ * may be called from any thread: it cancels running generations (they return with
+ * {@link GenerationResult.StopReason#CANCELLED} and the tokens made so far), waits for the step in
+ * flight, then frees every KV cache, the compiled graphs and the model, and stops the backends'
+ * threads; open sessions then fail with an {@link IllegalStateException}, as do later calls.
  *
  * <p>The model runs on the usable devices of the registry's backends, best first (the backend named
  * in the options, then by estimated time, CPU last; see {@link DevicePlan}): if a device fails or its backend is unplugged
@@ -45,7 +53,11 @@ public final class LlmRuntime implements AutoCloseable {
     private final DevicePlan devices;
     private final ForwardPass forwardPass;
     private final int contextLength;
-    private final ReentrantLock lock = new ReentrantLock();
+    /** Generations running now, so that close() can stop them. */
+    private final Set<Generation> running = ConcurrentHashMap.newKeySet();
+    /** Sessions not yet closed (generations' own included), so that close() can free their caches. */
+    private final Set<InferenceSession> sessions = ConcurrentHashMap.newKeySet();
+    private final Object closeLock = new Object();
     private volatile boolean closed;
 
     private LlmRuntime(LoadedModel model, DevicePlan devices, ForwardPass forwardPass, int contextLength) {
@@ -116,7 +128,10 @@ public final class LlmRuntime implements AutoCloseable {
 
     /**
      * Generates text after {@code request.prompt()}, reporting each token to {@code listener} as it
-     * comes. Blocks until done, cancelled, or the context is full.
+     * comes. Blocks until done, cancelled (through {@code cancel} or by {@link #close()}), or the
+     * context is full. May run on several threads at once (see the class comment).
+     *
+     * @throws IllegalStateException if the runtime is closed
      */
     public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         Tokenizer tokenizer = model.tokenizer();
@@ -132,48 +147,84 @@ public final class LlmRuntime implements AutoCloseable {
         for (int t : prompt) {
             sampler.accept(t);
         }
-        lock.lock();
+        Generation generation = new Generation(cancel);
+        running.add(generation); // before the check, so that close() either sees it or is seen
         try (InferenceSession session = openSession()) {
-            return new GenerationLoop(session, tokenizer, sampler, request, listener, cancel).run(prompt);
+            return new GenerationLoop(session, tokenizer, sampler, request, listener, generation).run(prompt);
         } finally {
-            lock.unlock();
+            running.remove(generation);
         }
     }
 
     /**
-     * A session on this runtime's model for callers that drive tokens themselves (logits, scoring).
-     * While a session is open, it holds the runtime: close it before the next generation.
+     * A session on this runtime's model for callers that drive tokens themselves (logits, scoring),
+     * with its own KV cache. One thread uses a session at a time; sessions and generations on other
+     * threads go on beside it (see the class comment). Close it to free its cache.
+     *
+     * @throws IllegalStateException if the runtime is closed
      */
     public InferenceSession openSession() {
+        requireOpen();
+        InferenceSession session = new InferenceSession(forwardPass, contextLength, sessions::remove);
+        sessions.add(session); // before the check, as in generate()
+        if (closed) {
+            session.close();
+            requireOpen();
+        }
+        return session;
+    }
+
+    private void requireOpen() {
         if (closed) {
             throw new IllegalStateException("the runtime is closed");
         }
-        return new InferenceSession(forwardPass, contextLength);
     }
 
+    /**
+     * Cancels running generations, waits for the engine step in flight, then frees every session's KV
+     * cache, the graphs, the backends and the model. Does not wait for generations to return to their
+     * callers (they do right after their current step). Safe to call more than once, from any thread.
+     */
     @Override
     public void close() {
-        lock.lock();
-        try {
+        synchronized (closeLock) {
             if (closed) {
                 return;
             }
             closed = true;
-            forwardPass.close();
+            running.forEach(Generation::stop);
+            forwardPass.close(); // waits for the step in flight; no step runs after this
+            List.copyOf(sessions).forEach(InferenceSession::close);
             devices.close();
             model.close();
-        } finally {
-            lock.unlock();
+        }
+    }
+
+    /** One running generation: stopped by its caller's token or by close(). */
+    private static final class Generation {
+        private final CancellationToken caller;
+        private volatile boolean stopped;
+
+        Generation(CancellationToken caller) {
+            this.caller = caller;
+        }
+
+        void stop() {
+            stopped = true;
+        }
+
+        boolean isCancelled() {
+            return stopped || (caller != null && caller.isCancelled());
         }
     }
 
     /** The token-by-token loop of one generation. */
     private record GenerationLoop(InferenceSession session, Tokenizer tokenizer, Sampler sampler,
-                                  GenerationRequest request, TokenListener listener, CancellationToken cancel) {
+                                  GenerationRequest request, TokenListener listener, Generation generation) {
 
         GenerationResult run(int[] prompt) {
             long t0 = System.nanoTime();
-            float[] logits = session.feed(prompt);
+            float[] logits = feed(prompt);
             long prefill = System.nanoTime() - t0;
             long t1 = System.nanoTime();
             Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
@@ -183,7 +234,7 @@ public final class LlmRuntime implements AutoCloseable {
             int previous = prompt[prompt.length - 1];
             GenerationResult.StopReason reason = GenerationResult.StopReason.LENGTH;
             while (n < request.maxTokens()) {
-                if (cancel != null && cancel.isCancelled()) {
+                if (generation.isCancelled()) {
                     reason = GenerationResult.StopReason.CANCELLED;
                     break;
                 }
@@ -207,7 +258,7 @@ public final class LlmRuntime implements AutoCloseable {
                     reason = GenerationResult.StopReason.CONTEXT_FULL;
                     break;
                 }
-                logits = session.feed(token);
+                logits = feed(token);
             }
             String tail = utf8.flush();
             text.append(tail);
@@ -216,6 +267,18 @@ public final class LlmRuntime implements AutoCloseable {
             }
             long decode = n > 1 ? System.nanoTime() - t1 : 0;
             return new GenerationResult(text.toString(), Arrays.copyOf(out, n), prompt.length, prefill, decode, reason);
+        }
+
+        /** The logits after {@code tokens}, or null when close() ended the runtime during the step. */
+        private float[] feed(int... tokens) {
+            try {
+                return session.feed(tokens);
+            } catch (IllegalStateException e) {
+                if (generation.stopped) {
+                    return null; // the loop sees the cancellation next
+                }
+                throw e;
+            }
         }
     }
 }
