@@ -1,5 +1,6 @@
 package io.llmnpu.it;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -24,6 +25,18 @@ class LauncherIT {
         List<String> command = new ArrayList<>();
         command.add(REPO.resolve("llmnpu").toString());
         command.addAll(List.of(args));
+        return run(command);
+    }
+
+    /** The launcher under a shell command such as {@code ulimit -f 200}. */
+    private static Result runAfter(String shellCommand, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("bash", "-c", shellCommand + "; exec \"$0\" \"$@\"",
+                REPO.resolve("llmnpu").toString()));
+        command.addAll(List.of(args));
+        return run(command);
+    }
+
+    private static Result run(List<String> command) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).directory(REPO.toFile());
         // The reactor has just built the jars this test runs; do not rebuild from inside the build.
         pb.environment().put("LLMNPU_NO_BUILD", "1");
@@ -88,6 +101,33 @@ class LauncherIT {
         Result r = run("generate", "-m", "/nonexistent/model.gguf", "hi");
         assertEquals(1, r.exitCode());
         assertTrue(r.stderr().contains("model file not found: /nonexistent/model.gguf"), r.stderr());
+    }
+
+    /** A disk that fills up (here the file size limit) must not cost the user the model they had. */
+    @Test
+    void aModelWriteCutShortKeepsTheExistingFile() throws Exception {
+        Path dir = Files.createTempDirectory("llmnpu-full-disk");
+        Path model = dir.resolve("model.gguf");
+        byte[] previous = "the model the user already had".getBytes(StandardCharsets.UTF_8);
+        Files.write(model, previous);
+        try {
+            // 200 KiB: the header fits, the ~1 MiB of weights does not.
+            Result r = runAfter("ulimit -f 200", "synth", "--shape", "stories260k", "--type", "f32", model.toString());
+            assertEquals(1, r.exitCode(), r.stderr());
+            assertTrue(r.stderr().contains("error: cannot write " + model + ": File too large (the existing file is unchanged)"),
+                    r.stderr());
+            assertArrayEquals(previous, Files.readAllBytes(model), "the existing model was damaged");
+            try (var left = Files.list(dir)) {
+                assertEquals(List.of(model), left.toList(), "a partial file was left behind");
+            }
+        } finally {
+            try (var left = Files.list(dir)) {
+                for (Path p : left.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(dir);
+        }
     }
 
     @Test

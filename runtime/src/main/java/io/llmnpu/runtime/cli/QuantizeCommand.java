@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.runtime.files.AtomicFiles;
 import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.quant.GgufQuantizer;
 import io.llmnpu.runtime.quant.WeightEncoder;
@@ -50,7 +51,7 @@ final class QuantizeCommand implements Callable<Integer> {
         if (!Files.isRegularFile(input)) {
             throw new IllegalArgumentException("input model not found: " + input);
         }
-        Units.requireParentFolder(output);
+        AtomicFiles.checkWritable(output);
         GgufQuantizer.Report r = new GgufQuantizer(target, threads).convert(input, output, ConsoleProgress.stderr());
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "wrote %s: %d matrices converted to %s, %d 1-D tensors kept, %s -> %s in %.1f s%n",

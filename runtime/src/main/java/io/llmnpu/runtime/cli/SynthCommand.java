@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.runtime.files.AtomicFiles;
 import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.quant.WeightEncoder;
 import io.llmnpu.runtime.synth.ModelShape;
@@ -113,7 +114,7 @@ final class SynthCommand implements Callable<Integer> {
         if (outliers != null) {
             throw new IllegalArgumentException("--outliers is reserved and not implemented yet");
         }
-        Units.requireParentFolder(output);
+        AtomicFiles.checkWritable(output);
         ModelShape shape = shape();
         GgmlType weightType = WeightEncoder.parse(type);
         SyntheticModelWriter writer = new SyntheticModelWriter(shape, weightType, seed, threads);
