@@ -103,6 +103,85 @@ class LauncherIT {
         assertTrue(r.stderr().contains("model file not found: /nonexistent/model.gguf"), r.stderr());
     }
 
+    /**
+     * Ctrl-C while text streams: generation stops at once, the text ends its line and the summary
+     * (speed, stop reason) is printed before the process exits.
+     */
+    @Test
+    void ctrlCEndsTheLineAndPrintsTheSummary() throws Exception {
+        Path dir = Files.createTempDirectory("llmnpu-ctrl-c");
+        Path model = dir.resolve("slow.gguf");
+        try {
+            // Big enough that generating its whole context takes many seconds.
+            Result synth = run("synth", "--shape", "stories260k", "--dim", "384", "--ffn", "1024", "--layers", "6",
+                    "--heads", "6", "--vocab", "2000", "--ctx", "4096", "--type", "f32", model.toString());
+            assertEquals(0, synth.exitCode(), synth.stderr());
+            ProcessBuilder pb = new ProcessBuilder(REPO.resolve("llmnpu").toString(), "generate", "-m", model.toString(),
+                    "-n", "100000", "--no-stop", "--threads", "1", "Once").directory(REPO.toFile());
+            pb.environment().put("LLMNPU_NO_BUILD", "1");
+            Path err = dir.resolve("stderr.txt");
+            pb.redirectError(err.toFile());
+            Process p = pb.start();
+            StringBuilder out = new StringBuilder();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                try (var in = new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)) {
+                    char[] buffer = new char[256];
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                        synchronized (out) {
+                            out.append(buffer, 0, n);
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // the process ended
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (length(out) < 40 && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(p.isAlive(), "generation ended before it could be interrupted: " + Files.readString(err));
+            String signal = sigintIgnoredHere() ? "-TERM" : "-INT"; // a background shell may have masked SIGINT
+            assertEquals(0, new ProcessBuilder("kill", signal, Long.toString(p.pid())).start().waitFor());
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "still running 20 s after " + signal);
+            reader.join(5_000);
+            String stdout;
+            synchronized (out) {
+                stdout = out.toString();
+            }
+            String stderr = Files.readString(err, StandardCharsets.UTF_8);
+            assertTrue(stdout.startsWith("Once") && stdout.endsWith("\n"), "the text must end its line: [" + stdout + "]");
+            assertTrue(stderr.contains("| stop: cancelled"), "no summary after " + signal + ":\n" + stderr);
+            assertTrue(stderr.contains("generated: "), stderr);
+        } finally {
+            try (var left = Files.list(dir)) {
+                for (Path f : left.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    private static int length(StringBuilder sb) {
+        synchronized (sb) {
+            return sb.length();
+        }
+    }
+
+    /** Whether this JVM was started with SIGINT ignored (then its children ignore it too). */
+    private static boolean sigintIgnoredHere() throws IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.isReadable(status)) {
+            return false;
+        }
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("SigIgn:")) {
+                return (Long.parseUnsignedLong(line.substring(7).strip(), 16) & (1L << 1)) != 0;
+            }
+        }
+        return false;
+    }
+
     /** A disk that fills up (here the file size limit) must not cost the user the model they had. */
     @Test
     void aModelWriteCutShortKeepsTheExistingFile() throws Exception {

@@ -75,12 +75,17 @@ public final class LlmRuntime implements AutoCloseable {
     /** As {@link #open(RuntimeOptions)}, running on the backends of {@code registry}. */
     public static LlmRuntime open(RuntimeOptions options, BackendRegistry registry) {
         registry.select(options.backend()); // fails fast, before the model loads, if nothing can run
-        LoadedModel model = ModelLoader.load(options.model(), options.tokenizer(), options.progress());
+        LoadedModel model = ModelLoader.load(options.model(), options.tokenizer()); // the header only, so far
         DevicePlan devices = null;
         try {
-            int ctx = options.contextLength() == 0
-                    ? model.config().contextLength()
-                    : Math.min(options.contextLength(), model.config().contextLength());
+            int modelContext = model.config().contextLength();
+            if (options.contextLength() > modelContext) {
+                throw new IllegalArgumentException("a context of " + options.contextLength() + " tokens is more than "
+                        + model.source().getFileName() + " was made for (" + modelContext + "); use at most "
+                        + modelContext + ", or 0 for the model's own");
+            }
+            int ctx = options.contextLength() == 0 ? modelContext : options.contextLength();
+            ModelLoader.pageIn(model, options.progress());
             BackendOptions backendOptions = new BackendOptions(options.threads());
             devices = DevicePlan.open(registry, options.backend(), backendOptions,
                     ForwardPass.workload(model.config(), model.weights(), options.chunkSize(), ctx));
@@ -127,6 +132,28 @@ public final class LlmRuntime implements AutoCloseable {
     }
 
     /**
+     * The tokens a generation of {@code prompt} starts from (BOS first where the model wants it).
+     *
+     * @throws IllegalArgumentException if the prompt cannot be generated from: it leaves no room in
+     *                                  the context, or it is empty and the vocabulary has no BOS
+     */
+    public int[] promptTokens(String prompt) {
+        Tokenizer tokenizer = model.tokenizer();
+        int[] tokens = tokenizer.encode(prompt, tokenizer.addBosByDefault() || prompt.isEmpty());
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
+        }
+        if (tokens.length >= contextLength) {
+            int modelContext = model.config().contextLength();
+            throw new IllegalArgumentException("the prompt has " + tokens.length + " tokens but the context holds "
+                    + contextLength + "; shorten it" + (contextLength < modelContext
+                            ? " or raise the context length (this model allows up to " + modelContext + ")"
+                            : " (" + contextLength + " tokens is all this model allows)"));
+        }
+        return tokens;
+    }
+
+    /**
      * Generates text after {@code request.prompt()}, reporting each token to {@code listener} as it
      * comes. Blocks until done, cancelled (through {@code cancel} or by {@link #close()}), or the
      * context is full. May run on several threads at once (see the class comment).
@@ -135,14 +162,7 @@ public final class LlmRuntime implements AutoCloseable {
      */
     public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
         Tokenizer tokenizer = model.tokenizer();
-        int[] prompt = tokenizer.encode(request.prompt(), tokenizer.addBosByDefault() || request.prompt().isEmpty());
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
-        }
-        if (prompt.length >= contextLength) {
-            throw new IllegalArgumentException("the prompt has " + prompt.length + " tokens but the context holds "
-                    + contextLength + "; shorten it or raise the context length");
-        }
+        int[] prompt = promptTokens(request.prompt());
         Sampler sampler = Samplers.create(request.sampler());
         for (int t : prompt) {
             sampler.accept(t);
@@ -229,7 +249,8 @@ public final class LlmRuntime implements AutoCloseable {
             long t1 = System.nanoTime();
             Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
             StringBuilder text = new StringBuilder();
-            int[] out = new int[Math.max(0, request.maxTokens())];
+            // Bounded by the context as well: each token but the last takes a position.
+            int[] out = new int[Math.min(request.maxTokens(), session.capacity() - session.position() + 1)];
             int n = 0;
             int previous = prompt[prompt.length - 1];
             GenerationResult.StopReason reason = GenerationResult.StopReason.LENGTH;

@@ -84,6 +84,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        threads.forEach(t -> FlagChecks.threads("-t", t, System.err));
         AtomicFiles.prepareFolder(outputDir); // before minutes of measuring, not after
         List<Path> files = new ArrayList<>();
         if (models.isEmpty()) {

@@ -63,6 +63,7 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        FlagChecks.threads("--threads", threads, System.err);
         Path modelPath = ModelLocator.resolve(model);
         Path target = out != null ? out : CalibrationFile.sidecarOf(modelPath);
         AtomicFiles.checkWritable(target); // before the calibration run, not after

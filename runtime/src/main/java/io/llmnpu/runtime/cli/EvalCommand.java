@@ -91,6 +91,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        FlagChecks.threads("--threads", threads, System.err);
         Path modelPath = ModelLocator.resolve(model);
         Path calibPath = calib != null ? calib : CalibrationFile.sidecarOf(modelPath);
         if (!Files.isRegularFile(calibPath)) {

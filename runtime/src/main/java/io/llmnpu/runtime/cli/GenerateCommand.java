@@ -80,6 +80,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        FlagChecks.nonNegative("-n", maxTokens, "the most tokens to generate");
+        FlagChecks.nonNegative("-c", contextLength, "0 = the model's context");
+        FlagChecks.threads("--threads", threads, System.err);
         Path modelPath = ModelLocator.resolve(model);
         long actualSeed = seed != null ? seed : System.nanoTime();
         SamplerConfig sampling = new SamplerConfig(temperature, llama2cSampling ? 0 : topK, topP,
@@ -92,23 +95,23 @@ final class GenerateCommand implements Callable<Integer> {
         try (BackendHost host = bundles == null ? null : BackendHost.start(bundles);
              LlmRuntime llm = host == null ? LlmRuntime.open(options) : LlmRuntime.open(options, host.registry())) {
             CancellationToken cancel = new CancellationToken();
-            Thread hook = new Thread(cancel::cancel);
-            Runtime.getRuntime().addShutdownHook(hook);
-            out.print(prompt);
-            out.flush();
-            GenerationResult r = llm.generate(new GenerationRequest(prompt, maxTokens, sampling, !noStop),
-                    (id, text) -> {
-                        out.print(text);
-                        out.flush();
-                    }, cancel);
-            out.println();
-            System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | %s | seed %d | stop: %s%n",
-                    r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
-                    llm.deviceName(), actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is already exiting; nothing to remove
+            llm.promptTokens(prompt); // a prompt that cannot run is refused before it is echoed
+            try (CtrlC ctrlC = CtrlC.cancels(cancel)) {
+                out.print(prompt);
+                out.flush();
+                GenerationResult r;
+                try {
+                    r = llm.generate(new GenerationRequest(prompt, maxTokens, sampling, !noStop),
+                            (id, text) -> {
+                                out.print(text);
+                                out.flush();
+                            }, cancel);
+                } finally {
+                    out.println(); // the text ends its line, also when generation fails
+                }
+                System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | %s | seed %d | stop: %s%n",
+                        r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
+                        llm.deviceName(), actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));
             }
         }
         return 0;
