@@ -125,6 +125,10 @@ public final class CalibrationFile {
         List<SiteCalibration.ChannelOutliers> channels = new ArrayList<>();
         for (Object o : (List<?>) m.get("outlier_channels")) {
             List<?> c = (List<?>) o;
+            if (c.size() != 3) {
+                throw new IllegalArgumentException("an outlier_channels entry has " + c.size()
+                        + " values; each is [channel, count, max |x|]");
+            }
             channels.add(new SiteCalibration.ChannelOutliers(((Number) c.get(0)).intValue(),
                     ((Number) c.get(1)).longValue(), ((Number) c.get(2)).floatValue()));
         }
