@@ -2,6 +2,7 @@ package io.llmnpu.it;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -180,6 +181,39 @@ class LauncherIT {
             }
         }
         return false;
+    }
+
+    /**
+     * On a machine without OpenCL (no ICD loader, no driver; simulated in a private mount namespace by
+     * scripts/without-opencl) the launcher runs on the CPU without a word about OpenCL in its
+     * output, and {@code backends} says what to install.
+     */
+    @Test
+    void withoutOpenClTheLauncherStaysQuiet() throws Exception {
+        assumeDefaultModel();
+        Path script = REPO.resolve("scripts/without-opencl");
+        Result probe = run(List.of(script.toString(), "true"));
+        assumeTrue(probe.exitCode() == 0, "cannot simulate a machine without OpenCL here: " + probe.stderr().strip());
+        Result r = run(List.of(script.toString(), REPO.resolve("llmnpu").toString(), "generate", "Once upon a time",
+                "-t", "0", "-n", "12"));
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertTrue(r.stdout().startsWith("Once upon a time, there was a little girl named Lily"), r.stdout());
+        assertFalse((r.stdout() + r.stderr()).contains("libOpenCL"), "OpenCL noise:\n" + r.stdout() + r.stderr());
+        Result backends = run(List.of(script.toString(), REPO.resolve("llmnpu").toString(), "backends"));
+        assertEquals(0, backends.exitCode(), backends.stderr());
+        assertTrue(backends.stdout().contains("opencl   class path  unavailable: the OpenCL library could not be loaded")
+                && backends.stdout().contains("install an OpenCL ICD loader and a driver"), backends.stdout());
+    }
+
+    /** Maven's quiet batch output (what the launcher's first build prints) carries no terminal escape codes. */
+    @Test
+    void quietBuildOutputHasNoEscapeCodes() throws Exception {
+        Result which = run(List.of("bash", "-c", "command -v mvn"));
+        assumeTrue(which.exitCode() == 0, "mvn is not on the PATH");
+        Result r = run(List.of("mvn", "-q", "-B", "-N", "validate"));
+        assertEquals(0, r.exitCode(), r.stdout() + r.stderr());
+        assertFalse((r.stdout() + r.stderr()).contains("\u001b"), "escape codes in: "
+                + (r.stdout() + r.stderr()).replace("\u001b", "<ESC>"));
     }
 
     /** A disk that fills up (here the file size limit) must not cost the user the model they had. */
