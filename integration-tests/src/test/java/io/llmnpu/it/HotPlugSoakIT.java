@@ -13,6 +13,7 @@ import io.llmnpu.runtime.osgi.BackendHost;
 import io.llmnpu.runtime.sampling.SamplerConfig;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,12 +53,14 @@ class HotPlugSoakIT {
 
     /** What is measured before and after the cycles. */
     record Footprint(int threads, long openFiles, long nativeBytes, long nativeBlocks, int loadedClasses,
-                     long heapBytes, long rssBytes, long frameworkFiles, long tempEntries) {
+                     long heapBytes, long heapCommitted, long jvmNativeCommitted, long rssBytes, long frameworkFiles,
+                     long tempEntries) {
         String toText() {
             return String.format(Locale.ROOT, "threads %d, open files %d, native memory %d KiB in %d blocks, classes %d, "
-                            + "heap %.1f MiB, RSS %.1f MiB, framework files %d, temp entries %d", threads, openFiles,
-                    nativeBytes / 1024, nativeBlocks, loadedClasses, heapBytes / 1048576.0, rssBytes / 1048576.0,
-                    frameworkFiles, tempEntries);
+                            + "heap %.1f MiB used of %.1f MiB committed, other JVM memory %.1f MiB committed, "
+                            + "RSS %.1f MiB, framework files %d, temp entries %d", threads, openFiles,
+                    nativeBytes / 1024, nativeBlocks, loadedClasses, heapBytes / 1048576.0, heapCommitted / 1048576.0,
+                    jvmNativeCommitted / 1048576.0, rssBytes / 1048576.0, frameworkFiles, tempEntries);
         }
     }
 
@@ -113,6 +116,11 @@ class HotPlugSoakIT {
                         "loaded classes grew from " + before.loadedClasses() + " to " + after.loadedClasses());
                 assertTrue(after.heapBytes() - before.heapBytes() < (32L << 20),
                         "heap after GC grew from " + before.heapBytes() + " to " + after.heapBytes());
+                // The resident set grows with the heap the collector commits (young generation sizing);
+                // what the JVM commits besides the heap (metaspace, code, threads, malloc) must not.
+                assertTrue(after.jvmNativeCommitted() - before.jvmNativeCommitted() < (64L << 20),
+                        "JVM memory besides the heap grew from " + before.jvmNativeCommitted() + " to "
+                                + after.jvmNativeCommitted());
             }
         }
         assertEquals(List.of(), newTempEntries(tempBefore), "temporary files left after close");
@@ -172,16 +180,16 @@ class HotPlugSoakIT {
             Thread.sleep(100);
         }
         long[] offHeap = offHeapMemory();
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         return new Footprint(settledThreadCount(), count(Path.of("/proc/self/fd")), offHeap[0], offHeap[1],
-                ManagementFactory.getClassLoadingMXBean().getLoadedClassCount(),
-                ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), rss(), countTree(storage),
-                tempEntries().size());
+                ManagementFactory.getClassLoadingMXBean().getLoadedClassCount(), heap.getUsed(), heap.getCommitted(),
+                offHeap[2] - heap.getCommitted(), rss(), countTree(storage), tempEntries().size());
     }
 
     /**
-     * Bytes and blocks of native memory allocated outside the JVM's own areas: what arenas (tensors,
-     * KV caches, kernel scratch) hold. From native memory tracking ("Other"), which the module's test
-     * JVM enables.
+     * Bytes and blocks of native memory allocated outside the JVM's own areas (what arenas hold:
+     * tensors, KV caches, kernel scratch), and all the memory the JVM has committed. From native
+     * memory tracking, which the module's test JVM enables.
      */
     private static long[] offHeapMemory() throws Exception {
         String summary = (String) ManagementFactory.getPlatformMBeanServer().invoke(
@@ -191,7 +199,12 @@ class HotPlugSoakIT {
         if (!m.find()) {
             throw new AssertionError("native memory tracking is off; run with -XX:NativeMemoryTracking=summary:\n" + summary);
         }
-        return new long[] {Long.parseLong(m.group(1)) * 1024, Long.parseLong(m.group(2))};
+        Matcher total = Pattern.compile("Total: reserved=\\d+KB, committed=(\\d+)KB").matcher(summary);
+        if (!total.find()) {
+            throw new AssertionError("no total in the native memory summary:\n" + summary);
+        }
+        return new long[] {Long.parseLong(m.group(1)) * 1024, Long.parseLong(m.group(2)),
+                Long.parseLong(total.group(1)) * 1024};
     }
 
     /** Threads, once the count holds still for a moment (pools end their threads asynchronously). */
