@@ -13,7 +13,6 @@ import io.llmnpu.runtime.osgi.BackendHost;
 import io.llmnpu.runtime.sampling.SamplerConfig;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -180,16 +179,17 @@ class HotPlugSoakIT {
             Thread.sleep(100);
         }
         long[] offHeap = offHeapMemory();
-        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
         return new Footprint(settledThreadCount(), count(Path.of("/proc/self/fd")), offHeap[0], offHeap[1],
-                ManagementFactory.getClassLoadingMXBean().getLoadedClassCount(), heap.getUsed(), heap.getCommitted(),
-                offHeap[2] - heap.getCommitted(), rss(), countTree(storage), tempEntries().size());
+                ManagementFactory.getClassLoadingMXBean().getLoadedClassCount(),
+                ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(), offHeap[3], offHeap[2], rss(),
+                countTree(storage), tempEntries().size());
     }
 
     /**
      * Bytes and blocks of native memory allocated outside the JVM's own areas (what arenas hold:
-     * tensors, KV caches, kernel scratch), and all the memory the JVM has committed. From native
-     * memory tracking, which the module's test JVM enables.
+     * tensors, KV caches, kernel scratch), and the memory the JVM has committed besides the heap
+     * (metaspace, code, threads, GC structures), and the heap's committed memory. From native memory
+     * tracking, which the module's test JVM enables.
      */
     private static long[] offHeapMemory() throws Exception {
         String summary = (String) ManagementFactory.getPlatformMBeanServer().invoke(
@@ -200,11 +200,13 @@ class HotPlugSoakIT {
             throw new AssertionError("native memory tracking is off; run with -XX:NativeMemoryTracking=summary:\n" + summary);
         }
         Matcher total = Pattern.compile("Total: reserved=\\d+KB, committed=(\\d+)KB").matcher(summary);
-        if (!total.find()) {
-            throw new AssertionError("no total in the native memory summary:\n" + summary);
+        Matcher heap = Pattern.compile("Java Heap \\(reserved=\\d+KB, committed=(\\d+)KB").matcher(summary);
+        if (!total.find() || !heap.find()) {
+            throw new AssertionError("no total or heap in the native memory summary:\n" + summary);
         }
         return new long[] {Long.parseLong(m.group(1)) * 1024, Long.parseLong(m.group(2)),
-                Long.parseLong(total.group(1)) * 1024};
+                (Long.parseLong(total.group(1)) - Long.parseLong(heap.group(1))) * 1024,
+                Long.parseLong(heap.group(1)) * 1024};
     }
 
     /** Threads, once the count holds still for a moment (pools end their threads asynchronously). */
