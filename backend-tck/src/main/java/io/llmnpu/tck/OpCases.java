@@ -16,13 +16,14 @@ import java.util.Random;
 
 /**
  * The single-op cases every device is checked on. Shapes are drawn from a seeded random source
- * (odd sizes where the op allows them, whole Q8_0/Q4_0 blocks where it does not) around fixed edge
+ * (odd sizes where the op allows them, whole quantization blocks where it does not) around fixed edge
  * cases: one row and several, GQA ratios 1, 2 and 4, both RoPE styles, partial rotary dimensions,
  * padding rows, a chunk that fills the last cache row; for the INT8 and shadow ops, saturating
  * activations and outputs, rounding ties, per-tensor and per-channel scales, hot and cold outliers.
  */
 final class OpCases {
-    static final List<DType> WEIGHT_TYPES = List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
+    static final List<DType> WEIGHT_TYPES = List.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0,
+            DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.IQ4_NL, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K);
 
     private final Random shapes;
     private final List<OpCase> cases = new ArrayList<>();
@@ -44,6 +45,8 @@ final class OpCases {
         c.quantizedLinears();
         c.outlierShadows();
         c.shadowMerges();
+        // Cases added later come last, so the shapes drawn for the earlier ones stay the same.
+        c.architectureOps();
         return List.copyOf(c.cases);
     }
 
@@ -86,7 +89,7 @@ final class OpCases {
         for (DType dtype : WEIGHT_TYPES) {
             for (int rows : new int[] {1, 2 + shapes.nextInt(7)}) {
                 int vocab = 17 + 2 * shapes.nextInt(20);
-                int dim = dtype.isQuantized() ? 32 * (1 + shapes.nextInt(4)) : 3 + 2 * shapes.nextInt(40);
+                int dim = dtype.isQuantized() ? dtype.blockSize() * (1 + shapes.nextInt(4)) : 3 + 2 * shapes.nextInt(40);
                 cases.add(new OpCase("Embedding " + dtype + " " + Shapes.text(vocab, dim) + " tokens "
                         + Shapes.text(rows), dtype, data -> {
                     SubgraphBuilder g = new SubgraphBuilder("embedding");
@@ -132,9 +135,12 @@ final class OpCases {
     private void linears() {
         for (DType dtype : WEIGHT_TYPES) {
             if (dtype.isQuantized()) {
-                linear(dtype, 2 + shapes.nextInt(7), 32 * (2 + shapes.nextInt(4)), odd(3, 65));
-                linear(dtype, 1, 32, 1);
-                linear(dtype, 2, 1024, odd(3, 17));
+                int block = dtype.blockSize();
+                linear(dtype, 2 + shapes.nextInt(7), block * (2 + shapes.nextInt(4)), odd(3, 65));
+                linear(dtype, 1, block, 1);
+                linear(dtype, 2, Math.max(1024, 2 * block), odd(3, 17));
+                // prefill-sized: a backend may switch to a tiled path for many rows
+                linear(dtype, 13 + shapes.nextInt(20), block * (1 + shapes.nextInt(2)), odd(3, 33));
             } else {
                 linear(dtype, 2 + shapes.nextInt(7), odd(17, 129), odd(3, 65));
                 linear(dtype, 1, odd(17, 129), odd(3, 65));
@@ -210,32 +216,43 @@ final class OpCases {
                 : rows + " rows from pos " + start + (padding > 0 ? ", " + padding + " padding" : "");
         String label = "Attention heads " + heads + " kv " + kvHeads + " head " + headDim + " [" + span + "] cache "
                 + Shapes.text(cacheRows, kvHeads * headDim);
-        cases.add(new OpCase(label, DType.F32, data -> {
-            int qDim = heads * headDim;
-            int kvDim = kvHeads * headDim;
-            SubgraphBuilder g = new SubgraphBuilder("attention");
-            Value q = g.input("q", DType.F32, Shape.of(rows, qDim));
-            Value k = g.input("k", DType.F32, Shape.of(rows, kvDim));
-            Value v = g.input("v", DType.F32, Shape.of(rows, kvDim));
-            Value positions = g.input("positions", DType.I32, Shape.of(rows));
-            Value kCache = g.input("cache_k", DType.F32, Shape.of(cacheRows, kvDim));
-            Value vCache = g.input("cache_v", DType.F32, Shape.of(cacheRows, kvDim));
-            Value out = g.value("out", DType.F32, Shape.of(rows, qDim));
-            g.add(new Op.Attention(q, k, v, positions, kCache, vCache, heads, kvHeads, headDim, out));
-            g.output(out);
-            int[] pos = new int[rows];
-            for (int t = 0; t < rows; t++) {
-                pos[t] = t < real ? start + t : -1;
-            }
-            Map<Value, Tensor> inputs = new HashMap<>();
-            inputs.put(q, data.uniform("q", Shape.of(rows, qDim), 2.0));
-            inputs.put(k, data.uniform("k", Shape.of(rows, kvDim), 1.0));
-            inputs.put(v, data.uniform("v", Shape.of(rows, kvDim), 1.0));
-            inputs.put(positions, data.ints("positions", pos));
-            inputs.put(kCache, cache(data, "cache_k", cacheRows, kvDim, start));
-            inputs.put(vCache, cache(data, "cache_v", cacheRows, kvDim, start));
-            return new OpCase.Data(g.build(), inputs);
-        }));
+        cases.add(new OpCase(label, DType.F32, data -> attentionData(data, heads, kvHeads, headDim, rows, start, padding,
+                cacheRows, Op.Attention.defaultScale(headDim), 0f, 0, 2.0, 1.0)));
+    }
+
+    /**
+     * An attention graph and its inputs: rows from position {@code start} on, the last {@code padding}
+     * of them padding, over caches holding {@code start} earlier positions; q and k uniform in
+     * +-{@code qMagnitude} and +-{@code kMagnitude}.
+     */
+    private static OpCase.Data attentionData(RandomTensors data, int heads, int kvHeads, int headDim, int rows, int start,
+                                             int padding, int cacheRows, float scale, float softCap, int window,
+                                             double qMagnitude, double kMagnitude) {
+        int real = rows - padding;
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        SubgraphBuilder g = new SubgraphBuilder("attention");
+        Value q = g.input("q", DType.F32, Shape.of(rows, qDim));
+        Value k = g.input("k", DType.F32, Shape.of(rows, kvDim));
+        Value v = g.input("v", DType.F32, Shape.of(rows, kvDim));
+        Value positions = g.input("positions", DType.I32, Shape.of(rows));
+        Value kCache = g.input("cache_k", DType.F32, Shape.of(cacheRows, kvDim));
+        Value vCache = g.input("cache_v", DType.F32, Shape.of(cacheRows, kvDim));
+        Value out = g.value("out", DType.F32, Shape.of(rows, qDim));
+        g.add(new Op.Attention(q, k, v, positions, kCache, vCache, heads, kvHeads, headDim, scale, softCap, window, out));
+        g.output(out);
+        int[] pos = new int[rows];
+        for (int t = 0; t < rows; t++) {
+            pos[t] = t < real ? start + t : -1;
+        }
+        Map<Value, Tensor> inputs = new HashMap<>();
+        inputs.put(q, data.uniform("q", Shape.of(rows, qDim), qMagnitude));
+        inputs.put(k, data.uniform("k", Shape.of(rows, kvDim), kMagnitude));
+        inputs.put(v, data.uniform("v", Shape.of(rows, kvDim), 1.0));
+        inputs.put(positions, data.ints("positions", pos));
+        inputs.put(kCache, cache(data, "cache_k", cacheRows, kvDim, start));
+        inputs.put(vCache, cache(data, "cache_v", cacheRows, kvDim, start));
+        return new OpCase.Data(g.build(), inputs);
     }
 
     /**
@@ -471,6 +488,122 @@ final class OpCases {
     }
 
     /** An odd number in [lo, hi] (lo odd). */
+    /**
+     * The ops and options that architectures beyond Llama need: RoPE frequency factors, attention with a
+     * score scale, soft-capping and a sliding window, LayerNorm with and without bias, biases, GELU,
+     * GeGLU, scaling and soft-capping of values.
+     */
+    private void architectureOps() {
+        for (RopeStyle style : RopeStyle.values()) {
+            ropeWithFactors(style, 3 + shapes.nextInt(4), 2, 16, style == RopeStyle.NEOX ? 8 : 16);
+        }
+        attentionWithOptions(4, 2, 8, 5, 9, 1, 16, 0.3f, 0f, 4);     // window inside the chunk
+        attentionWithOptions(4, 4, 8, 1, 13, 0, 16, 0.25f, 0f, 6);    // decode row with a window
+        attentionWithOptions(4, 1, 16, 4, 3, 0, 12, 0.5f, 5f, 0);     // soft cap, no window
+        attentionWithOptions(6, 3, 8, 6, 2, 1, 12, 0.35f, 2f, 3);     // both, with padding
+        attentionWithOptions(2, 2, 8, 3, 0, 0, 8, 0.35f, 0f, 1);      // a window of one: only itself
+        for (int rows : new int[] {1, 2 + shapes.nextInt(6)}) {
+            int n = odd(9, 129);
+            unary("Gelu " + Shapes.text(rows, n), rows, n, 6.0, (in, out) -> new Op.Gelu(in, out));
+            unary("Scale " + Shapes.text(rows, n) + " by 11.3", rows, n, 1.0, (in, out) -> new Op.Scale(in, 11.3f, out));
+            unary("SoftCap " + Shapes.text(rows, n) + " cap 3", rows, n, 9.0, (in, out) -> new Op.SoftCap(in, 3f, out));
+            int m = odd(9, 129);
+            cases.add(new OpCase("GeluMul " + Shapes.text(rows, m), DType.F32, data -> {
+                SubgraphBuilder g = new SubgraphBuilder("gelumul");
+                Value gate = g.input("gate", DType.F32, Shape.of(rows, m));
+                Value up = g.input("up", DType.F32, Shape.of(rows, m));
+                Value out = g.value("out", DType.F32, Shape.of(rows, m));
+                g.add(new Op.GeluMul(gate, up, out));
+                g.output(out);
+                return new OpCase.Data(g.build(), Map.of(
+                        gate, data.uniform("gate", Shape.of(rows, m), 6.0),
+                        up, data.uniform("up", Shape.of(rows, m), 2.0)));
+            }));
+            int b = odd(9, 129);
+            cases.add(new OpCase("AddBias " + Shapes.text(rows, b), DType.F32, data -> {
+                SubgraphBuilder g = new SubgraphBuilder("addbias");
+                Value in = g.input("x", DType.F32, Shape.of(rows, b));
+                Value out = g.value("out", DType.F32, Shape.of(rows, b));
+                g.add(new Op.AddBias(in, data.uniform("bias", Shape.of(b), 2.0), out));
+                g.output(out);
+                return new OpCase.Data(g.build(), Map.of(in, data.uniform("x", Shape.of(rows, b), 1.0)));
+            }));
+        }
+        layerNorm(1, odd(9, 129), 1e-5f, true, 1, "");
+        layerNorm(2 + shapes.nextInt(6), odd(9, 129), 1e-5f, true, 1, "");
+        layerNorm(3, 64, 1e-6f, false, 1, " no bias");
+        // rows far from zero mean with a small spread: the mean must be taken out before squaring
+        layerNorm(4, odd(9, 129), 1e-5f, true, 1e-2, " offset rows");
+    }
+
+    @FunctionalInterface
+    private interface UnaryOp {
+        Op make(Value in, Value out);
+    }
+
+    private void unary(String label, int rows, int n, double magnitude, UnaryOp op) {
+        cases.add(new OpCase(label, DType.F32, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("unary");
+            Value in = g.input("x", DType.F32, Shape.of(rows, n));
+            Value out = g.value("out", DType.F32, Shape.of(rows, n));
+            g.add(op.make(in, out));
+            g.output(out);
+            return new OpCase.Data(g.build(), Map.of(in, data.uniform("x", Shape.of(rows, n), magnitude)));
+        }));
+    }
+
+    private void layerNorm(int rows, int n, float eps, boolean bias, double spread, String note) {
+        cases.add(new OpCase("LayerNorm " + Shapes.text(rows, n) + " eps " + eps + note, DType.F32, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("layernorm");
+            Value in = g.input("x", DType.F32, Shape.of(rows, n));
+            Value out = g.value("out", DType.F32, Shape.of(rows, n));
+            g.add(new Op.LayerNorm(in, data.uniform("norm", Shape.of(n), 1.5),
+                    bias ? data.uniform("bias", Shape.of(n), 0.5) : null, eps, out));
+            g.output(out);
+            float[] x = data.uniform("x", Shape.of(rows, n), spread).toFloatArray();
+            for (int i = 0; i < x.length; i++) {
+                x[i] += (float) (spread < 1 ? 3.0 : 0.0);
+            }
+            return new OpCase.Data(g.build(), Map.of(in, data.floats("x", Shape.of(rows, n), x)));
+        }));
+    }
+
+    private void ropeWithFactors(RopeStyle style, int rows, int heads, int headDim, int rotaryDims) {
+        int cols = heads * headDim;
+        String label = "Rope " + style + " " + Shapes.text(rows, cols) + " head " + headDim + " rotary " + rotaryDims
+                + " theta 500000 with frequency factors";
+        cases.add(new OpCase(label, DType.F32, data -> {
+            SubgraphBuilder g = new SubgraphBuilder("rope-factors");
+            Value in = g.input("x", DType.F32, Shape.of(rows, cols));
+            Value positions = g.input("positions", DType.I32, Shape.of(rows));
+            Value out = g.value("out", DType.F32, Shape.of(rows, cols));
+            float[] factors = new float[rotaryDims / 2];
+            for (int i = 0; i < factors.length; i++) {
+                factors[i] = (float) (1 + 31 * data.random().nextDouble() * i / factors.length); // 1 .. 32, as Llama 3.1
+            }
+            g.add(new Op.Rope(in, positions, headDim, rotaryDims, 500_000f, style,
+                    data.floats("rope_freqs", Shape.of(factors.length), factors), out));
+            g.output(out);
+            int[] pos = new int[rows];
+            for (int t = 0; t < rows; t++) {
+                pos[t] = data.random().nextInt(5000);
+            }
+            pos[0] = -1;
+            return new OpCase.Data(g.build(), Map.of(
+                    in, data.uniform("x", Shape.of(rows, cols), 1.0),
+                    positions, data.ints("positions", pos)));
+        }));
+    }
+
+    private void attentionWithOptions(int heads, int kvHeads, int headDim, int rows, int start, int padding,
+                                      int cacheRows, float scale, float softCap, int window) {
+        String label = "Attention heads " + heads + " kv " + kvHeads + " head " + headDim + " [" + rows
+                + " rows from pos " + start + (padding > 0 ? ", " + padding + " padding" : "") + "] scale " + scale
+                + (softCap > 0 ? " soft cap " + softCap : "") + (window > 0 ? " window " + window : "");
+        cases.add(new OpCase(label, DType.F32, data -> attentionData(data, heads, kvHeads, headDim, rows, start, padding,
+                cacheRows, scale, softCap, window, 4.0, 2.0)));
+    }
+
     private int odd(int lo, int hi) {
         return lo + 2 * shapes.nextInt((hi - lo) / 2 + 1);
     }

@@ -74,6 +74,9 @@ record ProbeGraph(String description, DType weightType, int width, int outWidth,
             return g.build();
         }));
         for (DType dtype : OpCases.WEIGHT_TYPES) {
+            if (width % dtype.blockSize() != 0) {
+                continue; // e.g. the 256-value k-quant blocks at a narrow probe width
+            }
             Tensor weight = dtype == DType.F32 ? f32Weight
                     : data.weights("probe.weight." + dtype, dtype, Shape.of(outWidth, width), 1.0 / Math.sqrt(width));
             list.add(new ProbeGraph("Linear " + dtype, dtype, width, outWidth, rows -> {

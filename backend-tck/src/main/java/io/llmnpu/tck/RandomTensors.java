@@ -81,6 +81,7 @@ final class RandomTensors {
             case BF16 -> bfloats(name, shape, magnitude);
             case Q8_0 -> q8_0(name, shape, magnitude);
             case Q4_0 -> q4_0(name, shape, magnitude);
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> blocks(name, dtype, shape, magnitude);
             case I8, I32 -> zeros(name, dtype, shape);
         };
     }
@@ -135,6 +136,58 @@ final class RandomTensors {
             }
         }
         return t;
+    }
+
+    /**
+     * Random bytes in every quant, mask and sub-block scale field, and F16 block scales (and mins) chosen
+     * so that values stay roughly within [-magnitude, magnitude]; symmetric types get scales of both signs,
+     * as llama.cpp's quantizers produce them.
+     */
+    private Tensor blocks(String name, DType dtype, Shape shape, double magnitude) {
+        Tensor t = Tensor.allocate(arena, name, dtype, shape);
+        MemorySegment data = t.data();
+        long blocks = shape.elements() / dtype.blockSize();
+        for (long b = 0; b < blocks; b++) {
+            long base = b * dtype.blockBytes();
+            for (int i = 0; i < dtype.blockBytes(); i++) {
+                data.set(ValueLayout.JAVA_BYTE, base + i, (byte) random.nextInt(256));
+            }
+            double sign = random.nextBoolean() ? 1 : -1;
+            switch (dtype) {
+                case Q4_1 -> {
+                    float d = blockScale(magnitude / 8);
+                    half(data, base, d);
+                    half(data, base + 2, (float) (-8 * d * (0.75 + 0.5 * random.nextDouble())));
+                }
+                case Q5_0 -> half(data, base, (float) (sign * blockScale(magnitude / 16)));
+                case Q5_1 -> {
+                    float d = blockScale(magnitude / 16);
+                    half(data, base, d);
+                    half(data, base + 2, (float) (-16 * d * (0.75 + 0.5 * random.nextDouble())));
+                }
+                case IQ4_NL -> half(data, base, (float) (sign * blockScale(magnitude / 127)));
+                case Q2_K -> { // value = d * scale * q - dmin * min, scale and min 4 bits, q 2 bits
+                    half(data, base + 80, blockScale(magnitude / 45));
+                    half(data, base + 82, blockScale(magnitude / 30));
+                }
+                case Q3_K -> half(data, base + 108, (float) (sign * blockScale(magnitude / 128))); // (scale - 32) * (q - 4)
+                case Q4_K -> { // 6-bit scales and mins, 4-bit quants
+                    half(data, base, blockScale(magnitude / (63 * 15)));
+                    half(data, base + 2, blockScale(magnitude / (63 * 2)));
+                }
+                case Q5_K -> {
+                    half(data, base, blockScale(magnitude / (63 * 31)));
+                    half(data, base + 2, blockScale(magnitude / (63 * 2)));
+                }
+                case Q6_K -> half(data, base + 208, (float) (sign * blockScale(magnitude / (128 * 32)))); // int8 scales, q - 32
+                default -> throw new IllegalArgumentException("not a block type handled here: " + dtype);
+            }
+        }
+        return t;
+    }
+
+    private static void half(MemorySegment data, long at, float value) {
+        data.set(U16, at, Float.floatToFloat16(value));
     }
 
     /** A block scale between half and all of {@code top}, so blocks differ in scale. */

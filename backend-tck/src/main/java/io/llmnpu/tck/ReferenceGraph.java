@@ -96,19 +96,36 @@ public final class ReferenceGraph {
             case Op.Rope r -> {
                 Value in = r.in();
                 values.put(r.out(), ReferenceOps.rope(values.get(in), in.shape().rows(), in.shape().cols(),
-                        ints(values.get(r.positions())), r.headDim(), r.rotaryDims(), r.theta(), r.style()));
+                        ints(values.get(r.positions())), r.headDim(), r.rotaryDims(), r.theta(), r.style(),
+                        r.freqFactors() == null ? null : TensorDecoder.toDoubles(r.freqFactors())));
             }
             case Op.Attention a -> {
                 BitSet rows = new BitSet();
                 double[] out = ReferenceOps.attention(values.get(a.q()), values.get(a.k()), values.get(a.v()),
                         ints(values.get(a.positions())), values.get(a.kCache()), values.get(a.vCache()),
-                        a.kCache().shape().rows(), a.heads(), a.kvHeads(), a.headDim(), rows);
+                        a.kCache().shape().rows(), a.heads(), a.kvHeads(), a.headDim(), a.scale(), a.softCap(),
+                        a.window(), rows);
                 written.computeIfAbsent(a.kCache(), x -> new BitSet()).or(rows);
                 written.computeIfAbsent(a.vCache(), x -> new BitSet()).or(rows);
                 values.put(a.out(), out);
             }
             case Op.SiluMul s -> values.put(s.out(), ReferenceOps.siluMul(values.get(s.gate()), values.get(s.up())));
             case Op.Add a -> values.put(a.out(), ReferenceOps.add(values.get(a.a()), values.get(a.b())));
+            case Op.GeluMul m -> values.put(m.out(), ReferenceOps.geluMul(values.get(m.gate()), values.get(m.up())));
+            case Op.Gelu u -> values.put(u.out(), ReferenceOps.gelu(values.get(u.in())));
+            case Op.LayerNorm n -> {
+                Value in = n.in();
+                values.put(n.out(), ReferenceOps.layerNorm(values.get(in), in.shape().rows(), in.shape().cols(),
+                        TensorDecoder.toDoubles(n.weight()), n.bias() == null ? null : TensorDecoder.toDoubles(n.bias()),
+                        n.eps()));
+            }
+            case Op.AddBias b -> {
+                Value in = b.in();
+                values.put(b.out(), ReferenceOps.addBias(values.get(in), in.shape().rows(), in.shape().cols(),
+                        TensorDecoder.toDoubles(b.bias())));
+            }
+            case Op.Scale sc -> values.put(sc.out(), ReferenceOps.scale(values.get(sc.in()), sc.factor()));
+            case Op.SoftCap c -> values.put(c.out(), ReferenceOps.softCap(values.get(c.in()), c.cap()));
             case Op.SelectRow s -> {
                 Value in = s.in();
                 values.put(s.out(), ReferenceOps.selectRow(values.get(in), in.shape().rows(), in.shape().cols(), s.row()));

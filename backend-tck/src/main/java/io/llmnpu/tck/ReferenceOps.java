@@ -91,6 +91,19 @@ public final class ReferenceOps {
      */
     public static double[] rope(double[] x, int rows, int cols, int[] positions, int headDim, int rotaryDims,
                                 double theta, RopeStyle style) {
+        return rope(x, rows, cols, positions, headDim, rotaryDims, theta, style, null);
+    }
+
+    /**
+     * {@link #rope(double[], int, int, int[], int, int, double, RopeStyle)} with pair i turning by
+     * position * theta^(-2i / rotaryDims) / freqFactors[i] ({@code freqFactors} null: all 1).
+     */
+    public static double[] rope(double[] x, int rows, int cols, int[] positions, int headDim, int rotaryDims,
+                                double theta, RopeStyle style, double[] freqFactors) {
+        if (freqFactors != null && freqFactors.length != rotaryDims / 2) {
+            throw new IllegalArgumentException(freqFactors.length + " frequency factors for " + rotaryDims
+                    + " rotary dimensions; expected " + rotaryDims / 2);
+        }
         if (cols % headDim != 0 || rotaryDims % 2 != 0 || rotaryDims > headDim) {
             throw new IllegalArgumentException("rope over " + cols + " columns with head " + headDim
                     + " and rotary dims " + rotaryDims + " is not well formed");
@@ -105,7 +118,8 @@ public final class ReferenceOps {
             for (int head = 0; head < cols / headDim; head++) {
                 int base = t * cols + head * headDim;
                 for (int i = 0; i < half; i++) {
-                    double angle = position * Math.pow(theta, -2.0 * i / rotaryDims);
+                    double angle = position * Math.pow(theta, -2.0 * i / rotaryDims)
+                            / (freqFactors == null ? 1.0 : freqFactors[i]);
                     double cos = Math.cos(angle);
                     double sin = Math.sin(angle);
                     int first = style == RopeStyle.ADJACENT ? base + 2 * i : base + i;
@@ -128,6 +142,20 @@ public final class ReferenceOps {
     public static double[] attention(double[] q, double[] k, double[] v, int[] positions,
                                      double[] kCache, double[] vCache, int cacheRows,
                                      int heads, int kvHeads, int headDim, BitSet writtenRows) {
+        return attention(q, k, v, positions, kCache, vCache, cacheRows, heads, kvHeads, headDim,
+                1.0 / Math.sqrt(headDim), 0, 0, writtenRows);
+    }
+
+    /**
+     * {@link #attention(double[], double[], double[], int[], double[], double[], int, int, int, int, BitSet)}
+     * with the options of {@link Op.Attention}: scores {@code s = scale * q·k}, soft-capped to
+     * {@code softCap * tanh(s / softCap)} when {@code softCap} is positive, and row position p attends
+     * cache rows {@code max(0, p - window + 1)..p} ({@code window} 0: all of 0..p).
+     */
+    public static double[] attention(double[] q, double[] k, double[] v, int[] positions,
+                                     double[] kCache, double[] vCache, int cacheRows,
+                                     int heads, int kvHeads, int headDim, double scale, double softCap, int window,
+                                     BitSet writtenRows) {
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException(heads + " heads do not divide into " + kvHeads + " KV heads");
         }
@@ -147,7 +175,6 @@ public final class ReferenceOps {
             writtenRows.set(position);
         }
         double[] out = new double[rows * qDim];
-        double scale = 1.0 / Math.sqrt(headDim);
         int group = heads / kvHeads;
         for (int t = 0; t < rows; t++) {
             int position = positions[t];
@@ -156,24 +183,28 @@ public final class ReferenceOps {
             }
             for (int h = 0; h < heads; h++) {
                 int kvHead = h / group;
+                int first = window == 0 ? 0 : Math.max(0, position - window + 1);
                 double[] scores = new double[position + 1];
                 double max = Double.NEGATIVE_INFINITY;
-                for (int j = 0; j <= position; j++) {
+                for (int j = first; j <= position; j++) {
                     double dot = 0;
                     for (int d = 0; d < headDim; d++) {
                         dot += q[t * qDim + h * headDim + d] * kCache[j * kvDim + kvHead * headDim + d];
                     }
                     scores[j] = dot * scale;
+                    if (softCap > 0) {
+                        scores[j] = softCap * Math.tanh(scores[j] / softCap);
+                    }
                     max = Math.max(max, scores[j]);
                 }
                 double sum = 0;
-                for (int j = 0; j <= position; j++) {
+                for (int j = first; j <= position; j++) {
                     scores[j] = Math.exp(scores[j] - max);
                     sum += scores[j];
                 }
                 for (int d = 0; d < headDim; d++) {
                     double acc = 0;
-                    for (int j = 0; j <= position; j++) {
+                    for (int j = first; j <= position; j++) {
                         acc += scores[j] * vCache[j * kvDim + kvHead * headDim + d];
                     }
                     out[t * qDim + h * headDim + d] = acc / sum;
@@ -188,6 +219,81 @@ public final class ReferenceOps {
         double[] out = new double[gate.length];
         for (int i = 0; i < gate.length; i++) {
             out[i] = gate[i] / (1.0 + Math.exp(-gate[i])) * up[i];
+        }
+        return out;
+    }
+
+    /** GELU in its tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    public static double gelu(double x) {
+        return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+    }
+
+    /** out = gelu(x), elementwise. */
+    public static double[] gelu(double[] x) {
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = gelu(x[i]);
+        }
+        return out;
+    }
+
+    /** out = gelu(gate) * up. */
+    public static double[] geluMul(double[] gate, double[] up) {
+        double[] out = new double[gate.length];
+        for (int i = 0; i < gate.length; i++) {
+            out[i] = gelu(gate[i]) * up[i];
+        }
+        return out;
+    }
+
+    /** out[t] = (x[t] - mean) / sqrt(variance + eps) * weight + bias ({@code bias} may be null). */
+    public static double[] layerNorm(double[] x, int rows, int n, double[] weight, double[] bias, double eps) {
+        double[] out = new double[rows * n];
+        for (int t = 0; t < rows; t++) {
+            double mean = 0;
+            for (int i = 0; i < n; i++) {
+                mean += x[t * n + i];
+            }
+            mean /= n;
+            double variance = 0;
+            for (int i = 0; i < n; i++) {
+                double d = x[t * n + i] - mean;
+                variance += d * d;
+            }
+            variance /= n;
+            double inverse = 1.0 / Math.sqrt(variance + eps);
+            for (int i = 0; i < n; i++) {
+                out[t * n + i] = (x[t * n + i] - mean) * inverse * weight[i] + (bias == null ? 0 : bias[i]);
+            }
+        }
+        return out;
+    }
+
+    /** out[t] = x[t] + bias for every row of a [rows, n] activation. */
+    public static double[] addBias(double[] x, int rows, int n, double[] bias) {
+        double[] out = new double[rows * n];
+        for (int t = 0; t < rows; t++) {
+            for (int i = 0; i < n; i++) {
+                out[t * n + i] = x[t * n + i] + bias[i];
+            }
+        }
+        return out;
+    }
+
+    /** out = x * factor. */
+    public static double[] scale(double[] x, double factor) {
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = x[i] * factor;
+        }
+        return out;
+    }
+
+    /** out = cap * tanh(x / cap). */
+    public static double[] softCap(double[] x, double cap) {
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = cap * Math.tanh(x[i] / cap);
         }
         return out;
     }

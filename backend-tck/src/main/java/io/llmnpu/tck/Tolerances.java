@@ -21,9 +21,12 @@ import java.util.Objects;
  * @param bf16            BF16 weights
  * @param q8_0            Q8_0 weights
  * @param q4_0            Q4_0 weights
+ * @param blockQuants     the other block-quantized weights: Q4_1, Q5_0, Q5_1, IQ4_NL and the k-quants
+ *                        Q2_K, Q3_K, Q4_K, Q5_K, Q6_K
  * @param compositeFactor multiplier for graphs of several ops
  */
-public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_0, double compositeFactor) {
+public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_0, Bound blockQuants,
+                         double compositeFactor) {
 
     /** An absolute floor plus a part relative to the row's magnitude. */
     public record Bound(double abs, double rel) {
@@ -53,6 +56,7 @@ public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_
         Objects.requireNonNull(bf16, "bf16");
         Objects.requireNonNull(q8_0, "q8_0");
         Objects.requireNonNull(q4_0, "q4_0");
+        Objects.requireNonNull(blockQuants, "blockQuants");
         if (!(compositeFactor >= 1)) {
             throw new IllegalArgumentException("compositeFactor must be >= 1, got " + compositeFactor);
         }
@@ -65,8 +69,9 @@ public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_
      *   <li>F16: abs 1e-3 + rel 2e-3: room for a device that also rounds activations to F16
      *       (11-bit significand);</li>
      *   <li>BF16: abs 1e-3 + rel 1e-2: room for BF16 activations (8-bit significand);</li>
-     *   <li>Q8_0 and Q4_0: abs 1e-3 + rel 3e-2: room for activations quantized to 8 bits per
-     *       32-value block before an integer dot product, as llama.cpp's CPU kernels do;</li>
+     *   <li>Q8_0, Q4_0 and the other block types: abs 1e-3 + rel 3e-2: room for activations quantized
+     *       to 8 bits per 32-value (k-quants: 256-value) block before an integer dot product, as
+     *       llama.cpp's CPU kernels do;</li>
      *   <li>graphs of several ops: 10 times the bound of their weight type.</li>
      * </ul>
      * Decoding a weight block wrongly (nibble order, scale format, block stride) is off by the size of
@@ -77,6 +82,7 @@ public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_
                 new Bound(1e-4, 1e-4),
                 new Bound(1e-3, 2e-3),
                 new Bound(1e-3, 1e-2),
+                new Bound(1e-3, 3e-2),
                 new Bound(1e-3, 3e-2),
                 new Bound(1e-3, 3e-2),
                 10);
@@ -90,6 +96,7 @@ public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_
             case BF16 -> bf16;
             case Q8_0 -> q8_0;
             case Q4_0 -> q4_0;
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> blockQuants;
             case I8, I32 -> throw new IllegalArgumentException("no reference tolerance for " + weightType + " weights");
         };
     }
@@ -102,7 +109,7 @@ public record Tolerances(Bound f32, Bound f16, Bound bf16, Bound q8_0, Bound q4_
     /** Every bound multiplied by {@code factor}: a simple way for a lower-precision device to widen them. */
     public Tolerances scaled(double factor) {
         return new Tolerances(f32.times(factor), f16.times(factor), bf16.times(factor),
-                q8_0.times(factor), q4_0.times(factor), compositeFactor);
+                q8_0.times(factor), q4_0.times(factor), blockQuants.times(factor), compositeFactor);
     }
 
     /**

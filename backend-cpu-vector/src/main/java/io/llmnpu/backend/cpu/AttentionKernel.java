@@ -11,14 +11,16 @@ import java.util.Arrays;
 /**
  * Causal grouped-query attention over an F32 KV cache, as specified by {@code Op.Attention}: the k and
  * v rows of non-padding rows are stored at their positions first, then every (row, head) pair attends
- * cache rows 0..pos with a softmax of q·k/sqrt(headDim). Up to {@link #BATCH_MIN_ROWS} rows (decode)
+ * cache rows first..pos (first = 0, or the start of the sliding window) with a softmax of scale * q·k,
+ * soft-capped first when the op asks for it. Up to {@link #BATCH_MIN_ROWS} rows (decode)
  * each pair is computed on its own, spread over the pool; from there on (prefill) {@link
  * BatchedAttention} takes query tiles against the restaged cache. Within each path a pair is computed
  * the same way whatever the batch and the thread count; the two paths agree to rounding.
  */
 record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positionsSlot, int kCacheSlot,
                        int vCacheSlot, int outSlot, int rows, int heads, int kvHeads, int headDim,
-                       int contextLength, BatchedAttention batched) implements Kernel {
+                       int contextLength, float scale, float softCap, int window, BatchedAttention batched)
+        implements Kernel {
 
     /** Rows from which restaging the cache for tiled attention pays for itself. */
     static final int BATCH_MIN_ROWS = 8;
@@ -78,12 +80,13 @@ record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positi
         }
         long kvStride = (long) kvHeads * headDim * Float.BYTES;
         long kvHeadOff = (long) (head / (heads / kvHeads)) * headDim * Float.BYTES;
-        for (int j = 0; j <= pos; j++) {
+        int first = window == 0 ? 0 : Math.max(0, pos - window + 1);
+        for (int j = first; j <= pos; j++) {
             weights[j] = VectorMath.dot(q, outOff, kCache, j * kvStride + kvHeadOff, headDim);
         }
-        float sum = VectorMath.softmaxNumerators(weights, 0, pos + 1, (float) (1.0 / Math.sqrt(headDim)));
+        float sum = VectorMath.softmaxNumerators(weights, first, pos + 1 - first, scale, softCap);
         Arrays.fill(acc, 0f);
-        for (int j = 0; j <= pos; j++) {
+        for (int j = first; j <= pos; j++) {
             VectorMath.addScaled(acc, weights[j], vCache, j * kvStride + kvHeadOff, headDim);
         }
         float inv = 1f / sum;

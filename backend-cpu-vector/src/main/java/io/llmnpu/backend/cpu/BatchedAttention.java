@@ -39,21 +39,27 @@ final class BatchedAttention {
     private final int group;
     private final int paddedDim;
     private final float scale;
+    private final float softCap;
+    private final int window;
     private final Workspace workspace;
 
-    BatchedAttention(int heads, int kvHeads, int headDim, Workspace workspace) {
+    /** For {@code Op.Attention}'s options: score scale, soft cap (0: none) and sliding window (0: none). */
+    BatchedAttention(int heads, int kvHeads, int headDim, float scale, float softCap, int window, Workspace workspace) {
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
         this.group = heads / kvHeads;
         this.paddedDim = (headDim + LANES - 1) / LANES * LANES;
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.scale = scale;
+        this.softCap = softCap;
+        this.window = window;
         this.workspace = workspace;
     }
 
     /**
-     * out[t, h] = softmax over positions 0..positions[t] of q[t, h] · k / sqrt(headDim), times v, for
-     * every row t with a position; rows with a negative position get zeros.
+     * out[t, h] = softmax over the visible positions (0..positions[t], or its sliding window) of
+     * scale * q[t, h] · k (soft-capped if asked), times v, for every row t with a position; rows with a
+     * negative position get zeros.
      */
     void attend(MemorySegment q, MemorySegment kCache, MemorySegment vCache, MemorySegment out, int[] positions,
                 ParallelLoop loop) {
@@ -158,7 +164,11 @@ final class BatchedAttention {
         }
         float[] sums = new float[count];
         for (int i = 0; i < count; i++) {
-            sums[i] = VectorMath.softmaxNumerators(probs, i * context, pos[i] + 1, scale);
+            // Positions before a sliding window get probability exactly 0, so the shared value loops
+            // below, which start at position 0, add nothing for them.
+            int visible = window == 0 ? 0 : Math.max(0, pos[i] - window + 1);
+            sums[i] = VectorMath.softmaxNumerators(probs, i * context + visible, pos[i] + 1 - visible, scale, softCap);
+            Arrays.fill(probs, i * context, i * context + visible, 0f);
         }
         Arrays.fill(acc, 0, QT * paddedDim, 0f);
         int valueBase = g * context * paddedDim;

@@ -49,6 +49,30 @@ record CostModel(CostConstants rates) {
                 flops = 5.0 * s.gate().shape().elements();
                 bytes = 3.0 * floatBytes(s.gate());
             }
+            case Op.GeluMul m -> {
+                flops = 12.0 * m.gate().shape().elements();
+                bytes = 3.0 * floatBytes(m.gate());
+            }
+            case Op.Gelu u -> {
+                flops = 12.0 * u.in().shape().elements();
+                bytes = 2.0 * floatBytes(u.in());
+            }
+            case Op.Scale sc -> {
+                flops = sc.in().shape().elements();
+                bytes = 2.0 * floatBytes(sc.in());
+            }
+            case Op.SoftCap c -> {
+                flops = 12.0 * c.in().shape().elements();
+                bytes = 2.0 * floatBytes(c.in());
+            }
+            case Op.LayerNorm n -> {
+                flops = 7.0 * n.in().shape().elements();
+                bytes = 2.0 * floatBytes(n.in()) + 2.0 * n.weight().byteSize();
+            }
+            case Op.AddBias b -> {
+                flops = b.in().shape().elements();
+                bytes = 2.0 * floatBytes(b.in()) + b.bias().byteSize();
+            }
             case Op.Add add -> {
                 flops = add.a().shape().elements();
                 bytes = 3.0 * floatBytes(add.a());

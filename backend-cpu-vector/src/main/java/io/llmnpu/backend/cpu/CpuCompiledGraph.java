@@ -145,6 +145,10 @@ final class CpuCompiledGraph implements CompiledGraph {
             case Op.Linear l -> List.of(l.weight().data());
             case Op.OutlierShadow o -> List.of(o.weight().data());
             case Op.ShadowMerge m -> List.of(m.weight().data());
+            case Op.LayerNorm n -> n.bias() == null ? List.of(n.weight().data())
+                    : List.of(n.weight().data(), n.bias().data());
+            case Op.AddBias b -> List.of(b.bias().data());
+            case Op.Rope r -> r.freqFactors() == null ? List.of() : List.of(r.freqFactors().data());
             default -> List.of();
         };
     }

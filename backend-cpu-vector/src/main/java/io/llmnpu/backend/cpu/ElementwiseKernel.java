@@ -9,14 +9,16 @@ import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
-/** A binary elementwise op over F32 values of equal shape: Add or SiluMul. */
+/** A binary elementwise op over F32 values of equal shape: Add, SiluMul or GeluMul. */
 record ElementwiseKernel(Kind kind, int aSlot, int bSlot, int outSlot, int count) implements Kernel {
 
     enum Kind {
         /** out = a + b */
         ADD,
         /** out = silu(a) * b with silu(x) = x / (1 + exp(-x)) */
-        SILU_MUL
+        SILU_MUL,
+        /** out = gelu(a) * b, GELU in its tanh form */
+        GELU_MUL
     }
 
     /** Elements per chunk worth another thread: additions are cheap, exponentials cost ~10 ns each. */
@@ -28,10 +30,10 @@ record ElementwiseKernel(Kind kind, int aSlot, int bSlot, int outSlot, int count
         MemorySegment a = values[aSlot].data();
         MemorySegment b = values[bSlot].data();
         MemorySegment out = values[outSlot].data();
-        if (kind == Kind.ADD) {
-            loop.forRange(count, ADD_GRAIN, (from, to) -> add(a, b, out, from, to));
-        } else {
-            loop.forRange(count, SILU_GRAIN, (from, to) -> siluMul(a, b, out, from, to));
+        switch (kind) {
+            case ADD -> loop.forRange(count, ADD_GRAIN, (from, to) -> add(a, b, out, from, to));
+            case SILU_MUL -> loop.forRange(count, SILU_GRAIN, (from, to) -> siluMul(a, b, out, from, to));
+            case GELU_MUL -> loop.forRange(count, SILU_GRAIN, (from, to) -> geluMul(a, b, out, from, to));
         }
     }
 
@@ -60,6 +62,26 @@ record ElementwiseKernel(Kind kind, int aSlot, int bSlot, int outSlot, int count
             long o = (long) i * Float.BYTES;
             float g = gate.get(F32, o);
             out.set(F32, o, g / (1f + (float) Math.exp(-g)) * up.get(F32, o));
+        }
+    }
+
+    /** Vector GELU (see {@link VectorMath#gelu}); the tail goes through the same code, padded. */
+    private static void geluMul(MemorySegment gate, MemorySegment up, MemorySegment out, int from, int to) {
+        int i = from;
+        int bound = from + FLOATS.loopBound(to - from);
+        for (; i < bound; i += LANES) {
+            long o = (long) i * Float.BYTES;
+            VectorMath.gelu(FloatVector.fromMemorySegment(FLOATS, gate, o, LE))
+                    .mul(FloatVector.fromMemorySegment(FLOATS, up, o, LE))
+                    .intoMemorySegment(out, o, LE);
+        }
+        if (i < to) {
+            float[] g = new float[LANES];
+            float[] u = new float[LANES];
+            MemorySegment.copy(gate, F32, (long) i * Float.BYTES, g, 0, to - i);
+            MemorySegment.copy(up, F32, (long) i * Float.BYTES, u, 0, to - i);
+            VectorMath.gelu(FloatVector.fromArray(FLOATS, g, 0)).mul(FloatVector.fromArray(FLOATS, u, 0)).intoArray(g, 0);
+            MemorySegment.copy(g, 0, out, F32, (long) i * Float.BYTES, to - i);
         }
     }
 }

@@ -32,16 +32,36 @@ final class KernelFactory {
                 RowGeometry g = RowGeometry.of(r.in().shape());
                 yield new RopeKernel(slots.applyAsInt(r.in()), slots.applyAsInt(r.positions()),
                         slots.applyAsInt(r.out()), g.rows(), g.width(), r.headDim(), r.rotaryDims(), r.style(),
-                        RopeKernel.inverseFrequencies(r.rotaryDims(), r.theta()));
+                        RopeKernel.inverseFrequencies(r.rotaryDims(), r.theta(), r.freqFactors()));
             }
             case Op.Attention a -> new AttentionKernel(label, slots.applyAsInt(a.q()), slots.applyAsInt(a.k()),
                     slots.applyAsInt(a.v()), slots.applyAsInt(a.positions()), slots.applyAsInt(a.kCache()),
                     slots.applyAsInt(a.vCache()), slots.applyAsInt(a.out()), RowGeometry.of(a.q().shape()).rows(),
-                    a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0),
-                    new BatchedAttention(a.heads(), a.kvHeads(), a.headDim(), workspace));
+                    a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0), a.scale(), a.softCap(), a.window(),
+                    new BatchedAttention(a.heads(), a.kvHeads(), a.headDim(), a.scale(), a.softCap(), a.window(),
+                            workspace));
             case Op.SiluMul s -> new ElementwiseKernel(ElementwiseKernel.Kind.SILU_MUL, slots.applyAsInt(s.gate()),
                     slots.applyAsInt(s.up()), slots.applyAsInt(s.out()),
                     Math.toIntExact(s.gate().shape().elements()));
+            case Op.GeluMul m -> new ElementwiseKernel(ElementwiseKernel.Kind.GELU_MUL, slots.applyAsInt(m.gate()),
+                    slots.applyAsInt(m.up()), slots.applyAsInt(m.out()),
+                    Math.toIntExact(m.gate().shape().elements()));
+            case Op.Gelu u -> new UnaryKernel(UnaryKernel.Kind.GELU, 0f, slots.applyAsInt(u.in()),
+                    slots.applyAsInt(u.out()), Math.toIntExact(u.in().shape().elements()));
+            case Op.Scale sc -> new UnaryKernel(UnaryKernel.Kind.SCALE, sc.factor(), slots.applyAsInt(sc.in()),
+                    slots.applyAsInt(sc.out()), Math.toIntExact(sc.in().shape().elements()));
+            case Op.SoftCap c -> new UnaryKernel(UnaryKernel.Kind.SOFT_CAP, c.cap(), slots.applyAsInt(c.in()),
+                    slots.applyAsInt(c.out()), Math.toIntExact(c.in().shape().elements()));
+            case Op.LayerNorm n -> {
+                RowGeometry g = RowGeometry.of(n.in().shape());
+                yield new LayerNormKernel(slots.applyAsInt(n.in()), n.weight(), n.bias(), n.eps(),
+                        slots.applyAsInt(n.out()), g.rows(), g.width());
+            }
+            case Op.AddBias b -> {
+                RowGeometry g = RowGeometry.of(b.in().shape());
+                yield new AddBiasKernel(slots.applyAsInt(b.in()), b.bias(), slots.applyAsInt(b.out()), g.rows(),
+                        g.width());
+            }
             case Op.Add add -> new ElementwiseKernel(ElementwiseKernel.Kind.ADD, slots.applyAsInt(add.a()),
                     slots.applyAsInt(add.b()), slots.applyAsInt(add.out()),
                     Math.toIntExact(add.a().shape().elements()));
@@ -69,6 +89,10 @@ final class KernelFactory {
             case BF16 -> HalfMatmul.bf16();
             case Q8_0 -> new Q8Matmul();
             case Q4_0 -> new Q4Matmul();
+            case Q4_K -> new Q4KMatmul(false);
+            case Q5_K -> new Q4KMatmul(true);
+            case Q6_K -> new Q6KMatmul();
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K -> new WidenedMatmul(WeightRows.of(dtype));
             case I8, I32 -> throw new IllegalArgumentException("no matmul kernel for " + dtype + " weights");
         };
     }

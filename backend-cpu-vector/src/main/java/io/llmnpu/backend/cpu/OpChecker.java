@@ -64,6 +64,17 @@ final class OpChecker {
                         "rotaryDims must be even and in 2.." + r.headDim() + ", got " + r.rotaryDims());
                 require(op, r.theta() > 0 && Float.isFinite(r.theta()), "theta must be positive, got " + r.theta());
                 require(op, r.style() != null, "no RoPE style given");
+                if (r.freqFactors() != null) {
+                    requireDType(op, r.freqFactors(), DType.F32);
+                    require(op, r.freqFactors().shape().elements() == r.rotaryDims() / 2, "frequency factors "
+                            + r.freqFactors() + " must hold one value per rotated pair (" + r.rotaryDims() / 2 + ")");
+                    requireReadable(op, r.freqFactors());
+                    for (int i = 0; i < r.rotaryDims() / 2; i++) {
+                        float f = r.freqFactors().getFloat(i);
+                        require(op, f > 0 && Float.isFinite(f), "frequency factor " + i + " is " + f
+                                + "; factors must be positive and finite");
+                    }
+                }
             }
             case Op.Attention a -> {
                 require(op, a.heads() > 0 && a.kvHeads() > 0 && a.headDim() > 0 && a.heads() % a.kvHeads() == 0,
@@ -93,6 +104,42 @@ final class OpChecker {
                 requireSameShape(op, s.gate(), s.up());
                 requireSameShape(op, s.gate(), s.out());
                 requireDType(op, s.out(), DType.F32);
+            }
+            case Op.GeluMul m -> {
+                floatRows(op, m.gate());
+                requireSameShape(op, m.gate(), m.up());
+                requireSameShape(op, m.gate(), m.out());
+            }
+            case Op.Gelu u -> {
+                floatRows(op, u.in());
+                requireSameShape(op, u.in(), u.out());
+            }
+            case Op.Scale sc -> {
+                floatRows(op, sc.in());
+                requireSameShape(op, sc.in(), sc.out());
+            }
+            case Op.SoftCap c -> {
+                floatRows(op, c.in());
+                requireSameShape(op, c.in(), c.out());
+            }
+            case Op.LayerNorm n -> {
+                RowGeometry in = floatRows(op, n.in());
+                requireSameShape(op, n.in(), n.out());
+                for (Tensor t : n.bias() == null ? new Tensor[] {n.weight()} : new Tensor[] {n.weight(), n.bias()}) {
+                    requireDType(op, t, DType.F32);
+                    require(op, t.shape().elements() == in.width(), "weight " + t
+                            + " must have one value per column of " + n.in());
+                    requireReadable(op, t);
+                }
+                require(op, n.eps() >= 0 && Float.isFinite(n.eps()), "eps must be finite and >= 0, got " + n.eps());
+            }
+            case Op.AddBias b -> {
+                RowGeometry in = floatRows(op, b.in());
+                requireSameShape(op, b.in(), b.out());
+                requireDType(op, b.bias(), DType.F32);
+                require(op, b.bias().shape().elements() == in.width(), "bias " + b.bias()
+                        + " must have one value per column of " + b.in());
+                requireReadable(op, b.bias());
             }
             case Op.Add add -> {
                 floatRows(op, add.a());
@@ -151,7 +198,8 @@ final class OpChecker {
 
     private static void requireWeightMatrix(Op op, Tensor w) {
         require(op, RowDecoder.canRead(w.dtype()), "the CPU cannot read weights of dtype " + w.dtype()
-                + " (tensor " + w + "); it reads F32, F16, BF16, Q8_0 and Q4_0");
+                + " (tensor " + w + "); it reads F32, F16, BF16 and the block types Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, "
+                + "Q2_K, Q3_K, Q4_K, Q5_K and Q6_K");
         require(op, w.shape().rank() == 2, "weight " + w + " must be a matrix [rows, columns]");
         int cols = w.shape().dim(1);
         require(op, cols % w.dtype().blockSize() == 0, "weight " + w + " has rows of " + cols

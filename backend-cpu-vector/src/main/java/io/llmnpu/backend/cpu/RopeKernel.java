@@ -8,7 +8,8 @@ import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Rotary position embedding. Pair i of a head rotates by pos * theta^(-2i / rotaryDims); ADJACENT
+ * Rotary position embedding. Pair i of a head rotates by pos * theta^(-2i / rotaryDims) / factor_i
+ * (factors from the op, else 1); ADJACENT
  * pairs dimensions (2i, 2i+1), NEOX pairs (i, i + rotaryDims/2). Dimensions past rotaryDims and rows
  * with a negative (padding) position are copied unchanged. Angles are formed in double so that large
  * positions keep their precision; cos and sin are computed once per row and shared by all heads.
@@ -16,10 +17,11 @@ import java.lang.foreign.MemorySegment;
 record RopeKernel(int inSlot, int positionsSlot, int outSlot, int rows, int width, int headDim,
                   int rotaryDims, RopeStyle style, double[] inverseFrequencies) implements Kernel {
 
-    static double[] inverseFrequencies(int rotaryDims, float theta) {
+    /** theta^(-2i / rotaryDims) / factors[i] for each pair i; {@code factors} null means all 1. */
+    static double[] inverseFrequencies(int rotaryDims, float theta, Tensor factors) {
         double[] f = new double[rotaryDims / 2];
         for (int i = 0; i < f.length; i++) {
-            f[i] = Math.pow(theta, -2.0 * i / rotaryDims);
+            f[i] = Math.pow(theta, -2.0 * i / rotaryDims) / (factors == null ? 1.0 : factors.getFloat(i));
         }
         return f;
     }

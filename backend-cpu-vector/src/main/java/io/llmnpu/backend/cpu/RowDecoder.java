@@ -17,7 +17,7 @@ final class RowDecoder {
 
     static boolean canRead(DType dtype) {
         return switch (dtype) {
-            case F32, F16, BF16, Q8_0, Q4_0 -> true;
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> true;
             case I8, I32 -> false;
         };
     }
@@ -60,6 +60,11 @@ final class RowDecoder {
                         dst.set(F32, out + (long) (j + BLOCK / 2) * Float.BYTES, ((q >>> 4) - 8) * d);
                     }
                 }
+            }
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> {
+                float[] values = new float[width];
+                WeightRows.of(dtype).widen(src, Math.toIntExact(row), width, values, 0);
+                MemorySegment.copy(values, 0, dst, F32, dstOff, width);
             }
             case I8, I32 -> throw new IllegalArgumentException("cannot read " + dtype + " rows as F32");
         }

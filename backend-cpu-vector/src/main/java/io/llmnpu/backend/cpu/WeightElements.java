@@ -4,6 +4,7 @@ import static io.llmnpu.backend.cpu.VectorSpecs.F32;
 import static io.llmnpu.backend.cpu.VectorSpecs.I16;
 
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Dequantizer;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -26,6 +27,11 @@ final class WeightElements {
                     col % QuantBlocks.BLOCK);
             case Q4_0 -> QuantBlocks.q4(w, rowOff + (long) (col / QuantBlocks.BLOCK) * QuantBlocks.Q4_BYTES,
                     col % QuantBlocks.BLOCK);
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> {
+                float[] block = new float[dtype.blockSize()];
+                Dequantizer.decodeBlock(dtype, w, rowOff + (long) (col / dtype.blockSize()) * dtype.blockBytes(), block, 0);
+                yield block[col % dtype.blockSize()];
+            }
             case I8, I32 -> throw new IllegalArgumentException("cannot read " + dtype + " weights as F32");
         };
     }

@@ -35,6 +35,8 @@ interface WeightRows {
             case BF16 -> (w, row, k, dst, off) -> HalfMatmul.widenBf16(w, (long) row * k * Short.BYTES, dst, off, k);
             case Q8_0 -> WeightRows::widenQ8;
             case Q4_0 -> WeightRows::widenQ4;
+            case Q4_1, Q5_0, Q5_1, IQ4_NL -> SmallBlockRows.of(dtype);
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> KQuantRows.of(dtype);
             case I8, I32 -> throw new IllegalArgumentException("no F32 widening of " + dtype + " weights");
         };
     }

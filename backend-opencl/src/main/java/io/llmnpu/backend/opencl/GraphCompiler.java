@@ -179,7 +179,7 @@ final class GraphCompiler {
                 cl_kernel k = kernel("rope");
                 arg(k, 0, r.in());
                 arg(k, 1, r.positions());
-                cl_mem[] freqs = ropeFrequencies(r.theta(), r.rotaryDims());
+                cl_mem[] freqs = ropeFrequencies(r.theta(), r.rotaryDims(), r.freqFactors());
                 arg(k, 2, freqs[0]);
                 arg(k, 3, freqs[1]);
                 arg(k, 4, r.out());
@@ -212,12 +212,43 @@ final class GraphCompiler {
                 arg(attend, 6, a.kvHeads());
                 arg(attend, 7, a.headDim());
                 arg(attend, 8, ctx);
-                arg(attend, 9, (float) (1.0 / Math.sqrt(a.headDim())));
+                arg(attend, 9, a.scale());
+                arg(attend, 10, a.softCap());
+                arg(attend, 11, a.window());
                 launch(attend, "attention", new long[] {(long) a.heads() * ATT_LWS, rows}, new long[] {ATT_LWS, 1});
                 caches.add(new CacheUse(a.kCache().id(), a.vCache().id(), a.positions().id(), ctx, (long) kvWidth * Float.BYTES));
             }
             case Op.SiluMul s -> elementwise("silu_mul", s.gate(), s.up(), s.out());
             case Op.Add a -> elementwise("add", a.a(), a.b(), a.out());
+            case Op.GeluMul m -> elementwise("gelu_mul", m.gate(), m.up(), m.out());
+            case Op.Gelu u -> unary("gelu", u.in(), u.out(), null);
+            case Op.Scale sc -> unary("scale", sc.in(), sc.out(), sc.factor());
+            case Op.SoftCap c -> unary("soft_cap", c.in(), c.out(), c.cap());
+            case Op.LayerNorm n -> {
+                int rows = n.in().shape().rows();
+                cl_kernel k = kernel("layernorm");
+                arg(k, 0, n.in());
+                arg(k, 1, resources.weight(n.weight()));
+                arg(k, 2, KernelNames.weightCode(n.weight().dtype()));
+                // without a bias the weight buffer stands in; hasBias = 0 keeps the kernel from reading it
+                arg(k, 3, resources.weight(n.bias() == null ? n.weight() : n.bias()));
+                arg(k, 4, KernelNames.weightCode((n.bias() == null ? n.weight() : n.bias()).dtype()));
+                arg(k, 5, n.bias() == null ? 0 : 1);
+                arg(k, 6, n.out());
+                arg(k, 7, n.in().shape().cols());
+                arg(k, 8, n.eps());
+                launch(k, "layernorm", new long[] {(long) rows * NORM_LWS}, new long[] {NORM_LWS});
+            }
+            case Op.AddBias b -> {
+                int width = b.in().shape().cols();
+                cl_kernel k = kernel("add_bias");
+                arg(k, 0, b.in());
+                arg(k, 1, resources.weight(b.bias()));
+                arg(k, 2, KernelNames.weightCode(b.bias().dtype()));
+                arg(k, 3, b.out());
+                arg(k, 4, width);
+                launchRows(k, "add_bias", width, b.in().shape().rows());
+            }
             case Op.SelectRow s -> {
                 long rowBytes = (long) s.in().shape().cols() * Float.BYTES;
                 steps.add(new Step.Copy(s.in().id(), s.row() * rowBytes, s.out().id(), 0, rowBytes));
@@ -266,17 +297,30 @@ final class GraphCompiler {
         launchRows(k, name, n, 1);
     }
 
+    /** An elementwise function of one value; {@code parameter} (if any) is its last argument. */
+    private void unary(String name, Value in, Value out, Float parameter) {
+        int n = Math.toIntExact(out.shape().elements());
+        cl_kernel k = kernel(name);
+        arg(k, 0, in);
+        arg(k, 1, out);
+        arg(k, 2, n);
+        if (parameter != null) {
+            arg(k, 3, parameter.floatValue());
+        }
+        launchRows(k, name, n, 1);
+    }
+
     /**
-     * freq_i = theta^(-2i/rotaryDims) in double, split into a float and the float of its remainder so
+     * freq_i = theta^(-2i/rotaryDims) / factor_i (factors from the op, else 1) in double, split into a float and the float of its remainder so
      * the kernel can form the angle to beyond float precision.
      */
-    private cl_mem[] ropeFrequencies(float theta, int rotaryDims) {
+    private cl_mem[] ropeFrequencies(float theta, int rotaryDims, io.llmnpu.api.tensor.Tensor factors) {
         int pairs = Math.max(1, rotaryDims / 2);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment hi = arena.allocate((long) pairs * Float.BYTES, 64);
             MemorySegment lo = arena.allocate((long) pairs * Float.BYTES, 64);
             for (int i = 0; i < rotaryDims / 2; i++) {
-                double freq = Math.pow(theta, -2.0 * i / rotaryDims);
+                double freq = Math.pow(theta, -2.0 * i / rotaryDims) / (factors == null ? 1.0 : factors.getFloat(i));
                 float high = (float) freq;
                 hi.setAtIndex(ValueLayout.JAVA_FLOAT, i, high);
                 lo.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (freq - high));

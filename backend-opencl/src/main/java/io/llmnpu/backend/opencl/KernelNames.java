@@ -23,6 +23,8 @@ final class KernelNames {
             case BF16 -> 2;
             case Q8_0 -> 3;
             case Q4_0 -> 4;
+            case Q4_K -> 5;
+            case Q6_K -> 6;
             default -> throw new IllegalArgumentException("no kernels for weights of type " + weightType);
         };
     }

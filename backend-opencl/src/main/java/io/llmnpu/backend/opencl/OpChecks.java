@@ -12,8 +12,9 @@ import java.util.Set;
  * {@code affinity} (unsupported) and {@code compile} (the reason goes into the exception).
  */
 final class OpChecks {
-    /** Weight types the kernels decode. */
-    static final Set<DType> MATRIX_WEIGHTS = Set.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
+    /** Weight types the kernels decode (of the k-quants, the two of Q4_K_M files: Q4_K and Q6_K). */
+    static final Set<DType> MATRIX_WEIGHTS = Set.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0,
+            DType.Q4_K, DType.Q6_K);
     /** Types of per-feature vectors (norm weights): quantized blocks make no sense there. */
     static final Set<DType> VECTOR_WEIGHTS = Set.of(DType.F32, DType.F16, DType.BF16);
     /** Largest head dimension the attention kernel keeps in local memory. */
@@ -78,6 +79,11 @@ final class OpChecks {
                 require(r.theta() > 0 && Float.isFinite(r.theta()), "theta must be positive, got " + r.theta());
                 require(r.positions().shape().elements() == r.in().shape().rows(),
                         "positions " + r.positions() + " must hold one entry per row of " + r.in());
+                if (r.freqFactors() != null) {
+                    require(r.freqFactors().dtype() == DType.F32
+                                    && r.freqFactors().shape().elements() == r.rotaryDims() / 2,
+                            "frequency factors " + r.freqFactors() + " must be F32 with one value per rotated pair");
+                }
             }
             case Op.Attention a -> {
                 for (Value v : new Value[] {a.q(), a.k(), a.v(), a.kCache(), a.vCache(), a.out()}) {
@@ -105,6 +111,26 @@ final class OpChecks {
             }
             case Op.SiluMul s -> elementwise(s.gate(), s.up(), s.out());
             case Op.Add a -> elementwise(a.a(), a.b(), a.out());
+            case Op.GeluMul m -> elementwise(m.gate(), m.up(), m.out());
+            case Op.Gelu u -> elementwise(u.in(), u.in(), u.out());
+            case Op.Scale sc -> elementwise(sc.in(), sc.in(), sc.out());
+            case Op.SoftCap c -> elementwise(c.in(), c.in(), c.out());
+            case Op.LayerNorm n -> {
+                type(n.in(), DType.F32);
+                type(n.out(), DType.F32);
+                sameShape(n.in(), n.out());
+                vector(n.weight(), n.in());
+                if (n.bias() != null) {
+                    vector(n.bias(), n.in());
+                }
+                require(n.eps() >= 0 && Float.isFinite(n.eps()), "eps must be finite and >= 0, got " + n.eps());
+            }
+            case Op.AddBias b -> {
+                type(b.in(), DType.F32);
+                type(b.out(), DType.F32);
+                sameShape(b.in(), b.out());
+                vector(b.bias(), b.in());
+            }
             case Op.SelectRow s -> {
                 type(s.in(), DType.F32);
                 type(s.out(), DType.F32);
@@ -155,6 +181,13 @@ final class OpChecks {
         type(out, DType.F32);
         require(a.shape().elements() == b.shape().elements() && a.shape().elements() == out.shape().elements(),
                 "operands " + a + ", " + b + " and " + out + " differ in size");
+    }
+
+    /** A per-column vector (norm weight, bias) of {@code in}. */
+    private static void vector(Tensor weight, Value in) throws Unsupported {
+        require(VECTOR_WEIGHTS.contains(weight.dtype()), "weight type " + weight.dtype() + " not supported");
+        require(weight.shape().elements() == in.shape().cols(),
+                "weight " + weight + " must have one value per column of " + in);
     }
 
     private static void matrix(Tensor weight, ClDeviceInfo device) throws Unsupported {

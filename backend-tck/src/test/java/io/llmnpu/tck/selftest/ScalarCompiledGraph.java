@@ -124,11 +124,25 @@ final class ScalarCompiledGraph implements CompiledGraph {
                 case Op.Rope r -> ScalarKernels.rope(seg(r.in(), bindings), seg(r.positions(), bindings),
                         r.in().shape().rows(), r.in().shape().cols(), r.headDim(), r.rotaryDims(), r.theta(),
                         r.style() == RopeStyle.NEOX && !backend.has(Defect.NEOX_ROTATES_ADJACENT_PAIRS),
-                        seg(r.out(), bindings));
+                        r.freqFactors() == null ? null : r.freqFactors().data(), seg(r.out(), bindings));
                 case Op.Attention a -> ScalarKernels.attention(seg(a.q(), bindings), seg(a.k(), bindings),
                         seg(a.v(), bindings), seg(a.positions(), bindings), seg(a.kCache(), bindings),
                         seg(a.vCache(), bindings), a.q().shape().rows(), a.heads(), a.kvHeads(), a.headDim(),
-                        seg(a.out(), bindings), backend.has(Defect.GQA_INTERLEAVED_HEADS));
+                        a.scale(), a.softCap(), a.window(), seg(a.out(), bindings),
+                        backend.has(Defect.GQA_INTERLEAVED_HEADS));
+                case Op.GeluMul m -> ScalarKernels.geluMul(seg(m.gate(), bindings), seg(m.up(), bindings),
+                        m.out().shape().elements(), seg(m.out(), bindings));
+                case Op.Gelu u -> ScalarKernels.map(seg(u.in(), bindings), u.out().shape().elements(),
+                        seg(u.out(), bindings), x -> ScalarKernels.gelu((float) x));
+                case Op.Scale sc -> ScalarKernels.map(seg(sc.in(), bindings), sc.out().shape().elements(),
+                        seg(sc.out(), bindings), x -> x * sc.factor());
+                case Op.SoftCap c -> ScalarKernels.map(seg(c.in(), bindings), c.out().shape().elements(),
+                        seg(c.out(), bindings), x -> c.cap() * (float) Math.tanh(x / c.cap()));
+                case Op.LayerNorm n -> ScalarKernels.layerNorm(seg(n.in(), bindings), n.weight().data(),
+                        n.bias() == null ? null : n.bias().data(), n.eps(), n.in().shape().rows(),
+                        n.in().shape().cols(), seg(n.out(), bindings));
+                case Op.AddBias b -> ScalarKernels.addBias(seg(b.in(), bindings), b.bias().data(),
+                        b.in().shape().rows(), b.in().shape().cols(), seg(b.out(), bindings));
                 case Op.SiluMul s -> ScalarKernels.siluMul(seg(s.gate(), bindings), seg(s.up(), bindings),
                         s.out().shape().elements(), seg(s.out(), bindings));
                 case Op.Add a -> ScalarKernels.add(seg(a.a(), bindings), seg(a.b(), bindings),

@@ -14,9 +14,10 @@ import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The one device of {@link ReferenceTestBackend}: every op, with F32, F16, BF16, Q8_0 and Q4_0 weights. */
+/** The one device of {@link ReferenceTestBackend}: every op, with weights of every float and block type. */
 final class ScalarDevice implements Device {
-    private static final Set<DType> WEIGHT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0);
+    private static final Set<DType> WEIGHT_TYPES = EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0,
+            DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.IQ4_NL, DType.Q2_K, DType.Q3_K, DType.Q4_K, DType.Q5_K, DType.Q6_K);
 
     private final ReferenceTestBackend backend;
     private final String name;

@@ -1,5 +1,6 @@
 package io.llmnpu.tck.selftest;
 
+import io.llmnpu.api.tensor.Dequantizer;
 import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -59,6 +60,10 @@ final class ScalarKernels {
                     }
                 }
             }
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> {
+                float[] values = Dequantizer.dequantize(t.dtype(), in, Math.toIntExact(n));
+                MemorySegment.copy(values, 0, out, F32, 0, values.length);
+            }
             default -> throw new IllegalArgumentException("cannot unpack " + t.dtype());
         }
         return out;
@@ -113,7 +118,7 @@ final class ScalarKernels {
     }
 
     static void rope(MemorySegment in, MemorySegment positions, int rows, int cols, int headDim, int rotaryDims,
-                     float theta, boolean neox, MemorySegment out) {
+                     float theta, boolean neox, MemorySegment freqFactors, MemorySegment out) {
         MemorySegment.copy(in, 0, out, 0, (long) rows * cols * Float.BYTES);
         int half = rotaryDims / 2;
         for (int t = 0; t < rows; t++) {
@@ -124,7 +129,8 @@ final class ScalarKernels {
             for (int h = 0; h < cols / headDim; h++) {
                 long base = (long) t * cols + (long) h * headDim;
                 for (int i = 0; i < half; i++) {
-                    double angle = pos * Math.pow(theta, -2.0 * i / rotaryDims);
+                    double angle = pos * Math.pow(theta, -2.0 * i / rotaryDims)
+                            / (freqFactors == null ? 1f : freqFactors.getAtIndex(F32, i));
                     float c = (float) Math.cos(angle);
                     float s = (float) Math.sin(angle);
                     long a = neox ? base + i : base + 2L * i;
@@ -140,7 +146,7 @@ final class ScalarKernels {
 
     static void attention(MemorySegment q, MemorySegment k, MemorySegment v, MemorySegment positions,
                           MemorySegment kCache, MemorySegment vCache, int rows, int heads, int kvHeads, int headDim,
-                          MemorySegment out, boolean interleavedHeads) {
+                          float scale, float softCap, int window, MemorySegment out, boolean interleavedHeads) {
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
         long rowBytes = (long) kvDim * Float.BYTES;
@@ -151,9 +157,9 @@ final class ScalarKernels {
                 MemorySegment.copy(v, t * rowBytes, vCache, pos * rowBytes, rowBytes);
             }
         }
-        float scale = (float) (1.0 / Math.sqrt(headDim));
         for (int t = 0; t < rows; t++) {
             int pos = positions.getAtIndex(I32, t);
+            int first = window == 0 ? 0 : Math.max(0, pos - window + 1);
             for (int h = 0; h < heads; h++) {
                 long o = (long) t * qDim + (long) h * headDim;
                 if (pos < 0) {
@@ -165,22 +171,25 @@ final class ScalarKernels {
                 int kvh = interleavedHeads ? h % kvHeads : h / (heads / kvHeads);
                 float[] p = new float[pos + 1];
                 float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j <= pos; j++) {
+                for (int j = first; j <= pos; j++) {
                     float dot = 0;
                     for (int d = 0; d < headDim; d++) {
                         dot += q.getAtIndex(F32, o + d) * kCache.getAtIndex(F32, (long) j * kvDim + (long) kvh * headDim + d);
                     }
                     p[j] = dot * scale;
+                    if (softCap > 0) {
+                        p[j] = softCap * (float) Math.tanh(p[j] / softCap);
+                    }
                     max = Math.max(max, p[j]);
                 }
                 float sum = 0;
-                for (int j = 0; j <= pos; j++) {
+                for (int j = first; j <= pos; j++) {
                     p[j] = (float) Math.exp(p[j] - max);
                     sum += p[j];
                 }
                 for (int d = 0; d < headDim; d++) {
                     float acc = 0;
-                    for (int j = 0; j <= pos; j++) {
+                    for (int j = first; j <= pos; j++) {
                         acc += p[j] * vCache.getAtIndex(F32, (long) j * kvDim + (long) kvh * headDim + d);
                     }
                     out.setAtIndex(F32, o + d, acc / sum);
@@ -193,6 +202,53 @@ final class ScalarKernels {
         for (long i = 0; i < n; i++) {
             float g = gate.getAtIndex(F32, i);
             out.setAtIndex(F32, i, g / (1f + (float) Math.exp(-g)) * up.getAtIndex(F32, i));
+        }
+    }
+
+    static float gelu(float x) {
+        return (float) (0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))));
+    }
+
+    static void geluMul(MemorySegment gate, MemorySegment up, long n, MemorySegment out) {
+        for (long i = 0; i < n; i++) {
+            out.setAtIndex(F32, i, gelu(gate.getAtIndex(F32, i)) * up.getAtIndex(F32, i));
+        }
+    }
+
+    static void map(MemorySegment in, long n, MemorySegment out, java.util.function.DoubleUnaryOperator f) {
+        for (long i = 0; i < n; i++) {
+            out.setAtIndex(F32, i, (float) f.applyAsDouble(in.getAtIndex(F32, i)));
+        }
+    }
+
+    static void layerNorm(MemorySegment in, MemorySegment weight, MemorySegment bias, float eps, int rows, int n,
+                          MemorySegment out) {
+        for (int t = 0; t < rows; t++) {
+            float mean = 0;
+            for (int i = 0; i < n; i++) {
+                mean += in.getAtIndex(F32, (long) t * n + i);
+            }
+            mean /= n;
+            float variance = 0;
+            for (int i = 0; i < n; i++) {
+                float d = in.getAtIndex(F32, (long) t * n + i) - mean;
+                variance += d * d;
+            }
+            float inverse = (float) (1.0 / Math.sqrt(variance / n + eps));
+            for (int i = 0; i < n; i++) {
+                long at = (long) t * n + i;
+                float b = bias == null ? 0f : bias.getAtIndex(F32, i);
+                out.setAtIndex(F32, at, (in.getAtIndex(F32, at) - mean) * inverse * weight.getAtIndex(F32, i) + b);
+            }
+        }
+    }
+
+    static void addBias(MemorySegment in, MemorySegment bias, int rows, int n, MemorySegment out) {
+        for (int t = 0; t < rows; t++) {
+            for (int i = 0; i < n; i++) {
+                long at = (long) t * n + i;
+                out.setAtIndex(F32, at, in.getAtIndex(F32, at) + bias.getAtIndex(F32, i));
+            }
         }
     }
 

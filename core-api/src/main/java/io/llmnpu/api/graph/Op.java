@@ -39,10 +39,18 @@ public sealed interface Op {
 
     /**
      * Rotary position embedding of every head of every row, at that row's position. The first
-     * {@code rotaryDims} dimensions of each head rotate; the rest pass through.
+     * {@code rotaryDims} dimensions of each head rotate; the rest pass through. Pair i (i <
+     * rotaryDims / 2) turns by {@code position * theta^(-2i / rotaryDims) / freqFactors[i]}; without
+     * {@code freqFactors} (null) every factor is 1. Per-pair factors are how Llama 3.1 and long-context
+     * Phi-3 stretch the low frequencies ({@code rope_freqs.weight}, F32 [rotaryDims / 2]).
      */
-    record Rope(Value in, Value positions, int headDim, int rotaryDims, float theta, RopeStyle style, Value out)
-            implements Op {
+    record Rope(Value in, Value positions, int headDim, int rotaryDims, float theta, RopeStyle style,
+                Tensor freqFactors, Value out) implements Op {
+        /** Plain RoPE: every frequency factor 1. */
+        public Rope(Value in, Value positions, int headDim, int rotaryDims, float theta, RopeStyle style, Value out) {
+            this(in, positions, headDim, rotaryDims, theta, style, null, out);
+        }
+
         public List<Value> inputs() { return List.of(in, positions); }
         public List<Value> outputs() { return List.of(out); }
     }
@@ -50,12 +58,43 @@ public sealed interface Op {
     /**
      * Causal multi-head attention with grouped KV heads over a KV cache. First the k and v rows of
      * every non-padding row t are written into the caches at row positions[t]; then row t attends to
-     * cache rows 0..positions[t]. Scores are scaled by 1/sqrt(headDim). Query head h reads KV head
-     * h / (heads / kvHeads). The caches are [contextLength, kvHeads * headDim] and are inputs the op
-     * updates in place.
+     * cache rows {@code max(0, positions[t] - window + 1)..positions[t]} (all of 0..positions[t] when
+     * {@code window} is 0). Query head h reads KV head h / (heads / kvHeads). A score is
+     * {@code s = scale * q·k}, then, if {@code softCap} is positive, {@code softCap * tanh(s / softCap)}
+     * (Gemma 2's attention logit soft-capping), before the softmax. The caches are
+     * [contextLength, kvHeads * headDim] and are inputs the op updates in place.
      */
     record Attention(Value q, Value k, Value v, Value positions, Value kCache, Value vCache,
-                     int heads, int kvHeads, int headDim, Value out) implements Op {
+                     int heads, int kvHeads, int headDim, float scale, float softCap, int window, Value out)
+            implements Op {
+        public Attention {
+            if (!(scale > 0) || !Float.isFinite(scale)) {
+                throw new IllegalArgumentException("attention scale must be positive and finite, got " + scale);
+            }
+            if (!(softCap >= 0) || !Float.isFinite(softCap)) {
+                throw new IllegalArgumentException("soft cap must be 0 (none) or positive and finite, got " + softCap);
+            }
+            if (window < 0) {
+                throw new IllegalArgumentException("sliding window must be 0 (none) or positive, got " + window);
+            }
+        }
+
+        /** Plain causal attention with scores scaled by 1/sqrt(headDim), no cap, no window. */
+        public Attention(Value q, Value k, Value v, Value positions, Value kCache, Value vCache,
+                         int heads, int kvHeads, int headDim, Value out) {
+            this(q, k, v, positions, kCache, vCache, heads, kvHeads, headDim, defaultScale(headDim), 0f, 0, out);
+        }
+
+        /** 1/sqrt(headDim), the usual score scale. */
+        public static float defaultScale(int headDim) {
+            return (float) (1.0 / Math.sqrt(headDim));
+        }
+
+        /** The first cache row that row position {@code pos} attends to. */
+        public int firstVisible(int pos) {
+            return window == 0 ? 0 : Math.max(0, pos - window + 1);
+        }
+
         public List<Value> inputs() { return List.of(q, k, v, positions, kCache, vCache); }
         public List<Value> outputs() { return List.of(out); }
     }
@@ -63,6 +102,64 @@ public sealed interface Op {
     /** out = silu(gate) * up, elementwise: the gated FFN activation of Llama. */
     record SiluMul(Value gate, Value up, Value out) implements Op {
         public List<Value> inputs() { return List.of(gate, up); }
+        public List<Value> outputs() { return List.of(out); }
+    }
+
+    /**
+     * out = gelu(gate) * up, elementwise, with GELU in its tanh form (see {@link Gelu}): the GeGLU
+     * feed-forward activation of Gemma.
+     */
+    record GeluMul(Value gate, Value up, Value out) implements Op {
+        public List<Value> inputs() { return List.of(gate, up); }
+        public List<Value> outputs() { return List.of(out); }
+    }
+
+    /**
+     * out = gelu(in), elementwise, in the tanh form GPT-2, Phi-2 and llama.cpp use:
+     * {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}.
+     */
+    record Gelu(Value in, Value out) implements Op {
+        public List<Value> inputs() { return List.of(in); }
+        public List<Value> outputs() { return List.of(out); }
+    }
+
+    /**
+     * out[t] = (in[t] - mean(in[t])) / sqrt(var(in[t]) + eps) * weight + bias, the variance taken over
+     * the row (divided by its width); {@code bias} may be null. The normalisation of Phi-2, GPT-2 and
+     * most non-Llama transformers.
+     */
+    record LayerNorm(Value in, Tensor weight, Tensor bias, float eps, Value out) implements Op {
+        public List<Value> inputs() { return List.of(in); }
+        public List<Value> outputs() { return List.of(out); }
+    }
+
+    /** out[t] = in[t] + bias: a constant vector added to every row (the bias of a biased linear layer). */
+    record AddBias(Value in, Tensor bias, Value out) implements Op {
+        public List<Value> inputs() { return List.of(in); }
+        public List<Value> outputs() { return List.of(out); }
+    }
+
+    /** out = in * factor, elementwise (Gemma's embedding scale sqrt(dim)). */
+    record Scale(Value in, float factor, Value out) implements Op {
+        public Scale {
+            if (!Float.isFinite(factor)) {
+                throw new IllegalArgumentException("scale factor must be finite, got " + factor);
+            }
+        }
+
+        public List<Value> inputs() { return List.of(in); }
+        public List<Value> outputs() { return List.of(out); }
+    }
+
+    /** out = cap * tanh(in / cap), elementwise: soft-capping that bounds values to (-cap, cap) (Gemma 2 logits). */
+    record SoftCap(Value in, float cap, Value out) implements Op {
+        public SoftCap {
+            if (!(cap > 0) || !Float.isFinite(cap)) {
+                throw new IllegalArgumentException("soft cap must be positive and finite, got " + cap);
+            }
+        }
+
+        public List<Value> inputs() { return List.of(in); }
         public List<Value> outputs() { return List.of(out); }
     }
 

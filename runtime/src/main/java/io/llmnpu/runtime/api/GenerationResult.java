@@ -3,15 +3,17 @@ package io.llmnpu.runtime.api;
 /**
  * What a generation produced and how fast.
  *
- * @param text           the generated text (without the prompt)
- * @param tokens         generated token ids
- * @param promptTokens   number of prompt tokens, BOS included
- * @param prefillNanos   time to process the prompt
- * @param decodeNanos    time to generate the tokens after the first
- * @param stopReason     why generation ended
+ * @param text            the generated text (without the prompt)
+ * @param tokens          generated token ids
+ * @param promptTokens    number of prompt tokens, BOS included
+ * @param prefillNanos    time to process the prompt
+ * @param decodeNanos     time to generate the tokens after the first
+ * @param stopReason      why generation ended
+ * @param prefilledTokens prompt tokens that actually ran through prefill: fewer than
+ *                        {@code promptTokens} when a {@link Conversation} already held the rest in its cache
  */
 public record GenerationResult(String text, int[] tokens, int promptTokens, long prefillNanos, long decodeNanos,
-                               StopReason stopReason) {
+                               StopReason stopReason, int prefilledTokens) {
 
     public enum StopReason {
         /** maxTokens reached. */
@@ -21,12 +23,25 @@ public record GenerationResult(String text, int[] tokens, int promptTokens, long
         /** The context window is full. */
         CONTEXT_FULL,
         /** The caller cancelled. */
-        CANCELLED
+        CANCELLED,
+        /** The text reached one of the request's stop sequences. */
+        STOP_SEQUENCE
     }
 
-    /** Prompt tokens processed per second. */
+    /** A result whose whole prompt ran through prefill. */
+    public GenerationResult(String text, int[] tokens, int promptTokens, long prefillNanos, long decodeNanos,
+                            StopReason stopReason) {
+        this(text, tokens, promptTokens, prefillNanos, decodeNanos, stopReason, promptTokens);
+    }
+
+    /** Prompt tokens that came from the cache instead of prefill. */
+    public int cachedTokens() {
+        return promptTokens - prefilledTokens;
+    }
+
+    /** Prompt tokens processed per second (those that ran through prefill). */
     public double prefillTokensPerSecond() {
-        return prefillNanos == 0 ? 0 : promptTokens * 1e9 / prefillNanos;
+        return prefillNanos == 0 ? 0 : prefilledTokens * 1e9 / prefillNanos;
     }
 
     /** Tokens generated per second, after the first (which comes out of prefill). */

@@ -1,6 +1,9 @@
 package io.llmnpu.runtime.api;
 
 import io.llmnpu.api.backend.BackendOptions;
+import io.llmnpu.runtime.chat.ChatTemplate;
+import io.llmnpu.runtime.chat.ChatTemplateException;
+import io.llmnpu.runtime.chat.ChatTemplates;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.DevicePlan;
@@ -8,11 +11,7 @@ import io.llmnpu.runtime.engine.ForwardPass;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
-import io.llmnpu.runtime.sampling.Sampler;
-import io.llmnpu.runtime.sampling.Samplers;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
-import io.llmnpu.runtime.tokenizer.Utf8StreamDecoder;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,14 +29,20 @@ import org.slf4j.LoggerFactory;
  * }</pre>
  *
  * <h2>Threads</h2>
- * A runtime is thread-safe. Every generation and every open {@linkplain #openSession() session} owns
- * its own KV cache (its slot); the engine steps of all slots (one prefill chunk, one decode step) run
- * one at a time under one lock, so generations and sessions on different threads interleave step by
- * step, never see each other's state, and give exactly the tokens they give alone. {@link #close()}
- * may be called from any thread: it cancels running generations (they return with
+ * A runtime is thread-safe. Every generation, every open {@linkplain #openSession() session} and every
+ * {@link Conversation} owns its own KV cache (its slot); the engine steps of all slots (one prefill
+ * chunk, one decode step) run one at a time under the forward pass's step lock, taken fairly, so
+ * generations, sessions and conversations on different threads interleave step by step, never see
+ * each other's state, and give exactly the tokens they give alone. {@link #close()} may be called
+ * from any thread: it cancels running generations (they return with
  * {@link GenerationResult.StopReason#CANCELLED} and the tokens made so far), waits for the step in
  * flight, then frees every KV cache, the compiled graphs and the model, and stops the backends'
- * threads; open sessions then fail with an {@link IllegalStateException}, as do later calls.
+ * threads; open sessions and conversations then fail with an {@link IllegalStateException}, as do
+ * later calls.
+ *
+ * <p>Chat: {@link #chat} answers a conversation in a fresh slot; {@link #openConversation()} keeps
+ * the slot between turns so each turn prefills only its new tokens. Prompts are built by the model's
+ * chat template (the Jinja template in its GGUF file, or {@link io.llmnpu.runtime.chat.PlainChatFormat}).
  *
  * <p>The model runs on the usable devices of the registry's backends, best first (the backend named
  * in the options, then by estimated time, CPU last; see {@link DevicePlan}): if a device fails or its backend is unplugged
@@ -53,11 +58,13 @@ public final class LlmRuntime implements AutoCloseable {
     private final DevicePlan devices;
     private final ForwardPass forwardPass;
     private final int contextLength;
-    /** Generations running now, so that close() can stop them. */
-    private final Set<Generation> running = ConcurrentHashMap.newKeySet();
-    /** Sessions not yet closed (generations' own included), so that close() can free their caches. */
+    /** Generations running now (their tokens), so that close() can cancel them. */
+    private final Set<CancellationToken> running = ConcurrentHashMap.newKeySet();
+    /** Sessions not yet closed (generations' and conversations' own included), so that close() can free their caches. */
     private final Set<InferenceSession> sessions = ConcurrentHashMap.newKeySet();
+    private final Set<Conversation> conversations = ConcurrentHashMap.newKeySet();
     private final Object closeLock = new Object();
+    private volatile ChatTemplate chatTemplate;
     private volatile boolean closed;
 
     private LlmRuntime(LoadedModel model, DevicePlan devices, ForwardPass forwardPass, int contextLength) {
@@ -138,18 +145,8 @@ public final class LlmRuntime implements AutoCloseable {
      *                                  the context, or it is empty and the vocabulary has no BOS
      */
     public int[] promptTokens(String prompt) {
-        Tokenizer tokenizer = model.tokenizer();
-        int[] tokens = tokenizer.encode(prompt, tokenizer.addBosByDefault() || prompt.isEmpty());
-        if (tokens.length == 0) {
-            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
-        }
-        if (tokens.length >= contextLength) {
-            int modelContext = model.config().contextLength();
-            throw new IllegalArgumentException("the prompt has " + tokens.length + " tokens but the context holds "
-                    + contextLength + "; shorten it" + (contextLength < modelContext
-                            ? " or raise the context length (this model allows up to " + modelContext + ")"
-                            : " (" + contextLength + " tokens is all this model allows)"));
-        }
+        int[] tokens = encodePrompt(prompt);
+        checkPromptFits(tokens.length);
         return tokens;
     }
 
@@ -161,25 +158,130 @@ public final class LlmRuntime implements AutoCloseable {
      * @throws IllegalStateException if the runtime is closed
      */
     public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
-        Tokenizer tokenizer = model.tokenizer();
         int[] prompt = promptTokens(request.prompt());
-        Sampler sampler = Samplers.create(request.sampler());
-        for (int t : prompt) {
-            sampler.accept(t);
-        }
-        Generation generation = new Generation(cancel);
-        running.add(generation); // before the check, so that close() either sees it or is seen
+        GenerationOptions options = new GenerationOptions(request.maxTokens(), request.sampler(), request.stopAtEos(),
+                List.of(), 0, 0);
+        CancellationToken token = cancellation(cancel);
         try (InferenceSession session = openSession()) {
-            return new GenerationLoop(session, tokenizer, sampler, request, listener, generation).run(prompt);
+            return new GenerationLoop(session, model.tokenizer(), options, listener, token).run(prompt);
         } finally {
-            running.remove(generation);
+            finished(token);
         }
     }
 
     /**
+     * Answers the last message of {@code messages} in a fresh KV slot, with the prompt built by the chat
+     * template. To keep the cache between turns, use {@link #openConversation()}.
+     *
+     * @throws ChatTemplateException if the template cannot render the conversation
+     */
+    public GenerationResult chat(List<Message> messages, GenerationOptions options, TokenListener listener,
+                                 CancellationToken cancel) {
+        try (Conversation c = openConversation()) {
+            return c.chat(messages, options, listener, cancel);
+        }
+    }
+
+    /** A KV slot that keeps what it has computed between requests (see {@link Conversation}). */
+    public Conversation openConversation() {
+        Conversation c = new Conversation(this, openSession());
+        conversations.add(c);
+        if (closed) {
+            c.close();
+            throw new IllegalStateException("the runtime is closed");
+        }
+        return c;
+    }
+
+    /**
+     * The template chat prompts are built with: the Jinja template in the model's file, or the plain
+     * format when it has none.
+     *
+     * @throws ChatTemplateException if the file's template cannot be parsed
+     */
+    public ChatTemplate chatTemplate() {
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            t = ChatTemplates.forModel(model);
+            chatTemplate = t;
+        }
+        return t;
+    }
+
+    /** Builds chat prompts with {@code template} instead of the model's own from now on. */
+    public void useChatTemplate(ChatTemplate template) {
+        chatTemplate = java.util.Objects.requireNonNull(template, "template");
+    }
+
+    /** The token ids of the chat prompt for {@code messages}, ending with the opening of the assistant's turn. */
+    public int[] chatPrompt(List<Message> messages) {
+        if (messages.isEmpty()) {
+            throw new IllegalArgumentException("a chat needs at least one message");
+        }
+        String text = chatTemplate().render(messages, true);
+        Tokenizer tokenizer = model.tokenizer();
+        boolean bos = tokenizer.bos() >= 0 && tokenizer.addBosByDefault();
+        String bosText = tokenizer.bos() >= 0 ? tokenizer.piece(tokenizer.bos()) : "";
+        if (!bosText.isEmpty() && text.startsWith(bosText)) {
+            // The template wrote BOS as text; it stands for the token, not for its spelling.
+            text = text.substring(bosText.length());
+            bos = true;
+        }
+        // The template writes the model's control tokens (<|im_start|>, <start_of_turn>, ...) as text.
+        int[] ids = tokenizer.encode(text, bos, true);
+        if (ids.length == 0) {
+            throw new ChatTemplateException("the chat template rendered an empty prompt");
+        }
+        return ids;
+    }
+
+    /** The token ids of a plain prompt: BOS first where the model expects it (or where the prompt is empty). */
+    public int[] encodePrompt(String prompt) {
+        Tokenizer tokenizer = model.tokenizer();
+        int[] ids = tokenizer.encode(prompt, tokenizer.addBosByDefault() || prompt.isEmpty());
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty and the vocabulary has no BOS token to start from");
+        }
+        return ids;
+    }
+
+    /** Fails with a clear message when a prompt of {@code tokens} leaves no room to generate. */
+    public void checkPromptFits(int tokens) {
+        if (tokens == 0) {
+            throw new IllegalArgumentException("the prompt is empty");
+        }
+        if (tokens >= contextLength) {
+            int modelContext = model.config().contextLength();
+            throw new IllegalArgumentException("the prompt has " + tokens + " tokens but the context holds "
+                    + contextLength + "; shorten it" + (contextLength < modelContext
+                            ? " or raise the context length (this model allows up to " + modelContext + ")"
+                            : " (" + contextLength + " tokens is all this model allows)"));
+        }
+    }
+
+    /** Registers a generation's token so that {@link #close()} can cancel it. */
+    CancellationToken cancellation(CancellationToken cancel) {
+        CancellationToken token = cancel == null ? new CancellationToken() : cancel;
+        running.add(token);
+        if (closed) {
+            token.cancel();
+        }
+        return token;
+    }
+
+    void finished(CancellationToken cancel) {
+        running.remove(cancel);
+    }
+
+    void release(Conversation conversation) {
+        conversations.remove(conversation);
+    }
+
+    /**
      * A session on this runtime's model for callers that drive tokens themselves (logits, scoring),
-     * with its own KV cache. One thread uses a session at a time; sessions and generations on other
-     * threads go on beside it (see the class comment). Close it to free its cache.
+     * with its own KV cache. One thread uses a session at a time; its engine steps take turns with
+     * those of every other session, conversation and generation of this runtime (see the class
+     * comment). Close it to free its cache.
      *
      * @throws IllegalStateException if the runtime is closed
      */
@@ -212,94 +314,12 @@ public final class LlmRuntime implements AutoCloseable {
                 return;
             }
             closed = true;
-            running.forEach(Generation::stop);
+            running.forEach(CancellationToken::cancel);
             forwardPass.close(); // waits for the step in flight; no step runs after this
+            List.copyOf(conversations).forEach(Conversation::freeSlot);
             List.copyOf(sessions).forEach(InferenceSession::close);
             devices.close();
             model.close();
-        }
-    }
-
-    /** One running generation: stopped by its caller's token or by close(). */
-    private static final class Generation {
-        private final CancellationToken caller;
-        private volatile boolean stopped;
-
-        Generation(CancellationToken caller) {
-            this.caller = caller;
-        }
-
-        void stop() {
-            stopped = true;
-        }
-
-        boolean isCancelled() {
-            return stopped || (caller != null && caller.isCancelled());
-        }
-    }
-
-    /** The token-by-token loop of one generation. */
-    private record GenerationLoop(InferenceSession session, Tokenizer tokenizer, Sampler sampler,
-                                  GenerationRequest request, TokenListener listener, Generation generation) {
-
-        GenerationResult run(int[] prompt) {
-            long t0 = System.nanoTime();
-            float[] logits = feed(prompt);
-            long prefill = System.nanoTime() - t0;
-            long t1 = System.nanoTime();
-            Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
-            StringBuilder text = new StringBuilder();
-            // Bounded by the context as well: each token but the last takes a position.
-            int[] out = new int[Math.min(request.maxTokens(), session.capacity() - session.position() + 1)];
-            int n = 0;
-            int previous = prompt[prompt.length - 1];
-            GenerationResult.StopReason reason = GenerationResult.StopReason.LENGTH;
-            while (n < request.maxTokens()) {
-                if (generation.isCancelled()) {
-                    reason = GenerationResult.StopReason.CANCELLED;
-                    break;
-                }
-                int token = sampler.sample(logits);
-                if (request.stopAtEos() && (token == tokenizer.eos() || token == tokenizer.bos())) {
-                    reason = GenerationResult.StopReason.END_OF_SEQUENCE;
-                    break;
-                }
-                sampler.accept(token);
-                out[n++] = token;
-                String piece = utf8.push(tokenizer.decode(previous, token));
-                text.append(piece);
-                if (listener != null) {
-                    listener.onToken(token, piece);
-                }
-                previous = token;
-                if (n == request.maxTokens()) {
-                    break;
-                }
-                if (session.position() >= session.capacity()) {
-                    reason = GenerationResult.StopReason.CONTEXT_FULL;
-                    break;
-                }
-                logits = feed(token);
-            }
-            String tail = utf8.flush();
-            text.append(tail);
-            if (!tail.isEmpty() && listener != null && n > 0) {
-                listener.onToken(out[n - 1], tail);
-            }
-            long decode = n > 1 ? System.nanoTime() - t1 : 0;
-            return new GenerationResult(text.toString(), Arrays.copyOf(out, n), prompt.length, prefill, decode, reason);
-        }
-
-        /** The logits after {@code tokens}, or null when close() ended the runtime during the step. */
-        private float[] feed(int... tokens) {
-            try {
-                return session.feed(tokens);
-            } catch (IllegalStateException e) {
-                if (generation.stopped) {
-                    return null; // the loop sees the cancellation next
-                }
-                throw e;
-            }
         }
     }
 }

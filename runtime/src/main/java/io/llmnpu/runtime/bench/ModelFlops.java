@@ -1,9 +1,10 @@
 package io.llmnpu.runtime.bench;
 
 import io.llmnpu.runtime.model.ModelConfig;
+import io.llmnpu.runtime.model.ModelFamily;
 
 /**
- * Floating-point operations of the Llama forward pass, counted from the configuration: two per
+ * Floating-point operations of a transformer forward pass, counted from the configuration: two per
  * multiply-add of every matrix product (the projections, the feed-forward network, attention scores
  * and the weighted sum of values over the causal context), and the LM head only for the rows whose
  * logits are computed. Norms, RoPE, softmax and activations are left out: they are a fraction of a
@@ -13,10 +14,12 @@ public final class ModelFlops {
     private ModelFlops() {
     }
 
-    /** Weights of one block's matrices, i.e. multiply-adds per token. */
+    /** Weights of one block's matrices, i.e. multiply-adds per token (Phi-2's MLP has no gate). */
     public static long blockMatmulWeights(ModelConfig c) {
         long d = c.dim();
-        return d * c.qDim() + 2 * d * c.kvDim() + (long) c.qDim() * d + 3 * d * c.hiddenDim();
+        int ffnMatrices = ModelFamily.architecture(c.architecture()).map(a -> a.family() == ModelFamily.PHI2)
+                .orElse(false) ? 2 : 3;
+        return d * c.qDim() + 2 * d * c.kvDim() + (long) c.qDim() * d + ffnMatrices * d * c.hiddenDim();
     }
 
     /** FLOPs of one token at position {@code pos} through every block (no LM head). */

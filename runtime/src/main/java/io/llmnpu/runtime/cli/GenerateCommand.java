@@ -78,6 +78,14 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-stop", description = "Keep generating past end-of-sequence tokens.")
     boolean noStop;
 
+    @Option(names = "--json", description = {"Print one JSON object instead of streaming text: prompt_ids, gen_ids,",
+        "text, top_logits (the highest [id, logit] pairs after the prompt) and timings."})
+    boolean json;
+
+    @Option(names = "--top-logits", defaultValue = "5", paramLabel = "K",
+            description = "How many [id, logit] pairs --json reports (default: ${DEFAULT-VALUE}).")
+    int topLogits;
+
     @Override
     public Integer call() {
         FlagChecks.nonNegative("-n", maxTokens, "the most tokens to generate");
@@ -96,18 +104,24 @@ final class GenerateCommand implements Callable<Integer> {
              LlmRuntime llm = host == null ? LlmRuntime.open(options) : LlmRuntime.open(options, host.registry())) {
             CancellationToken cancel = new CancellationToken();
             llm.promptTokens(prompt); // a prompt that cannot run is refused before it is echoed
+            GenerationRequest request = new GenerationRequest(prompt, maxTokens, sampling, !noStop);
             try (CtrlC ctrlC = CtrlC.cancels(cancel)) {
-                out.print(prompt);
-                out.flush();
                 GenerationResult r;
-                try {
-                    r = llm.generate(new GenerationRequest(prompt, maxTokens, sampling, !noStop),
-                            (id, text) -> {
-                                out.print(text);
-                                out.flush();
-                            }, cancel);
-                } finally {
-                    out.println(); // the text ends its line, also when generation fails
+                if (json) {
+                    GenerationJson collector = new GenerationJson(Math.max(0, topLogits));
+                    r = llm.generate(request, collector, cancel);
+                    out.println(collector.toJson(r));
+                } else {
+                    out.print(prompt);
+                    out.flush();
+                    try {
+                        r = llm.generate(request, (id, text) -> {
+                            out.print(text);
+                            out.flush();
+                        }, cancel);
+                    } finally {
+                        out.println(); // the text ends its line, also when generation fails
+                    }
                 }
                 System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | %s | seed %d | stop: %s%n",
                         r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),

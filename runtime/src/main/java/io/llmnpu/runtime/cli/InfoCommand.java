@@ -4,7 +4,10 @@ import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
+import io.llmnpu.runtime.model.ModelFamily;
 import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.ModelWeights;
+import io.llmnpu.runtime.tokenizer.Gpt2BpeTokenizer;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -41,17 +44,26 @@ final class InfoCommand implements Callable<Integer> {
             ModelConfig c = m.config();
             out.printf(Locale.ROOT, "file          %s%n", m.source());
             out.printf(Locale.ROOT, "format        %s%n", m.format());
-            out.printf(Locale.ROOT, "architecture  %s%n", c.architecture());
+            out.printf(Locale.ROOT, "architecture  %s (%s graph)%n", c.architecture(),
+                    ModelFamily.of(c).name().toLowerCase(Locale.ROOT));
             out.printf(Locale.ROOT, "dim           %d%n", c.dim());
             out.printf(Locale.ROOT, "ffn dim       %d%n", c.hiddenDim());
             out.printf(Locale.ROOT, "layers        %d%n", c.layers());
             out.printf(Locale.ROOT, "heads         %d (kv %d, head dim %d)%n", c.heads(), c.kvHeads(), c.headDim());
             out.printf(Locale.ROOT, "context       %d%n", c.contextLength());
-            out.printf(Locale.ROOT, "rope          %s, theta %.1f, %d rotary dims%n", c.ropeStyle(), c.ropeTheta(), c.rotaryDims());
-            out.printf(Locale.ROOT, "rms epsilon   %g%n", c.rmsEps());
+            out.printf(Locale.ROOT, "rope          %s, theta %.1f, %d rotary dims%s%n", c.ropeStyle(), c.ropeTheta(),
+                    c.rotaryDims(), m.weights().find(ModelWeights.ROPE_FREQS).isPresent() ? ", frequency factors" : "");
+            out.printf(Locale.ROOT, "norm epsilon  %g%n", c.rmsEps());
+            if (c.slidingWindow() > 0) {
+                out.printf(Locale.ROOT, "window        %d positions%n", c.slidingWindow());
+            }
+            if (c.attnSoftCap() > 0 || c.finalSoftCap() > 0) {
+                out.printf(Locale.ROOT, "soft caps     attention %.1f, logits %.1f%n", c.attnSoftCap(), c.finalSoftCap());
+            }
             out.printf(Locale.ROOT, "output        %s%n", m.weights().tiedOutput() ? "tied to token embedding" : "separate");
             Tokenizer t = m.tokenizer();
-            out.printf(Locale.ROOT, "tokenizer     %s, %d tokens, bos %d, eos %d%n", t.kind(), t.vocabSize(), t.bos(), t.eos());
+            String pre = t instanceof Gpt2BpeTokenizer bpe ? " (pre-tokenizer " + bpe.preTokenizer().name().toLowerCase(Locale.ROOT) + ")" : "";
+            out.printf(Locale.ROOT, "tokenizer     %s%s, %d tokens, bos %d, eos %d%n", t.kind(), pre, t.vocabSize(), t.bos(), t.eos());
             out.printf(Locale.ROOT, "tensors       %d, %.2f MiB%n", m.tensors().size(), m.weightBytes() / 1048576.0);
             for (Map.Entry<DType, long[]> e : m.tensorsByType().entrySet()) {
                 out.printf(Locale.ROOT, "  %-6s %5d tensors %10.2f MiB%n", e.getKey(), e.getValue()[0], e.getValue()[1] / 1048576.0);

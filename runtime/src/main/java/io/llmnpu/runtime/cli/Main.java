@@ -9,18 +9,22 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "llmnpu 0.1.0",
         description = {
-            "Fast on-device LLM inference for Llama-family models (GGUF and llama2.c files).",
+            "Fast on-device LLM inference for Llama, Qwen2, Gemma and Phi models (GGUF and llama2.c files).",
             "",
             "Start with:  llmnpu generate \"Once upon a time\"",
+            "Chat:        llmnpu chat -m model.gguf --system \"You are helpful.\"",
+            "Serve:       llmnpu serve -m model.gguf --port 8080   (OpenAI API and a chat page)",
             "Any GGUF:    llmnpu generate -m path/to/model.gguf \"Your prompt\"",
             "Inspect:     llmnpu info path/to/model.gguf",
+            "Tokens:      llmnpu tokenize -m model.gguf \"Hello world\"",
             "Devices:     llmnpu backends",
             "Test model:  llmnpu synth --shape tinyllama-1.1b --type q8_0 tinyllama.gguf",
             "Convert:     llmnpu quantize in.gguf out.gguf --type q8_0",
             "Benchmark:   llmnpu bench -m tinyllama.gguf -p 256,512 -n 64",
             "Scheduling:  llmnpu prefill-plan --shape qwen1.5-1.8b -N 1024"
         },
-        subcommands = {GenerateCommand.class, InfoCommand.class, BackendsCommand.class, SynthCommand.class,
+        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, InfoCommand.class, TokenizeCommand.class,
+            BackendsCommand.class, SynthCommand.class,
             QuantizeCommand.class, BenchCommand.class, CalibrateCommand.class, EvalCommand.class,
             PrefillPlanCommand.class, PrefillRunCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

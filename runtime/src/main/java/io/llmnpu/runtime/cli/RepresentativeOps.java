@@ -78,6 +78,13 @@ final class RepresentativeOps implements AutoCloseable {
         samples.add(new Sample("Attention", HEADS + "/" + KV_HEADS + " heads x " + HEAD_DIM + ", context " + CONTEXT, t,
                 new Op.Attention(x, k, v, positions, kCache, vCache, HEADS, KV_HEADS, HEAD_DIM, out)));
         samples.add(new Sample("SiluMul", String.valueOf(FFN), t, new Op.SiluMul(gate, up, act)));
+        samples.add(new Sample("GeluMul", String.valueOf(FFN), t, new Op.GeluMul(gate, up, act)));
+        samples.add(new Sample("Gelu", String.valueOf(FFN), t, new Op.Gelu(gate, act)));
+        Tensor vector = new Tensor("vector", DType.F32, Shape.of(DIM), zeros.asSlice(0, 4L * DIM));
+        samples.add(new Sample("LayerNorm", DIM + ", with bias", t, new Op.LayerNorm(x, vector, vector, 1e-5f, out)));
+        samples.add(new Sample("AddBias", String.valueOf(DIM), t, new Op.AddBias(x, vector, out)));
+        samples.add(new Sample("Scale", String.valueOf(DIM), t, new Op.Scale(x, 45.25f, out)));
+        samples.add(new Sample("SoftCap", String.valueOf(DIM), t, new Op.SoftCap(x, 30f, out)));
         samples.add(new Sample("Add", String.valueOf(DIM), t, new Op.Add(x, y, out)));
         samples.add(new Sample("SelectRow", DIM + ", last of " + t + " rows", t, new Op.SelectRow(x, t - 1, row)));
         Int8Weights int8 = new Int8Weights("w", Shape.of(DIM, DIM), zeros.asSlice(0, (long) DIM * DIM), new float[] {1f / 127});

@@ -1,8 +1,7 @@
 package io.llmnpu.runtime.cli;
 
 import io.llmnpu.runtime.files.AtomicFiles;
-import io.llmnpu.runtime.model.gguf.GgmlType;
-import io.llmnpu.runtime.quant.WeightEncoder;
+import io.llmnpu.runtime.quant.QuantRecipe;
 import io.llmnpu.runtime.synth.ModelShape;
 import io.llmnpu.runtime.synth.ModelShapes;
 import io.llmnpu.runtime.synth.SyntheticModelWriter;
@@ -19,21 +18,21 @@ import picocli.CommandLine.Spec;
 /** {@code llmnpu synth}: write a random-weight model of a real model's shape. */
 @Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Write a random-weight Llama-family GGUF model in the shape of a real one.",
+            "Write a random-weight GGUF model in the shape of a real one, of any architecture llmnpu runs.",
             "",
             "For measuring speed and memory at real model sizes without downloading a model, and for tests. "
-                + "Matrices (token embedding and LM head included) are N(0, 0.02) in the chosen type, norms F32 near 1. "
-                + "The file carries full llama.* metadata and a SentencePiece vocabulary (<unk>, <s>, </s>, the 256 "
-                + "byte tokens, made-up pieces), so llama.cpp and other GGUF tools load it too. The same seed gives "
-                + "the same values in every type; generation runs on all cores and streams to the file.",
+                + "Matrices (token embedding and LM head included) are N(0, 0.02) in the chosen type, norms F32 near 1, "
+                + "biases F32 near 0. The file carries the architecture's full metadata and a SentencePiece vocabulary "
+                + "(<unk>, <s>, </s>, the 256 byte tokens, made-up pieces), so llama.cpp and other GGUF tools load it too. "
+                + "The same seed gives the same values in every type; generation runs on all cores and streams to the file.",
             "",
             "Shapes (--list-shapes shows their sizes): stories260k (its FFN width 172 is not a whole number of "
-                + "32-value blocks, so q8_0/q4_0 need --ffn 192 or similar), tinyllama-1.1b, qwen1.5-1.8b (written "
-                + "as architecture llama: llama.cpp's qwen2 requires q/k/v biases, which the Llama graph lacks; "
-                + "sizes and cost are the same, RoPE pairs adjacent dimensions), llama2-7b. Options such as --dim "
-                + "or --layers turn a named shape into a custom one.",
+                + "32-value blocks, so q8_0/q4_0 need --ffn 192 or similar), tinyllama-1.1b, llama2-7b, llama3-8b, "
+                + "llama3.1-8b (with its rope_freqs.weight), mistral-7b, qwen1.5-1.8b, qwen2-0.5b, gemma-2b, gemma2-2b, phi2, phi3-mini. --arch writes a shape's "
+                + "sizes as another architecture (llama, mistral, qwen2, phi3, gemma, gemma2, phi2: its tensors, biases, "
+                + "fused projections and norms); options such as --dim or --layers turn a named shape into a custom one.",
             "",
-            "Example:  llmnpu synth --shape tinyllama-1.1b --type q8_0 tinyllama-q8_0.gguf",
+            "Example:  llmnpu synth --shape qwen2-0.5b --type q8_0 qwen2-0.5b-q8_0.gguf",
             ""
         })
 final class SynthCommand implements Callable<Integer> {
@@ -47,7 +46,7 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = {"-s", "--shape"}, paramLabel = "SHAPE", defaultValue = "tinyllama-1.1b", description = "Named model shape (default: ${DEFAULT-VALUE}).")
     String shapeName;
 
-    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "q8_0", description = "Weight type: f32, f16, q8_0 or q4_0 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--type", paramLabel = "TYPE", defaultValue = "q8_0", description = "Weight type: f32, f16, q8_0, q4_0, q4_1, q5_0, q5_1, iq4_nl, or a k-quant mix as llama-quantize makes it: q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k (default: ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--seed", paramLabel = "SEED", defaultValue = "42", description = "Random seed (default: ${DEFAULT-VALUE}).")
@@ -77,8 +76,14 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--rope-theta", paramLabel = "THETA", description = "Override the RoPE base frequency.")
     Float ropeTheta;
 
-    @Option(names = "--arch", paramLabel = "NAME", description = "Override general.architecture (e.g. qwen2 for NEOX RoPE in llmnpu; llama.cpp then wants biases).")
+    @Option(names = "--arch", paramLabel = "NAME", description = "Write the shape as this architecture: llama, mistral, qwen2, phi3, gemma, gemma2 or phi2.")
     String arch;
+
+    @Option(names = "--head-dim", paramLabel = "N", description = "Override the head size (default: the shape's, or dim / heads).")
+    Integer headDim;
+
+    @Option(names = "--rotary-dims", paramLabel = "N", description = "Override how many dimensions of each head RoPE turns (default: all).")
+    Integer rotaryDims;
 
     @Option(names = "--name", paramLabel = "NAME", description = "general.name (default: the shape's name, with 'custom' when overridden).")
     String name;
@@ -99,11 +104,12 @@ final class SynthCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         if (listShapes) {
-            out.printf(Locale.ROOT, "%-16s %6s %6s %6s %6s %8s %8s %8s %12s%n",
-                    "shape", "dim", "ffn", "layers", "heads", "kv heads", "vocab", "context", "parameters");
+            out.printf(Locale.ROOT, "%-16s %-8s %6s %6s %6s %6s %8s %5s %8s %8s %12s%n",
+                    "shape", "arch", "dim", "ffn", "layers", "heads", "kv heads", "head", "vocab", "context", "parameters");
             for (ModelShape s : ModelShapes.all().values()) {
-                out.printf(Locale.ROOT, "%-16s %6d %6d %6d %6d %8d %8d %8d %12s%n", s.name(), s.dim(), s.hiddenDim(),
-                        s.layers(), s.heads(), s.kvHeads(), s.vocabSize(), s.contextLength(), Units.count(s.parameterCount()));
+                out.printf(Locale.ROOT, "%-16s %-8s %6d %6d %6d %6d %8d %5d %8d %8d %12s%n", s.name(), s.architecture(),
+                        s.dim(), s.hiddenDim(), s.layers(), s.heads(), s.kvHeads(), s.headDim(), s.vocabSize(),
+                        s.contextLength(), Units.count(s.parameterCount()));
             }
             out.flush();
             return 0;
@@ -116,11 +122,11 @@ final class SynthCommand implements Callable<Integer> {
         }
         AtomicFiles.checkWritable(output);
         ModelShape shape = shape();
-        GgmlType weightType = WeightEncoder.parse(type);
+        QuantRecipe weightType = QuantRecipe.parse(type);
         SyntheticModelWriter writer = new SyntheticModelWriter(shape, weightType, seed, threads);
         SyntheticModelWriter.Result r = writer.write(output, ConsoleProgress.stderr());
         out.printf(Locale.ROOT, "wrote %s: %s %s, %s parameters, %d tensors, %s in %.1f s%n", output, shape.name(),
-                weightType, Units.count(r.parameters()), r.tensors(), Units.bytes(r.bytes()), r.nanos() / 1e9);
+                weightType.label().toUpperCase(Locale.ROOT), Units.count(r.parameters()), r.tensors(), Units.bytes(r.bytes()), r.nanos() / 1e9);
         out.flush();
         return 0;
     }
@@ -128,7 +134,7 @@ final class SynthCommand implements Callable<Integer> {
     private ModelShape shape() {
         ModelShape s = ModelShapes.byName(shapeName);
         boolean custom = dim != null || ffn != null || layers != null || heads != null || kvHeads != null
-                || vocab != null || ctx != null || ropeTheta != null;
+                || vocab != null || ctx != null || ropeTheta != null || headDim != null || rotaryDims != null;
         if (dim != null) {
             s = s.withDim(dim);
         }
@@ -143,6 +149,9 @@ final class SynthCommand implements Callable<Integer> {
             int kv = kvHeads != null ? kvHeads : (h % s.kvHeads() == 0 ? s.kvHeads() : h);
             s = s.withHeads(h, kv);
         }
+        if (headDim != null || rotaryDims != null) {
+            s = s.withHeadSize(headDim != null ? headDim : s.headSize(), rotaryDims != null ? rotaryDims : s.rotary());
+        }
         if (vocab != null) {
             s = s.withVocabSize(vocab);
         }
@@ -152,16 +161,18 @@ final class SynthCommand implements Callable<Integer> {
         if (ropeTheta != null) {
             s = s.withRopeTheta(ropeTheta);
         }
-        if (arch != null) {
+        String renamed = "";
+        if (arch != null && !arch.equals(s.architecture())) {
             s = s.withArchitecture(arch);
+            renamed = "-" + arch;
         }
         if (tied) {
             s = s.withTiedOutput(true);
         }
         if (name != null) {
             s = s.withName(name);
-        } else if (custom) {
-            s = s.withName(s.name() + "-custom");
+        } else if (custom || !renamed.isEmpty()) {
+            s = s.withName(s.name() + renamed + (custom ? "-custom" : ""));
         }
         return s;
     }

@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
@@ -24,13 +26,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Thread-safe: each caller brings its own {@link KvCache}, and the engine steps of all callers (one
  * prefill chunk with, for the last chunk, the LM head; one decode step) run one at a time under
  * {@link #stepLock}, because compiled graphs and the input and output tensors here are shared. So
- * concurrent sequences interleave step by step and never see each other's state. After
+ * concurrent sequences interleave step by step and never see each other's state. This lock is the
+ * runtime's one engine lock: generations, sessions, conversations and the server's slots all step
+ * through it. After
  * {@link #close()} (which waits for the step in flight) every step fails with an
  * {@link IllegalStateException}.
  */
 public final class ForwardPass implements AutoCloseable {
     private final ModelConfig config;
-    private final LlamaGraphBuilder graphs;
+    private final ModelGraphBuilder graphs;
     private final DevicePlan plan;
     private final boolean ownsPlan;
     private final ChunkPlanner planner;
@@ -41,8 +45,11 @@ public final class ForwardPass implements AutoCloseable {
     private final Map<Value, Tensor> headBindings;
     private final Tensor headIn;
     private final Tensor logits;
-    /** Held for each engine step; guards everything above that changes (bodies, tensors) and {@link #closed}. */
-    private final ReentrantLock stepLock = new ReentrantLock();
+    /**
+     * Held for each engine step; guards everything above that changes (bodies, tensors) and {@link #closed}.
+     * Fair, so that sequences waiting for a step take turns instead of one running ahead.
+     */
+    private final ReentrantLock stepLock = new ReentrantLock(true);
     private boolean closed;
 
     /** Runs on {@code device} alone; the caller keeps ownership of its backend. */
@@ -58,7 +65,7 @@ public final class ForwardPass implements AutoCloseable {
     private ForwardPass(ModelConfig config, ModelWeights weights, DevicePlan plan, boolean ownsPlan,
                         ChunkPlanner planner, int cacheRows) {
         this.config = config;
-        this.graphs = new LlamaGraphBuilder(config, weights);
+        this.graphs = Architectures.graphs(config, weights);
         this.plan = plan;
         this.ownsPlan = ownsPlan;
         this.planner = planner;
@@ -72,7 +79,7 @@ public final class ForwardPass implements AutoCloseable {
 
     /** The graphs a forward pass runs for prefill chunks of {@code chunkRows}: what devices are ranked by. */
     public static List<Subgraph> workload(ModelConfig config, ModelWeights weights, int chunkRows, int cacheRows) {
-        LlamaGraphBuilder graphs = new LlamaGraphBuilder(config, weights);
+        ModelGraphBuilder graphs = Architectures.graphs(config, weights);
         return List.of(graphs.body(chunkRows, cacheRows), graphs.head());
     }
 
@@ -133,7 +140,7 @@ public final class ForwardPass implements AutoCloseable {
 
     private void requireOpen() {
         if (closed) {
-            throw new IllegalStateException("the model is closed");
+            throw new IllegalStateException("the runtime is closed");
         }
     }
 
@@ -184,12 +191,12 @@ public final class ForwardPass implements AutoCloseable {
                 positions.setInt(i, real ? startPos + chunk.start() + i : -1);
             }
             Map<Value, Tensor> bindings = new HashMap<>();
-            bindings.put(values.get(LlamaGraphBuilder.TOKENS), tokens);
-            bindings.put(values.get(LlamaGraphBuilder.POSITIONS), positions);
-            bindings.put(values.get(LlamaGraphBuilder.HIDDEN), hidden);
+            bindings.put(values.get(ModelGraphBuilder.TOKENS), tokens);
+            bindings.put(values.get(ModelGraphBuilder.POSITIONS), positions);
+            bindings.put(values.get(ModelGraphBuilder.HIDDEN), hidden);
             for (int l = 0; l < config.layers(); l++) {
-                bindings.put(values.get(LlamaGraphBuilder.keyCacheName(l)), cache.keys(l));
-                bindings.put(values.get(LlamaGraphBuilder.valueCacheName(l)), cache.values(l));
+                bindings.put(values.get(ModelGraphBuilder.keyCacheName(l)), cache.keys(l));
+                bindings.put(values.get(ModelGraphBuilder.valueCacheName(l)), cache.values(l));
             }
             plan.execute(graph, bindings);
             return hidden;

@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.graph.Op;
@@ -61,8 +63,8 @@ public final class HybridForwardPass implements AutoCloseable {
         this.npuThread = npu == null ? null : Executors.newSingleThreadExecutor(
                 Thread.ofPlatform().daemon().name("llmnpu-npu-driver").factory());
         for (int l = 0; l < config.layers(); l++) {
-            external.add(LlamaGraphBuilder.keyCacheName(l));
-            external.add(LlamaGraphBuilder.valueCacheName(l));
+            external.add(ModelGraphBuilder.keyCacheName(l));
+            external.add(ModelGraphBuilder.valueCacheName(l));
         }
     }
 
@@ -100,14 +102,14 @@ public final class HybridForwardPass implements AutoCloseable {
         HybridRunner runner = new HybridRunner(bodies.apply(rows), npu, cpu, arena, external, npuThread, trace);
         try {
             SubgraphBuilder g = new SubgraphBuilder("logits-" + rows);
-            Value in = g.input(LlamaGraphBuilder.HIDDEN, DType.F32, Shape.of(rows, config.dim()));
-            Value out = g.value(LlamaGraphBuilder.LOGITS, DType.F32, Shape.of(rows, config.vocabSize()));
+            Value in = g.input(ModelGraphBuilder.HIDDEN, DType.F32, Shape.of(rows, config.dim()));
+            Value out = g.value(ModelGraphBuilder.LOGITS, DType.F32, Shape.of(rows, config.vocabSize()));
             g.add(new Op.Linear(in, outputWeights, out));
             g.output(out);
             Subgraph head = g.build();
             CompiledGraph headGraph = cpu.compile(head);
             Tensor logits = Tensor.allocate(arena, "logits", DType.F32, out.shape());
-            return new Body(runner, headGraph, Map.of(in, runner.tensor(LlamaGraphBuilder.HIDDEN), out, logits), logits,
+            return new Body(runner, headGraph, Map.of(in, runner.tensor(ModelGraphBuilder.HIDDEN), out, logits), logits,
                     rows);
         } catch (RuntimeException e) {
             runner.close();
@@ -142,8 +144,8 @@ public final class HybridForwardPass implements AutoCloseable {
         }
 
         Tensor run(KvCache cache, int[] sequence) {
-            Tensor tokens = runner.tensor(LlamaGraphBuilder.TOKENS);
-            Tensor positions = runner.tensor(LlamaGraphBuilder.POSITIONS);
+            Tensor tokens = runner.tensor(ModelGraphBuilder.TOKENS);
+            Tensor positions = runner.tensor(ModelGraphBuilder.POSITIONS);
             for (int i = 0; i < rows; i++) {
                 boolean real = i < sequence.length;
                 tokens.setInt(i, real ? sequence[i] : 0);
@@ -151,8 +153,8 @@ public final class HybridForwardPass implements AutoCloseable {
             }
             Map<String, Tensor> caches = new HashMap<>();
             for (int l = 0; l < config.layers(); l++) {
-                caches.put(LlamaGraphBuilder.keyCacheName(l), cache.keys(l));
-                caches.put(LlamaGraphBuilder.valueCacheName(l), cache.values(l));
+                caches.put(ModelGraphBuilder.keyCacheName(l), cache.keys(l));
+                caches.put(ModelGraphBuilder.valueCacheName(l), cache.values(l));
             }
             runner.run(caches);
             head.execute(headBindings);

@@ -1,15 +1,18 @@
 package io.llmnpu.runtime.engine;
 
 import io.llmnpu.runtime.model.ModelConfig;
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
  * One sequence being processed: its KV cache and how many positions it holds. Tokens go in (a
  * prompt in chunks, or one at a time), logits of the last token come out.
  *
- * <p>A session is used by one thread at a time; different sessions on one {@link ForwardPass} may
- * be used from different threads at once (their steps take turns, see {@link ForwardPass}).
+ * <p>A session is used by one thread at a time. Sessions of one {@link ForwardPass} share its compiled
+ * graphs, so each engine step (one prefill chunk, one decode step) runs under the forward pass's step
+ * lock: sessions on several threads interleave step by step and never see each other's cache.
  */
 public final class InferenceSession implements AutoCloseable {
     private final ForwardPass forwardPass;
@@ -35,12 +38,40 @@ public final class InferenceSession implements AutoCloseable {
      * @throws IllegalStateException if the session or its model is closed
      */
     public float[] feed(int... tokens) {
-        if (closed.get()) {
-            throw new IllegalStateException("the session is closed");
+        return feed(tokens, () -> false);
+    }
+
+    /**
+     * As {@link #feed(int...)}, one chunk per engine step, asking {@code cancelled} between chunks;
+     * returns null when cancelled (the positions already run stay in the cache).
+     */
+    public float[] feed(int[] tokens, BooleanSupplier cancelled) {
+        int chunk = forwardPass.planner().chunkSize();
+        float[] logits = null;
+        for (int start = 0; start < tokens.length; start += chunk) {
+            if (cancelled.getAsBoolean()) {
+                return null;
+            }
+            int[] part = start == 0 && tokens.length <= chunk
+                    ? tokens : Arrays.copyOfRange(tokens, start, Math.min(tokens.length, start + chunk));
+            if (closed.get()) {
+                throw new IllegalStateException("the session is closed");
+            }
+            logits = forwardPass.forward(cache, part, position); // one step under the forward pass's lock
+            position += part.length;
         }
-        float[] logits = forwardPass.forward(cache, tokens, position);
-        position += tokens.length;
         return logits;
+    }
+
+    /**
+     * Forgets every position from {@code newPosition} on, so the next tokens go there: a sequence that
+     * shares only a prefix with what the cache holds keeps that prefix and runs the rest.
+     */
+    public void rewind(int newPosition) {
+        if (newPosition < 0 || newPosition > position) {
+            throw new IllegalArgumentException("cannot rewind to position " + newPosition + " of " + position);
+        }
+        position = newPosition;
     }
 
     /** Positions filled so far. */
@@ -61,7 +92,10 @@ public final class InferenceSession implements AutoCloseable {
         return forwardPass.config();
     }
 
-    /** Frees the KV cache. Safe to call more than once and from another thread once no step of this session runs. */
+    /**
+     * Frees the KV cache. Safe to call more than once, and from another thread once no step of this
+     * session can run (the runtime does so after closing the forward pass).
+     */
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {

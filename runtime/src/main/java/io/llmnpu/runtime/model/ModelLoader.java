@@ -93,6 +93,27 @@ public final class ModelLoader {
                 checkpoint.config(), checkpoint.weights(), distinctTensors(checkpoint.weights()), Map.of(), tokenizer, arena);
     }
 
+    /**
+     * Only the tokenizer of a model file: for a GGUF file from its metadata alone (so vocabulary-only
+     * files, and models whose tensors this build cannot run, work too); for a llama2.c checkpoint from
+     * its tokenizer file.
+     *
+     * @throws ModelFormatException if a file is missing, damaged or unsupported
+     */
+    public static Tokenizer loadTokenizer(Path file, Path tokenizerFile) {
+        if (ModelFormat.detect(file) != ModelFormat.GGUF) {
+            try (LoadedModel model = load(file, tokenizerFile)) {
+                return model.tokenizer();
+            }
+        }
+        if (tokenizerFile != null) {
+            throw new ModelFormatException(file, -1, "a GGUF model carries its own tokenizer; drop the tokenizer option");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            return Tokenizers.fromGguf(GgufFile.open(file, arena).metadata(), file);
+        }
+    }
+
     /** llama2.c keeps tokenizers beside checkpoints: {@code tok512.bin} for a 512-token vocabulary, else {@code tokenizer.bin}. */
     private static Path findTokenizer(Path model, int vocabSize) {
         Path dir = model.toAbsolutePath().getParent();
@@ -112,7 +133,7 @@ public final class ModelLoader {
         List<Tensor> ordered = new ArrayList<>();
         ordered.add(w.tokenEmbedding());
         for (LayerWeights l : w.layers()) {
-            ordered.addAll(List.of(l.attnNorm(), l.wq(), l.wk(), l.wv(), l.wo(), l.ffnNorm(), l.wGate(), l.wDown(), l.wUp()));
+            ordered.addAll(l.tensors().values());
         }
         ordered.add(w.finalNorm());
         ordered.add(w.output());

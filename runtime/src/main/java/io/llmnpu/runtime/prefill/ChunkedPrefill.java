@@ -11,7 +11,8 @@ import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.engine.HybridGraph;
 import io.llmnpu.runtime.engine.KvCache;
-import io.llmnpu.runtime.engine.LlamaGraphBuilder;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.scheduler.CostTable;
 import io.llmnpu.scheduler.TaskGraph;
@@ -90,8 +91,8 @@ public final class ChunkedPrefill implements AutoCloseable {
             HybridGraph body = bodies.apply(chunkRows);
             Map<String, Tensor> caches = new HashMap<>();
             for (int l = 0; l < config.layers(); l++) {
-                caches.put(LlamaGraphBuilder.keyCacheName(l), cache.keys(l));
-                caches.put(LlamaGraphBuilder.valueCacheName(l), cache.values(l));
+                caches.put(ModelGraphBuilder.keyCacheName(l), cache.keys(l));
+                caches.put(ModelGraphBuilder.valueCacheName(l), cache.values(l));
             }
             TaskGraph.Builder b = TaskGraph.builder();
             Map<String, Integer> previousChunkCacheUser = new HashMap<>();
@@ -142,12 +143,12 @@ public final class ChunkedPrefill implements AutoCloseable {
             }
             // The LM head on the prompt's last position only: copy that row out, project it.
             Map<String, Tensor> last = chunkBuffers.getLast();
-            Tensor hidden = last.get(LlamaGraphBuilder.HIDDEN);
+            Tensor hidden = last.get(ModelGraphBuilder.HIDDEN);
             lastHidden = Tensor.allocate(arena, "last_hidden", DType.F32, Shape.of(1, config.dim()));
             logits = Tensor.allocate(arena, "logits", DType.F32, Shape.of(1, config.vocabSize()));
             SubgraphBuilder hb = new SubgraphBuilder("lm_head");
-            Value in = hb.input(LlamaGraphBuilder.HIDDEN, DType.F32, lastHidden.shape());
-            Value out = hb.value(LlamaGraphBuilder.LOGITS, DType.F32, logits.shape());
+            Value in = hb.input(ModelGraphBuilder.HIDDEN, DType.F32, lastHidden.shape());
+            Value out = hb.value(ModelGraphBuilder.LOGITS, DType.F32, logits.shape());
             hb.add(new Op.Linear(in, outputWeights, out));
             hb.output(out);
             CompiledGraph head = cpu.compile(hb.build());
@@ -173,7 +174,7 @@ public final class ChunkedPrefill implements AutoCloseable {
 
     /** Tokens are written per run; positions are fixed by the chunk (padding rows get -1, as masked). */
     private void fillPositions(Map<String, Tensor> buffers, int chunk) {
-        Tensor positions = buffers.get(LlamaGraphBuilder.POSITIONS);
+        Tensor positions = buffers.get(ModelGraphBuilder.POSITIONS);
         for (int i = 0; i < chunkRows; i++) {
             int p = chunk * chunkRows + i;
             positions.setInt(i, p < promptTokens ? p : -1);
@@ -187,7 +188,7 @@ public final class ChunkedPrefill implements AutoCloseable {
                     + tokens.length);
         }
         for (int c = 0; c < chunks; c++) {
-            Tensor t = chunkBuffers.get(c).get(LlamaGraphBuilder.TOKENS);
+            Tensor t = chunkBuffers.get(c).get(ModelGraphBuilder.TOKENS);
             for (int i = 0; i < chunkRows; i++) {
                 int p = c * chunkRows + i;
                 t.setInt(i, p < promptTokens ? tokens[p] : 0);

@@ -9,7 +9,8 @@ import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.engine.KvCache;
-import io.llmnpu.runtime.engine.LlamaGraphBuilder;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelWeights;
 import java.lang.foreign.Arena;
@@ -23,7 +24,7 @@ import java.util.Map;
 /**
  * Runs FP32 prefill over calibration sequences on a float device and measures the activations that
  * enter every linear layer (and the outputs they produce). The body graph of
- * {@link LlamaGraphBuilder} is compiled with those intermediate values as extra outputs (see
+ * {@link ModelGraphBuilder} is compiled with those intermediate values as extra outputs (see
  * {@link ObservedGraph}), so any backend can calibrate. Each sequence runs from position 0 in one
  * static-shape chunk; padding rows are not observed.
  */
@@ -71,6 +72,7 @@ public final class Calibrator {
      */
     public CalibrationData run(List<int[]> sequences, String model, long modelBytes, String textName,
                                ProgressListener progress) {
+        QuantizedGraphBuilder.requireLlamaGraph(config, weights);
         if (sequences.isEmpty()) {
             throw new IllegalArgumentException("no calibration text: the text gave no token sequences");
         }
@@ -101,7 +103,7 @@ public final class Calibrator {
             }
         }
 
-        LlamaGraphBuilder builder = new LlamaGraphBuilder(config, weights);
+        ModelGraphBuilder builder = Architectures.graphs(config, weights);
         Map<Integer, Runner> runners = new HashMap<>();
         String stage = "calibrating on " + textName;
         progress.progress(stage, 0, totalTokens);
@@ -184,13 +186,13 @@ public final class Calibrator {
             g.inputs().forEach(v -> inputs.put(v.name(), v));
             tokens = Tensor.allocate(arena, "tokens", DType.I32, Shape.of(rows));
             positions = Tensor.allocate(arena, "positions", DType.I32, Shape.of(rows));
-            bindings.put(inputs.get(LlamaGraphBuilder.TOKENS), tokens);
-            bindings.put(inputs.get(LlamaGraphBuilder.POSITIONS), positions);
+            bindings.put(inputs.get(ModelGraphBuilder.TOKENS), tokens);
+            bindings.put(inputs.get(ModelGraphBuilder.POSITIONS), positions);
             keyCaches = new Value[config.layers()];
             valueCaches = new Value[config.layers()];
             for (int l = 0; l < config.layers(); l++) {
-                keyCaches[l] = inputs.get(LlamaGraphBuilder.keyCacheName(l));
-                valueCaches[l] = inputs.get(LlamaGraphBuilder.valueCacheName(l));
+                keyCaches[l] = inputs.get(ModelGraphBuilder.keyCacheName(l));
+                valueCaches[l] = inputs.get(ModelGraphBuilder.valueCacheName(l));
             }
             for (Value v : g.outputs()) {
                 Tensor t = Tensor.allocate(arena, v.name(), v.dtype(), v.shape());

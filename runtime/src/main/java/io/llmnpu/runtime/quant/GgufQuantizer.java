@@ -16,6 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -24,13 +25,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Rewrites a GGUF model with its weight matrices in another type (F32, F16, Q8_0 or Q4_0), keeping
- * all metadata (with {@code general.file_type} updated) and every other tensor as it is. Tensors are
- * converted row by row on all cores and streamed to the output, so models of any size convert in
- * flat memory.
+ * Rewrites a GGUF model with its weight matrices in other types, as a {@link QuantRecipe} chooses
+ * them (one type everywhere, or one of llama.cpp's k-quant mixes), keeping all metadata (with
+ * {@code general.file_type} updated) and every other tensor as it is. Tensors are converted row by row
+ * on all cores and streamed to the output, so models of any size convert in flat memory.
  *
  * <p>Which tensors are converted: every 2-D tensor whose type llmnpu can read and whose rows are a
- * whole number of the target's blocks. 1-D tensors (norms) stay as they are, as in llama.cpp; so do
+ * whole number of its new type's blocks. 1-D tensors (norms) stay as they are, as in llama.cpp; so do
  * matrices that cannot be converted, and the report names them with the reason.
  */
 public final class GgufQuantizer {
@@ -38,7 +39,8 @@ public final class GgufQuantizer {
     private static final String ALIGNMENT = "general.alignment";
     private static final int DEFAULT_ALIGNMENT = 32;
 
-    private final GgmlType target;
+    private final QuantRecipe recipe;
+    private final boolean pure;
     private final int threads;
 
     /** A matrix left in its type, and why. */
@@ -48,27 +50,36 @@ public final class GgufQuantizer {
     /**
      * What a conversion did.
      *
-     * @param converted   matrices written in the target type
+     * @param converted   matrices written in a new type
+     * @param types       how many matrices were written in each type (converted or already in that type)
      * @param kept        matrices left as they were, with the reason
      * @param vectors     1-D (and other non-matrix) tensors copied unchanged
      * @param inputBytes  size of the input file
      * @param outputBytes size of the output file
      * @param nanos       time taken
      */
-    public record Report(Path input, Path output, GgmlType target, int converted, List<Kept> kept, int vectors,
-                         long inputBytes, long outputBytes, long nanos) {
+    public record Report(Path input, Path output, QuantRecipe recipe, int converted, Map<GgmlType, Integer> types,
+                         List<Kept> kept, int vectors, long inputBytes, long outputBytes, long nanos) {
         public Report {
+            types = Map.copyOf(types);
             kept = List.copyOf(kept);
         }
     }
 
-    /** @param threads conversion threads; 0 for one per core */
-    public GgufQuantizer(GgmlType target, int threads) {
-        if (!WeightEncoder.WRITABLE.contains(target)) {
-            throw new IllegalArgumentException("cannot convert weights to " + target + "; use one of f32, f16, q8_0, q4_0");
-        }
-        this.target = target;
+    /**
+     * @param recipe  which type each matrix gets
+     * @param pure    every matrix in the recipe's base type, even for a k-quant mix
+     * @param threads conversion threads; 0 for one per core
+     */
+    public GgufQuantizer(QuantRecipe recipe, boolean pure, int threads) {
+        this.recipe = recipe;
+        this.pure = pure;
         this.threads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+    }
+
+    /** Every matrix in {@code recipe}'s type or mix, on {@code threads} threads (0: one per core). */
+    public GgufQuantizer(QuantRecipe recipe, int threads) {
+        this(recipe, false, threads);
     }
 
     /**
@@ -88,7 +99,9 @@ public final class GgufQuantizer {
             GgufWriter writer = new GgufWriter(gguf.alignment());
             copyMetadata(gguf, writer);
             long totalBytes = gguf.tensorInfos().stream().mapToLong(GgufTensorInfo::byteSize).sum();
-            String stage = "converting " + input.getFileName() + " to " + target;
+            String stage = "converting " + input.getFileName() + " to " + recipe.label() + (pure ? " (pure)" : "");
+            QuantRecipe.ModelFacts facts = facts(gguf);
+            Map<GgmlType, Integer> types = new EnumMap<>(GgmlType.class);
             AtomicLong done = new AtomicLong();
             progress.progress(stage, 0, totalBytes);
             List<Kept> kept = new ArrayList<>();
@@ -108,11 +121,13 @@ public final class GgufQuantizer {
                         continue;
                     }
                     long inRowBytes = info.byteSize() / rows;
-                    String reason = reasonToKeep(info);
+                    GgmlType target = info.shape().rank() == 2
+                            ? recipe.typeFor(info.name(), info.shape().cols(), facts, pure) : info.type();
+                    String reason = reasonToKeep(info, target);
                     GgmlType outType = reason == null ? target : info.type();
                     long outRowBytes = reason == null ? WeightEncoder.rowBytes(target, info.shape().cols()) : inRowBytes;
                     ParallelTensorWriter.RowEncoder encoder = reason == null
-                            ? (first, count, out) -> convertRows(info, data, inRowBytes, outRowBytes, first, count, out)
+                            ? (first, count, out) -> convertRows(info, target, data, inRowBytes, outRowBytes, first, count, out)
                             : (first, count, out) -> MemorySegment.copy(data, first * inRowBytes, out, 0, count * inRowBytes);
                     if (reason == null) {
                         converted++;
@@ -120,6 +135,9 @@ public final class GgufQuantizer {
                         kept.add(new Kept(info.name(), info.type(), info.shape(), reason));
                     } else {
                         vectors++;
+                    }
+                    if (info.shape().rank() == 2 && outType == target) {
+                        types.merge(outType, 1, Integer::sum);
                     }
                     writer.addTensor(info.name(), outType, info.shape(), new ParallelTensorWriter(rows, outRowBytes,
                             encoder, pool, 2 * threads,
@@ -130,13 +148,13 @@ public final class GgufQuantizer {
                 pool.shutdownNow();
             }
             progress.progress(stage, totalBytes, totalBytes);
-            return new Report(input, output, target, converted, kept, vectors, Files.size(input), Files.size(output),
-                    System.nanoTime() - start);
+            return new Report(input, output, recipe, converted, types, kept, vectors, Files.size(input),
+                    Files.size(output), System.nanoTime() - start);
         }
     }
 
-    private void convertRows(GgufTensorInfo info, MemorySegment data, long inRowBytes, long outRowBytes,
-                             int first, int count, MemorySegment out) {
+    private static void convertRows(GgufTensorInfo info, GgmlType target, MemorySegment data, long inRowBytes,
+                                    long outRowBytes, int first, int count, MemorySegment out) {
         int cols = info.shape().cols();
         for (int r = 0; r < count; r++) {
             float[] values = WeightEncoder.decode(info.type(), data.asSlice((first + r) * inRowBytes, inRowBytes), cols);
@@ -148,18 +166,29 @@ public final class GgufQuantizer {
         // A writer with a non-default alignment records general.alignment itself.
         Set<String> dropped = gguf.alignment() == DEFAULT_ALIGNMENT ? Set.of() : Set.of(ALIGNMENT);
         GgufMetadataCopier.Replacement fileType = new GgufMetadataCopier.Replacement(GgufValueType.UINT32,
-                (long) LlamaFileType.of(target));
+                (long) recipe.fileType());
         GgufMetadataCopier.copy(gguf, writer, dropped, Map.of(LlamaFileType.KEY, fileType));
         if (!gguf.has(LlamaFileType.KEY)) {
             writer.put(LlamaFileType.KEY, fileType.type(), fileType.value());
         }
-        if ((target == GgmlType.Q8_0 || target == GgmlType.Q4_0) && !gguf.has(QUANTIZATION_VERSION)) {
+        if (recipe.baseType().blockSize() > 1 && !gguf.has(QUANTIZATION_VERSION)) {
             writer.putUInt32(QUANTIZATION_VERSION, 2);
         }
     }
 
-    /** Null if the tensor is converted, else why it is not. */
-    private String reasonToKeep(GgufTensorInfo info) {
+    /** What the recipe needs to know about the model, from its metadata and tensor names. */
+    private static QuantRecipe.ModelFacts facts(GgufFile gguf) {
+        String arch = gguf.optString("general.architecture").orElse("");
+        int heads = gguf.optInt(arch + ".attention.head_count").orElse(1);
+        int attentionValues = (int) gguf.tensorInfos().stream().map(GgufTensorInfo::name)
+                .filter(n -> n.contains("attn_v.weight") || n.contains("attn_qkv.weight")).count();
+        return new QuantRecipe.ModelFacts(arch, gguf.optInt(arch + ".block_count").orElse(attentionValues), heads,
+                gguf.optInt(arch + ".attention.head_count_kv").orElse(heads), gguf.hasTensor("output.weight"),
+                attentionValues);
+    }
+
+    /** Null if the tensor is converted to {@code target}, else why it is not. */
+    private static String reasonToKeep(GgufTensorInfo info, GgmlType target) {
         if (info.shape().rank() != 2) {
             return "not a matrix";
         }

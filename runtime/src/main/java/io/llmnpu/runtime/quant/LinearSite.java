@@ -3,7 +3,7 @@ package io.llmnpu.runtime.quant;
 /**
  * A place in a transformer block where activations enter linear layers: the layers of one site read
  * the same input, so they share its INT8 scale, its outliers and its shadow. The value names are those
- * of {@link io.llmnpu.runtime.engine.LlamaGraphBuilder}'s body graph.
+ * of {@link io.llmnpu.runtime.graph.ModelGraphBuilder}'s body graph.
  */
 public enum LinearSite {
     /** The normed residual stream entering the q, k and v projections. */

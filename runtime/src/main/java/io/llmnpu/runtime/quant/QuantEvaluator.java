@@ -7,7 +7,8 @@ import io.llmnpu.runtime.engine.ExecutionTrace;
 import io.llmnpu.runtime.engine.HybridForwardPass;
 import io.llmnpu.runtime.engine.HybridGraph;
 import io.llmnpu.runtime.engine.KvCache;
-import io.llmnpu.runtime.engine.LlamaGraphBuilder;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelWeights;
 import java.util.ArrayList;
@@ -72,6 +73,7 @@ public final class QuantEvaluator {
 
     /** Scores FP32 and every quantized configuration in {@code configs} (FP32 entries there are skipped). */
     public Result evaluate(List<int[]> sequences, List<QuantConfig> configs, ProgressListener progress) {
+        QuantizedGraphBuilder.requireLlamaGraph(config, weights);
         List<int[]> usable = sequences.stream().filter(s -> s.length >= 2).toList();
         if (usable.isEmpty()) {
             throw new IllegalArgumentException("no sequence of at least two tokens to score");
@@ -84,7 +86,7 @@ public final class QuantEvaluator {
         int cacheRows = Math.min(config.contextLength(),
                 (longest + HybridForwardPass.ROW_BUCKET - 1) / HybridForwardPass.ROW_BUCKET * HybridForwardPass.ROW_BUCKET);
         List<QuantConfig> quantized = configs.stream().filter(c -> c.mode().quantized()).toList();
-        LlamaGraphBuilder fp32Graphs = new LlamaGraphBuilder(config, weights);
+        ModelGraphBuilder fp32Graphs = Architectures.graphs(config, weights);
 
         List<Scorer> scorers = new ArrayList<>();
         try (Int8WeightStore store = new Int8WeightStore(); KvCache cache = new KvCache(config, cacheRows)) {

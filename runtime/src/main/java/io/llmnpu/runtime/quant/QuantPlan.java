@@ -65,6 +65,7 @@ public final class QuantPlan {
      */
     public static QuantPlan create(ModelConfig model, ModelWeights weights, CalibrationData calibration,
                                    QuantConfig config, Int8WeightStore store) {
+        QuantizedGraphBuilder.requireLlamaGraph(model, weights);
         if (!config.mode().quantized()) {
             throw new IllegalArgumentException("FP32 runs without a quantization plan");
         }

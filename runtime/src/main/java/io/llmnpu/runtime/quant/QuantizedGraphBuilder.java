@@ -7,9 +7,10 @@ import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.runtime.engine.HybridGraph;
-import io.llmnpu.runtime.engine.LlamaGraphBuilder;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.model.LayerWeights;
 import io.llmnpu.runtime.model.ModelConfig;
+import io.llmnpu.runtime.model.ModelFamily;
 import io.llmnpu.runtime.model.ModelWeights;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,7 +32,7 @@ import java.util.Map;
  *   down     NPU: down projection       | CPU: its shadow
  *   out      CPU: merge, residual add, next block's attention norm (or the final norm)
  * </pre>
- * Value names and graph inputs match {@link LlamaGraphBuilder}'s body (tokens, positions, KV caches in;
+ * Value names and graph inputs match {@link ModelGraphBuilder}'s body (tokens, positions, KV caches in;
  * {@code hidden} out), so the same runner and head serve both.
  */
 public final class QuantizedGraphBuilder {
@@ -41,9 +42,36 @@ public final class QuantizedGraphBuilder {
     private final QuantPlan plan;
 
     public QuantizedGraphBuilder(ModelConfig config, ModelWeights weights, QuantPlan plan) {
+        requireLlamaGraph(config, weights);
         this.config = config;
         this.weights = weights;
         this.plan = plan;
+    }
+
+    /**
+     * The stages here spell out the plain Llama block; models whose graph has more (biases, GeGLU,
+     * parallel blocks, RoPE factors, sliding windows, soft caps) are refused rather than run wrongly.
+     *
+     * @throws UnsupportedOperationException naming what the model has beyond the plain Llama block
+     */
+    public static void requireLlamaGraph(ModelConfig config, ModelWeights weights) {
+        List<String> extra = new ArrayList<>();
+        if (ModelFamily.of(config) != ModelFamily.LLAMA) {
+            extra.add("the " + ModelFamily.of(config) + " block");
+        }
+        if (config.slidingWindow() > 0) {
+            extra.add("sliding-window attention");
+        }
+        if (!weights.extra().isEmpty()) {
+            extra.add("model tensors " + weights.extra().keySet());
+        }
+        if (weights.layers().stream().anyMatch(l -> l.tensors().keySet().stream().anyMatch(n -> n.endsWith(".bias")))) {
+            extra.add("biases");
+        }
+        if (!extra.isEmpty()) {
+            throw new UnsupportedOperationException("INT8 execution on the NPU runs the plain Llama block; this "
+                    + config.architecture() + " model has " + String.join(", ", extra));
+        }
     }
 
     public HybridGraph body(int rows, int cacheRows) {
@@ -51,7 +79,7 @@ public final class QuantizedGraphBuilder {
         int dim = config.dim();
 
         Part in = new Part("embed", rows);
-        Value tokens = in.input(LlamaGraphBuilder.TOKENS, DType.I32, Shape.of(rows));
+        Value tokens = in.input(ModelGraphBuilder.TOKENS, DType.I32, Shape.of(rows));
         Value x0 = in.produce("embedding", dim);
         in.add(new Op.Embedding(tokens, weights.tokenEmbedding(), x0));
         norm(in, x0, weights.layers().getFirst().attnNorm(), LinearSite.QKV.valueName(0));
@@ -68,7 +96,7 @@ public final class QuantizedGraphBuilder {
             Value q = merged(att, l, LinearLayer.Q);
             Value k = merged(att, l, LinearLayer.K);
             Value v = merged(att, l, LinearLayer.V);
-            Value positions = att.input(LlamaGraphBuilder.POSITIONS, DType.I32, Shape.of(rows));
+            Value positions = att.input(ModelGraphBuilder.POSITIONS, DType.I32, Shape.of(rows));
             Value qr = att.produce(p + "q_rope", config.qDim());
             Value kr = att.produce(p + "k_rope", config.kvDim());
             att.add(new Op.Rope(q, positions, config.headDim(), config.rotaryDims(), config.ropeTheta(),
@@ -76,8 +104,8 @@ public final class QuantizedGraphBuilder {
             att.add(new Op.Rope(k, positions, config.headDim(), config.rotaryDims(), config.ropeTheta(),
                     config.ropeStyle(), kr));
             Shape cacheShape = Shape.of(cacheRows, config.kvDim());
-            Value kCache = att.input(LlamaGraphBuilder.keyCacheName(l), DType.F32, cacheShape);
-            Value vCache = att.input(LlamaGraphBuilder.valueCacheName(l), DType.F32, cacheShape);
+            Value kCache = att.input(ModelGraphBuilder.keyCacheName(l), DType.F32, cacheShape);
+            Value vCache = att.input(ModelGraphBuilder.valueCacheName(l), DType.F32, cacheShape);
             Value attn = att.produce(LinearSite.O.valueName(l), config.qDim());
             att.add(new Op.Attention(qr, kr, v, positions, kCache, vCache, config.heads(), config.kvHeads(),
                     config.headDim(), attn));
@@ -114,7 +142,7 @@ public final class QuantizedGraphBuilder {
                 norm(out, o, weights.layers().get(l + 1).attnNorm(), LinearSite.QKV.valueName(l + 1));
                 out.output(o);
             } else {
-                norm(out, o, weights.finalNorm(), LlamaGraphBuilder.HIDDEN);
+                norm(out, o, weights.finalNorm(), ModelGraphBuilder.HIDDEN);
             }
             stages.add(out.stage(null));
             residual = p + "out";

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.quant;
 
+import io.llmnpu.api.tensor.Dequantizer;
 import io.llmnpu.api.tensor.Int8Weights;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -52,6 +53,6 @@ public final class WeightQuantizer {
     }
 
     private static float[] decode(Tensor weight, int row, int cols, long rowBytes) {
-        return BlockQuantizer.dequantize(weight.dtype(), weight.data().asSlice(row * rowBytes, rowBytes), cols);
+        return Dequantizer.dequantize(weight.dtype(), weight.data().asSlice(row * rowBytes, rowBytes), cols);
     }
 }

@@ -10,15 +10,19 @@ import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * GPT-2 byte-level BPE (GGUF {@code tokenizer.ggml.model = gpt2}, pre-tokenizer {@code gpt-2}).
+ * Byte-level BPE as GPT-2 introduced it (GGUF {@code tokenizer.ggml.model = gpt2}), with the
+ * pre-tokenizer the file names ({@link PreTokenizerType}: GPT-2, Llama 3, Qwen2, ...).
  *
- * <p>Encoding: split the text into words with {@link Gpt2PreTokenizer}, spell each word's UTF-8
+ * <p>Encoding: take special tokens out of the text ({@link SpecialTokenSplitter}), split each stretch
+ * of text into words with the pre-tokenizer (with Llama 3's, a word that is itself a vocabulary entry is
+ * that token), spell each word's UTF-8
  * bytes in the {@link ByteLevelAlphabet}, then repeatedly merge the adjacent pair with the lowest
  * merge rank (leftmost on ties) until no listed merge applies. Each resulting symbol is a token; a
  * symbol that is not in the vocabulary is written byte by byte. Words repeat a lot in real text, so
  * their ids are cached.
  *
- * <p>Only normal tokens are produced from text: {@code <|endoftext|>} in the input is plain text.
+ * <p>User-defined tokens in the text become those tokens; control tokens such as
+ * {@code <|endoftext|>} only when special tokens are parsed, otherwise they are plain text.
  */
 public final class Gpt2BpeTokenizer implements Tokenizer {
     /** One merge rule: the two adjacent pieces that become one. */
@@ -42,7 +46,9 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
     private final Map<Merge, Integer> mergeRanks;
     private final byte[][] decodedBytes;
     private final ByteLevelAlphabet alphabet = new ByteLevelAlphabet();
-    private final Gpt2PreTokenizer preTokenizer = new Gpt2PreTokenizer();
+    private final PreTokenizerType preTokenizerType;
+    private final PreTokenizer preTokenizer;
+    private final SpecialTokenSplitter specials;
     private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
 
     /**
@@ -56,6 +62,14 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
      */
     public Gpt2BpeTokenizer(List<String> tokens, TokenType[] types, List<Merge> merges, int bos, int eos,
                             boolean addBosByDefault) {
+        this(tokens, types, merges, bos, eos, addBosByDefault, PreTokenizerType.GPT2);
+    }
+
+    /** As the other constructor, splitting words with {@code preTokenizer}. */
+    public Gpt2BpeTokenizer(List<String> tokens, TokenType[] types, List<Merge> merges, int bos, int eos,
+                            boolean addBosByDefault, PreTokenizerType preTokenizer) {
+        this.preTokenizerType = Objects.requireNonNull(preTokenizer, "preTokenizer");
+        this.preTokenizer = preTokenizer.create();
         int n = tokens.size();
         if (types.length != n) {
             throw new IllegalArgumentException("vocabulary has " + n + " tokens but " + types.length + " types");
@@ -95,6 +109,7 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
         for (int rank = 0; rank < merges.size(); rank++) {
             mergeRanks.putIfAbsent(merges.get(rank), rank);
         }
+        specials = new SpecialTokenSplitter(this.tokens, this.types, null);
     }
 
     /** The bytes a byte-level token spells; characters outside the alphabet stand for themselves. */
@@ -149,15 +164,27 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
         return "gpt2-bpe";
     }
 
+    /** The pre-tokenizer that splits text into words. */
+    public PreTokenizerType preTokenizer() {
+        return preTokenizerType;
+    }
+
     @Override
-    public int[] encode(String text, boolean addBos) {
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
         Objects.requireNonNull(text, "text");
         IntArrayBuilder out = new IntArrayBuilder(text.length() / 3 + 2);
         if (addBos && bos >= 0) {
             out.add(bos);
         }
-        for (String word : preTokenizer.split(text)) {
-            out.addAll(encodeWord(word));
+        for (SpecialTokenSplitter.Fragment f : specials.split(text, parseSpecial)) {
+            switch (f) {
+                case SpecialTokenSplitter.Token(int id) -> out.add(id);
+                case SpecialTokenSplitter.Text(String stretch) -> {
+                    for (String word : preTokenizer.split(stretch)) {
+                        out.addAll(encodeWord(word));
+                    }
+                }
+            }
         }
         return out.toArray();
     }
@@ -167,7 +194,9 @@ public final class Gpt2BpeTokenizer implements Tokenizer {
         if (cached != null) {
             return cached;
         }
-        int[] ids = mergeWord(alphabet.spell(word.getBytes(StandardCharsets.UTF_8)));
+        String spelled = alphabet.spell(word.getBytes(StandardCharsets.UTF_8));
+        Integer whole = preTokenizerType.ignoreMerges() ? textTokenIds.get(spelled) : null;
+        int[] ids = whole != null ? new int[] {whole} : mergeWord(spelled);
         if (word.length() <= MAX_CACHED_WORD_CHARS) {
             if (wordCache.size() >= MAX_CACHED_WORDS) {
                 wordCache.clear();

@@ -11,10 +11,10 @@ import java.util.List;
  * backtracking on long whitespace runs, and it matches llama.cpp's hand-written GPT-2 splitter.
  * Contractions are matched case-sensitively, as in GPT-2.
  */
-final class Gpt2PreTokenizer {
+final class Gpt2PreTokenizer implements PreTokenizer {
 
-    /** The words of {@code text}, in order; they concatenate to {@code text}. */
-    List<String> split(String text) {
+    @Override
+    public List<String> split(String text) {
         List<String> words = new ArrayList<>();
         int end = text.length();
         int pos = 0;

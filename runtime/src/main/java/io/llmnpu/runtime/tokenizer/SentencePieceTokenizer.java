@@ -25,8 +25,10 @@ import java.util.PriorityQueue;
  * token such as BOS before it) is dropped again, as run.c and llama.cpp do, so that
  * {@code decodeAll(encode(text))} is {@code text}.
  *
- * <p>Only normal and user-defined pieces match text: control, unknown, byte and unused entries are
- * never produced from text, so text such as {@code <s>} stays plain text.
+ * <p>Before merging, special tokens are taken out of the text (see {@link SpecialTokenSplitter}):
+ * user-defined pieces always, control pieces such as {@code <s>} only when asked to parse special
+ * tokens. The dummy prefix goes before every stretch of text that starts the input or follows a
+ * special token, as in llama.cpp. Within a stretch only normal and user-defined pieces match text.
  */
 public final class SentencePieceTokenizer implements Tokenizer {
     /** The space symbol of SentencePiece vocabularies (LOWER ONE EIGHTH BLOCK). */
@@ -48,6 +50,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final Map<String, Integer> textPieceIds;
     private final int[] byteTokenIds;
     private final byte[][] decodedBytes;
+    private final SpecialTokenSplitter specials;
 
     /**
      * @param pieces          the vocabulary, index = token id
@@ -63,6 +66,16 @@ public final class SentencePieceTokenizer implements Tokenizer {
     public SentencePieceTokenizer(List<String> pieces, float[] scores, TokenType[] types,
                                   SpecialTokens special, char spaceSymbol, boolean addSpacePrefix,
                                   boolean addBosByDefault) {
+        this(pieces, scores, types, special, spaceSymbol, addSpacePrefix, addBosByDefault, null);
+    }
+
+    /**
+     * As the other constructor, with {@code stripRight} marking (per id) the special tokens after which
+     * whitespace is dropped, as llama.cpp does for Phi-3's chat tokens; null for none.
+     */
+    public SentencePieceTokenizer(List<String> pieces, float[] scores, TokenType[] types,
+                                  SpecialTokens special, char spaceSymbol, boolean addSpacePrefix,
+                                  boolean addBosByDefault, boolean[] stripRight) {
         Objects.requireNonNull(special, "special");
         int n = pieces.size();
         if (n == 0) {
@@ -115,6 +128,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 };
             }
         }
+        specials = new SpecialTokenSplitter(this.pieces, this.types, stripRight);
     }
 
     private static void checkSpecialId(String name, int id, int vocabSize) {
@@ -171,22 +185,35 @@ public final class SentencePieceTokenizer implements Tokenizer {
     }
 
     @Override
-    public int[] encode(String text, boolean addBos) {
+    public int[] encode(String text, boolean addBos, boolean parseSpecial) {
         Objects.requireNonNull(text, "text");
         IntArrayBuilder out = new IntArrayBuilder(text.length() + 1);
         if (addBos && special.bos() >= 0) {
             out.add(special.bos());
         }
-        if (text.isEmpty()) {
-            // Like SentencePiece and run.c: no dummy prefix for empty text.
-            return out.toArray();
+        // Like SentencePiece and run.c: no dummy prefix for empty text (there is no fragment at all).
+        boolean afterSpecial = true;
+        for (SpecialTokenSplitter.Fragment f : specials.split(text, parseSpecial)) {
+            switch (f) {
+                case SpecialTokenSplitter.Token(int id) -> {
+                    out.add(id);
+                    afterSpecial = true;
+                }
+                case SpecialTokenSplitter.Text(String stretch) -> {
+                    encodeStretch(stretch, addSpacePrefix && afterSpecial, out);
+                    afterSpecial = false;
+                }
+            }
         }
-        String normalized = (addSpacePrefix ? " " + text : text).replace(' ', spaceSymbol);
+        return out.toArray();
+    }
+
+    private void encodeStretch(String text, boolean prefix, IntArrayBuilder out) {
+        String normalized = (prefix ? " " + text : text).replace(' ', spaceSymbol);
         SymbolChain chain = mergeSymbols(normalized);
         for (int s = 0; s >= 0 && s < chain.count; s = chain.next[s]) {
             emitSymbol(chain.text(normalized, s), out);
         }
-        return out.toArray();
     }
 
     /** A candidate merge of two adjacent symbols into the piece of the given score. */

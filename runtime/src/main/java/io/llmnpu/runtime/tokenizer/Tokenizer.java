@@ -16,12 +16,21 @@ public interface Tokenizer {
 
     /**
      * Encodes text the way the model's reference implementation does (dummy space prefix for
-     * SentencePiece, byte-level pre-tokenization for GPT-2 BPE). Special-token text such as
-     * {@code <s>} in the input is treated as plain text.
+     * SentencePiece, the model's pre-tokenizer for byte-level BPE). User-defined tokens in the text
+     * become those tokens; control-token text such as {@code <s>} or {@code <|im_start|>} is plain text.
      *
      * @param addBos whether to put the BOS token first
      */
-    int[] encode(String text, boolean addBos);
+    default int[] encode(String text, boolean addBos) {
+        return encode(text, addBos, false);
+    }
+
+    /**
+     * As {@link #encode(String, boolean)}, and with {@code parseSpecial} the text of control tokens
+     * (and the unknown token) becomes those tokens too, as llama.cpp's {@code parse_special} does: what
+     * chat prompts and {@code tokenize --parse-special} need.
+     */
+    int[] encode(String text, boolean addBos, boolean parseSpecial);
 
     /**
      * The bytes token {@code id} stands for when it follows {@code previousId} (-1 at the start):
@@ -37,7 +46,7 @@ public interface Tokenizer {
     /** Whether the model expects prompts to start with BOS (GGUF {@code tokenizer.ggml.add_bos_token}). */
     boolean addBosByDefault();
 
-    /** A short name of the algorithm: {@code sentencepiece-bpe} or {@code gpt2-bpe}. */
+    /** A short name of the algorithm: {@code sentencepiece-bpe} or {@code gpt2-bpe}, with its pre-tokenizer. */
     String kind();
 
     /** Decodes a whole sequence to text (invalid UTF-8 becomes U+FFFD). */

@@ -53,6 +53,27 @@ public final class Tokenizers {
         };
     }
 
+    /**
+     * Per id, whether whitespace after the special token is dropped: llama.cpp does that for the chat
+     * tokens of Phi-3 models (known by their name) except {@code <unk>}, {@code <s>} and
+     * {@code <|endoftext|>}; null for every other model.
+     */
+    private static boolean[] stripRight(MetadataReader in, List<String> tokens, TokenType[] types) {
+        String name = in.optionalString("general.name");
+        String lower = name == null ? "" : name.toLowerCase(java.util.Locale.ROOT);
+        if (!lower.contains("phi-3") && !lower.contains("phi3")) {
+            return null;
+        }
+        boolean[] strip = new boolean[tokens.size()];
+        for (int id = 0; id < strip.length; id++) {
+            boolean special = types[id] == TokenType.CONTROL || types[id] == TokenType.USER_DEFINED
+                    || types[id] == TokenType.UNKNOWN;
+            String t = tokens.get(id);
+            strip[id] = (special || t.equals("</s>")) && !t.equals("<unk>") && !t.equals("<s>") && !t.equals("<|endoftext|>");
+        }
+        return strip;
+    }
+
     private static SentencePieceTokenizer sentencePiece(MetadataReader in) {
         List<String> tokens = in.requiredStrings(TOKENS);
         int n = tokens.size();
@@ -69,7 +90,7 @@ public final class Tokenizers {
         try {
             return new SentencePieceTokenizer(tokens, scores, types,
                     new SentencePieceTokenizer.SpecialTokens(bos, eos, unknown),
-                    SentencePieceTokenizer.SENTENCEPIECE_SPACE, addSpacePrefix, addBos);
+                    SentencePieceTokenizer.SENTENCEPIECE_SPACE, addSpacePrefix, addBos, stripRight(in, tokens, types));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(in.file, -1, "unusable SentencePiece vocabulary: " + e.getMessage(), e);
         }
@@ -77,11 +98,13 @@ public final class Tokenizers {
 
     private static Gpt2BpeTokenizer gpt2(MetadataReader in) {
         String pre = in.optionalString(PRE);
+        PreTokenizerType preTokenizer;
         if (pre == null) {
             LOG.warn("{} has no {}; splitting words the GPT-2 way", in.file, PRE);
-        } else if (!pre.equals("gpt-2")) {
-            throw new ModelFormatException(in.file, -1, "unsupported pre-tokenizer " + pre + " (" + PRE
-                    + "); llmnpu implements 'gpt-2' for byte-level BPE");
+            preTokenizer = PreTokenizerType.GPT2;
+        } else {
+            preTokenizer = PreTokenizerType.forName(pre).orElseThrow(() -> new ModelFormatException(in.file, -1,
+                    "unsupported pre-tokenizer " + pre + " (" + PRE + "); llmnpu implements " + PreTokenizerType.names()));
         }
         List<String> tokens = in.requiredStrings(TOKENS);
         int n = tokens.size();
@@ -110,9 +133,10 @@ public final class Tokenizers {
             }
             merges.add(new Gpt2BpeTokenizer.Merge(line.substring(0, space), line.substring(space + 1)));
         }
-        boolean addBos = in.optionalBoolean(ADD_BOS, false);
+        // Llama 3 vocabularies expect BOS unless the file says otherwise, as llama.cpp assumes.
+        boolean addBos = in.optionalBoolean(ADD_BOS, preTokenizer == PreTokenizerType.LLAMA3);
         try {
-            return new Gpt2BpeTokenizer(tokens, types, merges, bos, eos, addBos);
+            return new Gpt2BpeTokenizer(tokens, types, merges, bos, eos, addBos, preTokenizer);
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(in.file, -1, "unusable GPT-2 vocabulary: " + e.getMessage(), e);
         }

@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * The thread-safety rule of {@link LlmRuntime}: generations and sessions on several threads at once
- * give exactly the tokens each gives alone, and {@code close()} from another thread cancels what runs.
+ * The thread-safety rule of {@link LlmRuntime}: generations, sessions and conversations on several
+ * threads at once give exactly the tokens each gives alone, and {@code close()} from another thread
+ * cancels what runs.
  *
  * <p>Chunks of 4 tokens make every prompt several prefill steps, so concurrent prompts interleave
  * chunk by chunk as well as token by token.
@@ -39,10 +40,13 @@ class ConcurrentUseTest {
     private static final List<String> SESSION_PROMPTS = List.of(
             "Lily saw a big red ball", "A cat sat on a mat. It was", "Once upon a time there was a boy");
     private static final int SESSION_TOKENS = 30;
+    /** Two turns each: the second continues the first's text, so it reuses the conversation's KV slot. */
+    private static final List<String> CONVERSATION_PROMPTS = List.of("Max had a red kite", "The sun was hot and");
 
     private RuntimeOptions options;
     private final List<int[]> generated = new ArrayList<>();
     private final List<int[]> sessionGreedy = new ArrayList<>();
+    private final List<int[]> conversationTurns = new ArrayList<>();
 
     @BeforeAll
     void runEachAlone() {
@@ -54,6 +58,9 @@ class ConcurrentUseTest {
             }
             for (String p : SESSION_PROMPTS) {
                 sessionGreedy.add(greedyBySession(llm, p));
+            }
+            for (String p : CONVERSATION_PROMPTS) {
+                conversationTurns.add(twoTurns(llm, p));
             }
         }
         generated.forEach(t -> assertEquals(40, t.length));
@@ -72,6 +79,19 @@ class ConcurrentUseTest {
         return out;
     }
 
+    /** Two greedy turns in one conversation, the second after the first's prompt and answer; both turns' tokens. */
+    private static int[] twoTurns(LlmRuntime llm, String prompt) {
+        try (Conversation c = llm.openConversation()) {
+            GenerationResult first = c.complete(prompt, GenerationOptions.greedy(20), null, new CancellationToken());
+            GenerationResult second = c.complete(prompt + first.text() + " Then", GenerationOptions.greedy(20), null,
+                    new CancellationToken());
+            assertTrue(second.cachedTokens() > 0, "the second turn reuses the conversation's cache");
+            int[] both = Arrays.copyOf(first.tokens(), first.tokens().length + second.tokens().length);
+            System.arraycopy(second.tokens(), 0, both, first.tokens().length, second.tokens().length);
+            return both;
+        }
+    }
+
     private static int argmax(float[] v) {
         int best = 0;
         for (int i = 1; i < v.length; i++) {
@@ -83,8 +103,8 @@ class ConcurrentUseTest {
     }
 
     @RepeatedTest(3)
-    void generationsAndSessionsOnManyThreadsGiveTheTokensOfSingleThreadedRuns() throws Exception {
-        int threads = GENERATIONS.size() + SESSION_PROMPTS.size();
+    void generationsSessionsAndConversationsOnManyThreadsGiveTheTokensOfSingleThreadedRuns() throws Exception {
+        int threads = GENERATIONS.size() + SESSION_PROMPTS.size() + CONVERSATION_PROMPTS.size();
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         CountDownLatch start = new CountDownLatch(1);
         try (LlmRuntime llm = LlmRuntime.open(options)) {
@@ -96,12 +116,20 @@ class ConcurrentUseTest {
             for (String p : SESSION_PROMPTS) {
                 sessions.add(pool.submit(startingTogether(start, () -> greedyBySession(llm, p))));
             }
+            List<Future<int[]>> conversations = new ArrayList<>();
+            for (String p : CONVERSATION_PROMPTS) {
+                conversations.add(pool.submit(startingTogether(start, () -> twoTurns(llm, p))));
+            }
             start.countDown();
             for (int i = 0; i < gens.size(); i++) {
                 assertArrayEquals(generated.get(i), gens.get(i).get(60, TimeUnit.SECONDS), "generation " + i);
             }
             for (int i = 0; i < sessions.size(); i++) {
                 assertArrayEquals(sessionGreedy.get(i), sessions.get(i).get(60, TimeUnit.SECONDS), "session " + i);
+            }
+            for (int i = 0; i < conversations.size(); i++) {
+                assertArrayEquals(conversationTurns.get(i), conversations.get(i).get(60, TimeUnit.SECONDS),
+                        "conversation " + i);
             }
         } finally {
             pool.shutdownNow();

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.engine;
 
+import io.llmnpu.runtime.quant.QuantRecipe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,7 +40,7 @@ class ChunkedPrefillPropertyTest {
 
     @BeforeAll
     static void writeSyntheticModel() {
-        synthetic = SyntheticModels.write(dir, "small-gqa-f32.gguf", SyntheticModels.smallGqa(), GgmlType.F32, 7);
+        synthetic = SyntheticModels.write(dir, "small-gqa-f32.gguf", SyntheticModels.smallGqa(), QuantRecipe.F32, 7);
     }
 
     static Stream<Arguments> modelsAndChunks() {

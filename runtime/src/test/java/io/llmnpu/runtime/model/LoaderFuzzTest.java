@@ -9,6 +9,8 @@ import io.llmnpu.runtime.model.gguf.GgufModelReader;
 import io.llmnpu.runtime.model.gguf.GgufTensorInfo;
 import io.llmnpu.runtime.model.gguf.TinyLlamaGguf;
 import io.llmnpu.runtime.model.llama2c.Llama2cCheckpoint;
+import io.llmnpu.runtime.quant.QuantRecipe;
+import io.llmnpu.runtime.synth.SyntheticModels;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.ValueLayout;
@@ -54,6 +56,7 @@ class LoaderFuzzTest {
         List<Seed> seeds = List.of(
                 ggufSeed(SharedModels.file("stories260K.gguf")),
                 ggufSeed(TinyLlamaGguf.write(dir.resolve("tiny-seed.gguf"), "llama")),
+                ggufSeed(SyntheticModels.write(dir, "kquant-seed.gguf", SyntheticModels.wideGqa(), QuantRecipe.Q4_K_M, 7)),
                 llama2cSeed(SharedModels.file("stories260K.bin"), 28, new long[] {0, 4, 8, 12, 16, 20, 24}),
                 llama2cSeed(SharedModels.file("stories260K.v1.bin"), 256, new long[] {0, 4, 8, 12, 16, 20, 24, 28, 32, 36}));
         List<String> failures = new ArrayList<>();

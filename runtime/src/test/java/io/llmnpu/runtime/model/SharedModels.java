@@ -36,6 +36,19 @@ public final class SharedModels {
         throw new IllegalStateException("unreachable");
     }
 
+    /**
+     * A file of {@code ../shared/reference} (small models of other architectures and quantization types
+     * with llama.cpp's outputs on them), or skips the calling test if it is absent.
+     */
+    public static Path referenceFile(String name) {
+        Path file = modelsDir().getParent().resolve("reference").resolve(name);
+        if (!Files.isRegularFile(file)) {
+            file = modelsDir().getParent().resolve("reference").resolve("models").resolve(name);
+        }
+        assumeTrue(Files.isRegularFile(file), "shared reference file " + file + " is absent");
+        return file;
+    }
+
     /** A model file, or skips the calling test if it is absent. */
     public static Path file(String name) {
         Path file = modelsDir().resolve(name);

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.quant;
 
+import io.llmnpu.api.tensor.Dequantizer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -64,7 +65,7 @@ class BlockQuantizerTest {
         x[5] = 4f; // max = +4 -> d = -0.5, so +4 maps to quant 0 and dequantizes to (0 - 8) * -0.5 = 4
         byte[] q = BlockQuantizer.quantizeQ4_0(x);
         assertEquals(Float.floatToFloat16(-0.5f), (short) ((q[0] & 0xFF) | (q[1] & 0xFF) << 8));
-        float[] back = BlockQuantizer.dequantize(DType.Q4_0, MemorySegment.ofArray(q), 32);
+        float[] back = Dequantizer.dequantize(DType.Q4_0, MemorySegment.ofArray(q), 32);
         assertEquals(4f, back[5]);
         assertEquals(0f, back[0], 0f); // -0.0 like ggml: (8 - 8) * -0.5
     }
@@ -73,8 +74,8 @@ class BlockQuantizerTest {
     void zeroBlocksStayZero() {
         float[] zeros = new float[64];
         // Q4_0 of an all-zero block has d = 0 / -8 = -0.0 (as in ggml), so values come back as -0.0.
-        assertArrayEquals(zeros, BlockQuantizer.dequantize(DType.Q8_0, MemorySegment.ofArray(BlockQuantizer.quantizeQ8_0(zeros)), 64), 0f);
-        assertArrayEquals(zeros, BlockQuantizer.dequantize(DType.Q4_0, MemorySegment.ofArray(BlockQuantizer.quantizeQ4_0(zeros)), 64), 0f);
+        assertArrayEquals(zeros, Dequantizer.dequantize(DType.Q8_0, MemorySegment.ofArray(BlockQuantizer.quantizeQ8_0(zeros)), 64), 0f);
+        assertArrayEquals(zeros, Dequantizer.dequantize(DType.Q4_0, MemorySegment.ofArray(BlockQuantizer.quantizeQ4_0(zeros)), 64), 0f);
     }
 
     @RepeatedTest(20)
@@ -84,9 +85,9 @@ class BlockQuantizerTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) (random.nextGaussian() * Math.pow(10, random.nextInt(5) - 2));
         }
-        float[] q8 = BlockQuantizer.dequantize(DType.Q8_0, MemorySegment.ofArray(BlockQuantizer.quantizeQ8_0(x)), x.length);
-        float[] q4 = BlockQuantizer.dequantize(DType.Q4_0, MemorySegment.ofArray(BlockQuantizer.quantizeQ4_0(x)), x.length);
-        float[] f16 = BlockQuantizer.dequantize(DType.F16, MemorySegment.ofArray(BlockQuantizer.toF16(x)), x.length);
+        float[] q8 = Dequantizer.dequantize(DType.Q8_0, MemorySegment.ofArray(BlockQuantizer.quantizeQ8_0(x)), x.length);
+        float[] q4 = Dequantizer.dequantize(DType.Q4_0, MemorySegment.ofArray(BlockQuantizer.quantizeQ4_0(x)), x.length);
+        float[] f16 = Dequantizer.dequantize(DType.F16, MemorySegment.ofArray(BlockQuantizer.toF16(x)), x.length);
         for (int b = 0; b < x.length / 32; b++) {
             float amax = 0;
             for (int j = 0; j < 32; j++) {

@@ -10,7 +10,8 @@ import io.llmnpu.runtime.engine.ExecutionTrace;
 import io.llmnpu.runtime.engine.HybridGraph;
 import io.llmnpu.runtime.engine.HybridRunner;
 import io.llmnpu.runtime.engine.KvCache;
-import io.llmnpu.runtime.engine.LlamaGraphBuilder;
+import io.llmnpu.runtime.graph.Architectures;
+import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
 import java.lang.foreign.Arena;
@@ -56,10 +57,10 @@ class ShadowOverlapTest {
             List<String> external = new ArrayList<>();
             Map<String, Tensor> caches = new HashMap<>();
             for (int l = 0; l < model.config().layers(); l++) {
-                external.add(LlamaGraphBuilder.keyCacheName(l));
-                external.add(LlamaGraphBuilder.valueCacheName(l));
-                caches.put(LlamaGraphBuilder.keyCacheName(l), cache.keys(l));
-                caches.put(LlamaGraphBuilder.valueCacheName(l), cache.values(l));
+                external.add(ModelGraphBuilder.keyCacheName(l));
+                external.add(ModelGraphBuilder.valueCacheName(l));
+                caches.put(ModelGraphBuilder.keyCacheName(l), cache.keys(l));
+                caches.put(ModelGraphBuilder.valueCacheName(l), cache.values(l));
             }
             int[] tokens = spec.bigramSequences(1, rows, 0.8, 6).getFirst();
             ExecutionTrace trace = new ExecutionTrace();
@@ -72,10 +73,10 @@ class ShadowOverlapTest {
                     fill(parallel, tokens);
                     parallel.run(caches);
                 }
-                concurrent = parallel.tensor(LlamaGraphBuilder.HIDDEN).toFloatArray();
+                concurrent = parallel.tensor(ModelGraphBuilder.HIDDEN).toFloatArray();
                 fill(serial, tokens);
                 serial.run(caches);
-                sequential = serial.tensor(LlamaGraphBuilder.HIDDEN).toFloatArray();
+                sequential = serial.tensor(ModelGraphBuilder.HIDDEN).toFloatArray();
             } finally {
                 npuThread.shutdownNow();
             }
@@ -95,8 +96,8 @@ class ShadowOverlapTest {
     }
 
     private static void fill(HybridRunner runner, int[] tokens) {
-        Tensor t = runner.tensor(LlamaGraphBuilder.TOKENS);
-        Tensor p = runner.tensor(LlamaGraphBuilder.POSITIONS);
+        Tensor t = runner.tensor(ModelGraphBuilder.TOKENS);
+        Tensor p = runner.tensor(ModelGraphBuilder.POSITIONS);
         for (int i = 0; i < tokens.length; i++) {
             t.setInt(i, tokens[i]);
             p.setInt(i, i);

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.quant;
 
+import io.llmnpu.api.tensor.Dequantizer;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -29,17 +30,21 @@ class WeightEncoderTest {
         assertArrayEquals(BlockQuantizer.quantizeQ8_0(x), encode(GgmlType.Q8_0, x));
         assertArrayEquals(BlockQuantizer.quantizeQ4_0(x), encode(GgmlType.Q4_0, x));
         assertArrayEquals(BlockQuantizer.toF16(x), encode(GgmlType.F16, x));
-        float[] back = BlockQuantizer.dequantize(DType.F32, MemorySegment.ofArray(encode(GgmlType.F32, x)), x.length);
+        float[] back = Dequantizer.dequantize(DType.F32, MemorySegment.ofArray(encode(GgmlType.F32, x)), x.length);
         assertArrayEquals(x, back);
     }
 
     @Test
     void parsesTypeNamesAndRejectsOthers() {
-        assertEquals(GgmlType.Q8_0, WeightEncoder.parse("q8_0"));
-        assertEquals(GgmlType.Q4_0, WeightEncoder.parse("Q4"));
-        assertEquals(GgmlType.F16, WeightEncoder.parse("fp16"));
-        assertEquals(GgmlType.F32, WeightEncoder.parse(" F32 "));
-        assertThrows(IllegalArgumentException.class, () -> WeightEncoder.parse("q4_k"));
+        assertEquals(QuantRecipe.Q8_0, QuantRecipe.parse("q8_0"));
+        assertEquals(QuantRecipe.Q4_0, QuantRecipe.parse("Q4"));
+        assertEquals(QuantRecipe.F16, QuantRecipe.parse("fp16"));
+        assertEquals(QuantRecipe.F32, QuantRecipe.parse(" F32 "));
+        assertEquals(QuantRecipe.Q4_K_M, QuantRecipe.parse("q4_k"), "llama-quantize's short form");
+        assertEquals(QuantRecipe.Q5_K_M, QuantRecipe.parse("Q5-K-M"));
+        assertEquals(QuantRecipe.IQ4_NL, QuantRecipe.parse("iq4_nl"));
+        assertThrows(IllegalArgumentException.class, () -> QuantRecipe.parse("q7_k"));
+        assertThrows(IllegalArgumentException.class, () -> QuantRecipe.parse("bf16"));
         assertThrows(IllegalArgumentException.class, () -> WeightEncoder.rowBytes(GgmlType.Q8_0, 172));
         assertEquals(34 * 2, WeightEncoder.rowBytes(GgmlType.Q8_0, 64));
     }

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.synth;
 
+import io.llmnpu.api.tensor.Dequantizer;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelReader;
@@ -63,7 +64,7 @@ public final class DequantizedCheckpoint {
     }
 
     private static void floats(OutputStream o, Tensor t) throws IOException {
-        float[] values = BlockQuantizer.dequantize(t.dtype(), t.data(), Math.toIntExact(t.shape().elements()));
+        float[] values = Dequantizer.dequantize(t.dtype(), t.data(), Math.toIntExact(t.shape().elements()));
         ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
         b.asFloatBuffer().put(values);
         o.write(b.array());

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.synth;
 
+import io.llmnpu.runtime.quant.QuantRecipe;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -57,12 +58,24 @@ class SyntheticModelTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "F16", "F32"})
-    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(GgmlType type) throws IOException {
+    @EnumSource(value = QuantRecipe.class, names = {"Q8_0", "Q4_0", "F16", "F32", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL"})
+    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(QuantRecipe type) throws IOException {
         Path gguf = SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
+        generatesLikeTheReference(gguf, type);
+    }
+
+    /** The k-quant mixes (Q6_K LM head, Q6_K attn_v/ffn_down in layer 1 of 2, ...) at a 256-wide shape. */
+    @ParameterizedTest
+    @EnumSource(value = QuantRecipe.class, names = {"Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K"})
+    void kQuantMixesLoadGenerateAndMatchTheReference(QuantRecipe type) throws IOException {
+        Path gguf = SyntheticModels.write(dir, "wide-" + type + ".gguf", SyntheticModels.wideGqa(), type, 12);
+        generatesLikeTheReference(gguf, type);
+    }
+
+    private void generatesLikeTheReference(Path gguf, QuantRecipe type) throws IOException {
         ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
         try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(32))) {
-            assertEquals(DType.valueOf(type.name()), llm.model().weights().layers().getFirst().wq().dtype());
+            assertEquals(DType.valueOf(type.baseType().name()), llm.model().weights().layers().getFirst().wq().dtype());
             GenerationResult result = llm.generate(
                     new GenerationRequest("Once upon a time", 40, SamplerConfig.greedy(), false), null, null);
             assertEquals(40, result.tokens().length, "generates the requested tokens end to end");
@@ -89,14 +102,14 @@ class SyntheticModelTest {
                 }
             }
             assertTrue(worst < REFERENCE_TOLERANCE, type + ": logits differ from the reference by " + worst);
-            assertTrue(worst > 0 || type == GgmlType.F32, "a zero difference suggests the comparison is vacuous");
+            assertTrue(worst > 0 || type == QuantRecipe.F32, "a zero difference suggests the comparison is vacuous");
         }
     }
 
     @Test
     void writesCompleteLlamaMetadataAndTypes() throws IOException {
         ModelShape shape = SyntheticModels.smallGqa();
-        Path file = SyntheticModels.write(dir, "meta.gguf", shape, GgmlType.Q8_0, 3);
+        Path file = SyntheticModels.write(dir, "meta.gguf", shape, QuantRecipe.Q8_0, 3);
         try (Arena arena = Arena.ofConfined()) {
             GgufFile gguf = GgufFile.open(file, arena);
             assertEquals(3, gguf.version());
@@ -145,7 +158,7 @@ class SyntheticModelTest {
 
     @Test
     void weightsHaveTheIntendedScale() throws IOException {
-        Path file = SyntheticModels.write(dir, "scale.gguf", SyntheticModels.smallGqa(), GgmlType.F32, 5);
+        Path file = SyntheticModels.write(dir, "scale.gguf", SyntheticModels.smallGqa(), QuantRecipe.F32, 5);
         try (Arena arena = Arena.ofConfined()) {
             GgufFile gguf = GgufFile.open(file, arena);
             for (GgufTensorInfo info : gguf.tensorInfos()) {
@@ -180,19 +193,22 @@ class SyntheticModelTest {
         Path one = dir.resolve("one.gguf");
         Path two = dir.resolve("two.gguf");
         Path other = dir.resolve("other.gguf");
-        new SyntheticModelWriter(shape, GgmlType.Q4_0, 9, 1).write(one, ProgressListener.none());
-        new SyntheticModelWriter(shape, GgmlType.Q4_0, 9, 3).write(two, ProgressListener.none());
-        new SyntheticModelWriter(shape, GgmlType.Q4_0, 10, 2).write(other, ProgressListener.none());
+        new SyntheticModelWriter(shape, QuantRecipe.Q4_0, 9, 1).write(one, ProgressListener.none());
+        new SyntheticModelWriter(shape, QuantRecipe.Q4_0, 9, 3).write(two, ProgressListener.none());
+        new SyntheticModelWriter(shape, QuantRecipe.Q4_0, 10, 2).write(other, ProgressListener.none());
         assertEquals(-1, Files.mismatch(one, two));
         assertTrue(Files.mismatch(one, other) > 0);
     }
 
-    /** Every type holds the same underlying values: the F32 file's values, encoded as ggml would. */
+    /**
+     * Every type holds the same underlying values: the F32 file's values, encoded as ggml would (the
+     * Q4_0 recipe puts the LM head in Q8_0, as llama-quantize does for a head this narrow).
+     */
     @ParameterizedTest
-    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "F16"})
-    void everyTypeEncodesTheSameValues(GgmlType type) throws IOException {
+    @EnumSource(value = QuantRecipe.class, names = {"Q8_0", "Q4_0", "F16"})
+    void everyTypeEncodesTheSameValues(QuantRecipe type) throws IOException {
         ModelShape shape = SyntheticModels.smallGqa();
-        Path f32 = SyntheticModels.write(dir, "f32.gguf", shape, GgmlType.F32, 21);
+        Path f32 = SyntheticModels.write(dir, "f32.gguf", shape, QuantRecipe.F32, 21);
         Path typed = SyntheticModels.write(dir, "typed.gguf", shape, type, 21);
         try (Arena arena = Arena.ofConfined()) {
             GgufFile a = GgufFile.open(f32, arena);
@@ -200,8 +216,11 @@ class SyntheticModelTest {
             for (GgufTensorInfo info : a.tensorInfos()) {
                 float[] values = a.tensor(info.name()).toFloatArray();
                 Tensor t = b.tensor(info.name());
+                boolean head = info.name().equals("output.weight");
+                assertEquals(type == QuantRecipe.Q4_0 && head ? DType.Q8_0 : info.shape().rank() == 1 ? DType.F32
+                        : DType.valueOf(type.baseType().name()), t.dtype(), info.name());
                 byte[] expected = info.shape().rank() == 1 ? toBytes(a.tensor(info.name()).data())
-                        : switch (type) {
+                        : switch (t.dtype()) {
                             case Q8_0 -> BlockQuantizer.quantizeQ8_0(values);
                             case Q4_0 -> BlockQuantizer.quantizeQ4_0(values);
                             default -> BlockQuantizer.toF16(values);
@@ -215,11 +234,11 @@ class SyntheticModelTest {
     void stories260kShapeNeedsAWholeBlockFfnForQuantizedTypes() throws IOException {
         ModelShape stories = ModelShapes.byName("stories260k");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new SyntheticModelWriter(stories, GgmlType.Q8_0, 1, 1));
+                () -> new SyntheticModelWriter(stories, QuantRecipe.Q8_0, 1, 1));
         assertTrue(e.getMessage().contains("ffn_down") && e.getMessage().contains("--ffn 192"), e.getMessage());
 
-        Path f16 = SyntheticModels.write(dir, "stories-f16.gguf", stories, GgmlType.F16, 1);
-        Path q8 = SyntheticModels.write(dir, "stories-q8.gguf", stories.withHiddenDim(192), GgmlType.Q8_0, 1);
+        Path f16 = SyntheticModels.write(dir, "stories-f16.gguf", stories, QuantRecipe.F16, 1);
+        Path q8 = SyntheticModels.write(dir, "stories-q8.gguf", stories.withHiddenDim(192), QuantRecipe.Q8_0, 1);
         try (Arena arena = Arena.ofConfined()) {
             ModelConfig real = ModelReader.read(SharedModels.file("stories260K.bin"), arena).config();
             assertEquals(real, ModelReader.read(f16, arena).config(), "the stories260k shape is the real model's");
@@ -229,7 +248,7 @@ class SyntheticModelTest {
 
     @Test
     void tokenizerEncodesTextWithTheMadeUpPieces() throws IOException {
-        Path file = SyntheticModels.write(dir, "tok.gguf", SyntheticModels.smallGqa().withVocabSize(2000), GgmlType.F32, 2);
+        Path file = SyntheticModels.write(dir, "tok.gguf", SyntheticModels.smallGqa().withVocabSize(2000), QuantRecipe.F32, 2);
         try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(file).withThreads(1))) {
             Tokenizer t = llm.tokenizer();
             String text = "Once upon a time, there was a cat. Ünïcode!";

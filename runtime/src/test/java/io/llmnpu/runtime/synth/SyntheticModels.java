@@ -1,7 +1,7 @@
 package io.llmnpu.runtime.synth;
 
 import io.llmnpu.runtime.api.ProgressListener;
-import io.llmnpu.runtime.model.gguf.GgmlType;
+import io.llmnpu.runtime.quant.QuantRecipe;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -20,8 +20,13 @@ public final class SyntheticModels {
         return new ModelShape("small-gqa", "llama", 128, 256, 2, 8, 2, 320, 1024, 10000f, 1e-5f, false);
     }
 
-    /** Writes {@code shape} as {@code type} to {@code dir/name}. */
-    public static Path write(Path dir, String name, ModelShape shape, GgmlType type, long seed) {
+    /** {@link #smallGqa()} at dim 256, FFN 512: rows are whole 256-value k-quant blocks. */
+    public static ModelShape wideGqa() {
+        return new ModelShape("wide-gqa", "llama", 256, 512, 2, 8, 2, 320, 1024, 10000f, 1e-5f, false);
+    }
+
+    /** Writes {@code shape} with {@code type}'s weight types to {@code dir/name}. */
+    public static Path write(Path dir, String name, ModelShape shape, QuantRecipe type, long seed) {
         Path file = dir.resolve(name);
         try {
             new SyntheticModelWriter(shape, type, seed, 2).write(file, ProgressListener.none());

@@ -140,8 +140,8 @@ class TokenizersTest {
     void rejectsBrokenGpt2Metadata() {
         Map<String, Object> base = metadata("ggml-vocab-gpt-2.gguf");
         Map<String, Object> m = new HashMap<>(base);
-        m.put(Tokenizers.PRE, "llama-bpe");
-        assertRejected(m, "unsupported pre-tokenizer llama-bpe");
+        m.put(Tokenizers.PRE, "tekken");
+        assertRejected(m, "unsupported pre-tokenizer tekken", "llama-bpe", "qwen2");
         m = new HashMap<>(base);
         m.remove(Tokenizers.MERGES);
         assertRejected(m, Tokenizers.MERGES);

@@ -43,7 +43,7 @@ public class LinearBenchmark {
     @Param({"256x2048x2048", "256x2048x5632"})
     public String shape;
 
-    @Param({"F32", "Q8_0", "Q4_0"})
+    @Param({"F32", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     public DType dtype;
 
     @Param({"1", "2"})

@@ -45,7 +45,7 @@ public class MatvecBenchmark {
     @Param({"2048x2048", "5632x2048"})
     public String shape;
 
-    @Param({"F32", "Q8_0", "Q4_0"})
+    @Param({"F32", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     public DType dtype;
 
     @Param({"1", "2"})

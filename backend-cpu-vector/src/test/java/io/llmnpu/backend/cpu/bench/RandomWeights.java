@@ -40,21 +40,35 @@ final class RandomWeights {
                     m.setAtIndex(I16, i, bits);
                 }
             }
-            case Q8_0, Q4_0 -> {
-                long blocks = elements / 32;
+            case I8, I32 -> throw new IllegalArgumentException("no random weights of " + dtype);
+            default -> { // block types: random quants, sub-block scales and masks; ordinary F16 scales
+                long blocks = elements / dtype.blockSize();
                 int blockBytes = dtype.blockBytes();
                 short scale = Float.floatToFloat16(0.01f);
                 for (long b = 0; b < blocks; b++) {
                     long off = b * blockBytes;
-                    m.set(I16, off, scale);
-                    for (int j = 2; j < blockBytes; j++) {
+                    for (int j = 0; j < blockBytes; j++) {
                         m.set(ValueLayout.JAVA_BYTE, off + j, (byte) rnd.nextInt(256));
+                    }
+                    for (int at : halfScaleOffsets(dtype)) {
+                        m.set(I16, off + at, scale);
                     }
                 }
             }
-            default -> throw new IllegalArgumentException("no random weights of " + dtype);
         }
         return t;
+    }
+
+    /** Where a block of {@code dtype} keeps its F16 scales (and mins). */
+    static int[] halfScaleOffsets(DType dtype) {
+        return switch (dtype) {
+            case Q8_0, Q4_0, Q5_0, IQ4_NL -> new int[] {0};
+            case Q4_1, Q5_1, Q4_K, Q5_K -> new int[] {0, 2};
+            case Q2_K -> new int[] {80, 82};
+            case Q3_K -> new int[] {108};
+            case Q6_K -> new int[] {208};
+            default -> new int[0];
+        };
     }
 
     static Tensor activations(Arena arena, int rows, int cols, long seed) {

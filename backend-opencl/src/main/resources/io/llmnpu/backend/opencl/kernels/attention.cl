@@ -16,13 +16,15 @@ __kernel void kv_store(__global const float* k, __global const float* v, __globa
     vCache[(size_t) pos * kvWidth + e] = v[(size_t) t * kvWidth + e];
 }
 
-// One work-group per (query head, row). Keys are processed in tiles of ATT_LWS positions with an
+// One work-group per (query head, row), attending cache rows first..pos, where first is 0 or, with a
+// sliding window, pos - window + 1; scores are scale * q.k, soft-capped to softCap * tanh(s / softCap)
+// when softCap > 0. Keys are processed in tiles of ATT_LWS positions with an
 // online softmax (running maximum and sum, rescaled per tile), so the cache length is unbounded by
 // local memory. Each item scores one key of the tile and owns output dimensions lid, lid+ATT_LWS, ...
 __kernel __attribute__((reqd_work_group_size(ATT_LWS, 1, 1)))
 void attention(__global const float* q, __global const int* positions,
                __global const float* kCache, __global const float* vCache, __global float* out,
-               int heads, int kvHeads, int headDim, int ctx, float scale) {
+               int heads, int kvHeads, int headDim, int ctx, float scale, float softCap, int window) {
     __local float qs[MAX_HEAD_DIM];
     __local float weights[ATT_LWS];
     int h = get_group_id(0);
@@ -51,7 +53,8 @@ void attention(__global const float* q, __global const int* positions,
     for (int i = 0; i < ATT_DIMS_PER_ITEM; i++) {
         acc[i] = 0.0f;
     }
-    for (int j0 = 0; j0 <= pos; j0 += ATT_LWS) {
+    int first = window > 0 ? max(0, pos - window + 1) : 0;
+    for (int j0 = first; j0 <= pos; j0 += ATT_LWS) {
         int j = j0 + lid;
         float score = -INFINITY;
         if (j <= pos) {
@@ -61,6 +64,9 @@ void attention(__global const float* q, __global const int* positions,
                 dot = fma(qs[d], kr[d], dot);
             }
             score = dot * scale;
+            if (softCap > 0.0f) {
+                score = softCap * tanh(score / softCap);
+            }
         }
         weights[lid] = score;
         barrier(CLK_LOCAL_MEM_FENCE);

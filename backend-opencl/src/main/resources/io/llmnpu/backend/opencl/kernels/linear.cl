@@ -117,12 +117,16 @@ DEFINE_GEMM(f16)
 DEFINE_GEMM(bf16)
 DEFINE_GEMM(q8_0)
 DEFINE_GEMM(q4_0)
+DEFINE_GEMM(q4_k)
+DEFINE_GEMM(q6_k)
 
 DEFINE_GEMM_RB(f32)
 DEFINE_GEMM_RB(f16)
 DEFINE_GEMM_RB(bf16)
 DEFINE_GEMM_RB(q8_0)
 DEFINE_GEMM_RB(q4_0)
+DEFINE_GEMM_RB(q4_k)
+DEFINE_GEMM_RB(q6_k)
 
 DEFINE_GEMV(f32)
 DEFINE_GEMV(f16)
@@ -172,6 +176,77 @@ void gemv_q4_0(__global const float* x, __global const uchar* w, __global float*
         float16 lo = (convert_float16(packed & (uchar) 15) - 8.0f) * vload16(0, xr + b * QK);
         float16 hi = (convert_float16(packed >> (uchar) 4) - 8.0f) * vload16(1, xr + b * QK);
         acc = fma(d, hsum16(lo + hi), acc);
+    }
+    part[lid] = acc;
+    float total = reduce_sum_local(part, lid, GEMV_LWS);
+    if (lid == 0) {
+        y[(size_t) t * N + n] = total;
+    }
+}
+
+// K-quant matrix-vector products: each item takes whole runs of 32 values that share their scales
+// (a Q4_K sub-block; a quarter of a Q6_K half-block, two scales), decoding them with vector loads.
+__kernel __attribute__((reqd_work_group_size(GEMV_LWS, 1, 1)))
+void gemv_q4_k(__global const float* x, __global const uchar* w, __global float* y, int T, int N, int K) {
+    __local float part[GEMV_LWS];
+    int n = get_group_id(0);
+    int t = get_global_id(1);
+    int lid = get_local_id(0);
+    int runs = K / 32;
+    __global const float* xr = x + (size_t) t * K;
+    __global const uchar* row = w + (size_t) n * (K / QK_K) * Q4_K_BYTES;
+    float acc = 0.0f;
+    for (int r = lid; r < runs; r += GEMV_LWS) {
+        __global const uchar* block = row + (size_t) (r / 8) * Q4_K_BYTES;
+        int sub = r % 8;
+        float2 sm = q4_k_scale_min(block + 4, sub);
+        float dl = vload_half(0, (__global const half*) block) * sm.x;
+        float ml = vload_half(1, (__global const half*) block) * sm.y;
+        __global const uchar* qs = block + 16 + 32 * (sub / 2);
+        uchar16 b0 = vload16(0, qs);
+        uchar16 b1 = vload16(1, qs);
+        uchar shift = (uchar) (4 * (sub & 1));
+        float16 q0 = convert_float16((b0 >> shift) & (uchar) 15);
+        float16 q1 = convert_float16((b1 >> shift) & (uchar) 15);
+        float16 x0 = vload16(0, xr + r * 32);
+        float16 x1 = vload16(1, xr + r * 32);
+        acc = fma(dl, hsum16(q0 * x0 + q1 * x1), acc);
+        acc = fma(-ml, hsum16(x0 + x1), acc);
+    }
+    part[lid] = acc;
+    float total = reduce_sum_local(part, lid, GEMV_LWS);
+    if (lid == 0) {
+        y[(size_t) t * N + n] = total;
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(GEMV_LWS, 1, 1)))
+void gemv_q6_k(__global const float* x, __global const uchar* w, __global float* y, int T, int N, int K) {
+    __local float part[GEMV_LWS];
+    int n = get_group_id(0);
+    int t = get_global_id(1);
+    int lid = get_local_id(0);
+    int runs = K / 32;
+    __global const float* xr = x + (size_t) t * K;
+    __global const uchar* row = w + (size_t) n * (K / QK_K) * Q6_K_BYTES;
+    float acc = 0.0f;
+    for (int r = lid; r < runs; r += GEMV_LWS) {
+        __global const uchar* block = row + (size_t) (r / 8) * Q6_K_BYTES;
+        int g = r % 8;
+        int h = g / 4;
+        int s = g % 4;
+        __global const uchar* ql = block + 64 * h + 32 * (s & 1);
+        __global const uchar* qh = block + 128 + 32 * h;
+        uchar lowShift = (uchar) (4 * (s / 2));
+        uchar highShift = (uchar) (2 * s);
+        int16 q0 = convert_int16(((vload16(0, ql) >> lowShift) & (uchar) 15) | (((vload16(0, qh) >> highShift) & (uchar) 3) << (uchar) 4)) - 32;
+        int16 q1 = convert_int16(((vload16(1, ql) >> lowShift) & (uchar) 15) | (((vload16(1, qh) >> highShift) & (uchar) 3) << (uchar) 4)) - 32;
+        __global const char* scales = (__global const char*) (block + 192 + 8 * h + 2 * s);
+        float d = vload_half(0, (__global const half*) (block + 208));
+        float16 x0 = vload16(0, xr + r * 32);
+        float16 x1 = vload16(1, xr + r * 32);
+        acc = fma(d * (float) scales[0], hsum16(convert_float16(q0) * x0), acc);
+        acc = fma(d * (float) scales[1], hsum16(convert_float16(q1) * x1), acc);
     }
     part[lid] = acc;
     float total = reduce_sum_local(part, lid, GEMV_LWS);

@@ -135,6 +135,23 @@ class GgufHostileFileTest {
                 "rows of 33 values, not a multiple of the Q8_0 block size 32");
     }
 
+    /** K-quant tensors are super-blocks of 256 values: a row must hold whole ones, and the data must be there. */
+    @Test
+    void kQuantRowsAndDataAreChecked() throws IOException {
+        int q4K = 12;
+        int q6K = 14;
+        assertProblem(rejected(RawGguf.header(1, 0).tensor("w", q4K, 0, 128, 2).zeros(512)), 24,
+                "rows of 128 values, not a multiple of the Q4_K block size 256");
+        assertProblem(rejected(RawGguf.header(1, 0).tensor("w", q6K, 0, 256, 2).padTo(32).zeros(419)), 24,
+                "data of tensor w", "extends past the end of the file");
+        Path file = RawGguf.header(1, 0).tensor("w", q6K, 0, 256, 2).padTo(32).zeros(420).write(dir.resolve("q6k.gguf"));
+        try (Arena arena = Arena.ofConfined()) {
+            GgufFile gguf = GgufFile.open(file, arena);
+            assertEquals(io.llmnpu.api.tensor.DType.Q6_K, gguf.tensor("w").dtype());
+            assertEquals(420, gguf.tensor("w").byteSize(), "2 rows of one 210-byte super-block");
+        }
+    }
+
     @Test
     void unknownTypes() throws IOException {
         assertProblem(rejected(RawGguf.header(0, 1).key("k", 13).u32(0)), 24 + 8 + 1, "unknown value type of key \"k\": 13");

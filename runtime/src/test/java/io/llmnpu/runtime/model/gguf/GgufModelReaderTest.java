@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.llmnpu.api.graph.RopeStyle;
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Shape;
+import io.llmnpu.runtime.model.LayerWeights;
 import io.llmnpu.runtime.model.ParsedModel;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelFormatException;
@@ -86,9 +87,61 @@ class GgufModelReaderTest {
 
     @Test
     void unusedTensorsAreRejected() throws IOException {
+        Path file = dir.resolve("qnorm.gguf");
+        TinyLlamaGguf.writer("qwen2", 1).addTensor("blk.0.attn_q_norm.weight", Shape.of(8), new float[8]).write(file);
+        assertMessage(failure(file), "blk.0.attn_q_norm.weight is not part of the LLAMA graph");
+        Path layerNorm = dir.resolve("lnbias.gguf");
+        TinyLlamaGguf.writer("llama", 1).addTensor("blk.0.attn_norm.bias", Shape.of(32), new float[32]).write(layerNorm);
+        assertMessage(failure(layerNorm), "blk.0.attn_norm.bias is not part of the LLAMA graph");
+    }
+
+    @Test
+    void biasesAreReadWithTheirShapes() throws IOException {
         Path file = dir.resolve("bias.gguf");
-        TinyLlamaGguf.writer("qwen2", 1).addTensor("blk.0.attn_q.bias", Shape.of(32), new float[32]).write(file);
-        assertMessage(failure(file), "blk.0.attn_q.bias is not part of the Llama-family graph");
+        float[] bias = new float[32];
+        bias[3] = 1.5f;
+        TinyLlamaGguf.writer("qwen2", 1).addTensor("blk.0.attn_q.bias", Shape.of(32), bias).write(file);
+        try (Arena arena = Arena.ofConfined()) {
+            ParsedModel model = load(file, arena);
+            assertEquals(1.5f, model.weights().layers().get(0).get(LayerWeights.BQ).getFloat(3));
+            assertTrue(model.weights().layers().get(1).find(LayerWeights.BQ).isEmpty());
+        }
+        Path wrong = dir.resolve("wrongbias.gguf");
+        TinyLlamaGguf.writer("qwen2", 1).addTensor("blk.0.attn_k.bias", Shape.of(32), bias).write(wrong);
+        assertMessage(failure(wrong), "blk.0.attn_k.bias has shape [32], expected [16]");
+    }
+
+    @Test
+    void fusedTensorsAreSplitIntoViewsOfTheirRows() throws IOException {
+        int dim = TinyLlamaGguf.DIM;
+        int kvDim = TinyLlamaGguf.KV_HEADS * dim / TinyLlamaGguf.HEADS;
+        int hidden = TinyLlamaGguf.HIDDEN;
+        Path file = dir.resolve("phi3.gguf");
+        GgufWriter w = TinyLlamaGguf.writer("phi3", 1, n -> !n.matches("blk\\.\\d+\\.(attn_[qkv]|ffn_gate|ffn_up)\\.weight"));
+        for (int l = 0; l < TinyLlamaGguf.LAYERS; l++) {
+            float[] qkv = new float[(dim + 2 * kvDim) * dim];
+            for (int i = 0; i < qkv.length; i++) {
+                qkv[i] = i; // row r holds r * dim .. r * dim + dim - 1
+            }
+            float[] up = new float[2 * hidden * dim];
+            for (int i = 0; i < up.length; i++) {
+                up[i] = -i;
+            }
+            w.addTensor("blk." + l + ".attn_qkv.weight", Shape.of(dim + 2 * kvDim, dim), qkv);
+            w.addTensor("blk." + l + ".ffn_up.weight", Shape.of(2 * hidden, dim), up);
+        }
+        w.write(file);
+        try (Arena arena = Arena.ofConfined()) {
+            LayerWeights layer = load(file, arena).weights().layers().get(1);
+            assertEquals(Shape.of(dim, dim), layer.wq().shape());
+            assertEquals(Shape.of(kvDim, dim), layer.wk().shape());
+            assertEquals(0f, layer.wq().getFloat(0));
+            assertEquals((float) dim * dim, layer.wk().getFloat(0), "k starts after the q rows");
+            assertEquals((float) (dim + kvDim) * dim + 5, layer.wv().getFloat(5), "v starts after the k rows");
+            assertEquals(Shape.of(hidden, dim), layer.wGate().shape());
+            assertEquals(0f, layer.wGate().getFloat(0), "the first half of a doubled ffn_up is the gate");
+            assertEquals((float) -hidden * dim, layer.wUp().getFloat(0), "the second half is the up projection");
+        }
     }
 
     @Test
@@ -100,7 +153,8 @@ class GgufModelReaderTest {
 
     @Test
     void unsupportedArchitecturesAreRejected() throws IOException {
-        assertMessage(failure(TinyLlamaGguf.write(dir.resolve("gemma.gguf"), "gemma")), "architecture gemma is not supported");
+        assertMessage(failure(TinyLlamaGguf.write(dir.resolve("granite.gguf"), "granite")), "architecture granite is not supported");
+        assertMessage(failure(TinyLlamaGguf.write(dir.resolve("gemma3.gguf"), "gemma3")), "architecture gemma3 is not supported");
         assertMessage(failure(TinyLlamaGguf.write(dir.resolve("bert.gguf"), "bert")), "unknown or unsupported architecture \"bert\"");
     }
 
@@ -129,13 +183,13 @@ class GgufModelReaderTest {
 
     @Test
     void unsupportedTensorTypeIsNamed() throws IOException {
-        Path file = dir.resolve("q4k.gguf");
-        new GgufWriter().addTensor("w", GgmlType.Q4_K, Shape.of(1, 256), java.lang.foreign.MemorySegment.ofArray(new byte[144])).write(file);
+        Path file = dir.resolve("iq2xxs.gguf");
+        new GgufWriter().addTensor("w", GgmlType.IQ2_XXS, Shape.of(1, 256), java.lang.foreign.MemorySegment.ofArray(new byte[66])).write(file);
         try (Arena arena = Arena.ofConfined()) {
             GgufFile gguf = GgufFile.open(file, arena);
-            assertEquals(12, gguf.tensorInfos().getFirst().typeId());
+            assertEquals(16, gguf.tensorInfos().getFirst().typeId());
             ModelFormatException e = assertThrows(ModelFormatException.class, () -> gguf.tensor("w"));
-            assertMessage(e, "unsupported tensor type Q4_K", "in tensor w", file.toString());
+            assertMessage(e, "unsupported tensor type IQ2_XXS", "in tensor w", file.toString());
         }
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Dequantizer;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.quant.BlockQuantizer;
@@ -110,7 +111,7 @@ class GgufWriterRoundTripTest {
             assertBytes(f16, gguf.tensor("f16"), DType.F16, Shape.of(2, 32));
             assertBytes(q8, gguf.tensor("q8"), DType.Q8_0, Shape.of(4, 64));
             assertBytes(q4, gguf.tensor("q4"), DType.Q4_0, Shape.of(2, 96));
-            float[] q8Back = BlockQuantizer.dequantize(DType.Q8_0, gguf.tensor("q8").data(), q8Values.length);
+            float[] q8Back = Dequantizer.dequantize(DType.Q8_0, gguf.tensor("q8").data(), q8Values.length);
             for (int i = 0; i < q8Values.length; i++) {
                 assertEquals(q8Values[i], q8Back[i], 0.05f, "q8 value " + i);
             }

@@ -1,0 +1,55 @@
+package io.llmnpu.runtime.cli;
+
+import io.llmnpu.runtime.api.LlmRuntime;
+import io.llmnpu.runtime.api.RuntimeOptions;
+import io.llmnpu.runtime.osgi.BackendHost;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/**
+ * The options that say which model runs where, shared by the commands that hold a model open
+ * ({@code chat}, {@code serve}). Device options for the NPU path belong here too, so every such command
+ * gets them at once.
+ */
+final class RuntimeMixin {
+
+    @Option(names = {"-m", "--model"}, description = "GGUF file or llama2.c checkpoint (default: stories260K from ../shared/models or $LLMNPU_MODEL).")
+    Path model;
+
+    @Option(names = "--tokenizer", description = "Tokenizer .bin for a llama2.c checkpoint (default: found next to it).")
+    Path tokenizer;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Kernel threads; 0 = one per core (default).")
+    int threads;
+
+    @Option(names = {"-c", "--ctx"}, defaultValue = "0", description = "Context length of each KV slot; 0 = the model's (default).")
+    int contextLength;
+
+    @Option(names = "--chunk", defaultValue = "" + RuntimeOptions.DEFAULT_CHUNK_SIZE, description = "Prefill chunk size (default: ${DEFAULT-VALUE}).")
+    int chunk;
+
+    @Option(names = "--backend", description = "Backend to prefer (default: the best device, CPU last).")
+    String backend;
+
+    @Option(names = "--bundles", paramLabel = "DIR", description = {
+        "Take backends from the OSGi bundles in DIR instead of the class path; jars added to or",
+        "removed from DIR while the model runs are plugged in or unplugged."})
+    Path bundles;
+
+    RuntimeOptions options() {
+        return RuntimeOptions.of(ModelLocator.resolve(model)).withTokenizer(tokenizer).withBackend(backend)
+                .withThreads(threads).withContextLength(contextLength).withChunkSize(chunk)
+                .withProgress(ConsoleProgress.stderr());
+    }
+
+    /** The backend host for {@code --bundles}, or null when backends come from the class path. */
+    BackendHost startHost() {
+        return bundles == null ? null : BackendHost.start(bundles);
+    }
+
+    /** Opens the runtime on {@code host}'s backends, or on the class path's when it is null. */
+    LlmRuntime open(BackendHost host) {
+        RuntimeOptions options = options();
+        return host == null ? LlmRuntime.open(options) : LlmRuntime.open(options, host.registry());
+    }
+}
