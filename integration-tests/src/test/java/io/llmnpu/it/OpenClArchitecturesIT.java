@@ -11,6 +11,7 @@ import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.InferenceSession;
+import io.llmnpu.tck.skip.RequiresBackend;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,8 +22,10 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Every architecture whole on the OpenCL backend: the five highest logits after the prompt are
  * llama.cpp's (in order, within 1e-3 relative), and the logits of the decode steps that follow stay
- * with the CPU backend's along llama.cpp's greedy path.
+ * with the CPU backend's along llama.cpp's greedy path. Skipped, with the reason printed, where
+ * OpenCL cannot run.
  */
+@RequiresBackend("opencl")
 class OpenClArchitecturesIT {
     private static final Path REFERENCE = Path.of(System.getProperty("llmnpu.shared.dir", "../shared"), "reference");
     private static final int DECODE_STEPS = 6;
