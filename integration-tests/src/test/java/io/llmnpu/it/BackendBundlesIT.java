@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.backend.BackendProvider;
 import io.llmnpu.backend.cpu.CpuBackendProvider;
+import io.llmnpu.backend.vulkan.VulkanBackendProvider;
 import io.llmnpu.it.twin.TwinActivator;
 import io.llmnpu.runtime.api.CancellationToken;
 import io.llmnpu.runtime.api.GenerationRequest;
@@ -203,6 +204,68 @@ class BackendBundlesIT {
         assertFalse(logged.contains("[WARN]") || logged.contains("[ERROR]"), "problems logged:\n" + logged);
         assertEquals(List.of(), newThreads(threadsBefore), "threads left running after close");
         assertEquals(storageBefore, osgiStorageDirs(), "framework storage left behind");
+    }
+
+    /**
+     * The Vulkan bundle (LWJGL and its native libraries inside) runs the model, is unplugged and plugged
+     * in again twice while one greedy generation goes on; the text stays the reference text. Plugging it
+     * in again loads LWJGL's JNI library into a new bundle class loader while the old one may still be
+     * alive, which the JVM allows only from another file.
+     */
+    @Test
+    void vulkanBundleUnpluggedAndPluggedInMidGenerationKeepsTheText() throws Exception {
+        String reason = new VulkanBackendProvider().unavailableReason();
+        Assumptions.assumeTrue(reason.isEmpty(), () -> "Vulkan not available here: " + reason);
+        GenerationRequest greedy = GenerationRequest.greedy("Once upon a time", 60);
+        Path bundles = Files.createDirectories(work.resolve("bundles"));
+        BundleJars.drop(BundleJars.cpuBundle(), bundles, "cpu.jar");
+        BundleJars.drop(BundleJars.vulkanBundle(), bundles, "vulkan.jar");
+        Set<Path> storageBefore = osgiStorageDirs();
+        Set<Path> nativesBefore = lwjglFolders();
+        Set<Thread> threadsBefore = threads();
+
+        List<String> deviceAtToken = new ArrayList<>();
+        GenerationResult result;
+        try (BackendHost host = BackendHost.start(bundles, POLL)) {
+            BackendRegistry registry = host.registry();
+            assertEquals(Set.of("cpu", "vulkan"), Set.copyOf(providerNames(registry)));
+            try (LlmRuntime llm = LlmRuntime.open(options().withBackend("vulkan"), registry)) {
+                assertEquals("vulkan/vulkan0", llm.deviceName());
+                Path vulkanJar = bundles.resolve("vulkan.jar");
+                result = llm.generate(greedy, (id, text) -> {
+                    int n = deviceAtToken.size();
+                    try {
+                        switch (n) {
+                            case 5, 35 -> Files.delete(vulkanJar);
+                            case 10, 40 -> await("the Vulkan backend is unplugged", () -> !providerNames(registry).contains("vulkan"));
+                            case 20 -> BundleJars.drop(BundleJars.vulkanBundle(), bundles, "vulkan.jar");
+                            case 25 -> await("the Vulkan backend is plugged in", () -> providerNames(registry).contains("vulkan"));
+                            default -> { }
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    deviceAtToken.add(llm.deviceName());
+                }, new CancellationToken());
+            }
+            assertEquals(List.of("io.llmnpu.backend.cpu"), host.bundles().stream().map(BundleStatus::symbolicName).toList());
+        }
+        assertEquals("Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+                + "One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily",
+                "Once upon a time" + result.text());
+        assertEquals("vulkan/vulkan0", deviceAtToken.get(4), deviceAtToken.toString());
+        assertEquals("cpu/cpu0", deviceAtToken.get(15), deviceAtToken.toString());
+        assertTrue(deviceAtToken.subList(26, 36).contains("vulkan/vulkan0"), "plugged in again, Vulkan ran steps: " + deviceAtToken);
+        assertEquals("cpu/cpu0", deviceAtToken.get(45), deviceAtToken.toString());
+        assertEquals(List.of(), newThreads(threadsBefore), "threads left running after close");
+        assertEquals(storageBefore, osgiStorageDirs(), "framework storage left behind");
+        assertEquals(nativesBefore, lwjglFolders(), "extracted native libraries left behind");
+    }
+
+    private static Set<Path> lwjglFolders() throws IOException {
+        try (Stream<Path> tmp = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return Set.copyOf(tmp.filter(p -> p.getFileName().toString().startsWith("llmnpu-lwjgl-")).toList());
+        }
     }
 
     @Test

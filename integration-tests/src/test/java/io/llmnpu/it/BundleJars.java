@@ -22,10 +22,19 @@ final class BundleJars {
 
     /** The CPU backend bundle the reactor built (surefire passes its path). */
     static Path cpuBundle() {
-        Path jar = Path.of(System.getProperty("llmnpu.cpu.bundle", "../bundles/backend-cpu-vector-bundle/target/missing.jar"));
+        return built("llmnpu.cpu.bundle", "bundles/backend-cpu-vector-bundle");
+    }
+
+    /** The Vulkan backend bundle the reactor built (surefire passes its path). */
+    static Path vulkanBundle() {
+        return built("llmnpu.vulkan.bundle", "bundles/backend-vulkan-bundle");
+    }
+
+    private static Path built(String property, String module) {
+        Path jar = Path.of(System.getProperty(property, "../" + module + "/target/missing.jar"));
         if (!Files.isRegularFile(jar)) {
-            throw new AssertionError("the CPU backend bundle " + jar + " has not been built; run 'mvn verify' "
-                    + "(or 'mvn package -DskipTests -pl bundles/backend-cpu-vector-bundle -am' before the tests)");
+            throw new AssertionError("the bundle " + jar + " has not been built; run 'mvn verify' "
+                    + "(or 'mvn package -DskipTests -pl " + module + " -am' before the tests)");
         }
         return jar;
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.llmnpu.backend.vulkan.VulkanBackendProvider;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -69,6 +70,20 @@ class LauncherIT {
         assertTrue(r.stdout().startsWith("Once upon a time, there was a little girl named Lily. She loved to play outside in the park."),
                 "stdout was: " + r.stdout());
         assertTrue(r.stderr().contains("tok/s"), "speed line missing from stderr: " + r.stderr());
+    }
+
+    @Test
+    void generateOnVulkanPrintsTheCpuText() throws Exception {
+        assumeDefaultModel();
+        String reason = new VulkanBackendProvider().unavailableReason();
+        assumeTrue(reason.isEmpty(), () -> "Vulkan not available here: " + reason);
+        Result cpu = run("generate", "Once upon a time", "--backend", "cpu", "-t", "0", "-n", "60");
+        Result vulkan = run("generate", "Once upon a time", "--backend", "vulkan", "-t", "0", "-n", "60");
+        assertEquals(0, cpu.exitCode(), cpu.stderr());
+        assertEquals(0, vulkan.exitCode(), vulkan.stderr());
+        assertTrue(vulkan.stderr().contains("vulkan/vulkan0"), "the run names its device: " + vulkan.stderr());
+        assertEquals(cpu.stdout(), vulkan.stdout());
+        assertTrue(vulkan.stdout().startsWith("Once upon a time, there was a little girl named Lily."), vulkan.stdout());
     }
 
     @Test
