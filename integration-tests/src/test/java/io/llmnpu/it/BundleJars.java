@@ -25,6 +25,11 @@ final class BundleJars {
         return built("llmnpu.cpu.bundle", "bundles/backend-cpu-vector-bundle");
     }
 
+    /** The bundle of the CPU backend with oneDNN int8 products, which the reactor built. */
+    static Path nativeBundle() {
+        return built("llmnpu.native.bundle", "bundles/backend-cpu-native-bundle");
+    }
+
     /** The Vulkan backend bundle the reactor built (surefire passes its path). */
     static Path vulkanBundle() {
         return built("llmnpu.vulkan.bundle", "bundles/backend-vulkan-bundle");

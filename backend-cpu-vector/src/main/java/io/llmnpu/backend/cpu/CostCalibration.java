@@ -17,7 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The CPU backend's cost rates for this machine: read from a per-machine cache file when one matches,
+ * Cost rates of a backend on this machine: read from a per-machine cache file when one matches,
  * otherwise measured once and written there. Measuring takes about a second and a half (mostly JIT warm-up), and backends are
  * created by every command, so a second start reads the file instead.
  *
@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * key is stored in the file too: a file that does not parse, has another key or holds nonsense rates is
  * ignored and rewritten.
  */
-final class CostCalibration {
+public final class CostCalibration {
 
     static final String CACHE_PROPERTY = "llmnpu.costs.cache";
     /** Raise when the measurement or the file changes meaning, so old files are no longer read. */
@@ -37,23 +37,32 @@ final class CostCalibration {
     private static final Logger LOG = LoggerFactory.getLogger(CostCalibration.class);
     private static final Pattern FIELD = Pattern.compile("\"(\\w+)\"\\s*:\\s*(\"(?:[^\"\\\\]|\\\\.)*\"|[-+0-9.eE]+)");
 
+    private final String kind;
     private final Optional<Path> cacheDir;
     private final String machineKey;
     private final Supplier<CostConstants> measurement;
 
+    /** The CPU backend's own rates. */
+    CostCalibration(Optional<Path> cacheDir, String machineKey, Supplier<CostConstants> measurement) {
+        this("cpu", cacheDir, machineKey, measurement);
+    }
+
     /**
+     * @param kind        what is measured, a word that starts the cache file's name (e.g. {@code cpu})
      * @param cacheDir    where cache files live; empty disables caching and measuring
      * @param machineKey  what a cached result is valid for
      * @param measurement measures the rates on this machine
      */
-    CostCalibration(Optional<Path> cacheDir, String machineKey, Supplier<CostConstants> measurement) {
+    public CostCalibration(String kind, Optional<Path> cacheDir, String machineKey,
+                           Supplier<CostConstants> measurement) {
+        this.kind = kind;
         this.cacheDir = cacheDir;
         this.machineKey = machineKey;
         this.measurement = measurement;
     }
 
     /** The cache directory the system property asks for; empty for {@code none}. */
-    static Optional<Path> configuredCacheDir() {
+    public static Optional<Path> configuredCacheDir() {
         String configured = System.getProperty(CACHE_PROPERTY, "").strip();
         if (configured.equalsIgnoreCase("none")) {
             return Optional.empty();
@@ -65,14 +74,19 @@ final class CostCalibration {
     }
 
     /** CPU model (or architecture and processor count), threads, JDK and format version. */
-    static String machineKey(int threads) {
+    public static String machineKey(int threads) {
         return "cpu=" + cpuModel() + ";threads=" + threads + ";jdk=" + Runtime.version()
                 + ";format=" + FORMAT_VERSION;
     }
 
     CostConstants constants(int threads) {
+        return constants(CostConstants.defaults(threads));
+    }
+
+    /** The rates: cached, or measured now and cached, or {@code defaults} when caching is turned off. */
+    public CostConstants constants(CostConstants defaults) {
         if (cacheDir.isEmpty()) {
-            return CostConstants.defaults(threads);
+            return defaults;
         }
         Path file = cacheFile();
         Optional<CostConstants> cached = read(file);
@@ -80,7 +94,7 @@ final class CostCalibration {
             return cached.get();
         }
         CostConstants measured = measurement.get();
-        LOG.info("cpu cost rates measured: {} GFLOP/s, {} GB/s",
+        LOG.info("{} cost rates measured: {} GFLOP/s, {} GB/s", kind,
                 String.format(Locale.ROOT, "%.1f", measured.flopsPerSecond() / 1e9),
                 String.format(Locale.ROOT, "%.1f", measured.bytesPerSecond() / 1e9));
         write(file, measured);
@@ -88,7 +102,7 @@ final class CostCalibration {
     }
 
     Path cacheFile() {
-        return cacheDir.orElseThrow().resolve("cpu-" + hash(machineKey) + ".json");
+        return cacheDir.orElseThrow().resolve(kind + "-" + hash(machineKey) + ".json");
     }
 
     private Optional<CostConstants> read(Path file) {
@@ -135,8 +149,8 @@ final class CostCalibration {
             Files.writeString(tmp, json, StandardCharsets.UTF_8);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | UnsupportedOperationException e) {
-            LOG.warn("could not cache cpu cost rates in {} (set -D{}=none to skip calibration): {}",
-                    file, CACHE_PROPERTY, e.toString());
+            LOG.warn("could not cache {} cost rates in {} (set -D{}=none to skip calibration): {}",
+                    kind, file, CACHE_PROPERTY, e.toString());
         }
     }
 

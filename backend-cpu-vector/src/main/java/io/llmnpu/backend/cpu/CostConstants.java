@@ -1,20 +1,22 @@
 package io.llmnpu.backend.cpu;
 
 /**
- * The two rates the CPU cost model prices ops with, for all of the backend's threads together, and
- * where they came from (shown by {@code llmnpu backends}).
+ * The two rates a cost model prices ops with, for all of the backend's threads together, and where
+ * they came from (shown by {@code llmnpu backends}). For the Vector API kernels these are the F32 rate
+ * of the prefill GEMM and the read rate of the decode matvec; a {@link MatrixEngine} measures its own
+ * arithmetic (e.g. int8 operations) and memory passes.
  *
- * @param flopsPerSecond sustained floating-point rate of the prefill GEMM
- * @param bytesPerSecond sustained read rate of the decode matvec, which streams weights from memory
+ * @param flopsPerSecond sustained arithmetic rate (operations a second; a multiply-add counts as two)
+ * @param bytesPerSecond sustained rate of the memory-bound work (bytes a second)
  * @param source         "measured now", "cached &lt;file&gt;" or "defaults"
  */
-record CostConstants(double flopsPerSecond, double bytesPerSecond, String source) {
+public record CostConstants(double flopsPerSecond, double bytesPerSecond, String source) {
 
     /** The fixed rates used when nothing is measured: about 20 GFLOP/s per thread and 10 GB/s. */
     static final double DEFAULT_FLOPS_PER_THREAD = 20e9;
     static final double DEFAULT_BYTES_PER_SECOND = 10e9;
 
-    CostConstants {
+    public CostConstants {
         if (!(flopsPerSecond > 0) || !Double.isFinite(flopsPerSecond)
                 || !(bytesPerSecond > 0) || !Double.isFinite(bytesPerSecond)) {
             throw new IllegalArgumentException("cost rates must be positive and finite, got "
@@ -26,7 +28,7 @@ record CostConstants(double flopsPerSecond, double bytesPerSecond, String source
         return new CostConstants(DEFAULT_FLOPS_PER_THREAD * threads, DEFAULT_BYTES_PER_SECOND, "defaults");
     }
 
-    CostConstants from(String newSource) {
+    public CostConstants from(String newSource) {
         return new CostConstants(flopsPerSecond, bytesPerSecond, newSource);
     }
 }

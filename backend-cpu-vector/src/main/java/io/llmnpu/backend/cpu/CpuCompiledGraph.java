@@ -39,6 +39,7 @@ final class CpuCompiledGraph implements CompiledGraph {
     private final Tensor[] intermediates;
     private final List<Binding> bindings;
     private final List<Kernel> kernels;
+    private final List<MatrixProduct> products;
     private final List<String> labels;
     private final boolean weightsShareable;
     private final long scratchBytes;
@@ -46,14 +47,15 @@ final class CpuCompiledGraph implements CompiledGraph {
     private boolean warnedSerial;
 
     private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
-                             List<Binding> bindings, List<Kernel> kernels, List<String> labels,
-                             boolean weightsShareable, long scratchBytes) {
+                             List<Binding> bindings, List<Kernel> kernels, List<MatrixProduct> products,
+                             List<String> labels, boolean weightsShareable, long scratchBytes) {
         this.graph = graph;
         this.backend = backend;
         this.arena = arena;
         this.intermediates = intermediates;
         this.bindings = bindings;
         this.kernels = kernels;
+        this.products = products;
         this.labels = labels;
         this.weightsShareable = weightsShareable;
         this.scratchBytes = scratchBytes;
@@ -62,7 +64,7 @@ final class CpuCompiledGraph implements CompiledGraph {
     static CpuCompiledGraph compile(Subgraph graph, CpuBackend backend) {
         for (Op op : graph.ops()) {
             try {
-                OpChecker.check(op);
+                OpChecker.check(op, backend.engine());
             } catch (BackendException e) {
                 throw new BackendException("graph " + graph.name() + ": " + e.getMessage(), e);
             }
@@ -102,6 +104,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         }
 
         Arena arena = Arena.ofShared();
+        List<MatrixProduct> products = new ArrayList<>();
         try {
             BufferPlan plan = BufferPlan.of(graph.ops(), bound.keySet());
             MemorySegment[] buffers = new MemorySegment[plan.buffers()];
@@ -121,15 +124,35 @@ final class CpuCompiledGraph implements CompiledGraph {
             List<Kernel> kernels = new ArrayList<>();
             List<String> labels = new ArrayList<>();
             Workspace workspace = new Workspace();
+            MatrixEngine engine = backend.engine();
+            List<Op> engineOps = graph.ops().stream().filter(engine::accepts).toList();
+            if (!engineOps.isEmpty()) {
+                products.addAll(engine.prepare(engineOps, weightsShareable ? backend.pool() : ParallelLoop.serial()));
+                if (products.size() != engineOps.size()) {
+                    throw new IllegalStateException("matrix engine " + engine.description() + " prepared "
+                            + products.size() + " products for " + engineOps.size() + " ops");
+                }
+            }
+            int nextProduct = 0;
             for (Op op : graph.ops()) {
-                kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace));
+                if (nextProduct < engineOps.size() && engineOps.get(nextProduct) == op) {
+                    kernels.add(new ProductKernel(slotOf.get(op.inputs().getFirst().id()),
+                            slotOf.get(op.outputs().getFirst().id()), products.get(nextProduct++)));
+                } else {
+                    kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace));
+                }
                 labels.add(OpChecker.describe(op));
             }
             LOG.debug("compiled graph {}: {} ops, {} bound values, {} bytes of intermediates in {} buffers",
                     graph.name(), kernels.size(), bound.size(), scratchBytes, buffers.length);
             return new CpuCompiledGraph(graph, backend, arena, intermediates, List.copyOf(bound.values()),
-                    List.copyOf(kernels), List.copyOf(labels), weightsShareable, scratchBytes);
+                    List.copyOf(kernels), List.copyOf(products), List.copyOf(labels), weightsShareable, scratchBytes);
         } catch (RuntimeException | OutOfMemoryError e) {
+            try {
+                closeAll(products);
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             arena.close();
             if (e instanceof BackendException be) {
                 throw be;
@@ -145,12 +168,32 @@ final class CpuCompiledGraph implements CompiledGraph {
             case Op.Linear l -> List.of(l.weight().data());
             case Op.OutlierShadow o -> List.of(o.weight().data());
             case Op.ShadowMerge m -> List.of(m.weight().data());
+            case Op.QuantizedLinear q -> List.of(q.weights().data());
             case Op.LayerNorm n -> n.bias() == null ? List.of(n.weight().data())
                     : List.of(n.weight().data(), n.bias().data());
             case Op.AddBias b -> List.of(b.bias().data());
             case Op.Rope r -> r.freqFactors() == null ? List.of() : List.of(r.freqFactors().data());
             default -> List.of();
         };
+    }
+
+    /** Closes every product, even if some fail, then reports the first failure. */
+    private static void closeAll(List<MatrixProduct> products) {
+        RuntimeException failure = null;
+        for (MatrixProduct p : products) {
+            try {
+                p.close();
+            } catch (RuntimeException e) {
+                if (failure == null) {
+                    failure = e;
+                } else {
+                    failure.addSuppressed(e);
+                }
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     /** Bytes of off-heap memory the graph's intermediate values occupy (shared by liveness, see {@link BufferPlan}). */
@@ -212,8 +255,12 @@ final class CpuCompiledGraph implements CompiledGraph {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            arena.close();
-            backend.forget(this);
+            try {
+                closeAll(products);
+            } finally {
+                arena.close();
+                backend.forget(this);
+            }
         }
     }
 }

@@ -50,12 +50,14 @@ public final class CpuDevice implements Device {
 
     @Override
     public Affinity affinity(Op op) {
+        MatrixEngine engine = backend.engine();
         try {
-            OpChecker.check(op);
+            OpChecker.check(op, engine);
         } catch (BackendException e) {
             return Affinity.unsupported();
         }
-        return new Affinity(Affinity.Support.NATIVE, backend.costs().seconds(op));
+        double seconds = engine.accepts(op) ? engine.seconds(op) : backend.costs().seconds(op);
+        return new Affinity(Affinity.Support.NATIVE, seconds);
     }
 
     @Override
@@ -71,8 +73,9 @@ public final class CpuDevice implements Device {
     @Override
     public String toString() {
         CostConstants rates = backend.costs().rates();
-        return String.format(Locale.ROOT, "cpu0 (%d threads, %s; costs %.1f GFLOP/s, %.1f GB/s, %s)",
+        String engine = backend.engine() == MatrixEngine.NONE ? "" : "; matrix products: " + backend.engine().description();
+        return String.format(Locale.ROOT, "cpu0 (%d threads, %s; costs %.1f GFLOP/s, %.1f GB/s, %s%s)",
                 backend.threads(), VectorSpecs.FLOATS, rates.flopsPerSecond() / 1e9, rates.bytesPerSecond() / 1e9,
-                rates.source());
+                rates.source(), engine);
     }
 }

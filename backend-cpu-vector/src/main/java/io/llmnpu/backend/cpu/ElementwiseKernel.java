@@ -8,6 +8,7 @@ import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 
 /** A binary elementwise op over F32 values of equal shape: Add, SiluMul or GeluMul. */
 record ElementwiseKernel(Kind kind, int aSlot, int bSlot, int outSlot, int count) implements Kernel {
@@ -21,9 +22,9 @@ record ElementwiseKernel(Kind kind, int aSlot, int bSlot, int outSlot, int count
         GELU_MUL
     }
 
-    /** Elements per chunk worth another thread: additions are cheap, exponentials cost ~10 ns each. */
+    /** Elements per chunk worth another thread: additions are cheap, exponentials cost more. */
     private static final int ADD_GRAIN = 16384;
-    private static final int SILU_GRAIN = 2048;
+    private static final int SILU_GRAIN = 4096;
 
     @Override
     public void run(Tensor[] values, ParallelLoop loop) {
@@ -53,16 +54,35 @@ record ElementwiseKernel(Kind kind, int aSlot, int bSlot, int outSlot, int count
     }
 
     /**
-     * Scalar on purpose: the vector {@code EXP} is an SVML call when compiled and {@code Math.exp} per
-     * lane before that, which round differently, whereas {@code Math.exp} gives the same result in
-     * every execution mode, so outputs never depend on JIT state or on where chunks split.
+     * silu(g) * u with the sigmoid from {@link VectorMath#expNonPositive} of -|g|, which every execution
+     * mode rounds alike (scalar {@code Math.exp} per value was most of a prefill's FFN time outside the
+     * matrix products): sigmoid(g) = 1 / (1 + e) for g >= 0 and e / (1 + e) below, with e = exp(-|g|).
+     * The tail goes through the same vector code on a padded copy, so a value's result does not depend
+     * on where the chunks of a parallel loop split.
      */
     private static void siluMul(MemorySegment gate, MemorySegment up, MemorySegment out, int from, int to) {
-        for (int i = from; i < to; i++) {
+        int i = from;
+        int bound = from + FLOATS.loopBound(to - from);
+        for (; i < bound; i += LANES) {
             long o = (long) i * Float.BYTES;
-            float g = gate.get(F32, o);
-            out.set(F32, o, g / (1f + (float) Math.exp(-g)) * up.get(F32, o));
+            siluMul(FloatVector.fromMemorySegment(FLOATS, gate, o, LE), FloatVector.fromMemorySegment(FLOATS, up, o, LE))
+                    .intoMemorySegment(out, o, LE);
         }
+        if (i < to) {
+            float[] g = new float[LANES];
+            float[] u = new float[LANES];
+            int n = to - i;
+            MemorySegment.copy(gate, F32, (long) i * Float.BYTES, g, 0, n);
+            MemorySegment.copy(up, F32, (long) i * Float.BYTES, u, 0, n);
+            siluMul(FloatVector.fromArray(FLOATS, g, 0), FloatVector.fromArray(FLOATS, u, 0)).intoArray(g, 0);
+            MemorySegment.copy(g, 0, out, F32, (long) i * Float.BYTES, n);
+        }
+    }
+
+    private static FloatVector siluMul(FloatVector g, FloatVector u) {
+        FloatVector e = VectorMath.expNonPositive(g.abs().neg());
+        FloatVector numerator = FloatVector.broadcast(FLOATS, 1f).blend(e, g.compare(VectorOperators.LT, 0f));
+        return g.mul(numerator.div(e.add(1f))).mul(u);
     }
 
     /** Vector GELU (see {@link VectorMath#gelu}); the tail goes through the same code, padded. */

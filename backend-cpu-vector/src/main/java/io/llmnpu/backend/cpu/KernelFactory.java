@@ -65,7 +65,7 @@ final class KernelFactory {
             case Op.Add add -> new ElementwiseKernel(ElementwiseKernel.Kind.ADD, slots.applyAsInt(add.a()),
                     slots.applyAsInt(add.b()), slots.applyAsInt(add.out()),
                     Math.toIntExact(add.a().shape().elements()));
-            case Op.QuantizedLinear q -> throw new IllegalStateException(label + ": OpChecker admits no QuantizedLinear");
+            case Op.QuantizedLinear q -> throw new IllegalStateException(label + ": only a matrix engine runs QuantizedLinear");
             case Op.OutlierShadow s -> {
                 RowGeometry g = RowGeometry.of(s.in().shape());
                 yield new OutlierShadowKernel(slots.applyAsInt(s.in()), slots.applyAsInt(s.out()), g.rows(), g.width(),

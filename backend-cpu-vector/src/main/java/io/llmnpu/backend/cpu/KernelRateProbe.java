@@ -15,7 +15,8 @@ import java.util.Map;
  * an F32 Linear of {@value #GEMM_ROWS} token rows (the tiled GEMM of prefill) for the FLOP rate, and a
  * one-row F32 Linear over a weight larger than typical caches (the decode matvec) for the streaming
  * read rate. Each is warmed up first so the JIT has compiled the kernels, then the best of the timed
- * runs counts, which filters out interruptions by other processes. About 1.5 s in all.
+ * runs counts, which filters out interruptions by other processes. About 2 s in all, more on a busy
+ * machine, whose JIT takes longer to compile the kernels.
  */
 final class KernelRateProbe {
 
@@ -32,13 +33,12 @@ final class KernelRateProbe {
      * Warm-up time per probe. The GEMM's Vector API code runs about a hundred times slower until C2
      * has compiled it, which took about a second of small runs on a busy two-core machine (a few
      * hundred runs, through several slower plateaus, so no early stop on "no more improvement" is
-     * safe); the row-dot path compiles sooner. The result is cached per machine, so this is paid once.
+     * safe); the row-dot path compiles sooner. These are minimums: the warm-up goes on until the JIT
+     * has settled ({@link KernelTimer}). The result is cached per machine, so this is paid once.
      */
     private static final long GEMM_WARMUP_NANOS = 1_200_000_000L;
     private static final long MATVEC_WARMUP_NANOS = 300_000_000L;
     private static final long MEASURE_NANOS = 100_000_000L;
-    private static final int MIN_RUNS = 3;
-    private static final int MAX_RUNS = 5000;
 
     private KernelRateProbe() {
     }
@@ -56,34 +56,45 @@ final class KernelRateProbe {
 
     /**
      * The fastest run of out[rows, n] = x[rows, k] · w[n, k]^T. A small product of the same row count
-     * (same kernel path) runs first: the Vector API is two orders of magnitude slower until the JIT has
-     * compiled it, and small runs reach the compile thresholds in a fraction of the time large ones take.
+     * (same kernel path) warms up first: the Vector API is two orders of magnitude slower until the JIT
+     * has compiled it, and small runs reach the compile thresholds in a fraction of the time large ones
+     * take; then the large one until the JIT has settled on it too ({@link KernelTimer}).
      */
     private static double bestSeconds(CpuDevice device, Arena arena, int rows, int k, int n, long warmupNanos) {
-        timeRuns(device, arena, rows, WARMUP_K, WARMUP_N, warmupNanos);
-        return timeRuns(device, arena, rows, k, n, MEASURE_NANOS) / 1e9;
+        try (Product small = new Product(device, arena, rows, WARMUP_K, WARMUP_N);
+             Product large = new Product(device, arena, rows, k, n)) {
+            KernelTimer.warmUp(small, warmupNanos);
+            KernelTimer.warmUp(large, 0);
+            return KernelTimer.fastestNanos(large, MEASURE_NANOS) / 1e9;
+        }
     }
 
-    /** Runs the product for about {@code budgetNanos} (at least {@link #MIN_RUNS} times); the fastest run. */
-    private static long timeRuns(CpuDevice device, Arena arena, int rows, int k, int n, long budgetNanos) {
-        SubgraphBuilder b = new SubgraphBuilder("cost-probe");
-        Value x = b.input("x", DType.F32, Shape.of(rows, k));
-        Tensor w = filled(Tensor.allocate(arena, "w", DType.F32, Shape.of(n, k)));
-        Value y = b.value("y", DType.F32, Shape.of(rows, n));
-        b.add(new Op.Linear(x, w, y));
-        b.output(y);
-        Map<Value, Tensor> bindings = Map.of(
-                x, filled(Tensor.allocate(arena, "x", DType.F32, x.shape())),
-                y, Tensor.allocate(arena, "y", DType.F32, y.shape()));
-        try (CompiledGraph g = device.compile(b.build())) {
-            long end = System.nanoTime() + budgetNanos;
-            long best = Long.MAX_VALUE;
-            for (int i = 0; i < MAX_RUNS && (i < MIN_RUNS || System.nanoTime() < end); i++) {
-                long start = System.nanoTime();
-                g.execute(bindings);
-                best = Math.min(best, System.nanoTime() - start);
-            }
-            return Math.max(best, 1);
+    /** One compiled product with its tensors, run by {@link #run()}. */
+    private static final class Product implements Runnable, AutoCloseable {
+        private final CompiledGraph graph;
+        private final Map<Value, Tensor> bindings;
+
+        Product(CpuDevice device, Arena arena, int rows, int k, int n) {
+            SubgraphBuilder b = new SubgraphBuilder("cost-probe");
+            Value x = b.input("x", DType.F32, Shape.of(rows, k));
+            Tensor w = filled(Tensor.allocate(arena, "w", DType.F32, Shape.of(n, k)));
+            Value y = b.value("y", DType.F32, Shape.of(rows, n));
+            b.add(new Op.Linear(x, w, y));
+            b.output(y);
+            bindings = Map.of(
+                    x, filled(Tensor.allocate(arena, "x", DType.F32, x.shape())),
+                    y, Tensor.allocate(arena, "y", DType.F32, y.shape()));
+            graph = device.compile(b.build());
+        }
+
+        @Override
+        public void run() {
+            graph.execute(bindings);
+        }
+
+        @Override
+        public void close() {
+            graph.close();
         }
     }
 

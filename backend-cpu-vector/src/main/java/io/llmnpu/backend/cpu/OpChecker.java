@@ -22,7 +22,18 @@ final class OpChecker {
         return op.getClass().getSimpleName() + " -> " + op.outputs().getFirst();
     }
 
-    /** @throws BackendException naming the op and the offending value if the CPU cannot run {@code op} */
+    /**
+     * @throws BackendException naming the op and the offending value if the CPU cannot run {@code op},
+     *                          either at all or with {@code engine} for its matrix products
+     */
+    static void check(Op op, MatrixEngine engine) {
+        check(op);
+        require(op, !(op instanceof Op.QuantizedLinear) || engine.accepts(op), "the CPU's Vector API kernels do "
+                + "not run INT8 QuantizedLinear ops; place them on an NPU device (e.g. the npu-ref backend) or a "
+                + "CPU backend with int8 matrix products (cpu-native)");
+    }
+
+    /** @throws BackendException naming the op and the offending value if its shapes or types are wrong */
     static void check(Op op) {
         switch (op) {
             case Op.Embedding e -> {
@@ -148,8 +159,14 @@ final class OpChecker {
                 requireSameShape(op, add.a(), add.out());
                 requireDType(op, add.out(), DType.F32);
             }
-            case Op.QuantizedLinear q -> require(op, false, "the CPU does not run INT8 QuantizedLinear ops; "
-                    + "place them on an NPU device (e.g. the npu-ref backend)");
+            case Op.QuantizedLinear q -> {
+                // Shapes only: whether the CPU runs it at all is up to its matrix engine (see runnable).
+                RowGeometry in = floatRows(op, q.in());
+                RowGeometry out = floatRows(op, q.out());
+                require(op, q.weights().cols() == in.width() && q.weights().rows() == out.width()
+                        && in.rows() == out.rows(), "weights " + q.weights() + " must be [" + out.width() + ", "
+                        + in.width() + "] for input " + q.in() + " and output " + q.out());
+            }
             case Op.OutlierShadow s -> {
                 RowGeometry in = floatRows(op, s.in());
                 RowGeometry out = floatRows(op, s.out());

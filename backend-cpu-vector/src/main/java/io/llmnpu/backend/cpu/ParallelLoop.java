@@ -1,7 +1,10 @@
 package io.llmnpu.backend.cpu;
 
-/** Runs a {@link RangeTask} over [0, count), possibly split across threads. */
-interface ParallelLoop {
+/**
+ * Runs a {@link RangeTask} over [0, count), possibly split across threads: the backend's worker pool,
+ * which kernels of a {@link MatrixEngine} may use for their own passes over rows.
+ */
+public interface ParallelLoop {
 
     /**
      * Runs {@code task} over every index in [0, count) exactly once and returns when all of it is done.

@@ -2,6 +2,6 @@ package io.llmnpu.backend.cpu;
 
 /** A piece of kernel work over the index range [from, to). */
 @FunctionalInterface
-interface RangeTask {
+public interface RangeTask {
     void run(int from, int to);
 }

@@ -9,13 +9,17 @@ import io.llmnpu.api.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-/** Widens one row of a weight matrix of any readable dtype to F32 (embedding lookups). */
-final class RowDecoder {
+/**
+ * Widens one row of a weight matrix of any readable dtype to F32, in plain scalar code (embedding
+ * lookups; one-off passes such as repacking weights, which are done before the JIT has compiled any
+ * vector kernel).
+ */
+public final class RowDecoder {
 
     private RowDecoder() {
     }
 
-    static boolean canRead(DType dtype) {
+    public static boolean canRead(DType dtype) {
         return switch (dtype) {
             case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> true;
             case I8, I32 -> false;
@@ -23,7 +27,7 @@ final class RowDecoder {
     }
 
     /** Writes row {@code row} of a [rows, width] matrix of {@code dtype} as F32 to {@code dst} at {@code dstOff}. */
-    static void decode(DType dtype, MemorySegment src, long row, int width, MemorySegment dst, long dstOff) {
+    public static void decode(DType dtype, MemorySegment src, long row, int width, MemorySegment dst, long dstOff) {
         long rowOff = row * dtype.byteSize(width);
         switch (dtype) {
             case F32 -> MemorySegment.copy(src, rowOff, dst, dstOff, (long) width * Float.BYTES);

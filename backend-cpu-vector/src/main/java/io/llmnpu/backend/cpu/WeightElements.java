@@ -11,13 +11,13 @@ import java.lang.foreign.MemorySegment;
  * Reads single values of a weight matrix of any readable dtype, for the rare accesses that do not
  * follow rows: one column of the matrix when an outlier shows up in a channel with no compact copy.
  */
-final class WeightElements {
+public final class WeightElements {
 
     private WeightElements() {
     }
 
     /** Value [row, col] of a [rows, width] matrix of {@code dtype} stored in {@code w}. */
-    static float get(DType dtype, MemorySegment w, int row, int col, int width) {
+    public static float get(DType dtype, MemorySegment w, int row, int col, int width) {
         long rowOff = (long) row * dtype.byteSize(width);
         return switch (dtype) {
             case F32 -> w.get(F32, rowOff + (long) col * Float.BYTES);

@@ -19,10 +19,11 @@ import jdk.incubator.vector.VectorOperators;
  * Widens whole rows of a weight matrix [rows, k] of one dtype to F32 in a float[], with vector
  * conversions: the GEMM's way of reading quantized and 16-bit weights. A row is widened once per
  * GEMM call and then used by every token row, so the conversion costs 1/T of the arithmetic. Each
- * value is the exact product {@code quant * scale} rounded to float, as {@link RowDecoder} gives.
+ * value is the exact product {@code quant * scale} rounded to float, as {@link RowDecoder} gives. A
+ * {@link MatrixEngine} reads weights through it too, so every engine sees the same values.
  */
 @FunctionalInterface
-interface WeightRows {
+public interface WeightRows {
 
     /** Writes row {@code row} of {@code w} (k values) as floats to {@code dst[dstOff .. dstOff + k)}. */
     void widen(MemorySegment w, int row, int k, float[] dst, int dstOff);

@@ -21,9 +21,11 @@ final class QuantDevices implements AutoCloseable {
         this.cpuBackend = cpuBackend;
         this.npuBackend = npuBackend;
         this.cpu = cpuBackend.devices().getFirst();
+        // The backend's NPU, or else its first device: a CPU backend with int8 matrix products (cpu-native)
+        // runs the INT8 layers on the CPU's dot-product units; one without them refuses at compile time.
         this.npu = npuBackend == null ? null : npuBackend.devices().stream().filter(d -> d.kind() == DeviceKind.NPU)
-                .findFirst().orElseThrow(() -> new IllegalStateException("backend " + npuBackend.name()
-                        + " has no NPU device"));
+                .findFirst().orElseGet(() -> npuBackend.devices().stream().findFirst().orElseThrow(
+                        () -> new IllegalStateException("backend " + npuBackend.name() + " has no device")));
     }
 
     /**

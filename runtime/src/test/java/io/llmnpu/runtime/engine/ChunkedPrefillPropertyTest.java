@@ -45,9 +45,11 @@ class ChunkedPrefillPropertyTest {
 
     static Stream<Arguments> modelsAndChunks() {
         List<Arguments> cases = new ArrayList<>();
-        for (String model : List.of("stories260K.gguf", "synthetic")) {
-            for (int chunk : List.of(32, 64, 256)) {
-                cases.add(Arguments.of(model, chunk));
+        for (String backend : CpuBackends.NAMES) {
+            for (String model : List.of("stories260K.gguf", "synthetic")) {
+                for (int chunk : List.of(32, 64, 256)) {
+                    cases.add(Arguments.of(model, chunk, backend));
+                }
             }
         }
         return cases.stream();
@@ -57,9 +59,10 @@ class ChunkedPrefillPropertyTest {
         return name.equals("synthetic") ? synthetic : SharedModels.file(name);
     }
 
-    @ParameterizedTest(name = "{0}, chunk {1}")
+    @ParameterizedTest(name = "{0}, chunk {1}, on {2}")
     @MethodSource("modelsAndChunks")
-    void chunkedPrefillEqualsTokenByToken(String modelName, int chunk) {
+    void chunkedPrefillEqualsTokenByToken(String modelName, int chunk, String backend) {
+        CpuBackends.assumeUsable(backend);
         Random random = new Random(31L * chunk + modelName.hashCode());
         int longest = 3 * chunk + 1;
         // Edge lengths (one token, around each chunk boundary, the maximum) plus random ones.
@@ -70,7 +73,7 @@ class ChunkedPrefillPropertyTest {
             lengths.add(1 + random.nextInt(longest));
         }
         try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(model(modelName)).withThreads(2)
-                .withChunkSize(chunk).withContextLength(longest));
+                .withChunkSize(chunk).withContextLength(longest).withBackend(backend));
              InferenceSession single = llm.openSession()) {
             int vocab = llm.model().config().vocabSize();
             int[] tokens = new int[longest];

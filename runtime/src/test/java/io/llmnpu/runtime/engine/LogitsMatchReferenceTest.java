@@ -7,22 +7,37 @@ import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.reference.ReferenceLlama;
 import io.llmnpu.runtime.model.SharedModels;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The engine's logits against the independent double-precision reference forward pass, position by
- * position, for the whole run of a greedy generation.
+ * position, for the whole run of a greedy generation, on each CPU backend.
  */
 class LogitsMatchReferenceTest {
     private static final int POSITIONS = 300;
     private static final double TOLERANCE = 1e-4;
 
-    @ParameterizedTest
-    @ValueSource(strings = {"stories260K.bin", "stories260K.v1.bin", "stories260K.gguf"})
-    void decodeLogitsMatchForHundredsOfPositions(String file) throws Exception {
+    static Stream<Arguments> filesAndBackends() {
+        return List.of("stories260K.bin", "stories260K.v1.bin", "stories260K.gguf").stream()
+                .flatMap(file -> CpuBackends.NAMES.stream().map(backend -> Arguments.of(file, backend)));
+    }
+
+    static Stream<Arguments> chunksAndBackends() {
+        return List.of(1, 16, 32, 64, 256).stream()
+                .flatMap(chunk -> CpuBackends.NAMES.stream().map(backend -> Arguments.of(chunk, backend)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("filesAndBackends")
+    void decodeLogitsMatchForHundredsOfPositions(String file, String backend) throws Exception {
+        CpuBackends.assumeUsable(backend);
         ReferenceLlama reference = new ReferenceLlama(SharedModels.file("stories260K.bin"));
-        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(SharedModels.file(file)).withThreads(2));
+        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(SharedModels.file(file)).withThreads(2)
+                .withBackend(backend));
              InferenceSession session = llm.openSession()) {
             int token = 1;
             double worst = 0;
@@ -45,9 +60,10 @@ class LogitsMatchReferenceTest {
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(ints = {1, 16, 32, 64, 256})
-    void chunkedPrefillMatchesReference(int chunkSize) throws Exception {
+    @ParameterizedTest(name = "chunk {0} on {1}")
+    @MethodSource("chunksAndBackends")
+    void chunkedPrefillMatchesReference(int chunkSize, String backend) throws Exception {
+        CpuBackends.assumeUsable(backend);
         ReferenceLlama reference = new ReferenceLlama(SharedModels.file("stories260K.bin"));
         int[] prompt = new int[117];
         prompt[0] = 1;
@@ -59,7 +75,7 @@ class LogitsMatchReferenceTest {
             expected = reference.forward(prompt[pos], pos);
         }
         try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(SharedModels.file("stories260K.bin"))
-                .withThreads(2).withChunkSize(chunkSize));
+                .withThreads(2).withChunkSize(chunkSize).withBackend(backend));
              InferenceSession session = llm.openSession()) {
             float[] actual = session.feed(prompt);
             double worst = 0;

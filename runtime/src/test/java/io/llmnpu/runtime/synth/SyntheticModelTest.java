@@ -14,6 +14,7 @@ import io.llmnpu.runtime.api.GenerationResult;
 import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.ProgressListener;
 import io.llmnpu.runtime.api.RuntimeOptions;
+import io.llmnpu.runtime.engine.CpuBackends;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelReader;
@@ -37,10 +38,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class SyntheticModelTest {
     /**
@@ -54,27 +59,45 @@ class SyntheticModelTest {
      */
     private static final double REFERENCE_TOLERANCE = 5e-6;
 
+    /** A near tie after an int8 prefill, as a share of the logits' standard deviation. */
+    private static final double INT8_TIE = 0.1;
+
     @TempDir
     Path dir;
 
-    @ParameterizedTest
-    @EnumSource(value = QuantRecipe.class, names = {"Q8_0", "Q4_0", "F16", "F32", "Q4_1", "Q5_0", "Q5_1", "IQ4_NL"})
-    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(QuantRecipe type) throws IOException {
+    /** Every weight type on each CPU backend by name ({@code cpu}, and {@code cpu-native} where oneDNN runs). */
+    static Stream<Arguments> typesAndBackends() {
+        return Stream.of(QuantRecipe.Q8_0, QuantRecipe.Q4_0, QuantRecipe.F16, QuantRecipe.F32, QuantRecipe.Q4_1,
+                        QuantRecipe.Q5_0, QuantRecipe.Q5_1, QuantRecipe.IQ4_NL)
+                .flatMap(type -> CpuBackends.NAMES.stream().map(backend -> Arguments.of(type, backend)));
+    }
+
+    static Stream<Arguments> kQuantMixesAndBackends() {
+        return Stream.of(QuantRecipe.Q2_K, QuantRecipe.Q3_K_M, QuantRecipe.Q4_K_M, QuantRecipe.Q5_K_M, QuantRecipe.Q6_K)
+                .flatMap(type -> CpuBackends.NAMES.stream().map(backend -> Arguments.of(type, backend)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("typesAndBackends")
+    void loadsGeneratesAndMatchesTheReferenceOverDequantizedWeights(QuantRecipe type, String backend) throws IOException {
+        CpuBackends.assumeUsable(backend);
         Path gguf = SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
-        generatesLikeTheReference(gguf, type);
+        generatesLikeTheReference(gguf, type, backend);
     }
 
     /** The k-quant mixes (Q6_K LM head, Q6_K attn_v/ffn_down in layer 1 of 2, ...) at a 256-wide shape. */
-    @ParameterizedTest
-    @EnumSource(value = QuantRecipe.class, names = {"Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K"})
-    void kQuantMixesLoadGenerateAndMatchTheReference(QuantRecipe type) throws IOException {
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("kQuantMixesAndBackends")
+    void kQuantMixesLoadGenerateAndMatchTheReference(QuantRecipe type, String backend) throws IOException {
+        CpuBackends.assumeUsable(backend);
         Path gguf = SyntheticModels.write(dir, "wide-" + type + ".gguf", SyntheticModels.wideGqa(), type, 12);
-        generatesLikeTheReference(gguf, type);
+        generatesLikeTheReference(gguf, type, backend);
     }
 
-    private void generatesLikeTheReference(Path gguf, QuantRecipe type) throws IOException {
+    private void generatesLikeTheReference(Path gguf, QuantRecipe type, String backend) throws IOException {
         ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
-        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(32))) {
+        try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(32)
+                .withBackend(backend))) {
             assertEquals(DType.valueOf(type.baseType().name()), llm.model().weights().layers().getFirst().wq().dtype());
             GenerationResult result = llm.generate(
                     new GenerationRequest("Once upon a time", 40, SamplerConfig.greedy(), false), null, null);
@@ -94,9 +117,13 @@ class SyntheticModelTest {
                     worst = Math.max(worst, maxAbsDiff(expected, actual));
                     if (pos >= prompt.length - 1) {
                         // Greedy generation picked the reference's argmax, unless the top two are a near tie.
+                        // On cpu-native the prompt (17 tokens of this character vocabulary) ran through the
+                        // int8 prefill, whose KV entries differ from float ones by a few percent of the
+                        // logits' spread (see int8PrefillStaysNearTheReference), so a tie is that wide there.
                         int chosen = sequence[pos + 1];
                         int best = argmax(expected);
-                        assertTrue(chosen == best || expected[best] - expected[chosen] < 1e-3,
+                        double tie = backend.equals("cpu-native") ? INT8_TIE * spread(expected) : 1e-3;
+                        assertTrue(chosen == best || expected[best] - expected[chosen] < tie,
                                 type + " position " + pos + ": generated " + chosen + ", reference prefers " + best);
                     }
                 }
@@ -104,6 +131,69 @@ class SyntheticModelTest {
             assertTrue(worst < REFERENCE_TOLERANCE, type + ": logits differ from the reference by " + worst);
             assertTrue(worst > 0 || type == QuantRecipe.F32, "a zero difference suggests the comparison is vacuous");
         }
+    }
+
+    /**
+     * The native backend's int8 prefill (prompt chunks of 16 rows or more over block-quantized weights)
+     * against the double reference over the same weights. Activations are rounded to int8 codes per token
+     * row and weights to codes per output row, so its logits are not float-exact like the Vector API
+     * kernels' (5e-6 above): after two layers of random weights the largest logit error is a few
+     * percent of the logits' standard deviation (measured 3.5% for Q8_0, 4.3% for Q4_0, 5.8% for the
+     * Q4_K_M mix and 4.6% for Q6_K, deterministic for these seeds). On a real model the effect is small: stories260K in Q8_0 scores perplexity 4.1138 on
+     * the evaluation text with int8 prefill against 4.1110 with F32 activations (see the module README).
+     * Decoding the prompt's chunks wrongly would move the logits by their whole spread.
+     */
+    @ParameterizedTest
+    @EnumSource(value = QuantRecipe.class, names = {"Q8_0", "Q4_0", "Q4_K_M", "Q6_K"})
+    void int8PrefillStaysNearTheReference(QuantRecipe type) throws IOException {
+        CpuBackends.assumeUsable("cpu-native");
+        // K-quant rows hold whole 256-value super-blocks: those mixes need the wider shape.
+        Path gguf = type.baseType().blockSize() == 256
+                ? SyntheticModels.write(dir, "wide-" + type + ".gguf", SyntheticModels.wideGqa(), type, 12)
+                : SyntheticModels.write(dir, "small-" + type + ".gguf", SyntheticModels.smallGqa(), type, 11);
+        ReferenceLlama reference = new ReferenceLlama(DequantizedCheckpoint.write(gguf, dir.resolve("small.bin")));
+        Random random = new Random(5);
+        int[] prompt = new int[100];
+        prompt[0] = 1;
+        for (int i = 1; i < prompt.length; i++) {
+            prompt[i] = 3 + random.nextInt(317);
+        }
+        double[] expected = null;
+        for (int pos = 0; pos < prompt.length; pos++) {
+            expected = reference.forward(prompt[pos], pos);
+        }
+        double spread = spread(expected);
+        for (String backend : CpuBackends.NAMES) {
+            try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(64)
+                    .withBackend(backend));
+                 InferenceSession session = llm.openSession()) {
+                float[] actual = session.feed(prompt);
+                double relative = maxAbsDiff(expected, actual) / spread;
+                System.out.printf(Locale.ROOT, "%s prefill of 100 tokens on %s: max logit error %.2e of their "
+                        + "standard deviation%n", type, backend, relative);
+                assertTrue(relative < (backend.equals("cpu") ? 1e-4 : 6e-2), type + " on " + backend + ": " + relative);
+                int chosen = argmax(actual);
+                int best = argmax(expected);
+                assertTrue(chosen == best || expected[best] - expected[chosen] < INT8_TIE * spread,
+                        type + " on " + backend + ": greedy picks " + chosen + ", the reference " + best);
+            }
+        }
+    }
+
+    /** The standard deviation of the logits. */
+    private static double spread(double[] logits) {
+        double mean = Arrays.stream(logits).average().orElseThrow();
+        return Math.sqrt(Arrays.stream(logits).map(v -> (v - mean) * (v - mean)).average().orElseThrow());
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) {
+            if (x[i] > x[best]) {
+                best = i;
+            }
+        }
+        return best;
     }
 
     @Test

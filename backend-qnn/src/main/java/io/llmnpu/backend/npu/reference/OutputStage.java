@@ -1,5 +1,6 @@
 package io.llmnpu.backend.npu.reference;
 
+import io.llmnpu.api.graph.FixedPointMultiplier;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.MemorySegment;

@@ -1,5 +1,7 @@
 package io.llmnpu.backend.npu.reference;
 
+import io.llmnpu.api.graph.FixedPointMultiplier;
+
 /**
  * One QuantizedLinear as the reference NPU runs it: weights repacked into INT8 tiles, and the scales
  * folded into one output stage per row.

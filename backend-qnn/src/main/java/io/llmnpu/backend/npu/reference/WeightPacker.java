@@ -1,6 +1,7 @@
 package io.llmnpu.backend.npu.reference;
 
 import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.graph.FixedPointMultiplier;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.tensor.Int8Weights;
 import java.lang.foreign.MemorySegment;

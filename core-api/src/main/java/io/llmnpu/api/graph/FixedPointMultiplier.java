@@ -1,27 +1,29 @@
-package io.llmnpu.backend.npu.reference;
+package io.llmnpu.api.graph;
 
 /**
  * A real multiplier as an NPU applies it to INT32 accumulators: a 31-bit integer mantissa and a power
  * of two, {@code real ≈ mantissa * 2^(exponent - 31)} with {@code mantissa} in [2^30, 2^31). Applying it
- * is integer-only: a 64-bit product, a rounding shift (ties away from zero) and saturation.
+ * is integer-only: a 64-bit product, a rounding shift (ties away from zero) and saturation. This is how
+ * the requantization of a {@link Op.QuantizedLinear} is carried out by the reference NPU and by every
+ * device that promises results bit-identical to it.
  *
  * @param mantissa in [2^30, 2^31), or 0 for a zero multiplier
  * @param exponent the power of two
  */
-record FixedPointMultiplier(int mantissa, int exponent) {
+public record FixedPointMultiplier(int mantissa, int exponent) {
 
     /** Exponents beyond this range would shift the 64-bit product out entirely (or overflow it). */
-    static final int MIN_EXPONENT = -31;
-    static final int MAX_EXPONENT = 31;
+    public static final int MIN_EXPONENT = -31;
+    public static final int MAX_EXPONENT = 31;
 
-    FixedPointMultiplier {
+    public FixedPointMultiplier {
         if (mantissa != 0 && mantissa < (1 << 30)) {
             throw new IllegalArgumentException("mantissa " + mantissa + " is not normalised to [2^30, 2^31)");
         }
     }
 
     /** The nearest fixed-point form of {@code real} (positive and finite; tiny values become zero). */
-    static FixedPointMultiplier of(double real) {
+    public static FixedPointMultiplier of(double real) {
         if (!(real >= 0) || Double.isInfinite(real)) {
             throw new IllegalArgumentException("multiplier must be finite and >= 0, got " + real);
         }
@@ -45,7 +47,7 @@ record FixedPointMultiplier(int mantissa, int exponent) {
     }
 
     /** The value this multiplier stands for. */
-    double real() {
+    public double real() {
         return mantissa * Math.scalb(1.0, exponent - 31);
     }
 
@@ -53,12 +55,12 @@ record FixedPointMultiplier(int mantissa, int exponent) {
      * {@code clamp(round(acc * real()), -limit, limit)} in integer arithmetic, ties rounded away from
      * zero.
      */
-    int apply(int acc, int limit) {
+    public int apply(int acc, int limit) {
         return apply(acc, mantissa, exponent, limit);
     }
 
     /** {@link #apply(int, int)} for a multiplier given by its parts, for loops over many rows. */
-    static int apply(int acc, int mantissa, int exponent, int limit) {
+    public static int apply(int acc, int mantissa, int exponent, int limit) {
         long product = (long) acc * mantissa; // |product| < 2^62
         int shift = 31 - exponent; // in 0..62
         long rounded;

@@ -1,4 +1,4 @@
-package io.llmnpu.backend.npu.reference;
+package io.llmnpu.api.graph;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
