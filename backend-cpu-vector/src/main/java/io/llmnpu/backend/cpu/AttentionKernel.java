@@ -19,11 +19,18 @@ import java.util.Arrays;
  */
 record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positionsSlot, int kCacheSlot,
                        int vCacheSlot, int outSlot, int rows, int heads, int kvHeads, int headDim,
-                       int contextLength, float scale, float softCap, int window, BatchedAttention batched)
-        implements Kernel {
+                       int contextLength, float scale, float softCap, int window, BatchedAttention batched,
+                       Workspace workspace) implements Kernel {
 
     /** Rows from which restaging the cache for tiled attention pays for itself. */
     static final int BATCH_MIN_ROWS = 8;
+
+    /**
+     * Multiply-adds a chunk of (row, head) pairs should hold before it is handed to another thread: a
+     * hand-off costs a few microseconds, which a small model's heads (8 dimensions, a few dozen
+     * positions) do not repay.
+     */
+    private static final int MIN_CHUNK_WORK = 16384;
 
     @Override
     public void run(Tensor[] values, ParallelLoop loop) {
@@ -47,9 +54,15 @@ record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positi
             batched.attend(q, kCache, vCache, out, positions, loop);
             return;
         }
-        loop.forRange(rows * heads, 1, (from, to) -> {
-            float[] weights = new float[contextLength];
-            float[] acc = new float[headDim];
+        int maxPos = 0;
+        for (int pos : positions) {
+            maxPos = Math.max(maxPos, pos);
+        }
+        int grain = Math.max(1, MIN_CHUNK_WORK / (2 * (maxPos + 1) * headDim));
+        int scores = maxPos + 1;
+        loop.forRange(rows * heads, grain, (from, to) -> {
+            float[] weights = workspace.threadFloats(Workspace.ThreadUse.ATTENTION_NUMERATORS, scores);
+            float[] acc = workspace.threadFloats(Workspace.ThreadUse.ATTENTION_SUMS, headDim);
             for (int i = from; i < to; i++) {
                 attend(q, kCache, vCache, out, positions[i / heads], i / heads, i % heads, weights, acc);
             }
@@ -85,7 +98,7 @@ record AttentionKernel(String label, int qSlot, int kSlot, int vSlot, int positi
             weights[j] = VectorMath.dot(q, outOff, kCache, j * kvStride + kvHeadOff, headDim);
         }
         float sum = VectorMath.softmaxNumerators(weights, first, pos + 1 - first, scale, softCap);
-        Arrays.fill(acc, 0f);
+        Arrays.fill(acc, 0, headDim, 0f);
         for (int j = first; j <= pos; j++) {
             VectorMath.addScaled(acc, weights[j], vCache, j * kvStride + kvHeadOff, headDim);
         }

@@ -32,6 +32,7 @@ public final class CpuBackend implements Backend {
     private final CpuDevice device;
     private final CostModel costs;
     private final Set<CpuCompiledGraph> openGraphs = ConcurrentHashMap.newKeySet();
+    private final WeightStore weights = new WeightStore();
     private volatile boolean closed;
 
     public CpuBackend(BackendOptions options) {
@@ -101,6 +102,11 @@ public final class CpuBackend implements Backend {
         return pool;
     }
 
+    /** Weights rearranged for the kernels, shared by this backend's graphs. */
+    WeightStore weights() {
+        return weights;
+    }
+
     boolean isClosed() {
         return closed;
     }
@@ -125,6 +131,7 @@ public final class CpuBackend implements Backend {
         try {
             engine.close();
         } finally {
+            weights.close();
             pool.close();
         }
     }

@@ -36,27 +36,32 @@ final class CpuCompiledGraph implements CompiledGraph {
     private final Subgraph graph;
     private final CpuBackend backend;
     private final Arena arena;
-    private final Tensor[] intermediates;
+    /** Every value's tensor by slot: intermediates, then the tensors bound by the latest execution. */
+    private final Tensor[] values;
     private final List<Binding> bindings;
     private final List<Kernel> kernels;
     private final List<MatrixProduct> products;
     private final List<String> labels;
+    private final List<WeightStore.Lease> leases;
     private final boolean weightsShareable;
     private final long scratchBytes;
     private boolean closed;
     private boolean warnedSerial;
+    private boolean shareable;
 
     private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
                              List<Binding> bindings, List<Kernel> kernels, List<MatrixProduct> products,
-                             List<String> labels, boolean weightsShareable, long scratchBytes) {
+                             List<String> labels, List<WeightStore.Lease> leases, boolean weightsShareable,
+                             long scratchBytes) {
         this.graph = graph;
         this.backend = backend;
         this.arena = arena;
-        this.intermediates = intermediates;
+        this.values = intermediates;
         this.bindings = bindings;
         this.kernels = kernels;
         this.products = products;
         this.labels = labels;
+        this.leases = leases;
         this.weightsShareable = weightsShareable;
         this.scratchBytes = scratchBytes;
     }
@@ -105,6 +110,7 @@ final class CpuCompiledGraph implements CompiledGraph {
 
         Arena arena = Arena.ofShared();
         List<MatrixProduct> products = new ArrayList<>();
+        List<WeightStore.Lease> leases = new ArrayList<>();
         try {
             BufferPlan plan = BufferPlan.of(graph.ops(), bound.keySet());
             MemorySegment[] buffers = new MemorySegment[plan.buffers()];
@@ -139,14 +145,16 @@ final class CpuCompiledGraph implements CompiledGraph {
                     kernels.add(new ProductKernel(slotOf.get(op.inputs().getFirst().id()),
                             slotOf.get(op.outputs().getFirst().id()), products.get(nextProduct++)));
                 } else {
-                    kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace));
+                    kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace,
+                            w -> interleavedWeight(backend, w, leases)));
                 }
                 labels.add(OpChecker.describe(op));
             }
             LOG.debug("compiled graph {}: {} ops, {} bound values, {} bytes of intermediates in {} buffers",
                     graph.name(), kernels.size(), bound.size(), scratchBytes, buffers.length);
             return new CpuCompiledGraph(graph, backend, arena, intermediates, List.copyOf(bound.values()),
-                    List.copyOf(kernels), List.copyOf(products), List.copyOf(labels), weightsShareable, scratchBytes);
+                    List.copyOf(kernels), List.copyOf(products), List.copyOf(labels), List.copyOf(leases),
+                    weightsShareable, scratchBytes);
         } catch (RuntimeException | OutOfMemoryError e) {
             try {
                 closeAll(products);
@@ -154,11 +162,27 @@ final class CpuCompiledGraph implements CompiledGraph {
                 e.addSuppressed(suppressed);
             }
             arena.close();
+            leases.forEach(WeightStore.Lease::close);
             if (e instanceof BackendException be) {
                 throw be;
             }
             throw new BackendException("graph " + graph.name() + ": cannot allocate its intermediates: " + e, e);
         }
+    }
+
+    /**
+     * The backend's interleaved copy of a Linear weight, held by this graph until it closes; null where
+     * interleaving is switched off. The copy is made with the worker threads when they may read the
+     * weight.
+     */
+    private static Tensor interleavedWeight(CpuBackend backend, Tensor weight, List<WeightStore.Lease> leases) {
+        ParallelLoop loop = backend.pool().canShare(weight.data()) ? backend.pool() : ParallelLoop.serial();
+        WeightStore.Lease lease = backend.weights().interleaved(weight, loop);
+        if (lease == null) {
+            return null;
+        }
+        leases.add(lease);
+        return lease.tensor();
     }
 
     private static List<MemorySegment> weightsOf(Op op) {
@@ -214,12 +238,21 @@ final class CpuCompiledGraph implements CompiledGraph {
         if (backend.isClosed()) {
             throw new BackendException("graph " + graph.name() + " cannot run: its cpu backend was closed");
         }
-        Tensor[] values = intermediates.clone();
-        boolean shareable = weightsShareable;
+        // Decode binds the same tensors step after step: only a tensor not bound last time is checked.
+        boolean changed = false;
         for (Binding b : bindings) {
-            Tensor t = bind(bound, b);
-            values[b.slot()] = t;
-            shareable &= backend.pool().canShare(t.data());
+            Tensor t = bound.get(b.value());
+            if (t == null || t != values[b.slot()]) {
+                values[b.slot()] = bind(bound, b);
+                changed = true;
+            }
+        }
+        if (changed) {
+            boolean all = weightsShareable;
+            for (Binding b : bindings) {
+                all &= backend.pool().canShare(values[b.slot()].data());
+            }
+            shareable = all;
         }
         ParallelLoop loop = backend.pool();
         if (!shareable) {
@@ -259,6 +292,7 @@ final class CpuCompiledGraph implements CompiledGraph {
                 closeAll(products);
             } finally {
                 arena.close();
+                leases.forEach(WeightStore.Lease::close);
                 backend.forget(this);
             }
         }

@@ -3,7 +3,9 @@ package io.llmnpu.backend.cpu;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Tensor;
 import java.util.function.ToIntFunction;
+import java.util.function.UnaryOperator;
 
 /** Picks and configures the kernel of an op already accepted by {@link OpChecker}. */
 final class KernelFactory {
@@ -11,7 +13,11 @@ final class KernelFactory {
     private KernelFactory() {
     }
 
-    static Kernel create(Op op, ToIntFunction<Value> slots, Workspace workspace) {
+    /**
+     * @param interleaved the backend's interleaved copy of a Linear weight ({@link InterleavedRows}),
+     *                    or null where the weight keeps its file layout
+     */
+    static Kernel create(Op op, ToIntFunction<Value> slots, Workspace workspace, UnaryOperator<Tensor> interleaved) {
         String label = OpChecker.describe(op);
         return switch (op) {
             case Op.Embedding e -> new EmbeddingKernel(label, slots.applyAsInt(e.tokens()), e.table(),
@@ -24,9 +30,17 @@ final class KernelFactory {
             }
             case Op.Linear l -> {
                 RowGeometry g = RowGeometry.of(l.in().shape());
-                yield new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
-                        g.width(), l.weight().shape().dim(0), matmulFor(l.weight().dtype()),
-                        new TiledGemm(WeightRows.of(l.weight().dtype()), workspace));
+                DType dtype = l.weight().dtype();
+                int n = l.weight().shape().dim(0);
+                Tensor packed = InterleavedRows.supports(dtype, n, g.width()) ? interleaved.apply(l.weight()) : null;
+                yield packed != null
+                        ? new LinearKernel(slots.applyAsInt(l.in()), packed, slots.applyAsInt(l.out()), g.rows(),
+                                g.width(), n, InterleavedRows.ROWS, InterleavedMatmul.of(dtype, workspace),
+                                InterleavedKQuants.isKQuant(dtype)
+                                        ? new TiledGemm(InterleavedKQuants.rows(dtype), workspace)
+                                        : TiledGemm.interleaved(dtype, workspace))
+                        : new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
+                                g.width(), n, 1, matmulFor(dtype), new TiledGemm(WeightRows.of(dtype), workspace));
             }
             case Op.Rope r -> {
                 RowGeometry g = RowGeometry.of(r.in().shape());
@@ -39,7 +53,7 @@ final class KernelFactory {
                     slots.applyAsInt(a.vCache()), slots.applyAsInt(a.out()), RowGeometry.of(a.q().shape()).rows(),
                     a.heads(), a.kvHeads(), a.headDim(), a.kCache().shape().dim(0), a.scale(), a.softCap(), a.window(),
                     new BatchedAttention(a.heads(), a.kvHeads(), a.headDim(), a.scale(), a.softCap(), a.window(),
-                            workspace));
+                            workspace), workspace);
             case Op.SiluMul s -> new ElementwiseKernel(ElementwiseKernel.Kind.SILU_MUL, slots.applyAsInt(s.gate()),
                     slots.applyAsInt(s.up()), slots.applyAsInt(s.out()),
                     Math.toIntExact(s.gate().shape().elements()));

@@ -7,10 +7,13 @@ import java.lang.foreign.MemorySegment;
  * out[t] = weight · in[t]. A few token rows (decode) take the row-dot path, which streams each weight
  * row once from memory and is bound by memory bandwidth; from {@link #GEMM_MIN_ROWS} rows on (prefill)
  * the cache-blocked {@link TiledGemm}, which is bound by arithmetic. Either way the output features are
- * spread over the pool, each output computed by one thread.
+ * spread over the pool, each output computed by one thread. {@code weight} is the tensor the kernels
+ * read, which may be the backend's rearranged copy of the op's weight; its rows are split between
+ * threads in whole groups of {@code rowGroup} rows (1 for the file layouts, a group of
+ * {@link InterleavedRows} otherwise).
  */
-record LinearKernel(int inSlot, Tensor weight, int outSlot, int tokens, int k, int n, MatmulRows matmul,
-                    TiledGemm gemm) implements Kernel {
+record LinearKernel(int inSlot, Tensor weight, int outSlot, int tokens, int k, int n, int rowGroup,
+                    MatmulRows matmul, TiledGemm gemm) implements Kernel {
 
     /** Token rows from which the tiled GEMM beats one pass of row dot products per four rows. */
     static final int GEMM_MIN_ROWS = 12;
@@ -27,7 +30,8 @@ record LinearKernel(int inSlot, Tensor weight, int outSlot, int tokens, int k, i
             gemm.multiply(w, x, out, tokens, k, n, loop);
             return;
         }
-        int grain = (int) Math.max(1, MIN_CHUNK_WORK / ((long) k * tokens));
-        loop.forRange(n, grain, (from, to) -> matmul.compute(w, x, out, tokens, k, n, from, to));
+        int grain = (int) Math.max(1, MIN_CHUNK_WORK / ((long) k * tokens * rowGroup));
+        loop.forRange(n / rowGroup, grain, (from, to) ->
+                matmul.compute(w, x, out, tokens, k, n, from * rowGroup, to * rowGroup));
     }
 }

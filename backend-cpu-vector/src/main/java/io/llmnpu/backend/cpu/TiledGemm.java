@@ -4,6 +4,7 @@ import static io.llmnpu.backend.cpu.VectorSpecs.F32;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LANES;
 
+import io.llmnpu.api.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -23,7 +24,9 @@ import jdk.incubator.vector.FloatVector;
  * <p>Blocking. Threads own panels of whole weight rows (little synchronisation: one loop to pack, one
  * to multiply). A panel is widened to F32 once per call into a thread's scratch array sized to stay in
  * L2 ({@link WeightRows}: quantized and 16-bit weights are dequantized here, a tile at a time, never as a
- * whole tensor). For each block of token rows, K is walked in blocks of {@link #KB} so that the packed
+ * whole tensor); weights in the {@link InterleavedRows} layout widen a group of rows column by column,
+ * so their panel is column-major (the micro-kernel takes both a row and a column stride). For each block
+ * of token rows, K is walked in blocks of {@link #KB} so that the packed
  * activation block (KB x TB floats) stays in L1 while every weight row of the panel passes over it; the
  * partial sums move between K-blocks through a small accumulator array.
  *
@@ -47,12 +50,27 @@ final class TiledGemm {
     /** K per packing task: TB rows x 256 columns of the packed block (64 KiB) stay in cache while filled. */
     private static final int PACK_K = 256;
 
+    /** Rows of a panel of interleaved weights: whole groups of micro tiles and of interleaved rows. */
+    private static final int INTERLEAVED_PANEL_ROWS = 3 * InterleavedRows.ROWS;
+
     private final WeightRows weights;
+    private final DType interleaved;
     private final Workspace workspace;
 
-    TiledGemm(WeightRows weights, Workspace workspace) {
+    private TiledGemm(WeightRows weights, DType interleaved, Workspace workspace) {
         this.weights = weights;
+        this.interleaved = interleaved;
         this.workspace = workspace;
+    }
+
+    /** A GEMM over weights in their file layout, widened row by row. */
+    TiledGemm(WeightRows weights, Workspace workspace) {
+        this(weights, null, workspace);
+    }
+
+    /** A GEMM over Q8_0 or Q4_0 weights in the {@link InterleavedRows} layout. */
+    static TiledGemm interleaved(DType dtype, Workspace workspace) {
+        return new TiledGemm(null, dtype, workspace);
     }
 
     void multiply(MemorySegment w, MemorySegment x, MemorySegment out, int t, int k, int n, ParallelLoop loop) {
@@ -66,8 +84,9 @@ final class TiledGemm {
                 pack(x, packed, rows, t, k, i / kChunks, k0, Math.min(k, k0 + PACK_K));
             }
         });
-        int groups = Math.max(1, Math.min(MAX_GROUPS, PANEL_FLOATS / (NR * k)));
-        int panelRows = groups * NR;
+        int panelRows = interleaved != null
+                ? INTERLEAVED_PANEL_ROWS
+                : Math.max(1, Math.min(MAX_GROUPS, PANEL_FLOATS / (NR * k))) * NR;
         int panels = (n + panelRows - 1) / panelRows;
         loop.forRange(panels, 1, (from, to) -> {
             float[] panel = workspace.threadFloats(Workspace.ThreadUse.WEIGHT_PANEL, panelRows * k);
@@ -111,12 +130,32 @@ final class TiledGemm {
 
     private void multiplyPanel(MemorySegment w, float[] packed, MemorySegment out, int t, int k, int n, int n0,
                                int rows, float[] panel, float[] acc) {
-        for (int r = 0; r < rows; r++) {
-            weights.widen(w, n0 + r, k, panel, r * k);
-        }
         int groups = (rows + NR - 1) / NR;
-        // The last group's missing rows multiply as zeros; their sums are never written out.
-        Arrays.fill(panel, rows * k, groups * NR * k, 0f);
+        // Where weight (row i of the panel, column c) is: panel[i * rowStride + c * colStride].
+        int rowStride;
+        int colStride;
+        if (interleaved == null) {
+            for (int r = 0; r < rows; r++) {
+                weights.widen(w, n0 + r, k, panel, r * k);
+            }
+            // The last group's missing rows multiply as zeros; their sums are never written out.
+            Arrays.fill(panel, rows * k, groups * NR * k, 0f);
+            rowStride = k;
+            colStride = 1;
+        } else {
+            // Interleaved groups widen column by column, so this panel is column-major.
+            colStride = groups * NR;
+            for (int r = 0; r < rows; r += InterleavedRows.ROWS) {
+                InterleavedRows.widenGroup(interleaved, w, (n0 + r) / InterleavedRows.ROWS, k, 0, k, panel, r,
+                        colStride);
+            }
+            if (rows < colStride) {
+                for (int c = 0; c < k; c++) {
+                    Arrays.fill(panel, c * colStride + rows, (c + 1) * colStride, 0f);
+                }
+            }
+            rowStride = 1;
+        }
         for (int t0 = 0; t0 < t; t0 += TB) {
             int valid = Math.min(TB, t - t0);
             int vectors = (valid + LANES - 1) / LANES;
@@ -125,18 +164,18 @@ final class TiledGemm {
                 int kLen = Math.min(KB, k - k0);
                 int xb = t0 * k + k0 * TB;
                 for (int g = 0; g < groups; g++) {
-                    int wb = g * NR * k + k0;
+                    int wb = g * NR * rowStride + k0 * colStride;
                     int cb = g * NR * TB;
                     if (vectors == MR) {
-                        tile4(panel, wb, k, packed, xb, kLen, acc, cb);
+                        tile4(panel, wb, rowStride, colStride, packed, xb, kLen, acc, cb);
                     } else {
                         int v = 0;
                         if (vectors >= 2) {
-                            tile2(panel, wb, k, packed, xb, kLen, acc, cb);
+                            tile2(panel, wb, rowStride, colStride, packed, xb, kLen, acc, cb);
                             v = 2;
                         }
                         if (vectors > v) {
-                            tile1(panel, wb, k, packed, xb + v * LANES, kLen, acc, cb + v * LANES);
+                            tile1(panel, wb, rowStride, colStride, packed, xb + v * LANES, kLen, acc, cb + v * LANES);
                         }
                     }
                 }
@@ -151,11 +190,11 @@ final class TiledGemm {
     }
 
     /**
-     * acc[NR rows][4 vectors] += w[NR rows, kLen] x packed[kLen][4 vectors]. Weight row i of the tile
-     * starts at {@code w[wb + i * ws]}; packed row kk at {@code x[xb + kk * TB]}; accumulator row i at
-     * {@code c[cb + i * TB]}.
+     * acc[NR rows][4 vectors] += w[NR rows, kLen] x packed[kLen][4 vectors]. Weight (row i, column kk) of
+     * the tile is {@code w[wb + i * ws + kk * wk]}; packed row kk at {@code x[xb + kk * TB]}; accumulator
+     * row i at {@code c[cb + i * TB]}.
      */
-    private static void tile4(float[] w, int wb, int ws, float[] x, int xb, int kLen, float[] c, int cb) {
+    private static void tile4(float[] w, int wb, int ws, int wk, float[] x, int xb, int kLen, float[] c, int cb) {
         FloatVector c00 = FloatVector.fromArray(FLOATS, c, cb);
         FloatVector c01 = FloatVector.fromArray(FLOATS, c, cb + LANES);
         FloatVector c02 = FloatVector.fromArray(FLOATS, c, cb + 2 * LANES);
@@ -186,7 +225,7 @@ final class TiledGemm {
             FloatVector x1 = FloatVector.fromArray(FLOATS, x, xo + LANES);
             FloatVector x2 = FloatVector.fromArray(FLOATS, x, xo + 2 * LANES);
             FloatVector x3 = FloatVector.fromArray(FLOATS, x, xo + 3 * LANES);
-            int wo = wb + kk;
+            int wo = wb + kk * wk;
             FloatVector b = FloatVector.broadcast(FLOATS, w[wo]);
             c00 = b.fma(x0, c00);
             c01 = b.fma(x1, c01);
@@ -245,7 +284,7 @@ final class TiledGemm {
     }
 
     /** {@link #tile4} for the two vectors of token rows at {@code xb} (a block's tail). */
-    private static void tile2(float[] w, int wb, int ws, float[] x, int xb, int kLen, float[] c, int cb) {
+    private static void tile2(float[] w, int wb, int ws, int wk, float[] x, int xb, int kLen, float[] c, int cb) {
         FloatVector c00 = FloatVector.fromArray(FLOATS, c, cb);
         FloatVector c01 = FloatVector.fromArray(FLOATS, c, cb + LANES);
         FloatVector c10 = FloatVector.fromArray(FLOATS, c, cb + TB);
@@ -262,7 +301,7 @@ final class TiledGemm {
             int xo = xb + kk * TB;
             FloatVector x0 = FloatVector.fromArray(FLOATS, x, xo);
             FloatVector x1 = FloatVector.fromArray(FLOATS, x, xo + LANES);
-            int wo = wb + kk;
+            int wo = wb + kk * wk;
             FloatVector b = FloatVector.broadcast(FLOATS, w[wo]);
             c00 = b.fma(x0, c00);
             c01 = b.fma(x1, c01);
@@ -297,7 +336,7 @@ final class TiledGemm {
     }
 
     /** {@link #tile4} for the one vector of token rows at {@code xb} (a block's tail). */
-    private static void tile1(float[] w, int wb, int ws, float[] x, int xb, int kLen, float[] c, int cb) {
+    private static void tile1(float[] w, int wb, int ws, int wk, float[] x, int xb, int kLen, float[] c, int cb) {
         FloatVector c0 = FloatVector.fromArray(FLOATS, c, cb);
         FloatVector c1 = FloatVector.fromArray(FLOATS, c, cb + TB);
         FloatVector c2 = FloatVector.fromArray(FLOATS, c, cb + 2 * TB);
@@ -306,7 +345,7 @@ final class TiledGemm {
         FloatVector c5 = FloatVector.fromArray(FLOATS, c, cb + 5 * TB);
         for (int kk = 0; kk < kLen; kk++) {
             FloatVector x0 = FloatVector.fromArray(FLOATS, x, xb + kk * TB);
-            int wo = wb + kk;
+            int wo = wb + kk * wk;
             c0 = FloatVector.broadcast(FLOATS, w[wo]).fma(x0, c0);
             c1 = FloatVector.broadcast(FLOATS, w[wo + ws]).fma(x0, c1);
             c2 = FloatVector.broadcast(FLOATS, w[wo + 2 * ws]).fma(x0, c2);

@@ -193,6 +193,15 @@ final class VectorMath {
 
     /** Dot product of {@code n} floats at {@code aOff} in {@code a} and {@code bOff} in {@code b}. */
     static float dot(MemorySegment a, long aOff, MemorySegment b, long bOff, int n) {
+        if (n < LANES) {
+            // Narrower than a vector (small attention heads): a horizontal sum would cost more than the products.
+            float sum = 0;
+            for (int i = 0; i < n; i++) {
+                long o = (long) i * Float.BYTES;
+                sum += a.get(F32, aOff + o) * b.get(F32, bOff + o);
+            }
+            return sum;
+        }
         FloatVector acc0 = FloatVector.zero(FLOATS);
         FloatVector acc1 = FloatVector.zero(FLOATS);
         int i = 0;

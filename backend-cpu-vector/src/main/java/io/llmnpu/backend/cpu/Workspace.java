@@ -22,6 +22,12 @@ final class Workspace {
     enum ThreadUse {
         /** Token rows copied out of the activations before packing. */
         PACK_ROWS,
+        /** The token row a decode kernel broadcasts from, copied out of the activations. */
+        TOKEN_ROW,
+        /** Per-block corrections a decode kernel subtracts (see InterleavedMatmul). */
+        BLOCK_OFFSETS,
+        /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
+        SUB_BLOCK_SCALES,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,
         /** Partial sums of a GEMM panel between K-blocks. */

@@ -3,12 +3,15 @@
  * the widest preferred float species), parallelised over output rows, heads or token rows on the
  * backend's own worker threads.
  *
- * <p>Weights are read in place from their (usually memory-mapped) tensors. Quantized weights (Q8_0,
- * Q4_0) are never dequantized as a whole. For a few token rows (decode, bound by memory bandwidth)
- * each block is widened to float lanes inside the dot product and FMA'd against F32 activations (see
- * {@link io.llmnpu.backend.cpu.Q8Matmul} for why this beats integer arithmetic through the Vector API);
- * for prefill rows the {@link io.llmnpu.backend.cpu.TiledGemm} widens a panel of weight rows at a time
- * into a per-thread F32 scratch and runs a register-tiled F32 kernel over it. Attention of many rows
+ * <p>Linear weights whose row count is a multiple of the vector width are copied once, when the first
+ * graph using them compiles, into the {@link io.llmnpu.backend.cpu.InterleavedRows} layout (one row per
+ * vector lane; the same size, the mapped original's pages released), shared by every graph through the
+ * {@link io.llmnpu.backend.cpu.WeightStore}; other weights are read in place. Quantized weights are never
+ * dequantized as a whole. For a few token rows (decode, bound by memory bandwidth)
+ * {@link io.llmnpu.backend.cpu.InterleavedMatmul} extracts one column of sixteen rows per vector
+ * operation and FMAs it against the broadcast F32 activation; for prefill rows the
+ * {@link io.llmnpu.backend.cpu.TiledGemm} widens a panel of weight rows at a time into a per-thread F32
+ * scratch and runs a register-tiled F32 kernel over it. Attention of many rows
  * goes through {@link io.llmnpu.backend.cpu.BatchedAttention}; intermediates share scratch buffers by
  * liveness ({@link io.llmnpu.backend.cpu.BufferPlan}).
  */

@@ -1,6 +1,7 @@
 package io.llmnpu.backend.cpu;
 
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Dequantizer;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.Arena;
@@ -66,6 +67,27 @@ record EncodedMatrix(Tensor tensor, double[] values) {
                         values[b * 32 + j] = ((q & 0xF) - 8) * scale;
                         values[b * 32 + j + 16] = ((q >> 4) - 8) * scale;
                     }
+                }
+            }
+            case Q4_K, Q5_K, Q6_K -> {
+                // Random bytes everywhere (every quant, scale and min occurs), then finite F16 d (and dmin);
+                // the values are what core-api's Dequantizer, checked against llama.cpp, makes of them.
+                int blockBytes = dtype.blockBytes();
+                for (long i = 0; i < m.byteSize(); i++) {
+                    m.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
+                }
+                for (long b = 0; b < values.length / 256; b++) {
+                    long off = b * blockBytes;
+                    if (dtype == DType.Q6_K) {
+                        writeScale(m, off + 208, rnd);
+                    } else {
+                        writeScale(m, off, rnd);
+                        writeScale(m, off + 2, rnd);
+                    }
+                }
+                float[] decoded = Dequantizer.dequantize(dtype, m, values.length);
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = decoded[i];
                 }
             }
             default -> throw new IllegalArgumentException("no random encoder for " + dtype);

@@ -38,6 +38,11 @@ public final class BenchJson {
         j.key("warmup").bool(p.warmup()).field("seed", p.seed());
         j.endObject();
 
+        j.key("read_bandwidth").beginArray();
+        report.bandwidth().forEach((threads, bytesPerSecond) ->
+                j.beginObject().field("n_threads", threads).field("bytes_per_s", bytesPerSecond).endObject());
+        j.endArray();
+
         j.key("memory").beginArray();
         for (Map.Entry<String, PeakMemory> e : report.memory().entrySet()) {
             j.beginObject().field("model_filename", e.getKey())
@@ -75,8 +80,13 @@ public final class BenchJson {
             j.endArray();
             j.field("avg_ns", r.meanNanos()).field("stddev_ns", r.stddevNanos())
                     .field("avg_ts", r.meanTokensPerSecond()).field("stddev_ts", r.stddevTokensPerSecond())
-                    .field("flops_per_run", r.flopsPerRun()).field("avg_gflops", r.gflopsPerSecond())
-                    .endObject();
+                    .field("flops_per_run", r.flopsPerRun()).field("avg_gflops", r.gflopsPerSecond());
+            if (!Double.isNaN(report.boundTokensPerSecond(r))) {
+                j.field("bytes_per_token", r.model().decodeBytesPerToken(r.genTokens()))
+                        .field("bound_ts", report.boundTokensPerSecond(r))
+                        .field("pct_of_bound", report.percentOfBound(r));
+            }
+            j.endObject();
         }
         j.endArray();
         return j.endObject().toString();

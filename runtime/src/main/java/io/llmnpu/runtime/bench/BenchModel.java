@@ -14,8 +14,20 @@ import java.nio.file.Path;
  * @param sizeBytes  bytes of all tensors
  * @param parameters values in all tensors
  * @param config     hyper-parameters (for FLOP counts)
+ * @param decodeWeightBytes weight bytes one decode step reads: every tensor once, except that of the
+ *                   token embedding table only one row (unless the LM head shares it)
  */
-public record BenchModel(Path file, String name, String type, long sizeBytes, long parameters, ModelConfig config) {
+public record BenchModel(Path file, String name, String type, long sizeBytes, long parameters, ModelConfig config,
+                         long decodeWeightBytes) {
+
+    /**
+     * Bytes a decode test of {@code tokens} tokens from an empty cache reads per token on average: the
+     * weights, plus the F32 keys and values of every layer at the positions attended (1..tokens).
+     */
+    public double decodeBytesPerToken(int tokens) {
+        double kvPerPosition = 2.0 * config.layers() * config.kvDim() * Float.BYTES;
+        return decodeWeightBytes + kvPerPosition * (tokens + 1) / 2.0;
+    }
 
     static BenchModel of(LoadedModel m) {
         // Converters often write the architecture as the name ("llama"), which says nothing: use the file's.
@@ -24,6 +36,11 @@ public record BenchModel(Path file, String name, String type, long sizeBytes, lo
                 ? s : m.source().getFileName().toString().replaceFirst("\\.(gguf|bin)$", "");
         long params = m.tensors().stream().mapToLong(t -> t.shape().elements()).sum();
         Tensor wq = m.weights().layers().getFirst().wq();
-        return new BenchModel(m.source(), name, wq.dtype().name(), m.weightBytes(), params, m.config());
+        Tensor embedding = m.weights().tokenEmbedding();
+        long decodeBytes = m.weightBytes();
+        if (!m.weights().tiedOutput()) {
+            decodeBytes += embedding.byteSize() / embedding.shape().dim(0) - embedding.byteSize();
+        }
+        return new BenchModel(m.source(), name, wq.dtype().name(), m.weightBytes(), params, m.config(), decodeBytes);
     }
 }

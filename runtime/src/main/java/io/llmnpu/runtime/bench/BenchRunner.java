@@ -7,6 +7,8 @@ import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,11 +27,20 @@ import java.util.function.Consumer;
  * tokenizer play no part). A prefill test ({@code ppN}) times feeding N tokens into a fresh session,
  * so it covers chunk planning, every chunk's graph and the LM head on the last row; a decode test
  * ({@code tgN}) times N single-token feeds into a fresh session. Sessions are opened outside the
- * timed region. Unless warm-up is off, each prefill test runs once untimed first, and each decode
- * test decodes a few tokens untimed first.
+ * timed region. Unless warm-up is off, each test first runs untimed, repeatedly for at least
+ * {@link #WARMUP_NANOS} and until the JIT has compiled nothing for a second (a prefill test its whole
+ * prompt, a decode test a few tokens per session): the
+ * JIT compiles the kernels only after they have run many times, and a small model's tokens take tens
+ * of microseconds, so a single warm-up run would time the interpreter.
  */
 public final class BenchRunner {
     private static final int DECODE_WARMUP_TOKENS = 4;
+    /** Untimed warm-up per test: at least one run, repeated until this much time has passed. */
+    static final long WARMUP_NANOS = 2_000_000_000L;
+    /** ... and then until the JIT has compiled nothing for this long ... */
+    static final long SETTLE_NANOS = 1_000_000_000L;
+    /** ... but no longer than this. */
+    static final long MAX_WARMUP_NANOS = 30_000_000_000L;
     private final BenchPlan plan;
     private final BackendRegistry registry;
     private final Consumer<String> log;
@@ -43,6 +54,19 @@ public final class BenchRunner {
 
     public BenchReport run() {
         Instant started = Instant.now();
+        Map<Integer, Double> bandwidth = new LinkedHashMap<>();
+        if (plan.genTokens() > 0) {
+            // Before any model is mapped, so the probe's buffer is gone before memory peaks are taken.
+            for (int threads : plan.threads()) {
+                int t = effectiveThreads(threads);
+                if (!bandwidth.containsKey(t)) {
+                    double bytesPerSecond = MemoryBandwidth.bytesPerSecond(t);
+                    bandwidth.put(t, bytesPerSecond);
+                    log.accept(String.format(Locale.ROOT, "memory read bandwidth with %d thread%s: %.1f GB/s", t,
+                            t == 1 ? "" : "s", bytesPerSecond / 1e9));
+                }
+            }
+        }
         List<BenchResult> results = new ArrayList<>();
         Map<String, PeakMemory> memory = new LinkedHashMap<>();
         int configs = plan.models().size() * plan.backends().size() * plan.threads().size() * plan.chunks().size();
@@ -60,7 +84,7 @@ public final class BenchRunner {
             }
             memory.put(model.toString(), PeakMemory.read(rssReset));
         }
-        return new BenchReport(started, plan, results, memory, machine());
+        return new BenchReport(started, plan, results, memory, machine(), bandwidth);
     }
 
     private void runConfiguration(Path model, String backend, int threads, int chunk, boolean runDecode,
@@ -78,7 +102,7 @@ public final class BenchRunner {
                 .withThreads(threads).withChunkSize(chunk).withContextLength(plan.contextNeeded());
         try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
             BenchModel info = BenchModel.of(llm.model());
-            int effectiveThreads = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+            int effectiveThreads = effectiveThreads(threads);
             String where = String.format(Locale.ROOT, "[%d/%d] %s %s %s t=%d", config, configs, info.name(), info.type(),
                     llm.deviceName(), effectiveThreads);
             for (int p : plan.promptSizes()) {
@@ -89,14 +113,23 @@ public final class BenchRunner {
             }
             if (runDecode && plan.genTokens() > 0) {
                 int[] tokens = randomTokens(plan.genTokens(), info.config().vocabSize(), plan.seed() - 1);
-                // A few tokens compile the one-row graph and warm the decode kernels, as llama-bench's
-                // one-token warm-up does; a full untimed run would double the test's time for nothing.
+                // A few tokens per warm-up run: a full untimed run of a large model would double the test's time.
                 int[] warmupTokens = Arrays.copyOf(tokens, Math.min(tokens.length, DECODE_WARMUP_TOKENS));
                 long[] samples = measure(where + " tg" + tokens.length, () -> decode(llm, tokens), () -> decode(llm, warmupTokens));
                 results.add(new BenchResult(info, llm.deviceName(), effectiveThreads, 0, 0, tokens.length, samples,
                         ModelFlops.decode(info.config(), tokens.length)));
             }
         }
+    }
+
+    /** Time the JIT has spent compiling so far; -1 where the JVM does not say (then warm-up is time only). */
+    private static long compilationMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    }
+
+    private static int effectiveThreads(int threads) {
+        return threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
     }
 
     /** One timed run; returns its duration in nanoseconds. */
@@ -107,8 +140,23 @@ public final class BenchRunner {
 
     private long[] measure(String what, Run run, Run warmup) {
         if (plan.warmup()) {
-            long ns = warmup.time();
-            log.accept(String.format(Locale.ROOT, "%s: warm-up %.2f s", what, ns / 1e9));
+            long total = 0;
+            long compiledAt = 0;
+            long compiled = compilationMillis();
+            int runs = 0;
+            // Settled once the JIT has compiled nothing for a second of runs (it compiles kernels one after
+            // another, with plateaus between, so "runs stopped getting faster" can come too early).
+            while (total < WARMUP_NANOS || (total - compiledAt < SETTLE_NANOS && total < MAX_WARMUP_NANOS)) {
+                total += warmup.time();
+                runs++;
+                long now = compilationMillis();
+                if (now != compiled) {
+                    compiled = now;
+                    compiledAt = total;
+                }
+            }
+            log.accept(String.format(Locale.ROOT, "%s: warm-up %.2f s (%d run%s)", what, total / 1e9, runs,
+                    runs == 1 ? "" : "s"));
         }
         long[] samples = new long[plan.repetitions()];
         for (int r = 0; r < samples.length; r++) {

@@ -6,9 +6,10 @@ import java.util.Locale;
 
 /** The results as a Markdown table in llama-bench's layout, plus a line of peak memory per model. */
 public final class BenchTable {
-    private static final String[] HEADER = {"model", "type", "size", "params", "backend", "threads", "chunk", "test", "t/s"};
+    private static final String[] HEADER = {"model", "type", "size", "params", "backend", "threads", "chunk", "test", "t/s",
+        "% of bound"};
     /** Columns aligned right (numbers), as llama-bench does. */
-    private static final boolean[] RIGHT = {false, false, true, true, false, true, true, true, true};
+    private static final boolean[] RIGHT = {false, false, true, true, false, true, true, true, true, true};
 
     private BenchTable() {
     }
@@ -19,7 +20,8 @@ public final class BenchTable {
             rows.add(new String[] {
                 r.model().name(), r.model().type(), gib(r.model().sizeBytes()), billions(r.model().parameters()),
                 r.backend(), Integer.toString(r.threads()), r.chunk() == 0 ? "-" : Integer.toString(r.chunk()),
-                r.test(), String.format(Locale.ROOT, "%.2f ± %.2f", r.meanTokensPerSecond(), r.stddevTokensPerSecond())});
+                r.test(), String.format(Locale.ROOT, "%.2f ± %.2f", r.meanTokensPerSecond(), r.stddevTokensPerSecond()),
+                Double.isNaN(report.percentOfBound(r)) ? "-" : String.format(Locale.ROOT, "%.1f%%", report.percentOfBound(r))});
         }
         int[] width = new int[HEADER.length];
         for (int i = 0; i < HEADER.length; i++) {
@@ -37,6 +39,11 @@ public final class BenchTable {
         out.append('\n');
         for (String[] row : rows) {
             line(out, row, width);
+        }
+        report.bandwidth().forEach((threads, bytesPerSecond) -> out.append(String.format(Locale.ROOT,
+                "%nmemory read bandwidth, %d thread%s: %.1f GB/s", threads, threads == 1 ? "" : "s", bytesPerSecond / 1e9)));
+        if (!report.bandwidth().isEmpty()) {
+            out.append(String.format(Locale.ROOT, "%n(%% of bound: decode speed over bandwidth / bytes read per token)"));
         }
         report.memory().forEach((model, peak) -> out.append(String.format(Locale.ROOT, "%npeak memory %s: RSS %s%s, heap %s",
                 model, peak.rssBytes() < 0 ? "n/a" : mib(peak.rssBytes()), peak.rssReset() ? "" : " (whole process)",

@@ -29,8 +29,9 @@ import picocli.CommandLine.Spec;
             "Every combination of model, backend, thread count and chunk size is run (comma lists make a grid). "
                 + "Prompts are random token ids. ppN times feeding N tokens into a fresh session (chunked prefill, "
                 + "LM head on the last row); tgN times N single-token feeds into a fresh session, once per model, "
-                + "backend and thread count (the chunk size does not affect it). Warm-up: each ppN runs once untimed "
-                + "first, each tgN decodes 4 tokens untimed first.",
+                + "backend and thread count (the chunk size does not affect it). Warm-up: each test first runs untimed "
+                + "for 2 s or more (ppN whole prompts, tgN 4 tokens per session), until the JIT has compiled nothing "
+                + "for a second (at most 30 s), so that no kernel runs interpreted while timed.",
             "",
             "Prints a table of tokens/s (mean ± sample stddev over the repetitions) and writes JSON (every sample, "
                 + "achieved GFLOP/s, peak memory: resident set from VmHWM, and heap) and an SVG bar chart to the "

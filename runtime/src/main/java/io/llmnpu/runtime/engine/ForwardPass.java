@@ -174,6 +174,9 @@ public final class ForwardPass implements AutoCloseable {
         private final Tensor positions;
         private final Tensor hidden;
         private final Map<String, Value> values = new HashMap<>();
+        /** The bindings of the cache used last: decode runs step after step on the same cache. */
+        private KvCache boundCache;
+        private Map<Value, Tensor> bindings;
 
         BodyRunner(Subgraph graph, int rows) {
             this.graph = graph;
@@ -190,13 +193,17 @@ public final class ForwardPass implements AutoCloseable {
                 tokens.setInt(i, real ? promptTokens[chunk.start() + i] : 0);
                 positions.setInt(i, real ? startPos + chunk.start() + i : -1);
             }
-            Map<Value, Tensor> bindings = new HashMap<>();
-            bindings.put(values.get(ModelGraphBuilder.TOKENS), tokens);
-            bindings.put(values.get(ModelGraphBuilder.POSITIONS), positions);
-            bindings.put(values.get(ModelGraphBuilder.HIDDEN), hidden);
-            for (int l = 0; l < config.layers(); l++) {
-                bindings.put(values.get(ModelGraphBuilder.keyCacheName(l)), cache.keys(l));
-                bindings.put(values.get(ModelGraphBuilder.valueCacheName(l)), cache.values(l));
+            if (cache != boundCache) {
+                Map<Value, Tensor> b = new HashMap<>();
+                b.put(values.get(ModelGraphBuilder.TOKENS), tokens);
+                b.put(values.get(ModelGraphBuilder.POSITIONS), positions);
+                b.put(values.get(ModelGraphBuilder.HIDDEN), hidden);
+                for (int l = 0; l < config.layers(); l++) {
+                    b.put(values.get(ModelGraphBuilder.keyCacheName(l)), cache.keys(l));
+                    b.put(values.get(ModelGraphBuilder.valueCacheName(l)), cache.values(l));
+                }
+                bindings = Map.copyOf(b);
+                boundCache = cache;
             }
             plan.execute(graph, bindings);
             return hidden;

@@ -32,7 +32,7 @@ import org.xml.sax.InputSource;
 
 /** {@code llmnpu bench} end to end: the table on stdout, and well-formed JSON and SVG in the output folder. */
 class BenchCommandTest {
-    private static final Pattern ROW = Pattern.compile("\\|\\s*([^|]+?)\\s*\\|\\s*(\\w+)\\s*\\|.*\\|\\s*(pp\\d+|tg\\d+)\\s*\\|\\s*([0-9.]+) ± ([0-9.]+)\\s*\\|");
+    private static final Pattern ROW = Pattern.compile("\\|\\s*([^|]+?)\\s*\\|\\s*(\\w+)\\s*\\|.*\\|\\s*(pp\\d+|tg\\d+)\\s*\\|\\s*([0-9.]+) ± ([0-9.]+)\\s*\\|\\s*(-|[0-9.]+%)\\s*\\|");
 
     @TempDir
     Path dir;
@@ -92,6 +92,20 @@ class BenchCommandTest {
         assertEquals("tg16", tg.get("test"));
         assertEquals(16.0, tg.get("n_gen"));
         assertEquals(0.0, tg.get("n_chunk"));
+        // The decode row against the bandwidth bound: every weight once per token (the embedding table but
+        // one row of it), plus F32 keys and values of 22 layers x 256 columns at 8.5 positions on average.
+        Map<?, ?> bandwidth = (Map<?, ?>) ((List<?>) json.get("read_bandwidth")).getFirst();
+        assertEquals(2.0, bandwidth.get("n_threads"));
+        double bytesPerSecond = (Double) bandwidth.get("bytes_per_s");
+        assertTrue(bytesPerSecond > 1e8, "measured bandwidth " + bytesPerSecond);
+        double tokenBytes = 1_169_072_128.0 - 32000 * 2176.0 + 2176 + 2 * 22 * 256 * 4 * 8.5;
+        assertEquals(tokenBytes, (Double) tg.get("bytes_per_token"), 0.01 * tokenBytes);
+        assertEquals(bytesPerSecond / tokenBytes, (Double) tg.get("bound_ts"), 0.01 * bytesPerSecond / tokenBytes);
+        double percent = 100 * (Double) tg.get("avg_ts") / (Double) tg.get("bound_ts");
+        assertEquals(percent, (Double) tg.get("pct_of_bound"), 1e-4 * percent);
+        assertTrue(!pp.containsKey("bound_ts"), "no bound for prefill");
+        assertTrue(rows.get(0)[5].equals("-") && rows.get(1)[5].endsWith("%"), run.out());
+        assertTrue(run.out().contains("memory read bandwidth, 2 threads"), run.out());
 
         Map<?, ?> memory = (Map<?, ?>) ((List<?>) json.get("memory")).getFirst();
         double rss = (Double) memory.get("peak_rss_bytes");
@@ -179,10 +193,10 @@ class BenchCommandTest {
         assertTrue(main.contains("synth") && main.contains("quantize") && main.contains("bench"), main);
     }
 
-    /** Cells model, type, test, mean and stddev of each table row. */
+    /** Cells model, type, test, mean, stddev and % of the bandwidth bound of each table row. */
     private static List<String[]> tableRows(String out) {
         return out.lines().map(ROW::matcher).filter(Matcher::matches)
-                .map(m -> new String[] {m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)}).toList();
+                .map(m -> new String[] {m.group(1), m.group(2), m.group(3), m.group(4), m.group(5), m.group(6)}).toList();
     }
 
     @SuppressWarnings("unchecked")

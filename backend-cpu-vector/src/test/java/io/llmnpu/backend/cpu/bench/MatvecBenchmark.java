@@ -27,11 +27,13 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Decode: one token row against a weight matrix [N, K]. With {@code footprintMiB} above the cache
- * size, successive products cycle through enough copies of the weights that every product streams its
- * weights from DRAM, as decode over a whole model does; {@code gbytes} then reports the weight bytes
- * read per second, to compare with {@link MemoryBandwidthBenchmark}. With a footprint of 0 the one
- * matrix stays in cache and the figure shows the kernel's compute ceiling instead.
+ * Decode: one token row against a weight matrix [N, K], for every weight dtype the decode kernels
+ * read. With {@code footprintMiB} above the cache size, successive products cycle through enough copies
+ * of the weights that every product streams its weights from DRAM, as decode over a whole model does;
+ * {@code gbytes} then reports the weight bytes read per second, to compare with
+ * {@link MemoryBandwidthBenchmark}. With a footprint of 0 the one matrix stays in cache and the figure
+ * shows the kernel's compute ceiling instead. {@code interleave=false} keeps Q8_0/Q4_0 weights in the
+ * file layout and its kernels (the backend's {@code llmnpu.cpu.interleave} switch), to compare the two.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -45,7 +47,7 @@ public class MatvecBenchmark {
     @Param({"2048x2048", "5632x2048"})
     public String shape;
 
-    @Param({"F32", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     public DType dtype;
 
     @Param({"1", "2"})
@@ -54,6 +56,10 @@ public class MatvecBenchmark {
     /** Total weight memory to cycle through; 0 keeps one matrix in cache. */
     @Param({"1024"})
     public int footprintMiB;
+
+    /** Whether quantized weights are interleaved (the backend's default) or read in the file layout. */
+    @Param({"true"})
+    public boolean interleave;
 
 
     private Arena arena;
@@ -72,6 +78,7 @@ public class MatvecBenchmark {
         int copies = (int) Math.max(1, ((long) footprintMiB << 20) / matrixBytes);
         gbytesPerProduct = matrixBytes / 1e9;
         arena = Arena.ofShared();
+        System.setProperty("llmnpu.cpu.interleave", Boolean.toString(interleave));
         backend = new CpuBackend(new BackendOptions(threads));
         Tensor x = RandomWeights.activations(arena, 1, k, 2);
         Tensor y = Tensor.allocate(arena, "y", DType.F32, Shape.of(1, n));

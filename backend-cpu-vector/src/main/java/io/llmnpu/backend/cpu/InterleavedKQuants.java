@@ -1,0 +1,426 @@
+package io.llmnpu.backend.cpu;
+
+import static io.llmnpu.backend.cpu.InterleavedRows.LANE_BYTES;
+import static io.llmnpu.backend.cpu.InterleavedRows.ROWS;
+import static io.llmnpu.backend.cpu.InterleavedRows.SCALE_BYTES;
+import static io.llmnpu.backend.cpu.InterleavedRows.lanes;
+import static io.llmnpu.backend.cpu.InterleavedRows.maskedBits;
+import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
+import static io.llmnpu.backend.cpu.VectorSpecs.I16;
+import static io.llmnpu.backend.cpu.VectorSpecs.I32;
+import static io.llmnpu.backend.cpu.VectorSpecs.LE;
+
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Dequantizer;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The {@link InterleavedRows} layout for Q4_K, Q5_K and Q6_K weights, and their decode kernels.
+ *
+ * <p>Layout. A super-block of 256 values is a sequence of units, each an F16 or a 4-byte word at a fixed
+ * offset of the GGUF block; group g's super-block b holds each unit of its {@link #ROWS} rows side by
+ * side (one 16-bit value or one int lane per row), in this order (byte offsets in the GGUF block):
+ * <ul>
+ *   <li>Q4_K: d (0), dmin (2), the three words of 6-bit scales and mins (4, 8, 12), the 32 words of
+ *       nibbles (16 ..).</li>
+ *   <li>Q5_K: as Q4_K, with the 8 words of fifth bits (16 ..) before the 32 words of nibbles (48 ..).</li>
+ *   <li>Q6_K: d (208), the 4 words of signed scales (192 ..), the 32 words of low bits (0 ..), the 16
+ *       words of high bits (128 ..).</li>
+ * </ul>
+ * The bytes inside a word stay as in the file, so the tensor keeps its size and every field is isolated
+ * in all rows at once with masks and shifts, as for Q4_0.
+ *
+ * <p>Kernels. A word of nibbles holds columns 4i..4i+3 of two 32-value sub-blocks (low and high
+ * nibbles); each field is taken where it lies ({@link InterleavedRows#maskedBits}), as an unsigned
+ * value times a power of two, against an activation scaled down by that power (exact). Each sub-block
+ * sums into its own vector, multiplied once by the sub-block's scale vector; the sub-block's constant
+ * part (Q4_K/Q5_K mins, Q6_K's offset of 32) is the activations' sum over the sub-block times a
+ * per-row constant, so it is taken once per sub-block, not per value.
+ */
+final class InterleavedKQuants {
+
+    static final int QK = 256;
+
+    private static final int[] Q4K_UNITS = units(new int[] {0, 2}, 4, 3, 16, 32);
+    private static final int[] Q5K_UNITS = units(new int[] {0, 2}, 4, 3, 16, 8, 48, 32);
+    private static final int[] Q6K_UNITS = units(new int[] {208}, 192, 4, 0, 32, 128, 16);
+    /** Unit u is a 16-bit value where u is below this (the F16 scales come first), else an int. */
+    private static final int Q45K_SHORTS = 2;
+    private static final int Q6K_SHORTS = 1;
+
+    private InterleavedKQuants() {
+    }
+
+    static boolean isKQuant(DType dtype) {
+        return dtype == DType.Q4_K || dtype == DType.Q5_K || dtype == DType.Q6_K;
+    }
+
+    /** Source offsets of the units: the shorts, then runs of words given as (first offset, count) pairs. */
+    private static int[] units(int[] shorts, int... runs) {
+        int count = shorts.length;
+        for (int i = 1; i < runs.length; i += 2) {
+            count += runs[i];
+        }
+        int[] u = new int[count];
+        System.arraycopy(shorts, 0, u, 0, shorts.length);
+        int at = shorts.length;
+        for (int i = 0; i < runs.length; i += 2) {
+            for (int j = 0; j < runs[i + 1]; j++) {
+                u[at++] = runs[i] + 4 * j;
+            }
+        }
+        return u;
+    }
+
+    private static int[] unitsOf(DType dtype) {
+        return switch (dtype) {
+            case Q4_K -> Q4K_UNITS;
+            case Q5_K -> Q5K_UNITS;
+            default -> Q6K_UNITS;
+        };
+    }
+
+    private static int shortsOf(DType dtype) {
+        return dtype == DType.Q6_K ? Q6K_SHORTS : Q45K_SHORTS;
+    }
+
+    /** Offset in a group's super-block of row r's copy of unit u. */
+    private static long unitOffset(int shorts, int u, int r) {
+        return u < shorts ? (long) u * SCALE_BYTES + (long) r * Short.BYTES
+                : (long) shorts * SCALE_BYTES + (long) (u - shorts) * LANE_BYTES + (long) r * Integer.BYTES;
+    }
+
+    /** As {@link InterleavedRows#interleave}: false if a block's d or dmin is infinite or NaN. */
+    static boolean interleave(DType dtype, MemorySegment src, MemorySegment dst, int k, int g0, int g1) {
+        int[] units = unitsOf(dtype);
+        int shorts = shortsOf(dtype);
+        int blocks = k / QK;
+        long blockBytes = dtype.blockBytes();
+        long groupBlockBytes = ROWS * blockBytes;
+        for (int g = g0; g < g1; g++) {
+            for (int r = 0; r < ROWS; r++) {
+                long rowOff = ((long) g * ROWS + r) * blocks * blockBytes;
+                for (int b = 0; b < blocks; b++) {
+                    long from = rowOff + b * blockBytes;
+                    long to = ((long) g * blocks + b) * groupBlockBytes;
+                    for (int u = 0; u < units.length; u++) {
+                        if (u < shorts) {
+                            short h = src.get(I16, from + units[u]);
+                            if ((h & 0x7C00) == 0x7C00) {
+                                return false;
+                            }
+                            dst.set(I16, to + unitOffset(shorts, u, r), h);
+                        } else {
+                            dst.set(I32, to + unitOffset(shorts, u, r), src.get(I32, from + units[u]));
+                        }
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Copies row r's GGUF block b back out of group g (the inverse of {@link #interleave}). */
+    private static void fileBlock(DType dtype, MemorySegment w, int g, int k, int r, int b, MemorySegment block) {
+        int[] units = unitsOf(dtype);
+        int shorts = shortsOf(dtype);
+        int blocks = k / QK;
+        long from = ((long) g * blocks + b) * ROWS * dtype.blockBytes();
+        for (int u = 0; u < units.length; u++) {
+            if (u < shorts) {
+                block.set(I16, units[u], w.get(I16, from + unitOffset(shorts, u, r)));
+            } else {
+                block.set(I32, units[u], w.get(I32, from + unitOffset(shorts, u, r)));
+            }
+        }
+    }
+
+    /**
+     * Rows of interleaved weights widened to F32 for the prefill GEMM, which takes them row by row as for
+     * the file layout: a row's blocks are copied back to the file layout (a byte[] kept per thread) and
+     * widened by {@link KQuantRows}, so the values, and the GEMM's speed, are the file layout's.
+     */
+    static WeightRows rows(DType dtype) {
+        ThreadLocal<byte[]> rowCopy = new ThreadLocal<>();
+        return (w, row, k, dst, off) -> {
+            int rowBytes = Math.toIntExact(dtype.byteSize(k));
+            byte[] bytes = rowCopy.get();
+            if (bytes == null || bytes.length < rowBytes) {
+                bytes = new byte[rowBytes];
+                rowCopy.set(bytes);
+            }
+            MemorySegment copy = MemorySegment.ofArray(bytes);
+            for (int b = 0; b < k / QK; b++) {
+                fileBlock(dtype, w, row / ROWS, k, row % ROWS, b, copy.asSlice((long) b * dtype.blockBytes()));
+            }
+            switch (dtype) {
+                case Q4_K -> KQuantRows.widenQ45K(bytes, k, dst, off, false);
+                case Q5_K -> KQuantRows.widenQ45K(bytes, k, dst, off, true);
+                default -> KQuantRows.widenQ6K(bytes, k, dst, off);
+            }
+        };
+    }
+
+    /** As {@link InterleavedRows#widenGroup} (k0, kLen multiples of 256), through {@link #rows}. */
+    static void widenGroup(DType dtype, MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff,
+                           int stride) {
+        float[] values = new float[k];
+        WeightRows widener = rows(dtype);
+        for (int r = 0; r < ROWS; r++) {
+            widener.widen(w, g * ROWS + r, k, values, 0);
+            for (int c = 0; c < kLen; c++) {
+                dst[dstOff + c * stride + r] = values[k0 + c];
+            }
+        }
+    }
+
+    /** Value (row, column) of an interleaved tensor, for tests and slow paths. */
+    static float value(DType dtype, MemorySegment w, int k, int row, int col) {
+        MemorySegment block = MemorySegment.ofArray(new byte[dtype.blockBytes()]);
+        fileBlock(dtype, w, row / ROWS, k, row % ROWS, col / QK, block);
+        float[] values = new float[QK];
+        Dequantizer.decodeBlock(dtype, block, 0, values, 0);
+        return values[col % QK];
+    }
+
+    /**
+     * Prepares token row {@code x} (k values) for a kernel: {@code sums} gets each sub-block's sum of
+     * the activations (32 values for Q4_K/Q5_K, 16 for Q6_K; times 32 for Q6_K, its offset), then each
+     * activation is scaled down by the power of two its field comes out with.
+     */
+    static void prepare(DType dtype, float[] x, int k, float[] sums) {
+        int sub = dtype == DType.Q6_K ? 16 : 32;
+        float factor = dtype == DType.Q6_K ? 32f : 1f;
+        for (int s = 0; s < k / sub; s++) {
+            float sum = 0;
+            for (int c = s * sub; c < (s + 1) * sub; c++) {
+                sum += x[c];
+            }
+            sums[s] = factor * sum;
+        }
+        for (int c = 0; c < k; c++) {
+            int v = c % 32;
+            int bits = 8 * (v % 4);
+            if (dtype == DType.Q4_K && (c / 32) % 2 == 1) {
+                // High nibbles: 8m + 4, except the top one, shifted down whole.
+                bits = bits == 24 ? 0 : bits + 4;
+            }
+            x[c] = Math.scalb(x[c], -bits);
+        }
+    }
+
+    /** One token row against groups [g0, g1) of Q4_K weights; x prepared by {@link #prepare}. */
+    static void q4kGroups(MemorySegment w, int blocks, float[] x, float[] sums, float[] scales, MemorySegment out,
+                          long out0, int g0, int g1) {
+        long blockBytes = (long) ROWS * DType.Q4_K.blockBytes();
+        long scalesAt = 2L * SCALE_BYTES;
+        long quantsAt = scalesAt + 3L * LANE_BYTES;
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            FloatVector acc = FloatVector.zero(FLOATS);
+            for (int b = 0; b < blocks; b++) {
+                long bo = base + b * blockBytes;
+                kScales(w, bo, scales, 0);
+                FloatVector mins = FloatVector.zero(FLOATS);
+                for (int p = 0; p < 4; p++) {
+                    FloatVector a0 = FloatVector.zero(FLOATS);
+                    FloatVector a1 = a0;
+                    FloatVector b0 = a0;
+                    FloatVector b1 = a0;
+                    int c = b * QK + 64 * p;
+                    for (int i = 0; i < 8; i++) {
+                        IntVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES);
+                        int ci = c + 4 * i;
+                        a0 = maskedBits(q, 0xF).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
+                        b0 = maskedBits(q, 0xF0).fma(FloatVector.broadcast(FLOATS, x[ci + 32]), b0);
+                        a1 = maskedBits(q, 0xF00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
+                        b1 = maskedBits(q, 0xF000).fma(FloatVector.broadcast(FLOATS, x[ci + 33]), b1);
+                        a0 = maskedBits(q, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
+                        b0 = maskedBits(q, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[ci + 34]), b0);
+                        a1 = maskedBits(q, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+                        b1 = topNibble(q).fma(FloatVector.broadcast(FLOATS, x[ci + 35]), b1);
+                    }
+                    int sub = 8 * b + 2 * p;
+                    acc = a0.add(a1).fma(FloatVector.fromArray(FLOATS, scales, 2 * p * ROWS), acc);
+                    acc = b0.add(b1).fma(FloatVector.fromArray(FLOATS, scales, (2 * p + 1) * ROWS), acc);
+                    mins = FloatVector.fromArray(FLOATS, scales, (8 + 2 * p) * ROWS)
+                            .fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
+                    mins = FloatVector.fromArray(FLOATS, scales, (9 + 2 * p) * ROWS)
+                            .fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
+                }
+                acc = acc.sub(mins);
+            }
+            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /**
+     * The Q5_K counterpart of {@link #q4kGroups}: each nibble gets its fifth bit before it is taken. The
+     * scales of all the group's blocks are taken first; then each sub-block index is one call
+     * ({@link #q5kSub}) over all blocks. As one method the kernel outgrew C2's inlining budget (its vector
+     * operations were then made as real calls on boxed vectors, five times slower), and a call per block
+     * and sub-block cost as much as the work in it.
+     */
+    static void q5kGroups(MemorySegment w, int blocks, float[] x, float[] sums, float[] scales, MemorySegment out,
+                          long out0, int g0, int g1) {
+        long blockBytes = (long) ROWS * DType.Q5_K.blockBytes();
+        float[] acc = new float[2 * ROWS];
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                kScales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
+            }
+            java.util.Arrays.fill(acc, 0f);
+            for (int sub = 0; sub < 8; sub++) {
+                q5kSub(w, base, blocks, sub, x, sums, scales, acc);
+            }
+            FloatVector.fromArray(FLOATS, acc, 0).sub(FloatVector.fromArray(FLOATS, acc, ROWS))
+                    .intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /** Sub-block {@code sub} of every block of a Q5_K group: acc[0, ROWS) gets the products, acc[ROWS, 2 ROWS) the mins. */
+    private static void q5kSub(MemorySegment w, long base, int blocks, int sub, float[] x, float[] sums,
+                               float[] scales, float[] acc) {
+        long blockBytes = (long) ROWS * DType.Q5_K.blockBytes();
+        long highAt = 2L * SCALE_BYTES + 3L * LANE_BYTES;
+        long quantsAt = highAt + 8L * LANE_BYTES + (long) (8 * (sub >> 1)) * LANE_BYTES;
+        int nibbleShift = 4 * (sub & 1);
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        FloatVector mins = FloatVector.fromArray(FLOATS, acc, ROWS);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            int c = b * QK + 32 * sub;
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            for (int i = 0; i < 8; i++) {
+                // The sub-block's nibble of each byte, with bit sub of the qh byte as its bit 4.
+                IntVector q = lanes(w, bo + quantsAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, nibbleShift)
+                        .and(0x0F0F0F0F)
+                        .or(lanes(w, bo + highAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, sub)
+                                .and(0x01010101).lanewise(VectorOperators.LSHL, 4));
+                int ci = c + 4 * i;
+                a0 = maskedBits(q, 0x1F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
+                a1 = maskedBits(q, 0x1F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
+                a0 = maskedBits(q, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
+                a1 = maskedBits(q, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+            }
+            sum = a0.add(a1).fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + sub * ROWS), sum);
+            mins = FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + (8 + sub) * ROWS)
+                    .fma(FloatVector.broadcast(FLOATS, sums[8 * b + sub]), mins);
+        }
+        sum.intoArray(acc, 0);
+        mins.intoArray(acc, ROWS);
+    }
+
+    /** One token row against groups [g0, g1) of Q6_K weights; x prepared by {@link #prepare}. */
+    static void q6kGroups(MemorySegment w, int blocks, float[] x, float[] sums, float[] scales, MemorySegment out,
+                          long out0, int g0, int g1) {
+        long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
+        float[] acc = new float[ROWS];
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            for (int b = 0; b < blocks; b++) {
+                q6Scales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
+            }
+            java.util.Arrays.fill(acc, 0f);
+            for (int scale = 0; scale < 16; scale++) {
+                q6kSub(w, base, blocks, scale, x, sums, scales, acc);
+            }
+            FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /**
+     * The 16 values of Q6_K scale {@code scale} = 8h + 2 sub + half of every block of a group, added to
+     * acc (a call of its own for the reasons given at {@link #q5kGroups}): value 128h + 32 sub + l has its
+     * low bits in nibble {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of
+     * qh byte 32h + l.
+     */
+    private static void q6kSub(MemorySegment w, long base, int blocks, int scale, float[] x, float[] sums,
+                               float[] scales, float[] acc) {
+        long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
+        int h = scale >> 3;
+        int sub = (scale >> 1) & 3;
+        int half = scale & 1;
+        long lowAt = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 8 * (sub & 1) + 4 * half) * LANE_BYTES;
+        long highAt = SCALE_BYTES + 36L * LANE_BYTES + (long) (8 * h + 4 * half) * LANE_BYTES;
+        int nibbleShift = 4 * (sub >> 1);
+        int highShift = 2 * sub;
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            int c = b * QK + 128 * h + 32 * sub + 16 * half;
+            FloatVector a0 = FloatVector.zero(FLOATS);
+            FloatVector a1 = a0;
+            for (int i = 0; i < 4; i++) {
+                IntVector q = lanes(w, bo + lowAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, nibbleShift)
+                        .and(0x0F0F0F0F)
+                        .or(lanes(w, bo + highAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, highShift)
+                                .and(0x03030303).lanewise(VectorOperators.LSHL, 4));
+                int ci = c + 4 * i;
+                a0 = maskedBits(q, 0x3F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
+                a1 = maskedBits(q, 0x3F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
+                a0 = maskedBits(q, 0x3F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
+                a1 = maskedBits(q, 0x3F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+            }
+            sum = a0.add(a1).sub(sums[16 * b + scale])
+                    .fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + scale * ROWS), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /** Floats per group block for {@link #kScales} and {@link #q6Scales}: 16 vectors of one per row. */
+    static final int SCALE_FLOATS = 16 * ROWS;
+
+    /**
+     * Q4_K/Q5_K: the group block's d * scale of sub-blocks 0..7, then dmin * min of sub-blocks 0..7, each
+     * one vector (one lane per row) into {@code dst}. Scale j < 4 is byte j of word 0 (min: of word 1),
+     * low 6 bits; otherwise the low 4 bits of byte j - 4 of word 2 (min: its high 4 bits) and bits 6-7
+     * of byte j - 4 of word 0 (min: of word 1). (Vectors go in and out through arrays: one passed to a
+     * call that is not inlined would be boxed.)
+     */
+    private static void kScales(MemorySegment w, long bo, float[] dst, int at0) {
+        FloatVector d = InterleavedRows.scales(w, bo);
+        FloatVector dMin = InterleavedRows.scales(w, bo + SCALE_BYTES);
+        long at = 2L * SCALE_BYTES;
+        IntVector s0 = lanes(w, at + bo);
+        IntVector s1 = lanes(w, at + bo + LANE_BYTES);
+        IntVector s2 = lanes(w, at + bo + 2L * LANE_BYTES);
+        for (int j = 0; j < 4; j++) {
+            IntVector sc = s0.lanewise(VectorOperators.LSHR, 8 * j).and(63);
+            IntVector mn = s1.lanewise(VectorOperators.LSHR, 8 * j).and(63);
+            d.mul((FloatVector) sc.convert(VectorOperators.I2F, 0)).intoArray(dst, at0 + j * ROWS);
+            dMin.mul((FloatVector) mn.convert(VectorOperators.I2F, 0)).intoArray(dst, at0 + (8 + j) * ROWS);
+        }
+        for (int j = 0; j < 4; j++) {
+            IntVector high = s2.lanewise(VectorOperators.LSHR, 8 * j);
+            IntVector sc = high.and(0x0F).or(s0.lanewise(VectorOperators.LSHR, 8 * j + 2).and(0x30));
+            IntVector mn = high.lanewise(VectorOperators.LSHR, 4).and(0x0F)
+                    .or(s1.lanewise(VectorOperators.LSHR, 8 * j + 2).and(0x30));
+            d.mul((FloatVector) sc.convert(VectorOperators.I2F, 0)).intoArray(dst, at0 + (4 + j) * ROWS);
+            dMin.mul((FloatVector) mn.convert(VectorOperators.I2F, 0)).intoArray(dst, at0 + (12 + j) * ROWS);
+        }
+    }
+
+    /** Q6_K: the group block's d * scale of its 16 sub-blocks, each one vector into {@code dst}. */
+    private static void q6Scales(MemorySegment w, long bo, float[] dst, int at0) {
+        FloatVector d = InterleavedRows.scales(w, bo);
+        for (int word = 0; word < 4; word++) {
+            IntVector v = lanes(w, bo + SCALE_BYTES + (long) word * LANE_BYTES);
+            for (int i = 0; i < 4; i++) {
+                FloatVector sc = (FloatVector) v.lanewise(VectorOperators.LSHL, 24 - 8 * i)
+                        .lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0);
+                d.mul(sc).intoArray(dst, at0 + (4 * word + i) * ROWS);
+            }
+        }
+    }
+
+    /** The top nibble of every lane, unsigned, as floats. */
+    private static FloatVector topNibble(IntVector v) {
+        return (FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0);
+    }
+}
