@@ -4,6 +4,8 @@ import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.InferenceSession;
+import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.ModelLoader;
 import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
@@ -87,14 +89,18 @@ public final class BenchRunner {
 
     private void runConfiguration(Path model, String backend, int threads, int chunk, boolean runDecode,
                                   int config, int configs, List<BenchResult> results) {
+        int modelContext;
+        try (LoadedModel header = ModelLoader.load(model, null)) { // maps the file, reads the header only
+            modelContext = header.config().contextLength();
+        }
+        if (modelContext < plan.contextNeeded()) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "%s holds %d positions, but the tests need %d; use smaller -p/-n", model.getFileName(),
+                    modelContext, plan.contextNeeded()));
+        }
         RuntimeOptions options = RuntimeOptions.of(model).withBackend(backend.isEmpty() ? null : backend)
                 .withThreads(threads).withChunkSize(chunk).withContextLength(plan.contextNeeded());
         try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
-            if (llm.contextLength() < plan.contextNeeded()) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "%s holds %d positions, but the tests need %d; use smaller -p/-n", model.getFileName(),
-                        llm.contextLength(), plan.contextNeeded()));
-            }
             BenchModel info = BenchModel.of(llm.model());
             int effectiveThreads = effectiveThreads(threads);
             String where = String.format(Locale.ROOT, "[%d/%d] %s %s %s t=%d", config, configs, info.name(), info.type(),

@@ -1,6 +1,8 @@
 package io.llmnpu.runtime.cli;
 
 import io.llmnpu.api.tensor.Int8Weights;
+import io.llmnpu.runtime.files.AtomicFiles;
+import io.llmnpu.runtime.files.TextFiles;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
 import io.llmnpu.runtime.quant.CalibrationData;
@@ -89,6 +91,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        FlagChecks.threads("--threads", threads, System.err);
         Path modelPath = ModelLocator.resolve(model);
         Path calibPath = calib != null ? calib : CalibrationFile.sidecarOf(modelPath);
         if (!Files.isRegularFile(calibPath)) {
@@ -106,10 +109,12 @@ final class EvalCommand implements Callable<Integer> {
             configs.add(QuantConfig.of(QuantMode.fromKey(m.strip())).withWeights(granularity)
                     .withShadowFraction(shadowFraction).withRequantizedOutputs(!noRequantize));
         }
-        String content = Files.readString(text, StandardCharsets.UTF_8);
         String baseName = modelPath.getFileName().toString().replaceFirst("\\.[^.]+$", "");
         Path jsonPath = json != null ? json : Path.of("eval-" + baseName + ".json");
         Path svgPath = svg != null ? svg : Path.of("eval-" + baseName + ".svg");
+        AtomicFiles.checkWritable(jsonPath); // before the evaluation, not after
+        AtomicFiles.checkWritable(svgPath);
+        String content = TextFiles.readUtf8(text, "text to score");
         PrintStream console = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         try (LoadedModel m = ModelLoader.load(modelPath, tokenizer, ConsoleProgress.stderr());
              QuantDevices devices = QuantDevices.open(backend, npu, threads, npuThreads)) {
@@ -136,9 +141,9 @@ final class EvalCommand implements Callable<Integer> {
             context.put("calibration_text", calibration.text());
             context.put("calibration_tokens", calibration.tokens());
             context.put("devices", devices.describe());
-            Files.writeString(jsonPath, Json.write(EvalReport.json(result, context)), StandardCharsets.UTF_8);
-            Files.writeString(svgPath, EvalReport.svg(result, modelPath.getFileName() + ": INT8 configurations vs FP32 on "
-                    + text.getFileName()), StandardCharsets.UTF_8);
+            AtomicFiles.writeString(jsonPath, Json.write(EvalReport.json(result, context)));
+            AtomicFiles.writeString(svgPath, EvalReport.svg(result, modelPath.getFileName() + ": INT8 configurations vs FP32 on "
+                    + text.getFileName()));
             console.println("wrote " + jsonPath + " and " + svgPath);
         }
         return 0;

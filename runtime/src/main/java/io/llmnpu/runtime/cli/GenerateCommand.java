@@ -88,6 +88,9 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        FlagChecks.nonNegative("-n", maxTokens, "the most tokens to generate");
+        FlagChecks.nonNegative("-c", contextLength, "0 = the model's context");
+        FlagChecks.threads("--threads", threads, System.err);
         Path modelPath = ModelLocator.resolve(model);
         long actualSeed = seed != null ? seed : System.nanoTime();
         SamplerConfig sampling = new SamplerConfig(temperature, llama2cSampling ? 0 : topK, topP,
@@ -100,30 +103,29 @@ final class GenerateCommand implements Callable<Integer> {
         try (BackendHost host = bundles == null ? null : BackendHost.start(bundles);
              LlmRuntime llm = host == null ? LlmRuntime.open(options) : LlmRuntime.open(options, host.registry())) {
             CancellationToken cancel = new CancellationToken();
-            Thread hook = new Thread(cancel::cancel);
-            Runtime.getRuntime().addShutdownHook(hook);
+            llm.promptTokens(prompt); // a prompt that cannot run is refused before it is echoed
             GenerationRequest request = new GenerationRequest(prompt, maxTokens, sampling, !noStop);
-            GenerationResult r;
-            if (json) {
-                GenerationJson collector = new GenerationJson(Math.max(0, topLogits));
-                r = llm.generate(request, collector, cancel);
-                out.println(collector.toJson(r));
-            } else {
-                out.print(prompt);
-                out.flush();
-                r = llm.generate(request, (id, text) -> {
-                    out.print(text);
+            try (CtrlC ctrlC = CtrlC.cancels(cancel)) {
+                GenerationResult r;
+                if (json) {
+                    GenerationJson collector = new GenerationJson(Math.max(0, topLogits));
+                    r = llm.generate(request, collector, cancel);
+                    out.println(collector.toJson(r));
+                } else {
+                    out.print(prompt);
                     out.flush();
-                }, cancel);
-                out.println();
-            }
-            System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | %s | seed %d | stop: %s%n",
-                    r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
-                    llm.deviceName(), actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is already exiting; nothing to remove
+                    try {
+                        r = llm.generate(request, (id, text) -> {
+                            out.print(text);
+                            out.flush();
+                        }, cancel);
+                    } finally {
+                        out.println(); // the text ends its line, also when generation fails
+                    }
+                }
+                System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s | generated: %d tokens, %.1f tok/s | %s | seed %d | stop: %s%n",
+                        r.promptTokens(), r.prefillTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
+                        llm.deviceName(), actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));
             }
         }
         return 0;

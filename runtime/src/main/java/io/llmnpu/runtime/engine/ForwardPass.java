@@ -15,13 +15,22 @@ import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Runs the model: prompts in static-shape chunks, single tokens for decode. Graphs are built once per
  * row count and reused for every chunk and every later prompt; a {@link DevicePlan} compiles them on
  * its devices and runs each step (a chunk, a decode step, the LM head) on the best device still
- * working, re-running a step on the next device if one fails. One forward pass at a time (compiled
- * graphs own their scratch memory); the caller serialises.
+ * working, re-running a step on the next device if one fails.
+ *
+ * <p>Thread-safe: each caller brings its own {@link KvCache}, and the engine steps of all callers (one
+ * prefill chunk with, for the last chunk, the LM head; one decode step) run one at a time under
+ * {@link #stepLock}, because compiled graphs and the input and output tensors here are shared. So
+ * concurrent sequences interleave step by step and never see each other's state. This lock is the
+ * runtime's one engine lock: generations, sessions, conversations and the server's slots all step
+ * through it. After
+ * {@link #close()} (which waits for the step in flight) every step fails with an
+ * {@link IllegalStateException}.
  */
 public final class ForwardPass implements AutoCloseable {
     private final ModelConfig config;
@@ -36,6 +45,12 @@ public final class ForwardPass implements AutoCloseable {
     private final Map<Value, Tensor> headBindings;
     private final Tensor headIn;
     private final Tensor logits;
+    /**
+     * Held for each engine step; guards everything above that changes (bodies, tensors) and {@link #closed}.
+     * Fair, so that sequences waiting for a step take turns instead of one running ahead.
+     */
+    private final ReentrantLock stepLock = new ReentrantLock(true);
+    private boolean closed;
 
     /** Runs on {@code device} alone; the caller keeps ownership of its backend. */
     public ForwardPass(ModelConfig config, ModelWeights weights, Device device, ChunkPlanner planner, int cacheRows) {
@@ -78,7 +93,13 @@ public final class ForwardPass implements AutoCloseable {
 
     /** Compiles the body graph for {@code rows} now rather than at first use (start-up warm-up). */
     public void prepare(int rows) {
-        plan.prepare(body(rows).graph);
+        stepLock.lock();
+        try {
+            requireOpen();
+            plan.prepare(body(rows).graph);
+        } finally {
+            stepLock.unlock();
+        }
     }
 
     /**
@@ -99,29 +120,51 @@ public final class ForwardPass implements AutoCloseable {
         List<ChunkPlanner.Chunk> chunks = tokens.length == 1
                 ? List.of(new ChunkPlanner.Chunk(0, 1, 1))
                 : planner.plan(tokens.length);
-        Tensor hidden = null;
-        ChunkPlanner.Chunk last = null;
-        for (ChunkPlanner.Chunk chunk : chunks) {
-            hidden = body(chunk.rows()).run(cache, tokens, chunk, startPos);
-            last = chunk;
+        for (int i = 0; ; i++) {
+            ChunkPlanner.Chunk chunk = chunks.get(i);
+            stepLock.lock(); // one step; other sequences' steps may run between two chunks of this one
+            try {
+                requireOpen();
+                Tensor hidden = body(chunk.rows()).run(cache, tokens, chunk, startPos);
+                if (i == chunks.size() - 1) {
+                    long rowBytes = (long) config.dim() * Float.BYTES;
+                    MemorySegment.copy(hidden.data(), (chunk.length() - 1) * rowBytes, headIn.data(), 0, rowBytes);
+                    plan.execute(head, headBindings);
+                    return logits.toFloatArray();
+                }
+            } finally {
+                stepLock.unlock();
+            }
         }
-        long rowBytes = (long) config.dim() * Float.BYTES;
-        MemorySegment.copy(hidden.data(), (last.length() - 1) * rowBytes, headIn.data(), 0, rowBytes);
-        plan.execute(head, headBindings);
-        return logits.toFloatArray();
+    }
+
+    private void requireOpen() {
+        if (closed) {
+            throw new IllegalStateException("the runtime is closed");
+        }
     }
 
     private BodyRunner body(int rows) {
         return bodies.computeIfAbsent(rows, r -> new BodyRunner(graphs.body(r, cacheRows), r));
     }
 
+    /** Waits for the step in flight, then frees the graphs' tensors; later steps fail. */
     @Override
     public void close() {
-        bodies.clear();
-        if (ownsPlan) {
-            plan.close();
+        stepLock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            bodies.clear();
+            if (ownsPlan) {
+                plan.close();
+            }
+            arena.close();
+        } finally {
+            stepLock.unlock();
         }
-        arena.close();
     }
 
     /** A body graph with its input and output tensors. */
