@@ -16,6 +16,7 @@ import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.tck.skip.BackendAssumptions;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -145,9 +146,7 @@ public abstract class BackendConformanceSuite {
         if (provider == null) {
             throw new AssertionFailedError("provider() returned null");
         }
-        String reason = provider.unavailableReason();
-        Assumptions.assumeTrue(reason == null || reason.isEmpty(),
-                () -> "backend " + provider.name() + " cannot run here: " + reason);
+        BackendAssumptions.assumeAvailable(provider);
     }
 
     @AfterEach

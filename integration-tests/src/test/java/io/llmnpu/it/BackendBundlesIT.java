@@ -55,7 +55,7 @@ class BackendBundlesIT {
     @TempDir
     Path work;
 
-    private static Path model() {
+    static Path model() {
         List<Path> roots = new ArrayList<>();
         String property = System.getProperty("llmnpu.shared.dir");
         if (property != null) {

@@ -1,6 +1,8 @@
 package io.llmnpu.it;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -12,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** Runs the {@code ./llmnpu} launcher as a user would, as a separate process. */
@@ -25,6 +28,18 @@ class LauncherIT {
         List<String> command = new ArrayList<>();
         command.add(REPO.resolve("llmnpu").toString());
         command.addAll(List.of(args));
+        return run(command);
+    }
+
+    /** The launcher under a shell command such as {@code ulimit -f 200}. */
+    private static Result runAfter(String shellCommand, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of("bash", "-c", shellCommand + "; exec \"$0\" \"$@\"",
+                REPO.resolve("llmnpu").toString()));
+        command.addAll(List.of(args));
+        return run(command);
+    }
+
+    private static Result run(List<String> command) throws IOException, InterruptedException {
         ProcessBuilder pb = new ProcessBuilder(command).directory(REPO.toFile());
         // The reactor has just built the jars this test runs; do not rebuild from inside the build.
         pb.environment().put("LLMNPU_NO_BUILD", "1");
@@ -140,6 +155,147 @@ class LauncherIT {
         Result r = run("generate", "-m", "/nonexistent/model.gguf", "hi");
         assertEquals(1, r.exitCode());
         assertTrue(r.stderr().contains("model file not found: /nonexistent/model.gguf"), r.stderr());
+    }
+
+    /**
+     * Ctrl-C while text streams: generation stops at once, the text ends its line and the summary
+     * (speed, stop reason) is printed before the process exits.
+     */
+    @Test
+    void ctrlCEndsTheLineAndPrintsTheSummary() throws Exception {
+        Path dir = Files.createTempDirectory("llmnpu-ctrl-c");
+        Path model = dir.resolve("slow.gguf");
+        try {
+            // Big enough that generating its whole context takes many seconds.
+            Result synth = run("synth", "--shape", "stories260k", "--dim", "384", "--ffn", "1024", "--layers", "6",
+                    "--heads", "6", "--vocab", "2000", "--ctx", "4096", "--type", "f32", model.toString());
+            assertEquals(0, synth.exitCode(), synth.stderr());
+            ProcessBuilder pb = new ProcessBuilder(REPO.resolve("llmnpu").toString(), "generate", "-m", model.toString(),
+                    "-n", "100000", "--no-stop", "--threads", "1", "Once").directory(REPO.toFile());
+            pb.environment().put("LLMNPU_NO_BUILD", "1");
+            Path err = dir.resolve("stderr.txt");
+            pb.redirectError(err.toFile());
+            Process p = pb.start();
+            StringBuilder out = new StringBuilder();
+            Thread reader = Thread.ofPlatform().start(() -> {
+                try (var in = new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)) {
+                    char[] buffer = new char[256];
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                        synchronized (out) {
+                            out.append(buffer, 0, n);
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // the process ended
+                }
+            });
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (length(out) < 40 && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(p.isAlive(), "generation ended before it could be interrupted: " + Files.readString(err));
+            String signal = sigintIgnoredHere() ? "-TERM" : "-INT"; // a background shell may have masked SIGINT
+            assertEquals(0, new ProcessBuilder("kill", signal, Long.toString(p.pid())).start().waitFor());
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "still running 20 s after " + signal);
+            reader.join(5_000);
+            String stdout;
+            synchronized (out) {
+                stdout = out.toString();
+            }
+            String stderr = Files.readString(err, StandardCharsets.UTF_8);
+            assertTrue(stdout.startsWith("Once") && stdout.endsWith("\n"), "the text must end its line: [" + stdout + "]");
+            assertTrue(stderr.contains("| stop: cancelled"), "no summary after " + signal + ":\n" + stderr);
+            assertTrue(stderr.contains("generated: "), stderr);
+        } finally {
+            try (var left = Files.list(dir)) {
+                for (Path f : left.toList()) {
+                    Files.delete(f);
+                }
+            }
+            Files.delete(dir);
+        }
+    }
+
+    private static int length(StringBuilder sb) {
+        synchronized (sb) {
+            return sb.length();
+        }
+    }
+
+    /** Whether this JVM was started with SIGINT ignored (then its children ignore it too). */
+    private static boolean sigintIgnoredHere() throws IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.isReadable(status)) {
+            return false;
+        }
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("SigIgn:")) {
+                return (Long.parseUnsignedLong(line.substring(7).strip(), 16) & (1L << 1)) != 0;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * On a machine without OpenCL (no ICD loader, no driver; simulated in a private mount namespace by
+     * scripts/without-opencl) the launcher runs on the CPU without a word about OpenCL in its
+     * output, and {@code backends} says what to install.
+     */
+    @Test
+    void withoutOpenClTheLauncherStaysQuiet() throws Exception {
+        assumeDefaultModel();
+        Path script = REPO.resolve("scripts/without-opencl");
+        Result probe = run(List.of(script.toString(), "true"));
+        assumeTrue(probe.exitCode() == 0, "cannot simulate a machine without OpenCL here: " + probe.stderr().strip());
+        Result r = run(List.of(script.toString(), REPO.resolve("llmnpu").toString(), "generate", "Once upon a time",
+                "-t", "0", "-n", "12"));
+        assertEquals(0, r.exitCode(), r.stderr());
+        assertTrue(r.stdout().startsWith("Once upon a time, there was a little girl named Lily"), r.stdout());
+        assertFalse((r.stdout() + r.stderr()).contains("libOpenCL"), "OpenCL noise:\n" + r.stdout() + r.stderr());
+        Result backends = run(List.of(script.toString(), REPO.resolve("llmnpu").toString(), "backends"));
+        assertEquals(0, backends.exitCode(), backends.stderr());
+        // The table's columns widen with the longest backend name, so match the row by its words.
+        assertTrue(Pattern.compile("opencl +class path +unavailable: the OpenCL library could not be loaded")
+                .matcher(backends.stdout()).find()
+                && backends.stdout().contains("install an OpenCL ICD loader and a driver"), backends.stdout());
+    }
+
+    /** Maven's quiet batch output (what the launcher's first build prints) carries no terminal escape codes. */
+    @Test
+    void quietBuildOutputHasNoEscapeCodes() throws Exception {
+        Result which = run(List.of("bash", "-c", "command -v mvn"));
+        assumeTrue(which.exitCode() == 0, "mvn is not on the PATH");
+        Result r = run(List.of("mvn", "-q", "-B", "-N", "validate"));
+        assertEquals(0, r.exitCode(), r.stdout() + r.stderr());
+        assertFalse((r.stdout() + r.stderr()).contains("\u001b"), "escape codes in: "
+                + (r.stdout() + r.stderr()).replace("\u001b", "<ESC>"));
+    }
+
+    /** A disk that fills up (here the file size limit) must not cost the user the model they had. */
+    @Test
+    void aModelWriteCutShortKeepsTheExistingFile() throws Exception {
+        Path dir = Files.createTempDirectory("llmnpu-full-disk");
+        Path model = dir.resolve("model.gguf");
+        byte[] previous = "the model the user already had".getBytes(StandardCharsets.UTF_8);
+        Files.write(model, previous);
+        try {
+            // 200 KiB: the header fits, the ~1 MiB of weights does not.
+            Result r = runAfter("ulimit -f 200", "synth", "--shape", "stories260k", "--type", "f32", model.toString());
+            assertEquals(1, r.exitCode(), r.stderr());
+            assertTrue(r.stderr().contains("error: cannot write " + model + ": File too large (the existing file is unchanged)"),
+                    r.stderr());
+            assertArrayEquals(previous, Files.readAllBytes(model), "the existing model was damaged");
+            try (var left = Files.list(dir)) {
+                assertEquals(List.of(model), left.toList(), "a partial file was left behind");
+            }
+        } finally {
+            try (var left = Files.list(dir)) {
+                for (Path p : left.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(dir);
+        }
     }
 
     @Test

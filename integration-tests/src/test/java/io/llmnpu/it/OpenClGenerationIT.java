@@ -3,18 +3,19 @@ package io.llmnpu.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.llmnpu.api.backend.BackendProvider;
 import io.llmnpu.runtime.api.CancellationToken;
 import io.llmnpu.runtime.api.GenerationRequest;
 import io.llmnpu.runtime.api.GenerationResult;
 import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.BackendRegistry;
+import io.llmnpu.tck.skip.RequiresBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /** The whole model on the OpenCL backend alone gives llama2.c's greedy reference text. */
+@RequiresBackend("opencl")
 class OpenClGenerationIT {
     private static final Path MODEL = Path.of(System.getProperty("llmnpu.shared.dir", "../shared"), "models", "stories260K.gguf");
 
@@ -22,8 +23,6 @@ class OpenClGenerationIT {
     void greedyReferenceTextOnOpenCl() {
         assumeTrue(Files.isRegularFile(MODEL), "stories260K.gguf not found at " + MODEL);
         BackendRegistry registry = BackendRegistry.discover(getClass().getClassLoader());
-        BackendProvider opencl = registry.select("opencl");
-        assumeTrue(opencl.unavailableReason().isEmpty(), opencl.unavailableReason());
         try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(MODEL).withBackend("opencl").withContextLength(512), registry)) {
             assertEquals("opencl", llm.deviceName().substring(0, "opencl".length()));
             GenerationResult r = llm.generate(GenerationRequest.greedy("Once upon a time", 60), null, new CancellationToken());

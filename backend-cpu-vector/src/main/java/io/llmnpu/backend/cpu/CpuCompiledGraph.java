@@ -7,12 +7,13 @@ import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.support.BufferLivenessPlan;
+import io.llmnpu.backend.support.ValueSlots;
+import io.llmnpu.backend.support.GraphLifecycle;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -22,23 +23,20 @@ import org.slf4j.LoggerFactory;
 /**
  * A subgraph interpreted op by op on the CPU. Intermediate values get their memory once, at compile
  * time, from the graph's own shared arena (shared so that worker threads can use it), in buffers they
- * share by liveness ({@link BufferPlan}); every execution binds the caller's tensors for inputs and
+ * share by liveness ({@link BufferLivenessPlan}); every execution binds the caller's tensors for inputs and
  * outputs and runs the kernels in order.
  */
 final class CpuCompiledGraph implements CompiledGraph {
 
     private static final Logger LOG = LoggerFactory.getLogger(CpuCompiledGraph.class);
 
-    /** A graph input or output the caller must bind, and whether the graph writes it. */
-    private record Binding(Value value, int slot, boolean written) {
-    }
 
     private final Subgraph graph;
     private final CpuBackend backend;
     private final Arena arena;
     /** Every value's tensor by slot: intermediates, then the tensors bound by the latest execution. */
     private final Tensor[] values;
-    private final List<Binding> bindings;
+    private final List<ValueSlots.Bound> bindings;
     private final List<Kernel> kernels;
     private final List<MatrixProduct> products;
     private final List<String> labels;
@@ -50,7 +48,7 @@ final class CpuCompiledGraph implements CompiledGraph {
     private boolean shareable;
 
     private CpuCompiledGraph(Subgraph graph, CpuBackend backend, Arena arena, Tensor[] intermediates,
-                             List<Binding> bindings, List<Kernel> kernels, List<MatrixProduct> products,
+                             List<ValueSlots.Bound> bindings, List<Kernel> kernels, List<MatrixProduct> products,
                              List<String> labels, List<WeightStore.Lease> leases, boolean weightsShareable,
                              long scratchBytes) {
         this.graph = graph;
@@ -74,19 +72,6 @@ final class CpuCompiledGraph implements CompiledGraph {
                 throw new BackendException("graph " + graph.name() + ": " + e.getMessage(), e);
             }
         }
-        Map<Integer, Integer> slotOf = new HashMap<>();
-        List<Value> slotValues = new ArrayList<>();
-        for (Value v : graph.inputs()) {
-            slotOf.put(v.id(), slotValues.size());
-            slotValues.add(v);
-        }
-        for (Op op : graph.ops()) {
-            for (Value v : op.outputs()) {
-                slotOf.put(v.id(), slotValues.size());
-                slotValues.add(v);
-            }
-        }
-
         Set<Integer> written = new HashSet<>();
         boolean weightsShareable = true;
         for (Op op : graph.ops()) {
@@ -100,19 +85,15 @@ final class CpuCompiledGraph implements CompiledGraph {
             }
         }
 
-        Map<Integer, Binding> bound = new LinkedHashMap<>();
-        for (Value v : graph.inputs()) {
-            bound.put(v.id(), new Binding(v, slotOf.get(v.id()), written.contains(v.id())));
-        }
-        for (Value v : graph.outputs()) {
-            bound.putIfAbsent(v.id(), new Binding(v, slotOf.get(v.id()), true));
-        }
+        ValueSlots slots = ValueSlots.of(graph, written);
+        List<Value> slotValues = slots.values();
+        Map<Integer, ValueSlots.Bound> bound = slots.bound();
 
         Arena arena = Arena.ofShared();
         List<MatrixProduct> products = new ArrayList<>();
         List<WeightStore.Lease> leases = new ArrayList<>();
         try {
-            BufferPlan plan = BufferPlan.of(graph.ops(), bound.keySet());
+            BufferLivenessPlan plan = BufferLivenessPlan.of(graph.ops(), bound.keySet());
             MemorySegment[] buffers = new MemorySegment[plan.buffers()];
             for (int b = 0; b < buffers.length; b++) {
                 buffers[b] = arena.allocate(Math.max(1, plan.bufferBytes(b)), 64);
@@ -142,10 +123,10 @@ final class CpuCompiledGraph implements CompiledGraph {
             int nextProduct = 0;
             for (Op op : graph.ops()) {
                 if (nextProduct < engineOps.size() && engineOps.get(nextProduct) == op) {
-                    kernels.add(new ProductKernel(slotOf.get(op.inputs().getFirst().id()),
-                            slotOf.get(op.outputs().getFirst().id()), products.get(nextProduct++)));
+                    kernels.add(new ProductKernel(slots.slot(op.inputs().getFirst()),
+                            slots.slot(op.outputs().getFirst()), products.get(nextProduct++)));
                 } else {
-                    kernels.add(KernelFactory.create(op, v -> slotOf.get(v.id()), workspace,
+                    kernels.add(KernelFactory.create(op, slots::slot, workspace,
                             w -> interleavedWeight(backend, w, leases)));
                 }
                 labels.add(OpChecker.describe(op));
@@ -220,7 +201,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         }
     }
 
-    /** Bytes of off-heap memory the graph's intermediate values occupy (shared by liveness, see {@link BufferPlan}). */
+    /** Bytes of off-heap memory the graph's intermediate values occupy (shared by liveness, see {@link BufferLivenessPlan}). */
     long scratchBytes() {
         return scratchBytes;
     }
@@ -232,15 +213,10 @@ final class CpuCompiledGraph implements CompiledGraph {
 
     @Override
     public synchronized void execute(Map<Value, Tensor> bound) {
-        if (closed) {
-            throw new BackendException("graph " + graph.name() + " was closed and cannot run");
-        }
-        if (backend.isClosed()) {
-            throw new BackendException("graph " + graph.name() + " cannot run: its cpu backend was closed");
-        }
+        GraphLifecycle.requireRunnable(graph, closed, "cpu", backend.isClosed());
         // Decode binds the same tensors step after step: only a tensor not bound last time is checked.
         boolean changed = false;
-        for (Binding b : bindings) {
+        for (ValueSlots.Bound b : bindings) {
             Tensor t = bound.get(b.value());
             if (t == null || t != values[b.slot()]) {
                 values[b.slot()] = bind(bound, b);
@@ -249,7 +225,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         }
         if (changed) {
             boolean all = weightsShareable;
-            for (Binding b : bindings) {
+            for (ValueSlots.Bound b : bindings) {
                 all &= backend.pool().canShare(values[b.slot()].data());
             }
             shareable = all;
@@ -275,7 +251,7 @@ final class CpuCompiledGraph implements CompiledGraph {
         }
     }
 
-    private Tensor bind(Map<Value, Tensor> bound, Binding b) {
+    private Tensor bind(Map<Value, Tensor> bound, ValueSlots.Bound b) {
         Tensor t = Bindings.require(graph, bound, b.value(), b.written());
         String heap = OpChecker.heapProblem(t.data());
         if (!heap.isEmpty()) {

@@ -8,6 +8,7 @@ import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
+import io.llmnpu.backend.support.GraphLifecycle;
 import java.lang.management.ManagementFactory;
 import java.util.Locale;
 import java.util.Set;
@@ -62,9 +63,7 @@ public final class CpuDevice implements Device {
 
     @Override
     public CompiledGraph compile(Subgraph graph) {
-        if (backend.isClosed()) {
-            throw new BackendException("cannot compile graph " + graph.name() + ": the cpu backend is closed");
-        }
+        GraphLifecycle.requireCompilable(graph, "cpu", backend.isClosed());
         CpuCompiledGraph compiled = CpuCompiledGraph.compile(graph, backend);
         backend.remember(compiled);
         return compiled;

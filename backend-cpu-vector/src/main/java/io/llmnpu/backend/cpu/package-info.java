@@ -13,6 +13,6 @@
  * {@link io.llmnpu.backend.cpu.TiledGemm} widens a panel of weight rows at a time into a per-thread F32
  * scratch and runs a register-tiled F32 kernel over it. Attention of many rows
  * goes through {@link io.llmnpu.backend.cpu.BatchedAttention}; intermediates share scratch buffers by
- * liveness ({@link io.llmnpu.backend.cpu.BufferPlan}).
+ * liveness ({@link io.llmnpu.backend.support.BufferLivenessPlan}).
  */
 package io.llmnpu.backend.cpu;

@@ -7,6 +7,7 @@ import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.RopeStyle;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
+import io.llmnpu.backend.support.BufferLivenessPlan;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -82,20 +83,52 @@ final class GraphCompiler {
         this.resources = new GraphResources(weights);
     }
 
+    /**
+     * A device buffer for every non-state value: graph inputs and outputs get one each (the caller's
+     * tensors are copied in and out of them), intermediates share scratch buffers by liveness, which is
+     * safe because the command queue runs in order. Returns the bytes of all these buffers together.
+     */
+    private long allocateBuffers(Subgraph graph) {
+        Set<Integer> bound = new HashSet<>();
+        long bytes = 0;
+        for (Value in : graph.inputs()) {
+            bound.add(in.id());
+            if (!stateIds.contains(in.id())) {
+                buffers.put(in.id(), allocate(in, graph.name() + " input " + in.name()));
+                bytes += bytes(in);
+            }
+        }
+        for (Value out : graph.outputs()) {
+            bound.add(out.id());
+            buffers.put(out.id(), allocate(out, graph.name() + " output " + out.name()));
+            bytes += bytes(out);
+        }
+        BufferLivenessPlan plan = BufferLivenessPlan.of(graph.ops(), bound);
+        List<cl_mem> scratch = new ArrayList<>();
+        for (int i = 0; i < plan.buffers(); i++) {
+            scratch.add(resources.buffer(ClMemory.allocate(context, plan.bufferBytes(i), graph.name() + " scratch " + i)));
+        }
+        plan.bufferIndex().forEach((id, i) -> buffers.put(id, scratch.get(i)));
+        return bytes + plan.totalBytes();
+    }
+
+    private cl_mem allocate(Value v, String label) {
+        return resources.buffer(ClMemory.allocate(context, bytes(v), label));
+    }
+
+    private static long bytes(Value v) {
+        return v.dtype().byteSize(v.shape().elements());
+    }
+
     Compiled compile(Subgraph graph) {
         try {
             check(graph);
-            BufferPlan plan = BufferPlan.of(graph, stateIds);
-            List<cl_mem> slots = new ArrayList<>();
-            for (int i = 0; i < plan.slotBytes().size(); i++) {
-                slots.add(resources.buffer(ClMemory.allocate(context, plan.slotBytes().get(i), graph.name() + " slot " + i)));
-            }
-            plan.slotOf().forEach((id, slot) -> buffers.put(id, slots.get(slot)));
+            long scratchBytes = allocateBuffers(graph);
             for (Op op : graph.ops()) {
                 emit(op);
             }
             return new Compiled(List.copyOf(steps), Map.copyOf(buffers), Set.copyOf(stateIds), List.copyOf(stateArgs),
-                    List.copyOf(caches), List.copyOf(tokenRanges), resources, plan.totalBytes());
+                    List.copyOf(caches), List.copyOf(tokenRanges), resources, scratchBytes);
         } catch (RuntimeException e) {
             resources.release();
             throw e;

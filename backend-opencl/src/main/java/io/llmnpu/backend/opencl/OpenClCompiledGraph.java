@@ -3,10 +3,13 @@ package io.llmnpu.backend.opencl;
 import static org.jocl.CL.*;
 
 import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.backend.Bindings;
 import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.support.BindingCheck;
+import io.llmnpu.backend.support.GraphLifecycle;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -49,57 +52,32 @@ final class OpenClCompiledGraph implements CompiledGraph {
     @Override
     public void execute(Map<Value, Tensor> bindings) {
         device.exclusive(() -> {
-            if (closed) {
-                throw new BackendException("graph " + graph.name() + " is closed");
-            }
+            GraphLifecycle.requireOpen(graph, closed);
             run(bind(bindings));
         });
     }
 
-    /** The tensor of every graph input and output, checked against its value. */
+    /** The tensor of every graph input and output, checked against its value and the host-side rules. */
     private Map<Integer, Tensor> bind(Map<Value, Tensor> bindings) {
-        if (bindings == null) {
-            throw new BackendException("graph " + graph.name() + ": bindings must not be null");
-        }
+        GraphLifecycle.requireBindings(graph, bindings);
         Map<Integer, Tensor> bound = new LinkedHashMap<>();
-        for (List<Value> values : List.of(graph.inputs(), graph.outputs())) {
-            for (Value v : values) {
-                Tensor t = bindings.get(v);
-                if (t == null) {
-                    throw new BackendException("graph " + graph.name() + ": no tensor bound for " + v);
-                }
-                if (t.dtype() != v.dtype() || !t.shape().equals(v.shape())) {
-                    throw new BackendException("graph " + graph.name() + ": " + v + " is bound to " + t
-                            + "; dtype and shape must match exactly");
-                }
-                bound.put(v.id(), t);
-            }
+        for (Value v : graph.inputs()) {
+            bound.put(v.id(), Bindings.require(graph, bindings, v, compiled.stateIds().contains(v.id())));
+        }
+        for (Value v : graph.outputs()) {
+            bound.put(v.id(), Bindings.require(graph, bindings, v, true));
         }
         for (GraphCompiler.CacheUse use : compiled.caches()) {
-            Tensor keys = bound.get(use.kCache());
-            Tensor values = bound.get(use.vCache());
-            if (keys.data().asSlice(0, keys.byteSize()).asOverlappingSlice(values.data().asSlice(0, values.byteSize())).isPresent()) {
-                throw new BackendException("graph " + graph.name() + ": key and value caches are bound to the same memory");
-            }
+            BindingCheck.requireDisjoint(graph, bound.get(use.kCache()), bound.get(use.vCache()),
+                    "key and value caches");
         }
-        checkTokens(bound);
-        return bound;
-    }
-
-    private void checkTokens(Map<Integer, Tensor> bound) {
         for (GraphCompiler.TokenRange range : compiled.tokenRanges()) {
             Tensor tokens = bound.get(range.tokens());
-            if (tokens == null) {
-                continue;
-            }
-            for (long i = 0; i < tokens.shape().elements(); i++) {
-                int id = tokens.getInt(i);
-                if (id < 0 || id >= range.vocab()) {
-                    throw new BackendException("graph " + graph.name() + ": token id " + id + " at row " + i
-                            + " is outside the vocabulary of " + range.vocab());
-                }
+            if (tokens != null) {
+                BindingCheck.requireTokensInVocabulary(graph, tokens, range.vocab());
             }
         }
+        return bound;
     }
 
     /** Rows of a cache an execution writes: the non-padding positions, or null if not known on the host. */

@@ -3,8 +3,11 @@ package io.llmnpu.backend.opencl;
 import static org.jocl.CL.*;
 
 import io.llmnpu.api.backend.BackendException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.jocl.cl_device_id;
 import org.jocl.cl_platform_id;
 
@@ -24,6 +27,7 @@ interface OpenClDiscovery {
 
     /** The discovery that asks the installed OpenCL ICD loader. */
     static List<ClDeviceHandle> installed() {
+        requireLoader();
         // Status codes are checked here; JOCL's exception mode is process-wide and left alone.
         int[] count = new int[1];
         int status = clGetPlatformIDs(0, null, count);
@@ -49,5 +53,27 @@ interface OpenClDiscovery {
             }
         }
         return found;
+    }
+
+    /**
+     * Fails with an {@link UnsatisfiedLinkError} if no OpenCL ICD loader can be loaded, checked before
+     * JOCL's classes initialise: JOCL's native code prints "Could not load libOpenCL..." to the
+     * process's standard output when the loader is missing, which would end up in users' output.
+     * Elsewhere than on Linux JOCL is left to find the library itself.
+     */
+    private static void requireLoader() {
+        if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+            return;
+        }
+        List<String> failures = new ArrayList<>();
+        for (String name : List.of("libOpenCL.so.1", "libOpenCL.so")) { // the names JOCL tries, in its order
+            try (Arena arena = Arena.ofConfined()) {
+                SymbolLookup.libraryLookup(name, arena); // loads and, when the arena closes, unloads it
+                return;
+            } catch (IllegalArgumentException e) {
+                failures.add(e.getMessage());
+            }
+        }
+        throw new UnsatisfiedLinkError("no OpenCL ICD loader: " + String.join("; ", failures));
     }
 }

@@ -2,6 +2,7 @@ package io.llmnpu.backend.opencl;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.llmnpu.tck.skip.BackendAssumptions;
 import java.nio.file.Path;
 
 /**
@@ -25,8 +26,7 @@ final class OpenClTestDevice implements AutoCloseable {
     }
 
     static OpenClTestDevice open(OpenClOptions options) {
-        String reason = new OpenClBackendProvider().unavailableReason();
-        assumeTrue(reason.isEmpty(), () -> "OpenCL not available here: " + reason);
+        BackendAssumptions.assumeAvailable(new OpenClBackendProvider());
         OpenClBackend backend = new OpenClBackend(options);
         assumeTrue(!backend.openClDevices().isEmpty(), "no OpenCL device");
         return new OpenClTestDevice(backend);

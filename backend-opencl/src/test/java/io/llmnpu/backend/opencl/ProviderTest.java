@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.llmnpu.api.backend.Backend;
 import io.llmnpu.api.backend.BackendException;
@@ -12,6 +11,7 @@ import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.api.backend.BackendProvider;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.backend.DeviceKind;
+import io.llmnpu.tck.skip.BackendAssumptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -73,7 +73,7 @@ class ProviderTest {
     @Test
     void backendListsEveryDeviceWithKindAndMemory(@TempDir Path cache) {
         OpenClBackendProvider provider = new OpenClBackendProvider();
-        assumeTrue(provider.unavailableReason().isEmpty(), provider::unavailableReason);
+        BackendAssumptions.assumeAvailable(provider);
         try (Backend backend = provider.create(BackendOptions.defaults(),
                 new OpenClOptions(cache, OpenClOptions.StateResidency.KEEP_RESIDENT))) {
             assertEquals("opencl", backend.name());

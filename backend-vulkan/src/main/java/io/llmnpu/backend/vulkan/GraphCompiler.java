@@ -9,6 +9,7 @@ import io.llmnpu.api.graph.RopeStyle;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.support.BufferLivenessPlan;
 import io.llmnpu.backend.vulkan.Program.Command;
 import io.llmnpu.backend.vulkan.Program.Ref;
 import java.nio.LongBuffer;
@@ -110,12 +111,12 @@ final class GraphCompiler {
                 outputs.add(new Program.Transfer(v.id(), f.buffer(), bytes(v), -1));
             }
             Set<Integer> bound = new HashSet<>(refs.keySet());
-            ScratchPlan plan = ScratchPlan.of(graph.ops(), bound);
+            BufferLivenessPlan plan = BufferLivenessPlan.of(graph.ops(), bound);
             List<GpuBuffer> scratch = new ArrayList<>();
-            for (int i = 0; i < plan.bytes().size(); i++) {
-                scratch.add(resources.buffer(plan.bytes().get(i), DeviceMemory.Kind.DEVICE, graph.name() + " scratch " + i));
+            for (int i = 0; i < plan.buffers(); i++) {
+                scratch.add(resources.buffer(plan.bufferBytes(i), DeviceMemory.Kind.DEVICE, graph.name() + " scratch " + i));
             }
-            plan.bufferOf().forEach((id, i) -> refs.put(id, new Ref.Fixed(scratch.get(i))));
+            plan.bufferIndex().forEach((id, i) -> refs.put(id, new Ref.Fixed(scratch.get(i))));
             for (Op op : graph.ops()) {
                 emit(op);
             }

@@ -9,6 +9,8 @@ import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.support.BindingCheck;
+import io.llmnpu.backend.support.GraphLifecycle;
 import io.llmnpu.backend.vulkan.Program.Command;
 import io.llmnpu.backend.vulkan.Program.Ref;
 import java.lang.foreign.MemorySegment;
@@ -61,13 +63,9 @@ final class VulkanCompiledGraph implements CompiledGraph {
 
     @Override
     public void execute(Map<Value, Tensor> bindings) {
-        if (bindings == null) {
-            throw new BackendException("graph " + graph.name() + ": bindings must not be null");
-        }
+        GraphLifecycle.requireBindings(graph, bindings);
         device.exclusive(() -> {
-            if (closed) {
-                throw new BackendException("graph " + graph.name() + " is closed");
-            }
+            GraphLifecycle.requireOpen(graph, closed);
             device.ensureOpen();
             run(bind(bindings));
         });
@@ -85,23 +83,12 @@ final class VulkanCompiledGraph implements CompiledGraph {
         List<Integer> states = program.stateIds();
         for (int i = 0; i < states.size(); i++) {
             for (int j = i + 1; j < states.size(); j++) {
-                Tensor a = bound.get(states.get(i));
-                Tensor b = bound.get(states.get(j));
-                if (a.data().asSlice(0, a.byteSize()).asOverlappingSlice(b.data().asSlice(0, b.byteSize())).isPresent()) {
-                    throw new BackendException("graph " + graph.name() + ": KV caches " + values.get(states.get(i)) + " and "
-                            + values.get(states.get(j)) + " are bound to overlapping memory");
-                }
+                BindingCheck.requireDisjoint(graph, bound.get(states.get(i)), bound.get(states.get(j)),
+                        "KV caches " + values.get(states.get(i)) + " and " + values.get(states.get(j)));
             }
         }
         for (Program.TokenRange range : program.tokenRanges()) {
-            Tensor tokens = bound.get(range.tokensId());
-            for (long i = 0; i < tokens.shape().elements(); i++) {
-                int id = tokens.getInt(i);
-                if (id < 0 || id >= range.vocab()) {
-                    throw new BackendException("graph " + graph.name() + ": token id " + id + " at row " + i
-                            + " is outside the vocabulary of " + range.vocab());
-                }
-            }
+            BindingCheck.requireTokensInVocabulary(graph, bound.get(range.tokensId()), range.vocab());
         }
         for (Program.CacheWrite w : program.cacheWrites()) {
             Tensor positions = bound.get(w.positionsId());

@@ -28,7 +28,8 @@ public final class Bindings {
         }
         if (t.dtype() != value.dtype() || !t.shape().equals(value.shape())) {
             throw new BackendException("graph " + graph.name() + ": " + role + " " + value + " is bound to tensor "
-                    + t + " whose dtype or shape differs; graphs are compiled for static shapes, compile again for a new one");
+                    + t + " whose dtype or shape differs (they must match exactly); graphs are compiled for static shapes, "
+                    + "compile again for a new one");
         }
         if (written && t.data().isReadOnly()) {
             throw new BackendException("graph " + graph.name() + ": " + role + " " + value + " is bound to read-only "

@@ -51,7 +51,7 @@ final class GenerationLoop {
             sampler.accept(t);
         }
         long t0 = System.nanoTime();
-        float[] logits = session.feed(Arrays.copyOfRange(prompt, cached, prompt.length), cancel::isCancelled);
+        float[] logits = feed(Arrays.copyOfRange(prompt, cached, prompt.length));
         long prefill = System.nanoTime() - t0;
         promptRuns = session.lastFeed();
         int prefilled = prompt.length - cached;
@@ -68,7 +68,8 @@ final class GenerationLoop {
         Utf8StreamDecoder utf8 = new Utf8StreamDecoder();
         StopMatcher stops = new StopMatcher(options.stop());
         StringBuilder text = new StringBuilder();
-        int[] out = new int[Math.max(0, options.maxTokens())];
+        // Bounded by the context as well: each token but the last takes a position.
+        int[] out = new int[Math.max(0, Math.min(options.maxTokens(), session.capacity() - session.position() + 1))];
         int n = 0;
         int previous = prompt[prompt.length - 1];
         GenerationResult.StopReason reason = GenerationResult.StopReason.LENGTH;
@@ -104,7 +105,11 @@ final class GenerationLoop {
                 reason = GenerationResult.StopReason.CONTEXT_FULL;
                 break;
             }
-            logits = session.feed(token);
+            logits = feed(token);
+            if (logits == null) {
+                reason = GenerationResult.StopReason.CANCELLED;
+                break;
+            }
         }
         if (!stops.stopped()) {
             String tail = stops.push(utf8.flush());
@@ -146,5 +151,20 @@ final class GenerationLoop {
         busy.replaceAll((d, b) -> wall > 0 ? b / wall : 0);
         busy.values().removeIf(share -> share == 0);
         return new GenerationResult.Prefill(path, prefillNanos, busy, failovers);
+    }
+
+    /**
+     * The logits after {@code tokens}, one engine step per chunk; null when cancelled between chunks or
+     * when the runtime closed during the step (close() cancels first, so the cancellation explains it).
+     */
+    private float[] feed(int... tokens) {
+        try {
+            return session.feed(tokens, cancel::isCancelled);
+        } catch (IllegalStateException e) {
+            if (cancel.isCancelled()) {
+                return null;
+            }
+            throw e;
+        }
     }
 }

@@ -31,7 +31,6 @@ import io.llmnpu.runtime.tokenizer.Tokenizer;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,11 +44,17 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * A runtime is thread-safe. Every generation and every {@link Conversation} owns its own KV slot;
- * the engine steps of all of them (one prefill chunk, one decode step) run one at a time under the
- * engine's one lock ({@link DevicePlan#engineLock()}), taken fairly, so concurrent generations interleave step by step and never
- * see each other's state. Closing the runtime cancels running generations, waits for the step in
- * flight, then unmaps the model and stops the backends' threads.
+ * <h2>Threads</h2>
+ * A runtime is thread-safe. Every generation, every open {@linkplain #openSession() session} and every
+ * {@link Conversation} owns its own KV cache (its slot); the engine steps of all slots (one prefill
+ * chunk, one decode step) run one at a time under the engine's one lock ({@link DevicePlan#engineLock()}), taken fairly, so
+ * generations, sessions and conversations on different threads interleave step by step, never see
+ * each other's state, and give exactly the tokens they give alone. {@link #close()} may be called
+ * from any thread: it cancels running generations (they return with
+ * {@link GenerationResult.StopReason#CANCELLED} and the tokens made so far), waits for the step in
+ * flight, then frees every KV cache, the compiled graphs and the model, and stops the backends'
+ * threads; open sessions and conversations then fail with an {@link IllegalStateException}, as do
+ * later calls.
  *
  * <p>Chat: {@link #chat} answers a conversation in a fresh slot; {@link #openConversation()} keeps
  * the slot between turns so each turn prefills only its new tokens. Prompts are built by the model's
@@ -73,12 +78,15 @@ public final class LlmRuntime implements AutoCloseable {
     private final ForwardPass forwardPass;
     private final Int8WeightStore int8;
     private final int contextLength;
+    /** Generations running now (their tokens), so that close() can cancel them. */
     private final Set<CancellationToken> running = ConcurrentHashMap.newKeySet();
+    /** Sessions not yet closed (generations' and conversations' own included), so that close() can free their caches. */
+    private final Set<InferenceSession> sessions = ConcurrentHashMap.newKeySet();
     private final Set<Conversation> conversations = ConcurrentHashMap.newKeySet();
+    private final Object closeLock = new Object();
     private volatile ChatTemplate chatTemplate;
     private volatile ForwardPass.Result lastPrefill;
     private volatile boolean closed;
-    private boolean devicesClosed;
 
     private LlmRuntime(LoadedModel model, DevicePlan devices, ForwardPass forwardPass, Int8WeightStore int8,
                        int contextLength) {
@@ -100,13 +108,18 @@ public final class LlmRuntime implements AutoCloseable {
         if (options.policy() != null) {
             Policies.byName(options.policy());
         }
-        LoadedModel model = ModelLoader.load(options.model(), options.tokenizer(), options.progress());
+        LoadedModel model = ModelLoader.load(options.model(), options.tokenizer()); // the header only, so far
         DevicePlan devices = null;
         Int8WeightStore int8 = new Int8WeightStore();
         try {
-            int ctx = options.contextLength() == 0
-                    ? model.config().contextLength()
-                    : Math.min(options.contextLength(), model.config().contextLength());
+            int modelContext = model.config().contextLength();
+            if (options.contextLength() > modelContext) {
+                throw new IllegalArgumentException("a context of " + options.contextLength() + " tokens is more than "
+                        + model.source().getFileName() + " was made for (" + modelContext + "); use at most "
+                        + modelContext + ", or 0 for the model's own");
+            }
+            int ctx = options.contextLength() == 0 ? modelContext : options.contextLength();
+            ModelLoader.pageIn(model, options.progress());
             BackendOptions backendOptions = new BackendOptions(options.threads());
             devices = DevicePlan.open(registry, new DevicePlan.Config(options.backend(), backendOptions, null,
                     ForwardPass.workload(model.config(), model.weights(), ctx),
@@ -218,12 +231,26 @@ public final class LlmRuntime implements AutoCloseable {
     }
 
     /**
+     * The tokens a generation of {@code prompt} starts from (BOS first where the model wants it).
+     *
+     * @throws IllegalArgumentException if the prompt cannot be generated from: it leaves no room in
+     *                                  the context, or it is empty and the vocabulary has no BOS
+     */
+    public int[] promptTokens(String prompt) {
+        int[] tokens = encodePrompt(prompt);
+        checkPromptFits(tokens.length);
+        return tokens;
+    }
+
+    /**
      * Generates text after {@code request.prompt()}, reporting each token to {@code listener} as it
-     * comes. Blocks until done, cancelled, or the context is full.
+     * comes. Blocks until done, cancelled (through {@code cancel} or by {@link #close()}), or the
+     * context is full. May run on several threads at once (see the class comment).
+     *
+     * @throws IllegalStateException if the runtime is closed
      */
     public GenerationResult generate(GenerationRequest request, TokenListener listener, CancellationToken cancel) {
-        int[] prompt = encodePrompt(request.prompt());
-        checkPromptFits(prompt.length);
+        int[] prompt = promptTokens(request.prompt());
         GenerationOptions options = new GenerationOptions(request.maxTokens(), request.sampler(), request.stopAtEos(),
                 List.of(), 0, 0);
         CancellationToken token = cancellation(cancel);
@@ -319,8 +346,11 @@ public final class LlmRuntime implements AutoCloseable {
             throw new IllegalArgumentException("the prompt is empty");
         }
         if (tokens >= contextLength) {
+            int modelContext = model.config().contextLength();
             throw new IllegalArgumentException("the prompt has " + tokens + " tokens but the context holds "
-                    + contextLength + "; shorten it or raise the context length");
+                    + contextLength + "; shorten it" + (contextLength < modelContext
+                            ? " or raise the context length (this model allows up to " + modelContext + ")"
+                            : " (" + contextLength + " tokens is all this model allows)"));
         }
     }
 
@@ -343,34 +373,49 @@ public final class LlmRuntime implements AutoCloseable {
     }
 
     /**
-     * A session on this runtime's model for callers that drive tokens themselves (logits, scoring).
-     * Its engine steps take turns with those of every other session and generation of this runtime.
+     * A session on this runtime's model for callers that drive tokens themselves (logits, scoring),
+     * with its own KV cache. One thread uses a session at a time; its engine steps take turns with
+     * those of every other session, conversation and generation of this runtime (see the class
+     * comment). Close it to free its cache.
+     *
+     * @throws IllegalStateException if the runtime is closed
      */
     public InferenceSession openSession() {
+        requireOpen();
+        InferenceSession session = new InferenceSession(forwardPass, contextLength, sessions::remove);
+        sessions.add(session); // before the check, as in generate()
+        if (closed) {
+            session.close();
+            requireOpen();
+        }
+        return session;
+    }
+
+    private void requireOpen() {
         if (closed) {
             throw new IllegalStateException("the runtime is closed");
         }
-        return new InferenceSession(forwardPass, contextLength, devices.engineLock(), () -> closed);
     }
 
+    /**
+     * Cancels running generations, waits for the engine step in flight, then frees every session's KV
+     * cache, the graphs, the backends and the model. Does not wait for generations to return to their
+     * callers (they do right after their current step). Safe to call more than once, from any thread.
+     */
     @Override
     public void close() {
-        closed = true;
-        running.forEach(CancellationToken::cancel);
-        java.util.concurrent.locks.Lock engineLock = devices.engineLock();
-        engineLock.lock(); // waits for the step in flight
-        try {
-            if (forwardPass == null || devicesClosed) {
+        synchronized (closeLock) {
+            if (closed) {
                 return;
             }
-            devicesClosed = true;
-            conversations.forEach(Conversation::freeSlot);
-            forwardPass.close();
+            closed = true;
+            running.forEach(CancellationToken::cancel);
+            forwardPass.close(); // waits for the step in flight; no step runs after this
+            List.copyOf(conversations).forEach(Conversation::freeSlot);
+            List.copyOf(sessions).forEach(InferenceSession::close);
             devices.close();
             int8.close();
             model.close();
-        } finally {
-            engineLock.unlock();
         }
     }
 }

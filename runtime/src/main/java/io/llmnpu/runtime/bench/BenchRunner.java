@@ -13,6 +13,8 @@ import io.llmnpu.runtime.quant.CalibrationData;
 import io.llmnpu.runtime.quant.CalibrationFile;
 import io.llmnpu.runtime.quant.CalibrationStore;
 import java.io.UncheckedIOException;
+import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.ModelLoader;
 import java.io.IOException;
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
@@ -98,6 +100,15 @@ public final class BenchRunner {
 
     private void runConfiguration(Path model, String backend, int threads, int chunk, boolean runDecode,
                                   int config, int configs, List<BenchResult> results) {
+        int modelContext;
+        try (LoadedModel header = ModelLoader.load(model, null)) { // maps the file, reads the header only
+            modelContext = header.config().contextLength();
+        }
+        if (modelContext < plan.contextNeeded()) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT,
+                    "%s holds %d positions, but the tests need %d; use smaller -p/-n", model.getFileName(),
+                    modelContext, plan.contextNeeded()));
+        }
         RuntimeOptions options = RuntimeOptions.of(model).withBackend(backend.isEmpty() ? null : backend)
                 .withThreads(threads).withChunkSize(chunk).withContextLength(plan.contextNeeded())
                 .withNpu(RuntimeOptions.NPU_OFF);
@@ -105,11 +116,6 @@ public final class BenchRunner {
             runNpuPrefill(model, options, threads, chunk, config, configs, results);
         }
         try (LlmRuntime llm = LlmRuntime.open(options, registry)) {
-            if (llm.contextLength() < plan.contextNeeded()) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "%s holds %d positions, but the tests need %d; use smaller -p/-n", model.getFileName(),
-                        llm.contextLength(), plan.contextNeeded()));
-            }
             BenchModel info = BenchModel.of(llm.model());
             int effectiveThreads = effectiveThreads(threads);
             String where = String.format(Locale.ROOT, "[%d/%d] %s %s %s t=%d", config, configs, info.name(), info.type(),

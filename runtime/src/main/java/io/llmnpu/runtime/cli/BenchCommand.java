@@ -8,9 +8,8 @@ import io.llmnpu.runtime.bench.BenchRunner;
 import io.llmnpu.runtime.bench.BenchSvgChart;
 import io.llmnpu.runtime.bench.BenchTable;
 import io.llmnpu.runtime.engine.BackendRegistry;
+import io.llmnpu.runtime.files.AtomicFiles;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -96,6 +95,8 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        threads.forEach(t -> FlagChecks.threads("-t", t, System.err));
+        AtomicFiles.prepareFolder(outputDir); // before minutes of measuring, not after
         List<Path> files = new ArrayList<>();
         if (models.isEmpty()) {
             files.add(ModelLocator.resolve(null));
@@ -114,12 +115,11 @@ final class BenchCommand implements Callable<Integer> {
 
         out.print(BenchTable.render(report));
         out.flush();
-        Files.createDirectories(outputDir);
         String stem = "bench-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Path json = outputDir.resolve(stem + ".json");
         Path svg = outputDir.resolve(stem + ".svg");
-        Files.writeString(json, BenchJson.render(report), StandardCharsets.UTF_8);
-        Files.writeString(svg, BenchSvgChart.render(report), StandardCharsets.UTF_8);
+        AtomicFiles.writeString(json, BenchJson.render(report));
+        AtomicFiles.writeString(svg, BenchSvgChart.render(report));
         err.println("results: " + json + ", " + svg);
         err.flush();
         return 0;

@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.runtime.files.AtomicFiles;
+import io.llmnpu.runtime.files.TextFiles;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
 import io.llmnpu.api.backend.BackendOptions;
@@ -67,9 +69,11 @@ final class CalibrateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        FlagChecks.threads("--threads", threads, System.err);
         Path modelPath = ModelLocator.resolve(model);
-        String content = Files.readString(text, StandardCharsets.UTF_8);
         Path target = out != null ? out : CalibrationStore.defaultTarget(modelPath);
+        AtomicFiles.checkWritable(target); // before the calibration run, not after
+        String content = TextFiles.readUtf8(text, "calibration text");
         PrintStream console = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         BackendRegistry registry = new BackendRegistry(java.util.List.of(
                 BackendRegistry.discover(CalibrateCommand.class.getClassLoader()).select(backend)));

@@ -1,6 +1,8 @@
 package io.llmnpu.runtime.cli;
 
 import io.llmnpu.api.tensor.Int8Weights;
+import io.llmnpu.runtime.files.AtomicFiles;
+import io.llmnpu.runtime.files.TextFiles;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelLoader;
 import io.llmnpu.api.backend.BackendOptions;
@@ -101,6 +103,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        FlagChecks.threads("--threads", threads, System.err);
         Path modelPath = ModelLocator.resolve(model);
         Path calibPath = calib != null ? calib : CalibrationStore.find(modelPath).orElse(CalibrationFile.sidecarOf(modelPath));
         if (!Files.isRegularFile(calibPath)) {
@@ -119,10 +122,12 @@ final class EvalCommand implements Callable<Integer> {
             configs.add(QuantConfig.of(QuantMode.fromKey(m.strip())).withWeights(granularity)
                     .withShadowFraction(shadowFraction).withRequantizedOutputs(!noRequantize));
         }
-        String content = Files.readString(text, StandardCharsets.UTF_8);
         String baseName = modelPath.getFileName().toString().replaceFirst("\\.[^.]+$", "");
         Path jsonPath = json != null ? json : Path.of("eval-" + baseName + ".json");
         Path svgPath = svg != null ? svg : Path.of("eval-" + baseName + ".svg");
+        AtomicFiles.checkWritable(jsonPath); // before the evaluation, not after
+        AtomicFiles.checkWritable(svgPath);
+        String content = TextFiles.readUtf8(text, "text to score");
         PrintStream console = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         BackendRegistry all = BackendRegistry.discover(EvalCommand.class.getClassLoader());
         BackendRegistry registry = new BackendRegistry(java.util.List.of(all.select(backend), all.select(npu)));
@@ -157,9 +162,9 @@ final class EvalCommand implements Callable<Integer> {
             context.put("calibration_text", calibration.text());
             context.put("calibration_tokens", calibration.tokens());
             context.put("devices", described);
-            Files.writeString(jsonPath, Json.write(EvalReport.json(result, context)), StandardCharsets.UTF_8);
-            Files.writeString(svgPath, EvalReport.svg(result, modelPath.getFileName() + ": INT8 configurations vs FP32 on "
-                    + text.getFileName()), StandardCharsets.UTF_8);
+            AtomicFiles.writeString(jsonPath, Json.write(EvalReport.json(result, context)));
+            AtomicFiles.writeString(svgPath, EvalReport.svg(result, modelPath.getFileName() + ": INT8 configurations vs FP32 on "
+                    + text.getFileName()));
             console.println("wrote " + jsonPath + " and " + svgPath);
         }
         return 0;

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.runtime.files.AtomicFiles;
 import io.llmnpu.runtime.api.CancellationToken;
 import io.llmnpu.runtime.api.GenerationRequest;
 import io.llmnpu.runtime.api.GenerationResult;
@@ -71,6 +72,11 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        FlagChecks.nonNegative("-n", maxTokens, "the most tokens to generate");
+        runtime.checkFlags();
+        if (trace != null) {
+            AtomicFiles.checkWritable(trace); // before the model loads, not after the run
+        }
         long actualSeed = seed != null ? seed : System.nanoTime();
         SamplerConfig sampling = new SamplerConfig(temperature, llama2cSampling ? 0 : topK, topP,
                 llama2cSampling ? 0 : minP, llama2cSampling ? 1 : repeatPenalty, repeatLastN, actualSeed,
@@ -79,36 +85,35 @@ final class GenerateCommand implements Callable<Integer> {
         try (BackendHost host = runtime.startHost();
              LlmRuntime llm = runtime.open(host)) {
             CancellationToken cancel = new CancellationToken();
-            Thread hook = new Thread(cancel::cancel);
-            Runtime.getRuntime().addShutdownHook(hook);
+            llm.promptTokens(prompt); // a prompt that cannot run is refused before it is echoed
             GenerationRequest request = new GenerationRequest(prompt, maxTokens, sampling, !noStop);
-            GenerationResult r;
-            if (json) {
-                GenerationJson collector = new GenerationJson(Math.max(0, topLogits));
-                r = llm.generate(request, collector, cancel);
-                out.println(collector.toJson(r));
-            } else {
-                out.print(prompt);
-                out.flush();
-                r = llm.generate(request, (id, text) -> {
-                    out.print(text);
+            try (CtrlC ctrlC = CtrlC.cancels(cancel)) {
+                GenerationResult r;
+                if (json) {
+                    GenerationJson collector = new GenerationJson(Math.max(0, topLogits));
+                    r = llm.generate(request, collector, cancel);
+                    out.println(collector.toJson(r));
+                } else {
+                    out.print(prompt);
                     out.flush();
-                }, cancel);
-                out.println();
-            }
-            System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s, TTFT %.1f ms, %s on %s | generated: %d tokens, "
-                            + "%.1f tok/s on %s | seed %d | stop: %s%n",
-                    r.promptTokens(), r.prefillTokensPerSecond(), r.ttftSeconds() * 1e3, r.prefill().path(),
-                    busy(r.prefill().deviceBusy()), r.tokens().length, r.decodeTokensPerSecond(), llm.deviceName(),
-                    actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));
-            if (trace != null && llm.lastPrefill() != null) {
-                TraceChart.write(trace, llm.lastPrefill(), "prompt of " + r.promptTokens() + " tokens");
-                System.err.println("wrote the prompt's Gantt chart to " + trace);
-            }
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the JVM is already exiting; nothing to remove
+                    try {
+                        r = llm.generate(request, (id, text) -> {
+                            out.print(text);
+                            out.flush();
+                        }, cancel);
+                    } finally {
+                        out.println(); // the text ends its line, also when generation fails
+                    }
+                }
+                System.err.printf(Locale.ROOT, "%nprompt: %d tokens, %.1f tok/s, TTFT %.1f ms, %s on %s | generated: %d tokens, "
+                                + "%.1f tok/s on %s | seed %d | stop: %s%n",
+                        r.promptTokens(), r.prefillTokensPerSecond(), r.ttftSeconds() * 1e3, r.prefill().path(),
+                        busy(r.prefill().deviceBusy()), r.tokens().length, r.decodeTokensPerSecond(), llm.deviceName(),
+                        actualSeed, r.stopReason().name().toLowerCase(Locale.ROOT));
+                if (trace != null && llm.lastPrefill() != null) {
+                    TraceChart.write(trace, llm.lastPrefill(), "prompt of " + r.promptTokens() + " tokens");
+                    System.err.println("wrote the prompt's Gantt chart to " + trace);
+                }
             }
         }
         return 0;

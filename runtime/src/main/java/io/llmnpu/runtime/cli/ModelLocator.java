@@ -18,18 +18,11 @@ final class ModelLocator {
 
     static Path resolve(Path explicit) {
         if (explicit != null) {
-            if (!Files.isRegularFile(explicit)) {
-                throw new IllegalArgumentException("model file not found: " + explicit);
-            }
-            return explicit;
+            return requireModelFile(explicit, "");
         }
         String env = System.getenv("LLMNPU_MODEL");
         if (env != null && !env.isBlank()) {
-            Path p = Path.of(env);
-            if (!Files.isRegularFile(p)) {
-                throw new IllegalArgumentException("LLMNPU_MODEL points to " + p + ", which is not a file");
-            }
-            return p;
+            return requireModelFile(Path.of(env), " (from LLMNPU_MODEL)");
         }
         List<Path> candidates = new ArrayList<>();
         String home = System.getProperty("llmnpu.home");
@@ -46,5 +39,20 @@ final class ModelLocator {
         throw new IllegalArgumentException("no model given and the default model " + DEFAULT_MODEL
                 + " was not found (looked at " + candidates.stream().map(p -> p.toAbsolutePath().normalize().toString()).toList()
                 + "). Point llmnpu at any Llama-family GGUF file with -m path/to/model.gguf, or set LLMNPU_MODEL.");
+    }
+
+    /** {@code file} if it is a readable file, else an error that says what it is instead. */
+    static Path requireModelFile(Path file, String origin) {
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException(file + origin + " is a folder, not a model file; name a .gguf file or a llama2.c checkpoint in it");
+        }
+        if (!Files.exists(file)) {
+            throw new IllegalArgumentException("model file not found: " + file + origin);
+        }
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new IllegalArgumentException("cannot read the model file " + file + origin
+                    + (Files.isRegularFile(file) ? ": permission denied" : ": it is not a regular file"));
+        }
+        return file;
     }
 }

@@ -1,6 +1,7 @@
 package io.llmnpu.runtime.cli;
 
 import io.llmnpu.api.tensor.DType;
+import io.llmnpu.runtime.files.AtomicFiles;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelLoader;
@@ -76,6 +77,7 @@ final class PrefillPlanCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        AtomicFiles.prepareFolder(output);
         ModelShape modelShape = resolveShape(shape, model);
         PlatformProfile platform = loadProfile(profile);
         List<SchedulingPolicy> policies = policy.equals("all") ? Policies.all() : List.of(Policies.byName(policy));
@@ -84,11 +86,10 @@ final class PrefillPlanCommand implements Callable<Integer> {
                 platform, policies);
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         out.println(comparison.report().toText());
-        Files.createDirectories(output);
-        Files.writeString(output.resolve("prefill-plan.json"), comparison.report().toJson());
+        AtomicFiles.writeString(output.resolve("prefill-plan.json"), comparison.report().toJson());
         for (Plan plan : comparison.plans()) {
             String name = plan.schedule().policy();
-            Files.writeString(output.resolve("gantt-" + name + ".svg"), plan.ganttSvg());
+            AtomicFiles.writeString(output.resolve("gantt-" + name + ".svg"), plan.ganttSvg());
         }
         out.printf(Locale.ROOT, "wrote %s and %d Gantt chart(s) to %s%n", "prefill-plan.json", comparison.plans().size(),
                 output.toAbsolutePath().normalize());

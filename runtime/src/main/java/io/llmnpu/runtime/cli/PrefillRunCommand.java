@@ -14,6 +14,7 @@ import io.llmnpu.runtime.graph.ModelGraphBuilder;
 import io.llmnpu.runtime.engine.KvCache;
 import io.llmnpu.runtime.engine.RunTrace;
 import io.llmnpu.runtime.measure.Calibrator;
+import io.llmnpu.runtime.files.AtomicFiles;
 import io.llmnpu.runtime.model.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelLoader;
@@ -104,6 +105,7 @@ final class PrefillRunCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--reps must be at least 1, got " + reps);
         }
         Path modelPath = ModelLocator.resolve(model);
+        AtomicFiles.prepareFolder(output);
         List<SchedulingPolicy> policies = policy.size() == 1 && policy.getFirst().equals("all") ? Policies.all()
                 : policy.stream().map(Policies::byName).toList();
         if (policies.stream().noneMatch(p -> p.name().equals("in-order"))) {
@@ -170,14 +172,13 @@ final class PrefillRunCommand implements Callable<Integer> {
                 }
                 // Simulate on the median measured in-order run: past the warm-up, and with the least overlap.
                 report(out, runs, identical, median(runs.get("in-order")).cpuTimeCosts());
-                Files.createDirectories(output);
                 for (Map.Entry<String, List<RunTrace>> e : runs.entrySet()) {
                     RunTrace median = median(e.getValue());
                     Schedule schedule = median.toSchedule();
                     String subtitle = String.format(Locale.ROOT, "%s, measured run: %d tokens in %d chunks, %.1f tok/s, NPU idle %.1f%%",
                             modelPath.getFileName(), promptTokens, chunks, promptTokens / median.seconds(),
                             100 * median.idleFraction(median.firstOfKind(DeviceKind.NPU)));
-                    Files.writeString(output.resolve("gantt-run-" + e.getKey() + ".svg"), new GanttSvg().render(schedule, subtitle));
+                    AtomicFiles.writeString(output.resolve("gantt-run-" + e.getKey() + ".svg"), new GanttSvg().render(schedule, subtitle));
                 }
                 out.printf(Locale.ROOT, "wrote %d Gantt chart(s) of real runs to %s%n", runs.size(), output.toAbsolutePath().normalize());
                 return identical ? 0 : 1;

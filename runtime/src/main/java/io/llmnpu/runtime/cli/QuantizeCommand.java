@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.runtime.files.AtomicFiles;
 import io.llmnpu.runtime.quant.GgufQuantizer;
 import io.llmnpu.runtime.quant.QuantRecipe;
 import java.io.PrintWriter;
@@ -59,7 +60,7 @@ final class QuantizeCommand implements Callable<Integer> {
         if (!Files.isRegularFile(input)) {
             throw new IllegalArgumentException("input model not found: " + input);
         }
-        Units.requireParentFolder(output);
+        AtomicFiles.checkWritable(output);
         GgufQuantizer.Report r = new GgufQuantizer(recipe, pure, threads).convert(input, output, ConsoleProgress.stderr());
         PrintWriter out = spec.commandLine().getOut();
         String types = r.types().entrySet().stream().sorted(Map.Entry.comparingByKey())

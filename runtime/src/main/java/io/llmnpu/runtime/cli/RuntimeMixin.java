@@ -50,6 +50,12 @@ final class RuntimeMixin {
         "removed from DIR while the model runs are plugged in or unplugged."})
     Path bundles;
 
+    /** Refuses bad -c and --threads values (and warns of too many threads) before anything loads. */
+    void checkFlags() {
+        FlagChecks.nonNegative("-c", contextLength, "0 = the model's context");
+        FlagChecks.threads("--threads", threads, System.err);
+    }
+
     RuntimeOptions options() {
         return RuntimeOptions.of(ModelLocator.resolve(model)).withTokenizer(tokenizer).withBackend(backend)
                 .withThreads(threads).withContextLength(contextLength).withChunkSize(chunk)

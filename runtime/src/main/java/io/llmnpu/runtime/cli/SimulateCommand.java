@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.runtime.files.AtomicFiles;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -88,12 +89,10 @@ final class SimulateCommand implements Callable<Integer> {
                     Double.isNaN(e.energyJoules()) ? "n/a" : String.format(Locale.ROOT, "%.2f", e.energyJoules()),
                     Double.isNaN(e.energyJoules()) ? "n/a" : String.format(Locale.ROOT, "%.1f", 1e3 * e.joulesPerToken()));
         }
-        Files.createDirectories(output);
-        Files.writeString(output.resolve("simulate.json"), json(platform, p, rows), StandardCharsets.UTF_8);
-        Files.writeString(output.resolve("simulate.svg"), RequestChart.render(rows.stream().map(r ->
+        AtomicFiles.writeString(output.resolve("simulate.json"), json(platform, p, rows));
+        AtomicFiles.writeString(output.resolve("simulate.svg"), RequestChart.render(rows.stream().map(r ->
                 new RequestChart.Bar(r.model(), r.estimate())).toList(), String.format(Locale.ROOT,
-                "One request on %s: %d prompt tokens, %d generated", platform.name(), promptTokens, outputTokens)),
-                StandardCharsets.UTF_8);
+                "One request on %s: %d prompt tokens, %d generated", platform.name(), promptTokens, outputTokens)));
         out.printf(Locale.ROOT, "wrote simulate.json and simulate.svg to %s%n", output.toAbsolutePath().normalize());
         return 0;
     }

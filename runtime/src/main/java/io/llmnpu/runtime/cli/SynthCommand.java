@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.runtime.files.AtomicFiles;
 import io.llmnpu.runtime.quant.QuantRecipe;
 import io.llmnpu.runtime.synth.ModelShape;
 import io.llmnpu.runtime.synth.ModelShapes;
@@ -119,7 +120,7 @@ final class SynthCommand implements Callable<Integer> {
         if (outliers != null) {
             throw new IllegalArgumentException("--outliers is reserved and not implemented yet");
         }
-        Units.requireParentFolder(output);
+        AtomicFiles.checkWritable(output);
         ModelShape shape = shape();
         QuantRecipe weightType = QuantRecipe.parse(type);
         SyntheticModelWriter writer = new SyntheticModelWriter(shape, weightType, seed, threads);

@@ -1,20 +1,10 @@
 package io.llmnpu.runtime.cli;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
 
 /** Human-readable counts and sizes for command output. */
 final class Units {
     private Units() {
-    }
-
-    /** Fails with a clear message when the folder {@code file} is to be written in does not exist. */
-    static void requireParentFolder(Path file) {
-        Path parent = file.toAbsolutePath().getParent();
-        if (parent != null && !Files.isDirectory(parent)) {
-            throw new IllegalArgumentException("cannot write " + file + ": the folder " + parent + " does not exist");
-        }
     }
 
     /** 1.10 B, 256.0 K, 512. */

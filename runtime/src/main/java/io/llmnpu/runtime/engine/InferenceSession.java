@@ -4,16 +4,16 @@ import io.llmnpu.runtime.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.locks.Lock;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * One sequence being processed: its KV cache and how many positions it holds. Tokens go in (a
  * prompt in chunks, or one at a time), logits of the last token come out.
  *
- * <p>Sessions of one runtime share its compiled graphs, so each engine step runs under the runtime's
- * engine lock: sessions on several threads interleave step by step and never see each other's cache. A
+ * <p>Sessions of one runtime share its compiled graphs, so each engine step runs under the engine lock
+ * ({@link DevicePlan#step}, the runtime's one lock): sessions on several threads interleave step by step and never see each other's cache. A
  * step is one decode token, or up to {@value #STEP_CHUNKS} prompt chunks run as one task DAG (so that
  * chunks can run out of order across devices, as llm.npu's 1024-token prompts in 256-token chunks do);
  * a longer prompt takes several steps. A session itself belongs to one thread at a time.
@@ -21,32 +21,30 @@ import java.util.function.BooleanSupplier;
 public final class InferenceSession implements AutoCloseable {
     private final ForwardPass forwardPass;
     private final KvCache cache;
-    private final Lock engineLock;
-    private final BooleanSupplier engineClosed;
+    private final Consumer<InferenceSession> onClose;
+    private final AtomicBoolean closed = new AtomicBoolean();
     /** Prompt chunks one engine step may hold. */
     public static final int STEP_CHUNKS = 4;
 
     private int position;
-    private boolean closed;
     private List<ForwardPass.Result> lastFeed = List.of();
 
-    /** A session with a lock of its own (for a forward pass nobody else uses). */
     public InferenceSession(ForwardPass forwardPass, int capacity) {
-        this(forwardPass, capacity, new ReentrantLock(), () -> false);
+        this(forwardPass, capacity, session -> { });
+    }
+
+    /** As above; {@code onClose} hears of the session once, when it is first closed. */
+    public InferenceSession(ForwardPass forwardPass, int capacity, Consumer<InferenceSession> onClose) {
+        this.forwardPass = forwardPass;
+        this.cache = new KvCache(forwardPass.config(), capacity);
+        this.onClose = onClose;
     }
 
     /**
-     * A session whose engine steps run under {@code engineLock}, shared by every session of the forward
-     * pass; once {@code engineClosed} says so, steps fail instead of touching freed memory.
+     * Runs {@code tokens} after what the session already holds; returns the last token's logits.
+     *
+     * @throws IllegalStateException if the session or its model is closed
      */
-    public InferenceSession(ForwardPass forwardPass, int capacity, Lock engineLock, BooleanSupplier engineClosed) {
-        this.forwardPass = forwardPass;
-        this.cache = new KvCache(forwardPass.config(), capacity);
-        this.engineLock = engineLock;
-        this.engineClosed = engineClosed;
-    }
-
-    /** Runs {@code tokens} after what the session already holds; returns the last token's logits. */
     public float[] feed(int... tokens) {
         return feed(tokens, () -> false);
     }
@@ -70,17 +68,12 @@ public final class InferenceSession implements AutoCloseable {
             }
             int[] part = start == 0 && end == tokens.length ? tokens : Arrays.copyOfRange(tokens, start, end);
             start = end;
-            engineLock.lock();
-            try {
-                if (closed || engineClosed.getAsBoolean()) {
-                    throw new IllegalStateException("the runtime is closed");
-                }
-                ForwardPass.Result run = forwardPass.run(ForwardPass.Request.of(cache, part, position));
-                runs.add(run);
-                logits = run.lastLogits();
-            } finally {
-                engineLock.unlock();
+            if (closed.get()) {
+                throw new IllegalStateException("the session is closed");
             }
+            ForwardPass.Result run = forwardPass.run(ForwardPass.Request.of(cache, part, position)); // one engine step
+            runs.add(run);
+            logits = run.lastLogits();
             position += part.length;
         }
         return logits;
@@ -125,16 +118,18 @@ public final class InferenceSession implements AutoCloseable {
         return forwardPass.config();
     }
 
+    /**
+     * Frees the KV cache. Safe to call more than once, and from another thread once no step of this
+     * session can run (the runtime does so after closing the forward pass).
+     */
     @Override
     public void close() {
-        engineLock.lock();
-        try {
-            if (!closed) {
-                closed = true;
+        if (closed.compareAndSet(false, true)) {
+            try {
                 cache.close();
+            } finally {
+                onClose.accept(this);
             }
-        } finally {
-            engineLock.unlock();
         }
     }
 }

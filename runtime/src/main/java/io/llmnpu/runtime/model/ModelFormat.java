@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -30,6 +31,12 @@ public enum ModelFormat {
      * @throws ModelFormatException if the file cannot be read or matches no format
      */
     public static ModelFormat detect(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new ModelFormatException(file, -1, "is a folder, not a model file");
+        }
+        if (!Files.exists(file)) {
+            throw new ModelFormatException(file, -1, "does not exist");
+        }
         ByteBuffer head = ByteBuffer.allocate(LLAMA2C_LEGACY_HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             while (head.hasRemaining() && channel.read(head) >= 0) {

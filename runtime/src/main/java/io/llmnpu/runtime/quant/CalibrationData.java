@@ -2,7 +2,6 @@ package io.llmnpu.runtime.quant;
 
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
@@ -30,8 +29,8 @@ public record CalibrationData(String model, long modelBytes, int dim, String tex
     /** One transformer block: its four input sites and the output ranges of its seven linear layers. */
     public record Layer(Map<LinearSite, SiteCalibration> sites, Map<LinearLayer, Float> outputAbsMax) {
         public Layer {
-            sites = Map.copyOf(new EnumMap<>(sites));
-            outputAbsMax = Map.copyOf(new EnumMap<>(outputAbsMax));
+            sites = Map.copyOf(sites);
+            outputAbsMax = Map.copyOf(outputAbsMax);
             for (LinearSite s : LinearSite.values()) {
                 if (!sites.containsKey(s)) {
                     throw new IllegalArgumentException("calibration lacks site " + s.key());

@@ -1,10 +1,9 @@
 package io.llmnpu.runtime.quant;
 
+import io.llmnpu.runtime.files.AtomicFiles;
+import io.llmnpu.runtime.files.TextFiles;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
@@ -59,9 +58,7 @@ public final class CalibrationFile {
             layers.add(l);
         }
         root.put("layers", layers);
-        Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(temp, Json.write(root), StandardCharsets.UTF_8);
-        Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.writeString(file, Json.write(root));
     }
 
     private static Map<String, Object> site(SiteCalibration s) {
@@ -85,7 +82,7 @@ public final class CalibrationFile {
 
     /** @throws IOException if the file cannot be read or is not a calibration file of a known version */
     public static CalibrationData read(Path file) throws IOException {
-        String text = Files.readString(file, StandardCharsets.UTF_8);
+        String text = TextFiles.readUtf8(file, "calibration file");
         try {
             Map<?, ?> root = (Map<?, ?>) Json.parse(text);
             if (!"llmnpu-calibration".equals(root.get("format"))) {
@@ -107,7 +104,11 @@ public final class CalibrationFile {
                 Object out = l.get("output_absmax");
                 if (out instanceof Map<?, ?> om) {
                     for (Map.Entry<?, ?> e : om.entrySet()) {
-                        outputs.put(LinearLayer.fromKey((String) e.getKey()), ((Number) e.getValue()).floatValue());
+                        float v = ((Number) e.getValue()).floatValue();
+                        if (!(v >= 0) || Float.isInfinite(v)) {
+                            throw new IllegalArgumentException("output_absmax " + e.getKey() + " is " + v);
+                        }
+                        outputs.put(LinearLayer.fromKey((String) e.getKey()), v);
                     }
                 }
                 layers.add(new CalibrationData.Layer(sites, outputs));
@@ -124,6 +125,10 @@ public final class CalibrationFile {
         List<SiteCalibration.ChannelOutliers> channels = new ArrayList<>();
         for (Object o : (List<?>) m.get("outlier_channels")) {
             List<?> c = (List<?>) o;
+            if (c.size() != 3) {
+                throw new IllegalArgumentException("an outlier_channels entry has " + c.size()
+                        + " values; each is [channel, count, max |x|]");
+            }
             channels.add(new SiteCalibration.ChannelOutliers(((Number) c.get(0)).intValue(),
                     ((Number) c.get(1)).longValue(), ((Number) c.get(2)).floatValue()));
         }
@@ -132,8 +137,39 @@ public final class CalibrationFile {
         for (int i = 0; i < hotChannels.length; i++) {
             hotChannels[i] = ((Number) hot.get(i)).intValue();
         }
-        return new SiteCalibration(num(m, "values").longValue(), num(m, "absmax").floatValue(),
-                num(m, "clip_value").floatValue(), num(m, "outliers").longValue(), hotChannels, channels);
+        long values = num(m, "values").longValue();
+        float absMax = nonNegative(m, "absmax");
+        float clipValue = nonNegative(m, "clip_value");
+        long outliers = num(m, "outliers").longValue();
+        if (values < 0 || outliers < 0 || outliers > values) {
+            throw new IllegalArgumentException("counts values " + values + " and outliers " + outliers + " are inconsistent");
+        }
+        for (int c : hotChannels) {
+            requireChannel(c);
+        }
+        for (SiteCalibration.ChannelOutliers c : channels) {
+            requireChannel(c.channel());
+            if (c.count() < 0 || !(c.maxAbs() >= 0) || Float.isInfinite(c.maxAbs())) {
+                throw new IllegalArgumentException("outlier channel " + c.channel() + " has count " + c.count()
+                        + " and max " + c.maxAbs());
+            }
+        }
+        return new SiteCalibration(values, absMax, clipValue, outliers, hotChannels, channels);
+    }
+
+    private static void requireChannel(int channel) {
+        if (channel < 0) {
+            throw new IllegalArgumentException("channel " + channel + " is negative");
+        }
+    }
+
+    /** A finite value >= 0: an activation range. */
+    private static float nonNegative(Map<?, ?> m, String key) {
+        float v = num(m, key).floatValue();
+        if (!(v >= 0) || Float.isInfinite(v)) {
+            throw new IllegalArgumentException("field '" + key + "' is " + v + ", not a finite value >= 0");
+        }
+        return v;
     }
 
     private static Number num(Map<?, ?> m, String key) {

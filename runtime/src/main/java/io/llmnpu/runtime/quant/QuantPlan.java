@@ -116,6 +116,13 @@ public final class QuantPlan {
                 elements += w.shape().elements();
                 Shadow shadow = shadows[l][ll.site().ordinal()];
                 if (shadow != null) {
+                    for (int c : shadow.hotChannels) {
+                        if (c >= w.shape().dim(1)) {
+                            throw new IllegalArgumentException("the calibration names hot channel " + c + " of "
+                                    + ll.site().key() + " in layer " + l + ", which has " + w.shape().dim(1)
+                                    + " channels; run llmnpu calibrate for this model");
+                        }
+                    }
                     hotBytes += (long) shadow.hotChannels.length * w.shape().dim(0) * Float.BYTES;
                 }
             }

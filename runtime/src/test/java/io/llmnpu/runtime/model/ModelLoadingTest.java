@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.graph.RopeStyle;
@@ -14,9 +15,11 @@ import io.llmnpu.runtime.model.gguf.GgufFile;
 import io.llmnpu.runtime.model.gguf.GgufTypeSummary;
 import io.llmnpu.runtime.model.llama2c.Llama2cCheckpoint;
 import java.lang.foreign.Arena;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The three stories260K files (README table) load with the same configuration and bit-identical weights. */
 class ModelLoadingTest {
@@ -128,5 +131,14 @@ class ModelLoadingTest {
         out.add(w.finalNorm());
         out.add(w.output());
         return out;
+    }
+
+    @Test
+    void aFolderOrAMissingFileIsCalledWhatItIs(@TempDir Path dir) {
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(dir, null));
+        assertEquals(dir + ": is a folder, not a model file", e.getMessage());
+        Path missing = dir.resolve("missing.gguf");
+        e = assertThrows(ModelFormatException.class, () -> ModelLoader.load(missing, null));
+        assertEquals(missing + ": does not exist", e.getMessage());
     }
 }

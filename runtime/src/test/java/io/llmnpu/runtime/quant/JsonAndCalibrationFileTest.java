@@ -88,6 +88,33 @@ class JsonAndCalibrationFileTest {
     }
 
     @Test
+    void damagedCalibrationFilesAreRefusedNamingTheFile() throws IOException {
+        Map<LinearSite, SiteCalibration> sites = new EnumMap<>(LinearSite.class);
+        for (LinearSite s : LinearSite.values()) {
+            sites.put(s, new SiteCalibration(100, 4f, 2f, 3, new int[] {5}, List.of(new SiteCalibration.ChannelOutliers(5, 3, 4f))));
+        }
+        CalibrationData data = new CalibrationData("m.gguf", 1, 8, "t.txt", 1, 100, 99.9,
+                List.of(new CalibrationData.Layer(sites, Map.of())));
+        Path file = dir.resolve("m.calib.json");
+        CalibrationFile.write(data, file);
+        String good = Files.readString(file);
+        Map<String, String> damages = new LinkedHashMap<>();
+        damages.put("a negative hot channel", good.replaceFirst("\"hot_channels\": \\[\\s*5", "\"hot_channels\": [-5"));
+        damages.put("a negative range", good.replaceFirst("\"absmax\": 4", "\"absmax\": -4"));
+        damages.put("more outliers than values", good.replaceFirst("\"outliers\": 3", "\"outliers\": 300"));
+        for (Map.Entry<String, String> d : damages.entrySet()) {
+            assertTrue(!d.getValue().equals(good), "the damage '" + d.getKey() + "' was not applied");
+            Files.writeString(file, d.getValue());
+            IOException e = assertThrows(IOException.class, () -> CalibrationFile.read(file), d.getKey());
+            assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        }
+        // Latin-1 text where UTF-8 belongs: the message names the file and the byte, not "Input length = 1".
+        Files.write(file, new byte[] {'{', '"', 'm', (byte) 0xE9, '"', '}'});
+        IOException e = assertThrows(IOException.class, () -> CalibrationFile.read(file));
+        assertTrue(e.getMessage().contains(file + " is not UTF-8 text: invalid byte 0xE9 at offset 3"), e.getMessage());
+    }
+
+    @Test
     void paragraphsGroupUpToTheCharacterLimit() {
         String text = "aaa\n\nbbbb\n\n\ncc\n \nddddddddddddd\n\ne\n";
         ParagraphChunker chunker = new ParagraphChunker(10, 500);

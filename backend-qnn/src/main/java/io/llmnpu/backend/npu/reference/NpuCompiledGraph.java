@@ -7,12 +7,14 @@ import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.graph.Value;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.support.GraphLifecycle;
+import io.llmnpu.backend.support.ValueSlots;
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A graph of INT8 linear layers compiled for its static shapes: packed weights, the scratch for
@@ -25,22 +27,18 @@ final class NpuCompiledGraph implements CompiledGraph {
     private record Step(PackedLinear packed, int inSlot, int outSlot, int codes, int tokens) {
     }
 
-    /** A bound graph edge: the value, its slot, and whether the graph writes it. */
-    private record Edge(Value value, int slot, boolean written) {
-    }
-
     private final Subgraph graph;
     private final ReferenceNpuBackend backend;
     private final Arena arena;
     private final Tensor[] intermediates;
-    private final List<Edge> edges;
+    private final List<ValueSlots.Bound> edges;
     private final List<Step> steps;
     private final int[][] codeBuffers;
     private final int[] accumulators;
     private boolean closed;
 
     private NpuCompiledGraph(Subgraph graph, ReferenceNpuBackend backend, Arena arena, Tensor[] intermediates,
-                             List<Edge> edges, List<Step> steps, int[][] codeBuffers, int[] accumulators) {
+                             List<ValueSlots.Bound> edges, List<Step> steps, int[][] codeBuffers, int[] accumulators) {
         this.graph = graph;
         this.backend = backend;
         this.arena = arena;
@@ -58,25 +56,9 @@ final class NpuCompiledGraph implements CompiledGraph {
                 throw new BackendException("graph " + graph.name() + " cannot run on npu-ref: " + problem);
             }
         }
-        Map<Integer, Integer> slotOf = new HashMap<>();
-        List<Value> slotValues = new ArrayList<>();
-        for (Value v : graph.inputs()) {
-            slotOf.put(v.id(), slotValues.size());
-            slotValues.add(v);
-        }
-        for (Op op : graph.ops()) {
-            for (Value v : op.outputs()) {
-                slotOf.put(v.id(), slotValues.size());
-                slotValues.add(v);
-            }
-        }
-        Map<Integer, Edge> bound = new LinkedHashMap<>();
-        for (Value v : graph.inputs()) {
-            bound.put(v.id(), new Edge(v, slotOf.get(v.id()), false));
-        }
-        for (Value v : graph.outputs()) {
-            bound.putIfAbsent(v.id(), new Edge(v, slotOf.get(v.id()), true));
-        }
+        ValueSlots slots = ValueSlots.of(graph, Set.of());
+        List<Value> slotValues = slots.values();
+        Map<Integer, ValueSlots.Bound> bound = slots.bound();
 
         List<Step> steps = new ArrayList<>();
         Map<String, Integer> codeIndex = new HashMap<>();
@@ -91,7 +73,7 @@ final class NpuCompiledGraph implements CompiledGraph {
                 codeSizes.add(Math.multiplyExact(tokens, packed.paddedCols()));
                 return codeSizes.size() - 1;
             });
-            steps.add(new Step(packed, slotOf.get(q.in().id()), slotOf.get(q.out().id()), codes, tokens));
+            steps.add(new Step(packed, slots.slot(q.in()), slots.slot(q.out()), codes, tokens));
             accSize = Math.max(accSize, Math.multiplyExact(tokens, packed.groups() * NpuVectors.TILE_ROWS));
         }
 
@@ -123,14 +105,9 @@ final class NpuCompiledGraph implements CompiledGraph {
 
     @Override
     public synchronized void execute(Map<Value, Tensor> bindings) {
-        if (closed) {
-            throw new BackendException("graph " + graph.name() + " was closed and cannot run");
-        }
-        if (backend.isClosed()) {
-            throw new BackendException("graph " + graph.name() + " cannot run: its npu-ref backend was closed");
-        }
+        GraphLifecycle.requireRunnable(graph, closed, "npu-ref", backend.isClosed());
         Tensor[] values = intermediates.clone();
-        for (Edge e : edges) {
+        for (ValueSlots.Bound e : edges) {
             values[e.slot()] = Bindings.require(graph, bindings, e.value(), e.written());
         }
         boolean[] quantized = new boolean[codeBuffers.length];

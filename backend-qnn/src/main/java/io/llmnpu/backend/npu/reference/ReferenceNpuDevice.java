@@ -1,13 +1,13 @@
 package io.llmnpu.backend.npu.reference;
 
 import io.llmnpu.api.backend.Affinity;
-import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.api.backend.Capability;
 import io.llmnpu.api.backend.CompiledGraph;
 import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
+import io.llmnpu.backend.support.GraphLifecycle;
 import java.util.Set;
 
 /**
@@ -54,9 +54,7 @@ public final class ReferenceNpuDevice implements Device {
 
     @Override
     public CompiledGraph compile(Subgraph graph) {
-        if (backend.isClosed()) {
-            throw new BackendException("cannot compile graph " + graph.name() + ": the npu-ref backend is closed");
-        }
+        GraphLifecycle.requireCompilable(graph, "npu-ref", backend.isClosed());
         NpuCompiledGraph compiled = NpuCompiledGraph.compile(graph, backend);
         backend.remember(compiled);
         return compiled;

@@ -254,8 +254,10 @@ public final class GgufModelReader {
         if (family != ModelFamily.LLAMA || !part.equals(LayerWeights.FFN_UP) || gguf.hasTensor(b + LayerWeights.FFN_GATE)) {
             return false;
         }
-        GgufTensorInfo info = gguf.tensorInfo(b + part).orElseThrow();
-        return info.shape().rank() == 2 && info.shape().dim(0) == 2L * c.hiddenDim();
+        // Absent too (a damaged file): not fused, so the caller reports the missing gate.
+        return gguf.tensorInfo(b + part)
+                .map(info -> info.shape().rank() == 2 && info.shape().dim(0) == 2L * c.hiddenDim())
+                .orElse(false);
     }
 
     /** q, k and v: stored apart, or fused into attn_qkv (rows q, then k, then v), with or without biases. */

@@ -1,15 +1,14 @@
 package io.llmnpu.runtime.model.gguf;
 
 import io.llmnpu.api.tensor.Shape;
+import io.llmnpu.runtime.files.AtomicFiles;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -210,12 +209,14 @@ public final class GgufWriter {
 
     // ---- output -----------------------------------------------------------------------------------
 
-    /** Writes the file, replacing any existing one. */
+    /**
+     * Writes the file, replacing any existing one only once the new one is complete (see
+     * {@link AtomicFiles}): a write that fails leaves the old file as it was.
+     *
+     * @throws IOException naming {@code file}
+     */
     public void write(Path file) throws IOException {
-        try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            write(out);
-        }
+        AtomicFiles.write(file, this::write);
     }
 
     /** Writes the file to {@code out}, which must start at position 0 of the file. */

@@ -1,4 +1,4 @@
-package io.llmnpu.backend.cpu;
+package io.llmnpu.backend.support;
 
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Value;
@@ -13,28 +13,29 @@ import java.util.Set;
  * Which scratch buffer each intermediate value of a graph lives in, assigned by liveness: a value takes
  * a free buffer when its op runs, and its buffer is free again once the last op that reads it has run.
  * An op's outputs are placed before its inputs are released, so no kernel ever writes memory it is
- * still reading; values the caller binds (graph inputs and outputs) are never placed, so they never
+ * still reading; values the caller binds (graph inputs, outputs, states) are never placed, so they never
  * share memory with anything. Scratch thus follows the largest set of values alive at once, about two
- * layers' worth, instead of growing with the number of layers.
+ * layers' worth, instead of growing with the number of layers. Every backend that runs its ops in order
+ * (one thread after another, an in-order queue, a command buffer with barriers) can reuse memory so.
  *
  * <p>A value takes the smallest free buffer that holds it; when none does, the largest free buffer grows
  * to fit (its size is only fixed once planning ends), and only when none is free is a new one added.
+ *
+ * @param bufferIndex value id to scratch buffer index, for every intermediate value
+ * @param bufferSizes bytes of each scratch buffer
  */
-final class BufferPlan {
+public record BufferLivenessPlan(Map<Integer, Integer> bufferIndex, List<Long> bufferSizes) {
 
-    private final Map<Integer, Integer> bufferOf;
-    private final List<Long> bufferBytes;
-
-    private BufferPlan(Map<Integer, Integer> bufferOf, List<Long> bufferBytes) {
-        this.bufferOf = bufferOf;
-        this.bufferBytes = bufferBytes;
+    public BufferLivenessPlan {
+        bufferIndex = Map.copyOf(bufferIndex);
+        bufferSizes = List.copyOf(bufferSizes);
     }
 
     /**
      * @param ops   the graph's ops in execution order
      * @param bound ids of the values the caller binds, which get no buffer
      */
-    static BufferPlan of(List<Op> ops, Set<Integer> bound) {
+    public static BufferLivenessPlan of(List<Op> ops, Set<Integer> bound) {
         Map<Integer, Integer> lastRead = new HashMap<>();
         for (int i = 0; i < ops.size(); i++) {
             for (Value v : ops.get(i).inputs()) {
@@ -63,9 +64,10 @@ final class BufferPlan {
                 }
             }
         }
-        return new BufferPlan(Map.copyOf(bufferOf), List.copyOf(sizes));
+        return new BufferLivenessPlan(bufferOf, sizes);
     }
 
+    /** The smallest free buffer that fits, else the largest free one grown to fit, else a new buffer. */
     private static int take(List<Integer> free, List<Long> sizes, long bytes) {
         int best = -1;
         int largest = -1;
@@ -78,36 +80,39 @@ final class BufferPlan {
                 largest = i;
             }
         }
-        if (best < 0 && largest >= 0) {
-            best = largest;
-            sizes.set(free.get(best), bytes);
+        int pick = best >= 0 ? best : largest;
+        if (pick < 0) {
+            sizes.add(bytes);
+            return sizes.size() - 1;
         }
-        if (best >= 0) {
-            return free.remove(best);
-        }
-        sizes.add(bytes);
-        return sizes.size() - 1;
+        int buffer = free.remove(pick);
+        sizes.set(buffer, Math.max(sizes.get(buffer), bytes));
+        return buffer;
     }
 
-    /** The buffer of intermediate value {@code valueId}; absent for bound values. */
-    int bufferOf(int valueId) {
-        Integer b = bufferOf.get(valueId);
+    /**
+     * The buffer of intermediate value {@code valueId}.
+     *
+     * @throws IllegalArgumentException for a bound value, which has no scratch buffer
+     */
+    public int bufferOf(int valueId) {
+        Integer b = bufferIndex.get(valueId);
         if (b == null) {
             throw new IllegalArgumentException("value %" + valueId + " has no scratch buffer (it is bound)");
         }
         return b;
     }
 
-    int buffers() {
-        return bufferBytes.size();
+    public int buffers() {
+        return bufferSizes.size();
     }
 
-    long bufferBytes(int buffer) {
-        return bufferBytes.get(buffer);
+    public long bufferBytes(int buffer) {
+        return bufferSizes.get(buffer);
     }
 
     /** Bytes of all buffers together. */
-    long totalBytes() {
-        return bufferBytes.stream().mapToLong(Long::longValue).sum();
+    public long totalBytes() {
+        return bufferSizes.stream().mapToLong(Long::longValue).sum();
     }
 }
