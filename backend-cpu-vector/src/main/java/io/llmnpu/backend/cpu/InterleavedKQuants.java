@@ -289,6 +289,8 @@ final class InterleavedKQuants {
         long highAt = 2L * SCALE_BYTES + 3L * LANE_BYTES;
         long quantsAt = highAt + 8L * LANE_BYTES + (long) (8 * (sub >> 1)) * LANE_BYTES;
         int nibbleShift = 4 * (sub & 1);
+        boolean highLeft = sub <= 4;
+        int highShift = Math.abs(4 - sub);
         FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
         FloatVector mins = FloatVector.fromArray(FLOATS, acc, ROWS);
         for (int b = 0; b < blocks; b++) {
@@ -296,19 +298,24 @@ final class InterleavedKQuants {
             int c = b * QK + 32 * sub;
             FloatVector a0 = FloatVector.zero(FLOATS);
             FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
             for (int i = 0; i < 8; i++) {
-                // The sub-block's nibble of each byte, with bit sub of the qh byte as its bit 4.
+                // The sub-block's nibble of each byte, with bit sub of the qh byte moved to its bit 4 by one
+                // shift (left or right by the distance) and one mask.
+                IntVector high = lanes(w, bo + highAt + (long) i * LANE_BYTES);
+                high = highLeft ? high.lanewise(VectorOperators.LSHL, highShift)
+                        : high.lanewise(VectorOperators.LSHR, highShift);
                 IntVector q = lanes(w, bo + quantsAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, nibbleShift)
                         .and(0x0F0F0F0F)
-                        .or(lanes(w, bo + highAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, sub)
-                                .and(0x01010101).lanewise(VectorOperators.LSHL, 4));
+                        .or(high.and(0x10101010));
                 int ci = c + 4 * i;
                 a0 = maskedBits(q, 0x1F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
                 a1 = maskedBits(q, 0x1F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
-                a0 = maskedBits(q, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
-                a1 = maskedBits(q, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+                a2 = maskedBits(q, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a2);
+                a3 = maskedBits(q, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a3);
             }
-            sum = a0.add(a1).fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + sub * ROWS), sum);
+            sum = a0.add(a1).add(a2.add(a3)).fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + sub * ROWS), sum);
             mins = FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + (8 + sub) * ROWS)
                     .fma(FloatVector.broadcast(FLOATS, sums[8 * b + sub]), mins);
         }
@@ -349,25 +356,31 @@ final class InterleavedKQuants {
         long lowAt = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 8 * (sub & 1) + 4 * half) * LANE_BYTES;
         long highAt = SCALE_BYTES + 36L * LANE_BYTES + (long) (8 * h + 4 * half) * LANE_BYTES;
         int nibbleShift = 4 * (sub >> 1);
-        int highShift = 2 * sub;
+        boolean highLeft = sub <= 2;
+        int highShift = Math.abs(4 - 2 * sub);
         FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
         for (int b = 0; b < blocks; b++) {
             long bo = base + b * blockBytes;
             int c = b * QK + 128 * h + 32 * sub + 16 * half;
             FloatVector a0 = FloatVector.zero(FLOATS);
             FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
             for (int i = 0; i < 4; i++) {
+                // Bits 2 sub, 2 sub + 1 of the qh byte moved to bits 4-5 by one shift and one mask.
+                IntVector high = lanes(w, bo + highAt + (long) i * LANE_BYTES);
+                high = highLeft ? high.lanewise(VectorOperators.LSHL, highShift)
+                        : high.lanewise(VectorOperators.LSHR, highShift);
                 IntVector q = lanes(w, bo + lowAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, nibbleShift)
                         .and(0x0F0F0F0F)
-                        .or(lanes(w, bo + highAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, highShift)
-                                .and(0x03030303).lanewise(VectorOperators.LSHL, 4));
+                        .or(high.and(0x30303030));
                 int ci = c + 4 * i;
                 a0 = maskedBits(q, 0x3F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
                 a1 = maskedBits(q, 0x3F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
-                a0 = maskedBits(q, 0x3F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
-                a1 = maskedBits(q, 0x3F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
+                a2 = maskedBits(q, 0x3F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a2);
+                a3 = maskedBits(q, 0x3F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a3);
             }
-            sum = a0.add(a1).sub(sums[16 * b + scale])
+            sum = a0.add(a1).add(a2.add(a3)).sub(sums[16 * b + scale])
                     .fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + scale * ROWS), sum);
         }
         sum.intoArray(acc, 0);
