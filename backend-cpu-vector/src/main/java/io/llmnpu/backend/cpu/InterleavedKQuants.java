@@ -334,54 +334,60 @@ final class InterleavedKQuants {
                 q6Scales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
             }
             java.util.Arrays.fill(acc, 0f);
-            for (int scale = 0; scale < 16; scale++) {
-                q6kSub(w, base, blocks, scale, x, sums, scales, acc);
+            for (int part = 0; part < 4; part++) {
+                q6kPart(w, base, blocks, part >> 1, part & 1, x, sums, scales, acc);
             }
             FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
     /**
-     * The 16 values of Q6_K scale {@code scale} = 8h + 2 sub + half of every block of a group, added to
-     * acc (a call of its own for the reasons given at {@link #q5kGroups}): value 128h + 32 sub + l has its
-     * low bits in nibble {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of
-     * qh byte 32h + l.
+     * Columns 16 half .. 16 half + 15 of the four 32-value sub-blocks of Q6_K half-block h (scales
+     * 8h + 2 sub + half, sub = 0..3) of every block of a group, added to acc (a call of its own for the
+     * reasons given at {@link #q5kGroups}). Value 128h + 32 sub + l has its low bits in nibble
+     * {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of qh byte 32h + l, so
+     * two ql words and one qh word give 16 values, each field moved into place by at most one shift.
      */
-    private static void q6kSub(MemorySegment w, long base, int blocks, int scale, float[] x, float[] sums,
-                               float[] scales, float[] acc) {
+    private static void q6kPart(MemorySegment w, long base, int blocks, int h, int half, float[] x, float[] sums,
+                                float[] scales, float[] acc) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
-        int h = scale >> 3;
-        int sub = (scale >> 1) & 3;
-        int half = scale & 1;
-        long lowAt = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 8 * (sub & 1) + 4 * half) * LANE_BYTES;
+        long low0At = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 4 * half) * LANE_BYTES;
+        long low1At = low0At + 8L * LANE_BYTES;
         long highAt = SCALE_BYTES + 36L * LANE_BYTES + (long) (8 * h + 4 * half) * LANE_BYTES;
-        int nibbleShift = 4 * (sub >> 1);
-        boolean highLeft = sub <= 2;
-        int highShift = Math.abs(4 - 2 * sub);
+        int scale0 = 8 * h + half;
         FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
         for (int b = 0; b < blocks; b++) {
             long bo = base + b * blockBytes;
-            int c = b * QK + 128 * h + 32 * sub + 16 * half;
-            FloatVector a0 = FloatVector.zero(FLOATS);
-            FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
+            int c = b * QK + 128 * h + 16 * half;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
             for (int i = 0; i < 4; i++) {
-                // Bits 2 sub, 2 sub + 1 of the qh byte moved to bits 4-5 by one shift and one mask.
-                IntVector high = lanes(w, bo + highAt + (long) i * LANE_BYTES);
-                high = highLeft ? high.lanewise(VectorOperators.LSHL, highShift)
-                        : high.lanewise(VectorOperators.LSHR, highShift);
-                IntVector q = lanes(w, bo + lowAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, nibbleShift)
-                        .and(0x0F0F0F0F)
-                        .or(high.and(0x30303030));
+                long at = bo + (long) i * LANE_BYTES;
+                IntVector ql0 = lanes(w, at + low0At);
+                IntVector ql1 = lanes(w, at + low1At);
+                IntVector qh = lanes(w, at + highAt);
+                IntVector q0 = ql0.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                IntVector q1 = ql1.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                IntVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030));
+                IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
                 int ci = c + 4 * i;
-                a0 = maskedBits(q, 0x3F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
-                a1 = maskedBits(q, 0x3F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
-                a2 = maskedBits(q, 0x3F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a2);
-                a3 = maskedBits(q, 0x3F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a3);
+                for (int j = 0; j < 4; j++) {
+                    int mask = 0x3F << (8 * j);
+                    s0 = maskedBits(q0, mask).fma(FloatVector.broadcast(FLOATS, x[ci + j]), s0);
+                    s1 = maskedBits(q1, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 32 + j]), s1);
+                    s2 = maskedBits(q2, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 64 + j]), s2);
+                    s3 = maskedBits(q3, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 96 + j]), s3);
+                }
             }
-            sum = a0.add(a1).add(a2.add(a3)).sub(sums[16 * b + scale])
-                    .fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + scale * ROWS), sum);
+            int sc = 16 * b + scale0;
+            int at = b * SCALE_FLOATS + scale0 * ROWS;
+            sum = s0.sub(sums[sc]).fma(FloatVector.fromArray(FLOATS, scales, at), sum);
+            sum = s1.sub(sums[sc + 2]).fma(FloatVector.fromArray(FLOATS, scales, at + 2 * ROWS), sum);
+            sum = s2.sub(sums[sc + 4]).fma(FloatVector.fromArray(FLOATS, scales, at + 4 * ROWS), sum);
+            sum = s3.sub(sums[sc + 6]).fma(FloatVector.fromArray(FLOATS, scales, at + 6 * ROWS), sum);
         }
         sum.intoArray(acc, 0);
     }
