@@ -199,8 +199,19 @@ public final class DevicePlan implements AutoCloseable {
 
         /** The live devices as placement candidates, in rank order; the index is the candidate number. */
         public List<Placement.Candidate> candidates() {
-            return live.stream().map(s -> new Placement.Candidate(s.name(), s.placed, isPreferred(s.backendName()),
-                    costs.launchSeconds(s.name()))).toList();
+            List<Placement.Candidate> out = new ArrayList<>();
+            boolean hostCpuTaken = false;
+            for (Slot s : live) {
+                Device d = s.placed;
+                if (registry != null && d.kind() == DeviceKind.CPU) {
+                    if (hostCpuTaken) {
+                        d = new OnSharedCores(d);
+                    }
+                    hostCpuTaken = true;
+                }
+                out.add(new Placement.Candidate(s.name(), d, isPreferred(s.backendName()), costs.launchSeconds(s.name())));
+            }
+            return out;
         }
 
         /** Changes whenever a device joins or leaves. */
@@ -538,6 +549,54 @@ public final class DevicePlan implements AutoCloseable {
             } catch (RuntimeException | LinkageError e) {
                 log.debug("closing a graph on {} failed", name(), e);
             }
+        }
+    }
+
+    /**
+     * A second device of kind CPU as the placer sees it: every device of that kind (the CPU backends, and
+     * OpenCL or Vulkan drivers that emulate a GPU on the CPU, such as PoCL and lavapipe) runs on the same
+     * host cores, so running work on two of them "in parallel" only makes them compete. The first in rank
+     * order takes the work; the others get only what it cannot run, and take over when it leaves. (Plans
+     * built from fixed devices, as tests build them, keep every device as it is.)
+     */
+    private record OnSharedCores(Device device) implements Device {
+        /** Estimates are multiplied by this: never chosen while the first CPU device can run an op. */
+        private static final double PENALTY = 1e3;
+
+        @Override
+        public String name() {
+            return device.name();
+        }
+
+        @Override
+        public DeviceKind kind() {
+            return device.kind();
+        }
+
+        @Override
+        public Set<Capability> capabilities() {
+            return device.capabilities();
+        }
+
+        @Override
+        public long memoryBytes() {
+            return device.memoryBytes();
+        }
+
+        @Override
+        public Affinity affinity(Op op) {
+            Affinity a = device.affinity(op);
+            return new Affinity(a.support(), a.estimatedSeconds() * PENALTY);
+        }
+
+        @Override
+        public CompiledGraph compile(Subgraph graph) {
+            return device.compile(graph);
+        }
+
+        @Override
+        public io.llmnpu.api.backend.StateResidency stateResidency() {
+            return device.stateResidency();
         }
     }
 }

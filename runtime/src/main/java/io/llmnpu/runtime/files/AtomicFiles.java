@@ -12,6 +12,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.security.SecureRandom;
 
 /**
  * Writes result files (models, calibrations, JSON reports, charts) so that nothing is ever lost
@@ -26,6 +28,8 @@ import java.nio.file.StandardOpenOption;
 public final class AtomicFiles {
     /** Prefix of temporary files: hidden, and easy to recognise if a crash ever leaves one. */
     static final String TEMP_PREFIX = ".llmnpu-";
+
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private AtomicFiles() {
     }
@@ -43,14 +47,18 @@ public final class AtomicFiles {
      */
     public static void write(Path target, Content content) throws IOException {
         Path folder = folderOf(target);
-        Path temp;
+        // Not Files.createTempFile: it makes the file owner-only (0600), and the result would keep that.
+        // CREATE_NEW gives the permissions any new file gets (the umask's); a replaced file keeps its own.
+        Path temp = folder.resolve(TEMP_PREFIX + target.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+        FileChannel out;
         try {
-            temp = Files.createTempFile(folder, TEMP_PREFIX + target.getFileName() + ".", ".tmp");
+            out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw failure(target, e);
         }
         boolean done = false;
-        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+        try (out) {
+            keepPermissions(target, temp);
             content.writeTo(out);
             out.force(true); // on disk before the rename makes it the target
             out.close();
@@ -127,6 +135,13 @@ public final class AtomicFiles {
             throw new IOException("cannot write " + target + ": the folder " + folder + " does not exist");
         }
         return folder;
+    }
+
+    /** A file that replaces another keeps the other's permissions (where the file system has POSIX ones). */
+    private static void keepPermissions(Path target, Path temp) throws IOException {
+        if (Files.isRegularFile(target) && Files.getFileAttributeView(target, PosixFileAttributeView.class) != null) {
+            Files.setPosixFilePermissions(temp, Files.getPosixFilePermissions(target));
+        }
     }
 
     private static void moveIntoPlace(Path temp, Path target) throws IOException {

@@ -13,6 +13,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -49,6 +50,19 @@ class AtomicFilesTest {
         Path fresh = dir.resolve("new.json");
         AtomicFiles.writeString(fresh, "{}");
         assertEquals(List.of(target, fresh), folderContent());
+    }
+
+    /** A new file gets the permissions any new file gets here (not owner-only); a replaced one keeps its own. */
+    @Test
+    void filesGetUsualPermissionsAndReplacedFilesKeepTheirs() throws IOException {
+        Path plain = Files.createFile(dir.resolve("plain"));
+        Path fresh = dir.resolve("model.gguf");
+        AtomicFiles.writeString(fresh, "x");
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(fresh));
+        Path kept = Files.writeString(dir.resolve("calib.json"), "old");
+        Files.setPosixFilePermissions(kept, PosixFilePermissions.fromString("rw-r-----"));
+        AtomicFiles.writeString(kept, "new");
+        assertEquals("rw-r-----", PosixFilePermissions.toString(Files.getPosixFilePermissions(kept)));
     }
 
     /** A model write that fails half-way (here a tensor source; in real life a full disk or ulimit -f). */
