@@ -260,7 +260,7 @@ final class InterleavedKQuants {
     /**
      * The Q5_K counterpart of {@link #q4kGroups}: each nibble gets its fifth bit before it is taken. The
      * scales of all the group's blocks are taken first; then each sub-block index is one call
-     * ({@link #q5kSub}) over all blocks. As one method the kernel outgrew C2's inlining budget (its vector
+     * ({@link #q5kPair}) over all blocks. As one method the kernel outgrew C2's inlining budget (its vector
      * operations were then made as real calls on boxed vectors, five times slower), and a call per block
      * and sub-block cost as much as the work in it.
      */
@@ -274,50 +274,53 @@ final class InterleavedKQuants {
                 kScales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
             }
             java.util.Arrays.fill(acc, 0f);
-            for (int sub = 0; sub < 8; sub++) {
-                q5kSub(w, base, blocks, sub, x, sums, scales, acc);
+            for (int pair = 0; pair < 4; pair++) {
+                q5kPair(w, base, blocks, pair, x, sums, scales, acc);
             }
             FloatVector.fromArray(FLOATS, acc, 0).sub(FloatVector.fromArray(FLOATS, acc, ROWS))
                     .intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
-    /** Sub-block {@code sub} of every block of a Q5_K group: acc[0, ROWS) gets the products, acc[ROWS, 2 ROWS) the mins. */
-    private static void q5kSub(MemorySegment w, long base, int blocks, int sub, float[] x, float[] sums,
-                               float[] scales, float[] acc) {
+    /**
+     * Sub-blocks 2 pair and 2 pair + 1 of every block of a Q5_K group, which share their nibble words (low
+     * and high nibbles): acc[0, ROWS) gets the products, acc[ROWS, 2 ROWS) the mins. The fifth bit of
+     * sub-block s is bit s of the qh byte. (The four columns of a word go through a loop, not written
+     * out: written out, the method passed C2's NodeCountInliningCutoff.)
+     */
+    private static void q5kPair(MemorySegment w, long base, int blocks, int pair, float[] x, float[] sums,
+                                float[] scales, float[] acc) {
         long blockBytes = (long) ROWS * DType.Q5_K.blockBytes();
         long highAt = 2L * SCALE_BYTES + 3L * LANE_BYTES;
-        long quantsAt = highAt + 8L * LANE_BYTES + (long) (8 * (sub >> 1)) * LANE_BYTES;
-        int nibbleShift = 4 * (sub & 1);
-        boolean highLeft = sub <= 4;
-        int highShift = Math.abs(4 - sub);
+        long quantsAt = highAt + 8L * LANE_BYTES + (long) (8 * pair) * LANE_BYTES;
+        int sub = 2 * pair;
         FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
         FloatVector mins = FloatVector.fromArray(FLOATS, acc, ROWS);
         for (int b = 0; b < blocks; b++) {
             long bo = base + b * blockBytes;
             int c = b * QK + 32 * sub;
-            FloatVector a0 = FloatVector.zero(FLOATS);
-            FloatVector a1 = a0;
-            FloatVector a2 = a0;
-            FloatVector a3 = a0;
+            FloatVector a = FloatVector.zero(FLOATS);
+            FloatVector a2 = a;
             for (int i = 0; i < 8; i++) {
-                // The sub-block's nibble of each byte, with bit sub of the qh byte moved to its bit 4 by one
-                // shift (left or right by the distance) and one mask.
-                IntVector high = lanes(w, bo + highAt + (long) i * LANE_BYTES);
-                high = highLeft ? high.lanewise(VectorOperators.LSHL, highShift)
-                        : high.lanewise(VectorOperators.LSHR, highShift);
-                IntVector q = lanes(w, bo + quantsAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, nibbleShift)
-                        .and(0x0F0F0F0F)
-                        .or(high.and(0x10101010));
+                IntVector qh = lanes(w, bo + highAt + (long) i * LANE_BYTES).lanewise(VectorOperators.LSHR, sub);
+                IntVector nibbles = lanes(w, bo + quantsAt + (long) i * LANE_BYTES);
+                IntVector q = nibbles.and(0x0F0F0F0F).or(qh.and(0x01010101).lanewise(VectorOperators.LSHL, 4));
+                IntVector r = nibbles.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(qh.and(0x02020202).lanewise(VectorOperators.LSHL, 3));
                 int ci = c + 4 * i;
-                a0 = maskedBits(q, 0x1F).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
-                a1 = maskedBits(q, 0x1F00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
-                a2 = maskedBits(q, 0x1F0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a2);
-                a3 = maskedBits(q, 0x1F000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a3);
+                for (int j = 0; j < 4; j++) {
+                    int mask = 0x1F << (8 * j);
+                    a = maskedBits(q, mask).fma(FloatVector.broadcast(FLOATS, x[ci + j]), a);
+                    a2 = maskedBits(r, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 32 + j]), a2);
+                }
             }
-            sum = a0.add(a1).add(a2.add(a3)).fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + sub * ROWS), sum);
-            mins = FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + (8 + sub) * ROWS)
+            int at = b * SCALE_FLOATS + sub * ROWS;
+            sum = a.fma(FloatVector.fromArray(FLOATS, scales, at), sum);
+            sum = a2.fma(FloatVector.fromArray(FLOATS, scales, at + ROWS), sum);
+            mins = FloatVector.fromArray(FLOATS, scales, at + 8 * ROWS)
                     .fma(FloatVector.broadcast(FLOATS, sums[8 * b + sub]), mins);
+            mins = FloatVector.fromArray(FLOATS, scales, at + 9 * ROWS)
+                    .fma(FloatVector.broadcast(FLOATS, sums[8 * b + sub + 1]), mins);
         }
         sum.intoArray(acc, 0);
         mins.intoArray(acc, ROWS);
