@@ -72,7 +72,10 @@ final class CalibrateCommand implements Callable<Integer> {
         FlagChecks.threads("--threads", threads, System.err);
         Path modelPath = ModelLocator.resolve(model);
         Path target = out != null ? out : CalibrationStore.defaultTarget(modelPath);
-        AtomicFiles.checkWritable(target); // before the calibration run, not after
+        if (out == null) {
+            Files.createDirectories(target.toAbsolutePath().getParent()); // the per-user cache may not exist yet
+        }
+        AtomicFiles.checkWritable(target); // before the calibration run, not after: -o into a missing folder fails here
         String content = TextFiles.readUtf8(text, "calibration text");
         PrintStream console = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         BackendRegistry registry = new BackendRegistry(java.util.List.of(
@@ -88,10 +91,6 @@ final class CalibrateCommand implements Callable<Integer> {
             CalibrationData data = calibrator.run(sequences, modelPath.getFileName().toString(), Files.size(modelPath),
                     text.getFileName().toString(), ConsoleProgress.stderr());
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Path parent = target.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
             CalibrationFile.write(data, target);
             console.print(summary(data));
             console.printf(Locale.ROOT, "%d sequences, %d tokens in %.1f s on %s; wrote %s%n", data.sequences(),

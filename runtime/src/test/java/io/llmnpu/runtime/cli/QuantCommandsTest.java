@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.runtime.quant.CalibrationData;
 import io.llmnpu.runtime.quant.CalibrationFile;
+import io.llmnpu.runtime.quant.CalibrationStore;
 import io.llmnpu.runtime.quant.Json;
 import io.llmnpu.runtime.quant.PlantedOutlierModel;
 import java.io.ByteArrayOutputStream;
@@ -78,6 +79,30 @@ class QuantCommandsTest {
         }
         assertEquals(1, code);
         assertTrue(captured.toString(StandardCharsets.UTF_8).contains("llmnpu calibrate"), captured.toString());
+    }
+
+    /** Where the model's folder is read-only, calibrate writes to the per-user cache, creating it if missing. */
+    @Test
+    void calibrateCreatesTheCacheFolderWhenTheModelsFolderIsReadOnly() throws Exception {
+        Path models = Files.createDirectories(dir.resolve("models"));
+        Path model = new PlantedOutlierModel(64, 384, 1, 4, 2, 256, 2, 40f, 0.05, 7).write(models.resolve("tiny.gguf"));
+        Path textFile = Files.writeString(dir.resolve("text.txt"), "Once upon a time there was a cat. It liked to play.\n\n".repeat(20));
+        Path cache = dir.resolve("no-such-cache").resolve("calib");
+        String before = System.getProperty(CalibrationStore.CACHE_PROPERTY);
+        System.setProperty(CalibrationStore.CACHE_PROPERTY, cache.toString());
+        models.toFile().setWritable(false, false);
+        try {
+            run("calibrate", model.toString(), "--text", textFile.toString(), "--tokens", "200", "--threads", "1");
+            Path cached = CalibrationStore.cached(model).orElseThrow();
+            assertTrue(cached.startsWith(cache) && Files.isRegularFile(cached), "calibration written to " + cached);
+        } finally {
+            models.toFile().setWritable(true, false);
+            if (before == null) {
+                System.clearProperty(CalibrationStore.CACHE_PROPERTY);
+            } else {
+                System.setProperty(CalibrationStore.CACHE_PROPERTY, before);
+            }
+        }
     }
 
     private static String run(String... args) {
