@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+
 import io.llmnpu.api.backend.Affinity;
 import io.llmnpu.api.backend.Backend;
 import io.llmnpu.api.backend.BackendOptions;
@@ -34,6 +35,7 @@ import io.llmnpu.runtime.quant.NpuRewrite;
 import io.llmnpu.runtime.quant.ParagraphChunker;
 import io.llmnpu.runtime.quant.QuantConfig;
 import io.llmnpu.runtime.quant.QuantMode;
+import io.llmnpu.tck.skip.RequiresBackend;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +50,7 @@ import org.junit.jupiter.api.Test;
  * CPU). Then the KV cache changes hands: decode steps on the CPU alone write rows the OpenCL device keeps a
  * copy of, and a follow-up prompt on the three devices must see them (the SPI's state residency at work).
  */
+@RequiresBackend("opencl")
 class ThreeDevicePrefillIT {
     private static final Path SHARED = Path.of(System.getProperty("llmnpu.shared.dir", "../shared"));
 
@@ -56,11 +59,7 @@ class ThreeDevicePrefillIT {
         Path modelFile = SHARED.resolve("models/stories260K.gguf");
         assumeTrue(Files.isRegularFile(modelFile), "stories260K.gguf not found at " + modelFile);
         BackendRegistry all = BackendRegistry.discover(getClass().getClassLoader());
-        BackendProvider openclProvider = all.select("opencl");
-        if (!openclProvider.unavailableReason().isEmpty()) {
-            System.out.println("skipping: OpenCL unavailable: " + openclProvider.unavailableReason());
-            assumeTrue(false, openclProvider.unavailableReason());
-        }
+        BackendProvider openclProvider = all.select("opencl"); // present: @RequiresBackend skips otherwise
         String text = Files.readString(SHARED.resolve("data/tinystories-eval.txt"), StandardCharsets.UTF_8);
         try (LoadedModel model = ModelLoader.load(modelFile, null, ProgressListener.none());
              Backend npuBackend = all.select("npu-ref").create(new BackendOptions(1));
