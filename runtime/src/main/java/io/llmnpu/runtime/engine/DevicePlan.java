@@ -61,6 +61,9 @@ public final class DevicePlan implements AutoCloseable {
     private final Map<String, BackendOptions> perBackend;
     private final List<Subgraph> workload;
     private final CostBook costs;
+    /** Estimates of a second CPU-kind device are multiplied by this when placing (see Step#onSharedCores). */
+    private static final double SHARED_CORES_PENALTY = 1e3;
+
     /** The engine lock: fair, so concurrent sessions' steps take turns. */
     private final ReentrantLock lock = new ReentrantLock(true);
     /** Ranked devices; replaced whole under {@link #lock}, read without it. */
@@ -205,13 +208,28 @@ public final class DevicePlan implements AutoCloseable {
                 Device d = s.placed;
                 if (registry != null && d.kind() == DeviceKind.CPU) {
                     if (hostCpuTaken) {
-                        d = new OnSharedCores(d);
+                        d = onSharedCores(d);
                     }
                     hostCpuTaken = true;
                 }
                 out.add(new Placement.Candidate(s.name(), d, isPreferred(s.backendName()), costs.launchSeconds(s.name())));
             }
             return out;
+        }
+
+        /**
+         * A second device of kind CPU as the placer sees it: every device of that kind (the CPU backends,
+         * and OpenCL or Vulkan drivers that emulate a GPU on the CPU, such as PoCL and lavapipe) runs on
+         * the same host cores, so running work on two of them "in parallel" only makes them compete. The
+         * first in rank order takes the work; the others, their estimates multiplied by
+         * {@value #SHARED_CORES_PENALTY}, get only what it cannot run, and take over when it leaves.
+         * (Plans built from fixed devices, as tests build them, keep every device as it is.)
+         */
+        private static Device onSharedCores(Device device) {
+            return new PlacementView(device, op -> {
+                Affinity a = device.affinity(op);
+                return new Affinity(a.support(), a.estimatedSeconds() * SHARED_CORES_PENALTY);
+            });
         }
 
         /** Changes whenever a device joins or leaves. */
@@ -549,54 +567,6 @@ public final class DevicePlan implements AutoCloseable {
             } catch (RuntimeException | LinkageError e) {
                 log.debug("closing a graph on {} failed", name(), e);
             }
-        }
-    }
-
-    /**
-     * A second device of kind CPU as the placer sees it: every device of that kind (the CPU backends, and
-     * OpenCL or Vulkan drivers that emulate a GPU on the CPU, such as PoCL and lavapipe) runs on the same
-     * host cores, so running work on two of them "in parallel" only makes them compete. The first in rank
-     * order takes the work; the others get only what it cannot run, and take over when it leaves. (Plans
-     * built from fixed devices, as tests build them, keep every device as it is.)
-     */
-    private record OnSharedCores(Device device) implements Device {
-        /** Estimates are multiplied by this: never chosen while the first CPU device can run an op. */
-        private static final double PENALTY = 1e3;
-
-        @Override
-        public String name() {
-            return device.name();
-        }
-
-        @Override
-        public DeviceKind kind() {
-            return device.kind();
-        }
-
-        @Override
-        public Set<Capability> capabilities() {
-            return device.capabilities();
-        }
-
-        @Override
-        public long memoryBytes() {
-            return device.memoryBytes();
-        }
-
-        @Override
-        public Affinity affinity(Op op) {
-            Affinity a = device.affinity(op);
-            return new Affinity(a.support(), a.estimatedSeconds() * PENALTY);
-        }
-
-        @Override
-        public CompiledGraph compile(Subgraph graph) {
-            return device.compile(graph);
-        }
-
-        @Override
-        public io.llmnpu.api.backend.StateResidency stateResidency() {
-            return device.stateResidency();
         }
     }
 }

@@ -426,48 +426,16 @@ public final class ForwardPass implements AutoCloseable {
     private List<Placement.Candidate> int8OnNpuOnly(List<Placement.Candidate> candidates) {
         List<Placement.Candidate> out = new ArrayList<>();
         for (Placement.Candidate c : candidates) {
-            out.add(isNpu(c) ? c : new Placement.Candidate(c.name(), new WithoutInt8Linears(c.device()), c.preferred(),
+            out.add(isNpu(c) ? c : new Placement.Candidate(c.name(), withoutInt8Linears(c.device()), c.preferred(),
                     c.launchSeconds()));
         }
         return out;
     }
 
-    /** A device as the placer sees it with its INT8 linear layers refused; never compiled or run through. */
-    private record WithoutInt8Linears(Device device) implements Device {
-        @Override
-        public String name() {
-            return device.name();
-        }
-
-        @Override
-        public DeviceKind kind() {
-            return device.kind();
-        }
-
-        @Override
-        public java.util.Set<io.llmnpu.api.backend.Capability> capabilities() {
-            return device.capabilities();
-        }
-
-        @Override
-        public long memoryBytes() {
-            return device.memoryBytes();
-        }
-
-        @Override
-        public io.llmnpu.api.backend.Affinity affinity(Op op) {
-            return op instanceof Op.QuantizedLinear ? io.llmnpu.api.backend.Affinity.unsupported() : device.affinity(op);
-        }
-
-        @Override
-        public io.llmnpu.api.backend.CompiledGraph compile(Subgraph graph) {
-            return device.compile(graph);
-        }
-
-        @Override
-        public StateResidency stateResidency() {
-            return device.stateResidency();
-        }
+    /** {@code device} as the placer sees it with its INT8 linear layers refused. */
+    private static Device withoutInt8Linears(Device device) {
+        return new PlacementView(device, op -> op instanceof Op.QuantizedLinear
+                ? io.llmnpu.api.backend.Affinity.unsupported() : device.affinity(op));
     }
 
     /** Logs once whenever prompts change path (NPU or float) or devices. */
