@@ -1,6 +1,7 @@
 package io.llmnpu.runtime.api;
 
 import io.llmnpu.runtime.chat.ChatTemplate;
+import io.llmnpu.runtime.chat.Message;
 import io.llmnpu.runtime.engine.InferenceSession;
 import java.util.Arrays;
 import java.util.List;

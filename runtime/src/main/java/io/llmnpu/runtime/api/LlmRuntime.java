@@ -1,6 +1,7 @@
 package io.llmnpu.runtime.api;
 
 import io.llmnpu.api.backend.DeviceKind;
+import io.llmnpu.runtime.chat.Message;
 import io.llmnpu.runtime.engine.CostBook;
 import io.llmnpu.runtime.engine.ModelFingerprint;
 import io.llmnpu.runtime.graph.Architectures;
@@ -25,8 +26,8 @@ import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.DevicePlan;
 import io.llmnpu.runtime.engine.ForwardPass;
 import io.llmnpu.runtime.engine.InferenceSession;
-import io.llmnpu.runtime.model.LoadedModel;
-import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.load.LoadedModel;
+import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
 import java.util.List;
 import java.util.Set;

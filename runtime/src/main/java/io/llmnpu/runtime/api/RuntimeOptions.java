@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.api;
 
+import io.llmnpu.runtime.model.ProgressListener;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Objects;

@@ -1,7 +1,7 @@
 package io.llmnpu.runtime.bench;
 
 import io.llmnpu.api.tensor.Tensor;
-import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.load.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
 import java.nio.file.Path;
 

@@ -1,6 +1,6 @@
 package io.llmnpu.runtime.chat;
 
-import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.load.LoadedModel;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
 
 /** Picks the chat template of a model: the Jinja template its GGUF file carries, or the plain format. */

@@ -1,6 +1,5 @@
 package io.llmnpu.runtime.chat;
 
-import io.llmnpu.runtime.api.Message;
 import java.util.List;
 
 /**

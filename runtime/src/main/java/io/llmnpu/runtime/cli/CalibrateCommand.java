@@ -2,8 +2,8 @@ package io.llmnpu.runtime.cli;
 
 import io.llmnpu.runtime.files.AtomicFiles;
 import io.llmnpu.runtime.files.TextFiles;
-import io.llmnpu.runtime.model.LoadedModel;
-import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.load.LoadedModel;
+import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import io.llmnpu.runtime.engine.DevicePlan;

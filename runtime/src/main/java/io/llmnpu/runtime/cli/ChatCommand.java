@@ -5,7 +5,7 @@ import io.llmnpu.runtime.api.Conversation;
 import io.llmnpu.runtime.api.GenerationOptions;
 import io.llmnpu.runtime.api.GenerationResult;
 import io.llmnpu.runtime.api.LlmRuntime;
-import io.llmnpu.runtime.api.Message;
+import io.llmnpu.runtime.chat.Message;
 import io.llmnpu.runtime.chat.ChatTemplates;
 import io.llmnpu.runtime.osgi.BackendHost;
 import io.llmnpu.runtime.sampling.SamplerConfig;

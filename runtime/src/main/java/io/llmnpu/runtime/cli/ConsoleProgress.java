@@ -1,6 +1,6 @@
 package io.llmnpu.runtime.cli;
 
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import java.io.PrintStream;
 
 /** Draws progress on stderr: a bar redrawn in place on a terminal, one line per finished step otherwise. */

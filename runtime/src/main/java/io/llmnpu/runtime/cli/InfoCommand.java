@@ -2,10 +2,10 @@ package io.llmnpu.runtime.cli;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Tensor;
-import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.load.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelFamily;
-import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.runtime.model.ModelWeights;
 import io.llmnpu.runtime.tokenizer.Gpt2BpeTokenizer;
 import io.llmnpu.runtime.tokenizer.Tokenizer;

@@ -2,9 +2,9 @@ package io.llmnpu.runtime.cli;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.runtime.files.AtomicFiles;
-import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.load.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
-import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.runtime.quant.QuantMode;
 import io.llmnpu.runtime.synth.ModelShape;
 import io.llmnpu.runtime.synth.ModelShapes;

@@ -1,6 +1,6 @@
 package io.llmnpu.runtime.cli;
 
-import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;

@@ -4,7 +4,7 @@ import io.llmnpu.api.backend.Device;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.graph.Subgraph;
 import io.llmnpu.api.tensor.Tensor;
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.DevicePlan;
 import io.llmnpu.runtime.engine.ForwardPass;

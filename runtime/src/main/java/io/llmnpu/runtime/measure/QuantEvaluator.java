@@ -2,7 +2,7 @@ package io.llmnpu.runtime.measure;
 
 import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.tensor.Tensor;
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.engine.ChunkPlanner;
 import io.llmnpu.runtime.engine.DevicePlan;
 import io.llmnpu.runtime.engine.ForwardPass;

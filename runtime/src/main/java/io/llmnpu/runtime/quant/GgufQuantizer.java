@@ -1,7 +1,7 @@
 package io.llmnpu.runtime.quant;
 
 import io.llmnpu.api.tensor.Shape;
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.model.MappedFile;
 import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.model.gguf.GgufFile;

@@ -1,6 +1,6 @@
 package io.llmnpu.runtime.server;
 
-import io.llmnpu.runtime.api.Message;
+import io.llmnpu.runtime.chat.Message;
 import java.util.List;
 
 /**

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import io.llmnpu.runtime.api.Message;
+import io.llmnpu.runtime.chat.Message;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,7 +2,7 @@ package io.llmnpu.runtime.synth;
 
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.runtime.model.ModelConfig;
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.model.gguf.GgufValueType;
 import io.llmnpu.runtime.model.gguf.GgufWriter;

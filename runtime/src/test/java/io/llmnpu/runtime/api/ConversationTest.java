@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.llmnpu.runtime.chat.Message;
 import io.llmnpu.runtime.chat.PlainChatFormat;
 import io.llmnpu.runtime.model.SharedModels;
 import java.util.ArrayList;

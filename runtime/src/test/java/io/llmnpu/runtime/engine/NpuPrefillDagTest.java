@@ -8,11 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.graph.Op;
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.measure.Calibrator;
-import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.load.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
-import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.runtime.quant.CalibrationData;
 import io.llmnpu.runtime.quant.Int8WeightStore;
 import io.llmnpu.runtime.quant.NpuRewrite;

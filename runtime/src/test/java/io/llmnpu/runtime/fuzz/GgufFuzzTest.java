@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.llmnpu.api.tensor.Tensor;
-import io.llmnpu.runtime.model.LoadedModel;
+import io.llmnpu.runtime.model.load.LoadedModel;
 import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelFormatException;
-import io.llmnpu.runtime.model.ModelLoader;
+import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;

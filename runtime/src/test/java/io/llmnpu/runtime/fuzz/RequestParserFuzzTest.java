@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import io.llmnpu.runtime.api.Message;
+import io.llmnpu.runtime.chat.Message;
 import io.llmnpu.runtime.server.ApiException;
 import io.llmnpu.runtime.server.CompletionRequest;
 import io.llmnpu.runtime.server.RequestParser;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.runtime.model.ModelReader;
 import io.llmnpu.runtime.model.gguf.GgufFile;
 import io.llmnpu.runtime.model.gguf.GgufModelReader;
 import io.llmnpu.runtime.model.gguf.GgufTensorInfo;

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.runtime.api.LlmRuntime;
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.SharedModels;

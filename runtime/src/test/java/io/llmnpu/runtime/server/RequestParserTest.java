@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.llmnpu.runtime.api.Message;
+import io.llmnpu.runtime.chat.Message;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Random;

@@ -12,7 +12,7 @@ import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.runtime.api.GenerationRequest;
 import io.llmnpu.runtime.api.GenerationResult;
 import io.llmnpu.runtime.api.LlmRuntime;
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.CpuBackends;
 import io.llmnpu.runtime.engine.InferenceSession;

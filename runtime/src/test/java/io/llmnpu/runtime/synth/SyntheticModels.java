@@ -1,6 +1,6 @@
 package io.llmnpu.runtime.synth;
 
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.quant.QuantRecipe;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.model;
 
+import io.llmnpu.runtime.model.ModelFormat;
+import io.llmnpu.runtime.model.ParsedModel;
 import io.llmnpu.runtime.model.gguf.GgufFile;
 import io.llmnpu.runtime.model.gguf.GgufModelReader;
 import io.llmnpu.runtime.model.llama2c.Llama2cCheckpoint;

@@ -1,7 +1,12 @@
-package io.llmnpu.runtime.model;
+package io.llmnpu.runtime.model.load;
 
 import io.llmnpu.api.tensor.Tensor;
-import io.llmnpu.runtime.api.ProgressListener;
+import io.llmnpu.runtime.model.LayerWeights;
+import io.llmnpu.runtime.model.ModelFormat;
+import io.llmnpu.runtime.model.ModelFormatException;
+import io.llmnpu.runtime.model.ModelWeights;
+import io.llmnpu.runtime.model.ParsedModel;
+import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.model.gguf.GgufFile;
 import io.llmnpu.runtime.model.gguf.GgufModelReader;
 import io.llmnpu.runtime.model.gguf.GgufTensorInfo;

@@ -1,4 +1,4 @@
-package io.llmnpu.runtime.api;
+package io.llmnpu.runtime.model;
 
 /** Receives progress of long work (model load, graph compilation), e.g. to draw a progress bar. */
 @FunctionalInterface

@@ -1,7 +1,9 @@
-package io.llmnpu.runtime.model;
+package io.llmnpu.runtime.model.load;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.runtime.model.ModelConfig;
+import io.llmnpu.runtime.model.ModelWeights;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;

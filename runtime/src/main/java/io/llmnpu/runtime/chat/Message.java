@@ -1,4 +1,4 @@
-package io.llmnpu.runtime.api;
+package io.llmnpu.runtime.chat;
 
 import java.util.Objects;
 
