@@ -32,7 +32,7 @@ import jdk.incubator.vector.IntVector;
  * nibbles exactly as Q4_0's ({@link InterleavedRows}: column 8o+i in nibble i, the top nibble flipped to
  * signed).
  *
- * <p>Kernel. Per block, the nibbles sum as for Q4_0 against activations scaled down by their field's
+ * <p>Kernel ({@link #groups}). Per block, the nibbles sum as for Q4_0 against activations scaled down by their field's
  * power of two; the fifth bits are taken one column at a time from the mask ({@code maskedBits(h, 1 << j)},
  * 2^j, or -2^31 for bit 31) against the activation times 16 / 2^j; a per-block constant corrects for
  * the flipped top nibble and Q5_0's offset of 16; the block sum is scaled by d, and the mins add
@@ -134,52 +134,84 @@ final class InterleavedSmallBlocks {
         }
     }
 
-    /** One token row against groups [g0, g1); x, high, offsets and sums from {@link #prepare}. */
+    /**
+     * One token row against groups [g0, g1); x, high, offsets and sums from {@link #prepare}. The nibbles,
+     * the fifth bits and the mins of a group are three passes over its blocks, each a small method that
+     * C2 compiles whole with every vector in a register (as one method it passed C2's inlining limits and
+     * its vector conversions ran as allocating Java code); a group's blocks are still in cache for the
+     * second and third pass.
+     */
     static void groups(DType dtype, MemorySegment w, int blocks, float[] x, float[] high, float[] offsets,
                        float[] sums, MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = InterleavedRows.groupBlockBytes(dtype);
-        boolean withMin = hasMin(dtype);
-        boolean withFifth = hasFifthBits(dtype);
-        long fifthAt = fifthBitsAt(dtype);
-        long octetsAt = octetsAt(dtype);
+        float[] acc = new float[ROWS];
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int b = 0; b < blocks; b++) {
-                long bo = base + b * blockBytes;
-                FloatVector s0 = FloatVector.zero(FLOATS);
-                FloatVector s1 = s0;
-                FloatVector s2 = s0;
-                FloatVector s3 = s0;
-                for (int o = 0; o < BLOCK / 8; o++) {
-                    IntVector octet = lanes(w, bo + octetsAt + (long) o * LANE_BYTES);
-                    int c = b * BLOCK + 8 * o;
-                    s0 = maskedBits(octet, 0xF).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
-                    s1 = maskedBits(octet, 0xF0).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
-                    s2 = maskedBits(octet, 0xF00).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
-                    s3 = maskedBits(octet, 0xF000).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
-                    s0 = maskedBits(octet, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[c + 4]), s0);
-                    s1 = maskedBits(octet, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[c + 5]), s1);
-                    s2 = maskedBits(octet, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[c + 6]), s2);
-                    s3 = topNibble(octet).fma(FloatVector.broadcast(FLOATS, x[c + 7]), s3);
-                }
-                if (withFifth) {
-                    IntVector bits = lanes(w, bo + fifthAt);
-                    int c = b * BLOCK;
-                    for (int j = 0; j < BLOCK; j += 4) {
-                        s0 = maskedBits(bits, 1 << j).fma(FloatVector.broadcast(FLOATS, high[c + j]), s0);
-                        s1 = maskedBits(bits, 2 << j).fma(FloatVector.broadcast(FLOATS, high[c + j + 1]), s1);
-                        s2 = maskedBits(bits, 4 << j).fma(FloatVector.broadcast(FLOATS, high[c + j + 2]), s2);
-                        s3 = maskedBits(bits, 8 << j).fma(FloatVector.broadcast(FLOATS, high[c + j + 3]), s3);
-                    }
-                }
-                acc = s0.add(s1).add(s2.add(s3)).sub(offsets[b]).fma(InterleavedRows.scales(w, bo), acc);
-                if (withMin) {
-                    acc = InterleavedRows.scales(w, bo + SCALE_BYTES).fma(FloatVector.broadcast(FLOATS, sums[b]), acc);
-                }
+            nibbles(w, base, blocks, blockBytes, octetsAt(dtype), x, offsets, acc);
+            if (hasFifthBits(dtype)) {
+                fifthBits(w, base, blocks, blockBytes, fifthBitsAt(dtype), high, acc);
             }
-            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+            if (hasMin(dtype)) {
+                mins(w, base, blocks, blockBytes, sums, acc);
+            }
+            FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
+    }
+
+    /** acc = d * (the nibbles' products minus the block's correction), over a group's blocks. */
+    private static void nibbles(MemorySegment w, long base, int blocks, long blockBytes, long octetsAt, float[] x,
+                                float[] offsets, float[] acc) {
+        FloatVector sum = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int o = 0; o < BLOCK / 8; o++) {
+                IntVector octet = lanes(w, bo + octetsAt + (long) o * LANE_BYTES);
+                int c = b * BLOCK + 8 * o;
+                s0 = maskedBits(octet, 0xF).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
+                s1 = maskedBits(octet, 0xF0).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
+                s2 = maskedBits(octet, 0xF00).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
+                s3 = maskedBits(octet, 0xF000).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
+                s0 = maskedBits(octet, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[c + 4]), s0);
+                s1 = maskedBits(octet, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[c + 5]), s1);
+                s2 = maskedBits(octet, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[c + 6]), s2);
+                s3 = topNibble(octet).fma(FloatVector.broadcast(FLOATS, x[c + 7]), s3);
+            }
+            sum = s0.add(s1).add(s2.add(s3)).sub(offsets[b]).fma(InterleavedRows.scales(w, bo), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /** acc += d * the fifth bits' products, over a group's blocks. */
+    private static void fifthBits(MemorySegment w, long base, int blocks, long blockBytes, long fifthAt,
+                                  float[] high, float[] acc) {
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            IntVector bits = lanes(w, bo + fifthAt);
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            int c = b * BLOCK;
+            for (int j = 0; j < BLOCK; j += 2) {
+                s0 = maskedBits(bits, 1 << j).fma(FloatVector.broadcast(FLOATS, high[c + j]), s0);
+                s1 = maskedBits(bits, 2 << j).fma(FloatVector.broadcast(FLOATS, high[c + j + 1]), s1);
+            }
+            sum = s0.add(s1).fma(InterleavedRows.scales(w, bo), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /** acc += m * the block's activation sum, over a group's blocks. */
+    private static void mins(MemorySegment w, long base, int blocks, long blockBytes, float[] sums, float[] acc) {
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            sum = InterleavedRows.scales(w, base + b * blockBytes + SCALE_BYTES)
+                    .fma(FloatVector.broadcast(FLOATS, sums[b]), sum);
+        }
+        sum.intoArray(acc, 0);
     }
 
     /**
