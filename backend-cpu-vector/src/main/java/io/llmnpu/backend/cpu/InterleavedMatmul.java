@@ -84,7 +84,8 @@ final class InterleavedMatmul implements MatmulRows {
                     }
                 }
                 case Q4_1, Q5_0, Q5_1 -> {
-                    float[] high = workspace.threadFloats(Workspace.ThreadUse.FIFTH_BIT_ROW, k);
+                    float[] high = workspace.threadFloats(Workspace.ThreadUse.FIFTH_BIT_ROW,
+                            k * InterleavedSmallBlocks.FIFTH_BIT_FLOATS);
                     float[] sums = workspace.threadFloats(Workspace.ThreadUse.BLOCK_SUMS, k / BLOCK);
                     InterleavedSmallBlocks.prepare(dtype, row, k, high, offsets, sums);
                     InterleavedSmallBlocks.groups(dtype, w, k / BLOCK, row, high, offsets, sums, out, out0,

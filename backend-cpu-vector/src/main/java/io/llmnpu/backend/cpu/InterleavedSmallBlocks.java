@@ -18,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * The {@link InterleavedRows} layout for Q4_1, Q5_0 and Q5_1 weights, and their decode kernel.
@@ -39,6 +40,15 @@ import jdk.incubator.vector.IntVector;
  * {@code m} times the block's activation sum.
  */
 final class InterleavedSmallBlocks {
+
+    /**
+     * Whether the fifth bits are summed through tables: 16 sums of subsets of four columns' activations,
+     * one float vector, indexed by four bits of the mask at a time (one lane permutation for four
+     * columns instead of four extractions). Needs vectors of 16 lanes; with 8, the bits are taken one by one.
+     */
+    static final boolean FIFTH_BIT_TABLES = VectorSpecs.LANES == 16;
+    /** Floats of fifth-bit data per column: a 16-entry table per four columns, or one scaled activation. */
+    static final int FIFTH_BIT_FLOATS = FIFTH_BIT_TABLES ? 4 : 1;
 
     private InterleavedSmallBlocks() {
     }
@@ -107,20 +117,34 @@ final class InterleavedSmallBlocks {
     }
 
     /**
-     * Prepares token row {@code x} (k values) for {@link #groups}: {@code high} gets each activation
-     * times 16 / 2^j (j its column in the block; negated for j = 31, whose bit reads as -2^31),
-     * {@code sums} each block's activation sum, {@code offsets} each block's correction, and {@code x}
-     * is scaled for the nibble fields.
+     * Prepares token row {@code x} (k values) for {@link #groups}: {@code high} ({@link #FIFTH_BIT_FLOATS}
+     * per column) gets, per four columns, the table of 16 times the sums of their activations over each
+     * subset (entry n: the columns whose bit is set in n), or without tables each activation times
+     * 16 / 2^j (j its column in the block; negated for j = 31, whose bit reads as -2^31); {@code sums}
+     * gets each block's activation sum, {@code offsets} each block's correction, and {@code x} is scaled
+     * for the nibble fields.
      */
     static void prepare(DType dtype, float[] x, int k, float[] high, float[] offsets, float[] sums) {
         float base = dtype == DType.Q5_0 ? 16f : 0f;
+        if (FIFTH_BIT_TABLES) {
+            for (int quad = 0; quad < k / 4; quad++) {
+                int t = quad * 16;
+                high[t] = 0f;
+                for (int n = 1; n < 16; n++) {
+                    int j = Integer.numberOfTrailingZeros(n);
+                    high[t + n] = high[t + (n & (n - 1))] + 16f * x[4 * quad + j];
+                }
+            }
+        }
         for (int b = 0; b < k / BLOCK; b++) {
             float sum = 0;
             float top = 0;
             for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
                 int j = c % BLOCK;
                 sum += x[c];
-                high[c] = Math.scalb(j == 31 ? -x[c] : x[c], 4 - j);
+                if (!FIFTH_BIT_TABLES) {
+                    high[c] = Math.scalb(j == 31 ? -x[c] : x[c], 4 - j);
+                }
                 int field = j % 8;
                 if (field == 7) {
                     top += x[c];
@@ -148,7 +172,9 @@ final class InterleavedSmallBlocks {
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
             nibbles(w, base, blocks, blockBytes, octetsAt(dtype), x, offsets, acc);
-            if (hasFifthBits(dtype)) {
+            if (hasFifthBits(dtype) && FIFTH_BIT_TABLES) {
+                fifthBitTables(w, base, blocks, blockBytes, fifthBitsAt(dtype), high, acc);
+            } else if (hasFifthBits(dtype)) {
                 fifthBits(w, base, blocks, blockBytes, fifthBitsAt(dtype), high, acc);
             }
             if (hasMin(dtype)) {
@@ -198,6 +224,28 @@ final class InterleavedSmallBlocks {
             for (int j = 0; j < BLOCK; j += 2) {
                 s0 = maskedBits(bits, 1 << j).fma(FloatVector.broadcast(FLOATS, high[c + j]), s0);
                 s1 = maskedBits(bits, 2 << j).fma(FloatVector.broadcast(FLOATS, high[c + j + 1]), s1);
+            }
+            sum = s0.add(s1).fma(InterleavedRows.scales(w, bo), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /** {@link #fifthBits} through the tables of {@link #prepare}: four bits of the mask index one table. */
+    private static void fifthBitTables(MemorySegment w, long base, int blocks, long blockBytes, long fifthAt,
+                                       float[] tables, float[] acc) {
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            IntVector bits = lanes(w, bo + fifthAt);
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            int t = b * BLOCK * FIFTH_BIT_FLOATS;
+            for (int q = 0; q < BLOCK / 4; q += 2) {
+                IntVector table0 = FloatVector.fromArray(FLOATS, tables, t + 16 * q).reinterpretAsInts();
+                IntVector table1 = FloatVector.fromArray(FLOATS, tables, t + 16 * q + 16).reinterpretAsInts();
+                s0 = s0.add(bits.lanewise(VectorOperators.LSHR, 4 * q).and(0xF).selectFrom(table0).reinterpretAsFloats());
+                s1 = s1.add(bits.lanewise(VectorOperators.LSHR, 4 * q + 4).and(0xF).selectFrom(table1)
+                        .reinterpretAsFloats());
             }
             sum = s0.add(s1).fma(InterleavedRows.scales(w, bo), sum);
         }
