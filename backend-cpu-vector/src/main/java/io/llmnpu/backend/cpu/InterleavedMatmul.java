@@ -47,7 +47,7 @@ final class InterleavedMatmul implements MatmulRows {
 
     static InterleavedMatmul of(DType dtype, Workspace workspace) {
         return switch (dtype) {
-            case Q8_0, Q4_0, F16, BF16, F32, Q4_K, Q5_K, Q6_K -> new InterleavedMatmul(dtype, workspace);
+            case Q8_0, Q4_0, F16, BF16, F32, Q4_K, Q5_K, Q6_K, Q4_1, Q5_0, Q5_1 -> new InterleavedMatmul(dtype, workspace);
             default -> throw new IllegalArgumentException("no interleaved layout for " + dtype);
         };
     }
@@ -82,6 +82,14 @@ final class InterleavedMatmul implements MatmulRows {
                     } else {
                         InterleavedKQuants.q6kGroups(w, blocks, row, offsets, scales, out, out0, from / ROWS, to / ROWS);
                     }
+                }
+                case Q4_1, Q5_0, Q5_1 -> {
+                    float[] high = workspace.threadFloats(Workspace.ThreadUse.FIFTH_BIT_ROW,
+                            k * InterleavedSmallBlocks.FIFTH_BIT_FLOATS);
+                    float[] sums = workspace.threadFloats(Workspace.ThreadUse.BLOCK_SUMS, k / BLOCK);
+                    InterleavedSmallBlocks.prepare(dtype, row, k, high, offsets, sums);
+                    InterleavedSmallBlocks.groups(dtype, w, k / BLOCK, row, high, offsets, sums, out, out0,
+                            from / ROWS, to / ROWS);
                 }
                 case F16 -> f16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
                 case BF16 -> bf16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);

@@ -21,7 +21,8 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Weight matrices rearranged so that one vector lane holds one weight row: the layout decode reads at
- * memory speed, for Q8_0, Q4_0, F16, BF16 and F32 weights (Q4_K, Q5_K and Q6_K: {@link InterleavedKQuants}).
+ * memory speed, for Q8_0, Q4_0, F16, BF16 and F32 weights (Q4_K, Q5_K and Q6_K: {@link InterleavedKQuants};
+ * Q4_1, Q5_0 and Q5_1: {@link InterleavedSmallBlocks}).
  *
  * <p>Why. In the file layout a row's values follow each other, so a row-by-row dot product widens
  * values within a row ({@code B2F}/{@code S2I}, shuffles the CPU runs on one port), converts each
@@ -86,7 +87,7 @@ final class InterleavedRows {
             return false;
         }
         return switch (dtype) {
-            case Q8_0, Q4_0 -> k % BLOCK == 0;
+            case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 -> k % BLOCK == 0;
             case F32, F16, BF16 -> k % 4 == 0;
             case Q4_K, Q5_K, Q6_K -> k % InterleavedKQuants.QK == 0;
             default -> false;
@@ -108,6 +109,9 @@ final class InterleavedRows {
     static boolean interleave(DType dtype, MemorySegment src, MemorySegment dst, int k, int g0, int g1) {
         if (InterleavedKQuants.isKQuant(dtype)) {
             return InterleavedKQuants.interleave(dtype, src, dst, k, g0, g1);
+        }
+        if (InterleavedSmallBlocks.isSmallBlock(dtype)) {
+            return InterleavedSmallBlocks.interleave(dtype, src, dst, k, g0, g1);
         }
         if (dtype == DType.F32) {
             for (int g = g0; g < g1; g++) {
@@ -176,7 +180,7 @@ final class InterleavedRows {
      * A Q4_0 block's 16 bytes hold column j in the low nibble of byte j and column j + 16 in the high
      * nibble: octets 0 and 1 are the low nibbles of bytes 0-7 and 8-15, octets 2 and 3 their high ones.
      */
-    private static void interleaveQ4(MemorySegment src, long quants, MemorySegment dst, long lanes) {
+    static void interleaveQ4(MemorySegment src, long quants, MemorySegment dst, long lanes) {
         long lo = src.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE), quants);
         long hi = src.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE), quants + 8);
         long[] octets = {lo, hi, lo >>> 4, hi >>> 4};
@@ -291,6 +295,7 @@ final class InterleavedRows {
             case Q8_0 -> widenQ8(w, g, k, k0, kLen, dst, dstOff, stride);
             case Q4_0 -> widenQ4(w, g, k, k0, kLen, dst, dstOff, stride);
             case Q4_K, Q5_K, Q6_K -> InterleavedKQuants.widenGroup(dtype, w, g, k, k0, kLen, dst, dstOff, stride);
+            case Q4_1, Q5_0, Q5_1 -> InterleavedSmallBlocks.widenGroup(dtype, w, g, k, k0, kLen, dst, dstOff, stride);
             default -> throw new IllegalArgumentException("no interleaved layout for " + dtype);
         }
     }
@@ -370,6 +375,9 @@ final class InterleavedRows {
     static float value(DType dtype, MemorySegment w, int k, int row, int col) {
         if (InterleavedKQuants.isKQuant(dtype)) {
             return InterleavedKQuants.value(dtype, w, k, row, col);
+        }
+        if (InterleavedSmallBlocks.isSmallBlock(dtype)) {
+            return InterleavedSmallBlocks.value(dtype, w, k, row, col);
         }
         int g = row / ROWS;
         int r = row % ROWS;

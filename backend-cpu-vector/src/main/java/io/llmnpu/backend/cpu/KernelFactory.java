@@ -38,7 +38,9 @@ final class KernelFactory {
                                 g.width(), n, InterleavedRows.ROWS, InterleavedMatmul.of(dtype, workspace),
                                 InterleavedKQuants.isKQuant(dtype)
                                         ? new TiledGemm(InterleavedKQuants.rows(dtype), workspace)
-                                        : TiledGemm.interleaved(dtype, workspace))
+                                        : InterleavedSmallBlocks.isSmallBlock(dtype)
+                                                ? new TiledGemm(InterleavedSmallBlocks.rows(dtype), workspace)
+                                                : TiledGemm.interleaved(dtype, workspace))
                         : new LinearKernel(slots.applyAsInt(l.in()), l.weight(), slots.applyAsInt(l.out()), g.rows(),
                                 g.width(), n, 1, matmulFor(dtype), new TiledGemm(WeightRows.of(dtype), workspace));
             }

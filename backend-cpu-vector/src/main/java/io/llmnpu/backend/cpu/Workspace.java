@@ -26,6 +26,10 @@ final class Workspace {
         TOKEN_ROW,
         /** Per-block corrections a decode kernel subtracts (see InterleavedMatmul). */
         BLOCK_OFFSETS,
+        /** A Q5_0/Q5_1 token row prepared for the fifth bits: tables or scaled values (see InterleavedSmallBlocks). */
+        FIFTH_BIT_ROW,
+        /** Per-block sums of a token row's activations (see InterleavedSmallBlocks). */
+        BLOCK_SUMS,
         /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
         SUB_BLOCK_SCALES,
         /** A panel of weight rows widened to F32. */

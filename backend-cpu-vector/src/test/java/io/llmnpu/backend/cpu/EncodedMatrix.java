@@ -69,17 +69,20 @@ record EncodedMatrix(Tensor tensor, double[] values) {
                     }
                 }
             }
-            case Q4_K, Q5_K, Q6_K -> {
-                // Random bytes everywhere (every quant, scale and min occurs), then finite F16 d (and dmin);
+            case Q4_K, Q5_K, Q6_K, Q4_1, Q5_0, Q5_1 -> {
+                // Random bytes everywhere (every quant, fifth bit, scale and min occurs), then finite F16 d (and
+                // dmin or m);
                 // the values are what core-api's Dequantizer, checked against llama.cpp, makes of them.
                 int blockBytes = dtype.blockBytes();
                 for (long i = 0; i < m.byteSize(); i++) {
                     m.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
                 }
-                for (long b = 0; b < values.length / 256; b++) {
+                for (long b = 0; b < values.length / dtype.blockSize(); b++) {
                     long off = b * blockBytes;
                     if (dtype == DType.Q6_K) {
                         writeScale(m, off + 208, rnd);
+                    } else if (dtype == DType.Q5_0) {
+                        writeScale(m, off, rnd);
                     } else {
                         writeScale(m, off, rnd);
                         writeScale(m, off + 2, rnd);

@@ -39,7 +39,7 @@ class InterleavedRowsTest {
     private static final int G = InterleavedRows.ROWS;
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32", "Q4_K", "Q5_K", "Q6_K", "Q4_1", "Q5_0", "Q5_1"})
     void interleavingKeepsEveryValue(DType dtype) {
         assumeTrue(VectorSpecs.QUANTIZED_VECTORS, "no 8- or 16-lane vectors on this CPU");
         Random rnd = new Random(11 + dtype.ordinal());
@@ -93,7 +93,7 @@ class InterleavedRowsTest {
         int[][] superBlockShapes = {{G, 256}, {3 * G, 768}, {2 * G, 5632}};
         int[] tokenCounts = {1, 2, 5, 12, 70};
         for (DType dtype : new DType[] {DType.Q8_0, DType.Q4_0, DType.F16, DType.BF16, DType.F32, DType.Q4_K,
-                DType.Q5_K, DType.Q6_K}) {
+                DType.Q5_K, DType.Q6_K, DType.Q4_1, DType.Q5_0, DType.Q5_1}) {
             for (int[] shape : dtype.blockSize() == 256 ? superBlockShapes : shapes) {
                 for (int tokens : tokenCounts) {
                     cases.add(Arguments.of(dtype, tokens, shape[1], shape[0], rnd.nextLong()));
@@ -124,7 +124,7 @@ class InterleavedRowsTest {
 
     /** Each output is computed by one thread in a fixed order: the thread count changes no bit. */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "F16", "BF16", "F32", "Q4_K", "Q5_K", "Q6_K", "Q4_1", "Q5_0", "Q5_1"})
     void resultsDoNotDependOnTheThreadCount(DType dtype) {
         Random rnd = new Random(99);
         int n = 7 * G;
@@ -178,7 +178,7 @@ class InterleavedRowsTest {
 
     /** A block scale (d) that is infinite keeps the tensor in the file layout too (its row is infinite). */
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K", "Q4_1", "Q5_0", "Q5_1"})
     void infiniteBlockScaleKeepsTheFileLayout(DType dtype) {
         Random rnd = new Random(9);
         int n = 2 * G;

@@ -47,7 +47,7 @@ public class MatvecBenchmark {
     @Param({"2048x2048", "5632x2048"})
     public String shape;
 
-    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q4_K", "Q5_K", "Q6_K"})
     public DType dtype;
 
     @Param({"1", "2"})

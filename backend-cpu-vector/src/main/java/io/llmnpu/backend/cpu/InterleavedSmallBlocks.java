@@ -1,0 +1,329 @@
+package io.llmnpu.backend.cpu;
+
+import static io.llmnpu.backend.cpu.InterleavedRows.LANE_BYTES;
+import static io.llmnpu.backend.cpu.InterleavedRows.ROWS;
+import static io.llmnpu.backend.cpu.InterleavedRows.SCALE_BYTES;
+import static io.llmnpu.backend.cpu.InterleavedRows.lanes;
+import static io.llmnpu.backend.cpu.InterleavedRows.maskedBits;
+import static io.llmnpu.backend.cpu.InterleavedRows.topNibble;
+import static io.llmnpu.backend.cpu.QuantBlocks.BLOCK;
+import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
+import static io.llmnpu.backend.cpu.VectorSpecs.I16;
+import static io.llmnpu.backend.cpu.VectorSpecs.I32;
+import static io.llmnpu.backend.cpu.VectorSpecs.LE;
+
+import io.llmnpu.api.tensor.DType;
+import io.llmnpu.api.tensor.Dequantizer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * The {@link InterleavedRows} layout for Q4_1, Q5_0 and Q5_1 weights, and their decode kernel.
+ *
+ * <p>Why. These types hold the tensors a Q4_K_M file cannot store as K-quants (rows of 896 values, as in
+ * Qwen2-0.5B, are not a multiple of 256), so for such models they are most of the weights; widened row
+ * by row they decoded at a fifth of what the memory delivers.
+ *
+ * <p>Layout of group g's block b (ROWS GGUF blocks; the tensor keeps its size): the rows' F16 scales d
+ * (one 16-bit value per row), for Q4_1/Q5_1 the rows' F16 mins m likewise, for Q5_0/Q5_1 the rows'
+ * 32-bit masks of fifth bits (bit j is column j's, one int lane per row), then the 4 octets of low
+ * nibbles exactly as Q4_0's ({@link InterleavedRows}: column 8o+i in nibble i, the top nibble flipped to
+ * signed).
+ *
+ * <p>Kernel ({@link #groups}). Per block, the nibbles sum as for Q4_0 against activations scaled down by their field's
+ * power of two; the fifth bits are taken one column at a time from the mask ({@code maskedBits(h, 1 << j)},
+ * 2^j, or -2^31 for bit 31) against the activation times 16 / 2^j; a per-block constant corrects for
+ * the flipped top nibble and Q5_0's offset of 16; the block sum is scaled by d, and the mins add
+ * {@code m} times the block's activation sum.
+ */
+final class InterleavedSmallBlocks {
+
+    /**
+     * Whether the fifth bits are summed through tables: 16 sums of subsets of four columns' activations,
+     * one float vector, indexed by four bits of the mask at a time (one lane permutation for four
+     * columns instead of four extractions). Needs vectors of 16 lanes; with 8, the bits are taken one by one.
+     */
+    static final boolean FIFTH_BIT_TABLES = VectorSpecs.LANES == 16;
+    /** Floats of fifth-bit data per column: a 16-entry table per four columns, or one scaled activation. */
+    static final int FIFTH_BIT_FLOATS = FIFTH_BIT_TABLES ? 4 : 1;
+
+    private InterleavedSmallBlocks() {
+    }
+
+    static boolean isSmallBlock(DType dtype) {
+        return dtype == DType.Q4_1 || dtype == DType.Q5_0 || dtype == DType.Q5_1;
+    }
+
+    private static boolean hasMin(DType dtype) {
+        return dtype != DType.Q5_0;
+    }
+
+    private static boolean hasFifthBits(DType dtype) {
+        return dtype != DType.Q4_1;
+    }
+
+    /** Offset of the fifth-bit masks in an interleaved block. */
+    private static long fifthBitsAt(DType dtype) {
+        return hasMin(dtype) ? 2L * SCALE_BYTES : SCALE_BYTES;
+    }
+
+    /** Offset of the nibble octets in an interleaved block. */
+    private static long octetsAt(DType dtype) {
+        return fifthBitsAt(dtype) + (hasFifthBits(dtype) ? LANE_BYTES : 0);
+    }
+
+    /** Offset of the 16 nibble bytes in a GGUF block. */
+    private static int fileQuantsAt(DType dtype) {
+        return switch (dtype) {
+            case Q4_1 -> 4;
+            case Q5_0 -> 6;
+            default -> 8;
+        };
+    }
+
+    /** As {@link InterleavedRows#interleave}; false if a scale or min is infinite or NaN. */
+    static boolean interleave(DType dtype, MemorySegment src, MemorySegment dst, int k, int g0, int g1) {
+        int blocks = k / BLOCK;
+        int fileBlock = dtype.blockBytes();
+        long groupBlock = InterleavedRows.groupBlockBytes(dtype);
+        for (int g = g0; g < g1; g++) {
+            for (int r = 0; r < ROWS; r++) {
+                long rowOff = ((long) g * ROWS + r) * blocks * fileBlock;
+                for (int b = 0; b < blocks; b++) {
+                    long from = rowOff + (long) b * fileBlock;
+                    long to = ((long) g * blocks + b) * groupBlock;
+                    short d = src.get(I16, from);
+                    short m = hasMin(dtype) ? src.get(I16, from + 2) : 0;
+                    if ((d & 0x7C00) == 0x7C00 || (m & 0x7C00) == 0x7C00) {
+                        return false;
+                    }
+                    dst.set(I16, to + (long) r * Short.BYTES, d);
+                    if (hasMin(dtype)) {
+                        dst.set(I16, to + SCALE_BYTES + (long) r * Short.BYTES, m);
+                    }
+                    if (hasFifthBits(dtype)) {
+                        dst.set(I32, to + fifthBitsAt(dtype) + (long) r * Integer.BYTES,
+                                src.get(I32, from + fileQuantsAt(dtype) - 4));
+                    }
+                    InterleavedRows.interleaveQ4(src, from + fileQuantsAt(dtype), dst,
+                            to + octetsAt(dtype) + (long) r * Integer.BYTES);
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Prepares token row {@code x} (k values) for {@link #groups}: {@code high} ({@link #FIFTH_BIT_FLOATS}
+     * per column) gets, per four columns, the table of 16 times the sums of their activations over each
+     * subset (entry n: the columns whose bit is set in n), or without tables each activation times
+     * 16 / 2^j (j its column in the block; negated for j = 31, whose bit reads as -2^31); {@code sums}
+     * gets each block's activation sum, {@code offsets} each block's correction, and {@code x} is scaled
+     * for the nibble fields.
+     */
+    static void prepare(DType dtype, float[] x, int k, float[] high, float[] offsets, float[] sums) {
+        float base = dtype == DType.Q5_0 ? 16f : 0f;
+        if (FIFTH_BIT_TABLES) {
+            for (int quad = 0; quad < k / 4; quad++) {
+                int t = quad * 16;
+                high[t] = 0f;
+                for (int n = 1; n < 16; n++) {
+                    int j = Integer.numberOfTrailingZeros(n);
+                    high[t + n] = high[t + (n & (n - 1))] + 16f * x[4 * quad + j];
+                }
+            }
+        }
+        for (int b = 0; b < k / BLOCK; b++) {
+            float sum = 0;
+            float top = 0;
+            for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
+                int j = c % BLOCK;
+                sum += x[c];
+                if (!FIFTH_BIT_TABLES) {
+                    high[c] = Math.scalb(j == 31 ? -x[c] : x[c], 4 - j);
+                }
+                int field = j % 8;
+                if (field == 7) {
+                    top += x[c];
+                } else {
+                    x[c] = Math.scalb(x[c], -4 * field);
+                }
+            }
+            sums[b] = sum;
+            // The top nibble reads as its value minus 8 (see InterleavedRows' Q4_0 layout).
+            offsets[b] = base * sum - 8f * top;
+        }
+    }
+
+    /**
+     * One token row against groups [g0, g1); x, high, offsets and sums from {@link #prepare}. The nibbles,
+     * the fifth bits and the mins of a group are three passes over its blocks, each a small method that
+     * C2 compiles whole with every vector in a register (as one method it passed C2's inlining limits and
+     * its vector conversions ran as allocating Java code); a group's blocks are still in cache for the
+     * second and third pass.
+     */
+    static void groups(DType dtype, MemorySegment w, int blocks, float[] x, float[] high, float[] offsets,
+                       float[] sums, MemorySegment out, long out0, int g0, int g1) {
+        long blockBytes = InterleavedRows.groupBlockBytes(dtype);
+        float[] acc = new float[ROWS];
+        for (int g = g0; g < g1; g++) {
+            long base = g * blocks * blockBytes;
+            nibbles(w, base, blocks, blockBytes, octetsAt(dtype), x, offsets, acc);
+            if (hasFifthBits(dtype) && FIFTH_BIT_TABLES) {
+                fifthBitTables(w, base, blocks, blockBytes, fifthBitsAt(dtype), high, acc);
+            } else if (hasFifthBits(dtype)) {
+                fifthBits(w, base, blocks, blockBytes, fifthBitsAt(dtype), high, acc);
+            }
+            if (hasMin(dtype)) {
+                mins(w, base, blocks, blockBytes, sums, acc);
+            }
+            FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+        }
+    }
+
+    /** acc = d * (the nibbles' products minus the block's correction), over a group's blocks. */
+    private static void nibbles(MemorySegment w, long base, int blocks, long blockBytes, long octetsAt, float[] x,
+                                float[] offsets, float[] acc) {
+        FloatVector sum = FloatVector.zero(FLOATS);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            FloatVector s2 = s0;
+            FloatVector s3 = s0;
+            for (int o = 0; o < BLOCK / 8; o++) {
+                IntVector octet = lanes(w, bo + octetsAt + (long) o * LANE_BYTES);
+                int c = b * BLOCK + 8 * o;
+                s0 = maskedBits(octet, 0xF).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
+                s1 = maskedBits(octet, 0xF0).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
+                s2 = maskedBits(octet, 0xF00).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
+                s3 = maskedBits(octet, 0xF000).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
+                s0 = maskedBits(octet, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[c + 4]), s0);
+                s1 = maskedBits(octet, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[c + 5]), s1);
+                s2 = maskedBits(octet, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[c + 6]), s2);
+                s3 = topNibble(octet).fma(FloatVector.broadcast(FLOATS, x[c + 7]), s3);
+            }
+            sum = s0.add(s1).add(s2.add(s3)).sub(offsets[b]).fma(InterleavedRows.scales(w, bo), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /** acc += d * the fifth bits' products, over a group's blocks. */
+    private static void fifthBits(MemorySegment w, long base, int blocks, long blockBytes, long fifthAt,
+                                  float[] high, float[] acc) {
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            IntVector bits = lanes(w, bo + fifthAt);
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            int c = b * BLOCK;
+            for (int j = 0; j < BLOCK; j += 2) {
+                s0 = maskedBits(bits, 1 << j).fma(FloatVector.broadcast(FLOATS, high[c + j]), s0);
+                s1 = maskedBits(bits, 2 << j).fma(FloatVector.broadcast(FLOATS, high[c + j + 1]), s1);
+            }
+            sum = s0.add(s1).fma(InterleavedRows.scales(w, bo), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /** {@link #fifthBits} through the tables of {@link #prepare}: four bits of the mask index one table. */
+    private static void fifthBitTables(MemorySegment w, long base, int blocks, long blockBytes, long fifthAt,
+                                       float[] tables, float[] acc) {
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            long bo = base + b * blockBytes;
+            IntVector bits = lanes(w, bo + fifthAt);
+            FloatVector s0 = FloatVector.zero(FLOATS);
+            FloatVector s1 = s0;
+            int t = b * BLOCK * FIFTH_BIT_FLOATS;
+            for (int q = 0; q < BLOCK / 4; q += 2) {
+                IntVector table0 = FloatVector.fromArray(FLOATS, tables, t + 16 * q).reinterpretAsInts();
+                IntVector table1 = FloatVector.fromArray(FLOATS, tables, t + 16 * q + 16).reinterpretAsInts();
+                s0 = s0.add(bits.lanewise(VectorOperators.LSHR, 4 * q).and(0xF).selectFrom(table0).reinterpretAsFloats());
+                s1 = s1.add(bits.lanewise(VectorOperators.LSHR, 4 * q + 4).and(0xF).selectFrom(table1)
+                        .reinterpretAsFloats());
+            }
+            sum = s0.add(s1).fma(InterleavedRows.scales(w, bo), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /** acc += m * the block's activation sum, over a group's blocks. */
+    private static void mins(MemorySegment w, long base, int blocks, long blockBytes, float[] sums, float[] acc) {
+        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        for (int b = 0; b < blocks; b++) {
+            sum = InterleavedRows.scales(w, base + b * blockBytes + SCALE_BYTES)
+                    .fma(FloatVector.broadcast(FLOATS, sums[b]), sum);
+        }
+        sum.intoArray(acc, 0);
+    }
+
+    /**
+     * Writes row r of group g, block b back in the GGUF layout to {@code dst} at {@code at}: the exact
+     * inverse of {@link #interleave}, so widening reuses the file layout's widener and gives its values.
+     */
+    private static void fileBlock(DType dtype, MemorySegment w, int g, int k, int r, int b, MemorySegment dst,
+                                  long at) {
+        long bo = ((long) g * (k / BLOCK) + b) * InterleavedRows.groupBlockBytes(dtype);
+        dst.set(I16, at, w.get(I16, bo + (long) r * Short.BYTES));
+        if (hasMin(dtype)) {
+            dst.set(I16, at + 2, w.get(I16, bo + SCALE_BYTES + (long) r * Short.BYTES));
+        }
+        if (hasFifthBits(dtype)) {
+            dst.set(I32, at + fileQuantsAt(dtype) - 4, w.get(I32, bo + fifthBitsAt(dtype) + (long) r * Integer.BYTES));
+        }
+        long lanes = bo + octetsAt(dtype) + (long) r * Integer.BYTES;
+        long[] octets = new long[4];
+        for (int o = 0; o < 4; o++) {
+            int v = w.get(I32, lanes + (long) o * LANE_BYTES) ^ InterleavedRows.Q4_SIGNED_TOP;
+            octets[o] = Long.expand(Integer.toUnsignedLong(v), 0x0F0F0F0F0F0F0F0FL);
+        }
+        ValueLayout.OfLong longs = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
+        dst.set(longs, at + fileQuantsAt(dtype), octets[0] | octets[2] << 4);
+        dst.set(longs, at + fileQuantsAt(dtype) + 8, octets[1] | octets[3] << 4);
+    }
+
+    /** The file-layout widener of these types, over rows rebuilt from the interleaved layout. */
+    static WeightRows rows(DType dtype) {
+        WeightRows file = SmallBlockRows.of(dtype);
+        ThreadLocal<MemorySegment> rowCopy = new ThreadLocal<>();
+        return (w, row, k, dst, off) -> {
+            long rowBytes = dtype.byteSize(k);
+            MemorySegment copy = rowCopy.get();
+            if (copy == null || copy.byteSize() < rowBytes) {
+                copy = MemorySegment.ofArray(new long[Math.toIntExact((rowBytes + 7) / 8)]);
+                rowCopy.set(copy);
+            }
+            for (int b = 0; b < k / BLOCK; b++) {
+                fileBlock(dtype, w, row / ROWS, k, row % ROWS, b, copy, (long) b * dtype.blockBytes());
+            }
+            file.widen(copy, 0, k, dst, off);
+        };
+    }
+
+    /** As {@link InterleavedRows#widenGroup} (k0, kLen multiples of 32), through {@link #rows}. */
+    static void widenGroup(DType dtype, MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff,
+                           int stride) {
+        float[] values = new float[k];
+        WeightRows widener = rows(dtype);
+        for (int r = 0; r < ROWS; r++) {
+            widener.widen(w, g * ROWS + r, k, values, 0);
+            for (int c = 0; c < kLen; c++) {
+                dst[dstOff + c * stride + r] = values[k0 + c];
+            }
+        }
+    }
+
+    /** Value (row, column) of an interleaved tensor, for tests and slow paths. */
+    static float value(DType dtype, MemorySegment w, int k, int row, int col) {
+        MemorySegment block = MemorySegment.ofArray(new long[(dtype.blockBytes() + 7) / 8]);
+        fileBlock(dtype, w, row / ROWS, k, row % ROWS, col / BLOCK, block, 0);
+        float[] values = new float[BLOCK];
+        Dequantizer.decodeBlock(dtype, block, 0, values, 0);
+        return values[col % BLOCK];
+    }
+}
