@@ -1,5 +1,8 @@
 package io.llmnpu.backend.cpu;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,8 +14,6 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,7 +36,7 @@ public final class CostCalibration {
     static final int FORMAT_VERSION = 1;
 
     private static final Logger LOG = LoggerFactory.getLogger(CostCalibration.class);
-    private static final Pattern FIELD = Pattern.compile("\"(\\w+)\"\\s*:\\s*(\"(?:[^\"\\\\]|\\\\.)*\"|[-+0-9.eE]+)");
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String kind;
     private final Optional<Path> cacheDir;
@@ -110,20 +111,13 @@ public final class CostCalibration {
             return Optional.empty();
         }
         try {
-            String text = Files.readString(file, StandardCharsets.UTF_8);
-            String key = null;
-            double flops = Double.NaN;
-            double bytes = Double.NaN;
-            Matcher m = FIELD.matcher(text);
-            while (m.find()) {
-                String raw = m.group(2);
-                switch (m.group(1)) {
-                    case "key" -> key = unquote(raw);
-                    case "flopsPerSecond" -> flops = Double.parseDouble(raw);
-                    case "bytesPerSecond" -> bytes = Double.parseDouble(raw);
-                    default -> { }
-                }
+            JsonNode root = JSON.readTree(Files.readString(file, StandardCharsets.UTF_8));
+            if (root == null || !root.isObject()) {
+                throw new IllegalArgumentException("it is not a JSON object");
             }
+            String key = root.path("key").isTextual() ? root.path("key").textValue() : null;
+            double flops = root.path("flopsPerSecond").asDouble(Double.NaN);
+            double bytes = root.path("bytesPerSecond").asDouble(Double.NaN);
             if (key == null) {
                 throw new IllegalArgumentException("it names no machine key");
             }
@@ -140,10 +134,13 @@ public final class CostCalibration {
 
     /** Writes through a temporary file, so a concurrent start never reads half a file. */
     private void write(Path file, CostConstants rates) {
-        String json = String.format(Locale.ROOT,
-                "{\"format\": %d, \"key\": \"%s\", \"flopsPerSecond\": %.6e, \"bytesPerSecond\": %.6e}%n",
-                FORMAT_VERSION, escape(machineKey), rates.flopsPerSecond(), rates.bytesPerSecond());
+        ObjectNode root = JSON.createObjectNode()
+                .put("format", FORMAT_VERSION)
+                .put("key", machineKey)
+                .put("flopsPerSecond", rates.flopsPerSecond())
+                .put("bytesPerSecond", rates.bytesPerSecond());
         try {
+            String json = JSON.writeValueAsString(root) + "\n";
             Files.createDirectories(file.getParent());
             Path tmp = Files.createTempFile(file.getParent(), file.getFileName().toString(), ".tmp");
             Files.writeString(tmp, json, StandardCharsets.UTF_8);
@@ -178,16 +175,5 @@ public final class CostCalibration {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK lacks SHA-256", e);
         }
-    }
-
-    private static String escape(String s) {
-        return s.replace("\\", "\\\\").replace("\"", "\\\"");
-    }
-
-    private static String unquote(String raw) {
-        if (raw.length() < 2 || !raw.startsWith("\"")) {
-            throw new IllegalArgumentException("key is not a string");
-        }
-        return raw.substring(1, raw.length() - 1).replace("\\\"", "\"").replace("\\\\", "\\");
     }
 }

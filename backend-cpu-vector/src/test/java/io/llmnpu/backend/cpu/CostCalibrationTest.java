@@ -79,6 +79,20 @@ class CostCalibrationTest {
         assertEquals(first.bytesPerSecond(), read.bytesPerSecond(), 1e-5 * first.bytesPerSecond());
     }
 
+    /** A cache file as the printf-based writer before Jackson wrote it is still read, not measured again. */
+    @Test
+    void cacheWrittenBeforeJacksonIsRead(@TempDir Path cache) throws IOException {
+        CountingMeasurement probe = new CountingMeasurement(1e11, 4e10);
+        CostCalibration calibration = new CostCalibration(Optional.of(cache), KEY, probe);
+        Files.createDirectories(cache);
+        Files.writeString(calibration.cacheFile(), "{\"format\": 1, \"key\": \"" + KEY
+                + "\", \"flopsPerSecond\": 1.234568e+11, \"bytesPerSecond\": 4.800000e+10}\n");
+        CostConstants rates = calibration.constants(2);
+        assertEquals(0, probe.runs().get(), "read from the cache");
+        assertEquals(1.234568e11, rates.flopsPerSecond(), 1);
+        assertEquals(4.8e10, rates.bytesPerSecond(), 1);
+    }
+
     @Test
     void damagedCacheIsMeasuredAgainAndRewritten(@TempDir Path cache) throws IOException {
         CountingMeasurement probe = new CountingMeasurement(50e9, 8e9);

@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.osgi;
 
+import com.fasterxml.jackson.core.Version;
+import com.fasterxml.jackson.databind.cfg.PackageVersion;
 import io.llmnpu.api.backend.BackendProvider;
 import io.llmnpu.runtime.engine.BackendRegistry;
 import java.io.IOException;
@@ -60,6 +62,9 @@ public final class BackendHost implements AutoCloseable {
     static final String API_VERSION = "0.1.0";
     static final List<String> API_PACKAGES = List.of("io.llmnpu.api.backend", "io.llmnpu.api.graph", "io.llmnpu.api.tensor");
     static final List<String> SLF4J_PACKAGES = List.of("org.slf4j", "org.slf4j.event", "org.slf4j.helpers", "org.slf4j.spi");
+    /** Jackson, the one JSON library, for backends that keep JSON files (the CPU backend's cost cache). */
+    static final List<String> JACKSON_PACKAGES = List.of("com.fasterxml.jackson.core",
+            "com.fasterxml.jackson.databind", "com.fasterxml.jackson.databind.node");
 
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration REFRESH_TIMEOUT = Duration.ofSeconds(30);
@@ -154,13 +159,18 @@ public final class BackendHost implements AutoCloseable {
         return config;
     }
 
-    /** The host's packages bundles import from the system bundle: the core API and SLF4J. */
+    /** The host's packages bundles import from the system bundle: the core API, SLF4J and Jackson. */
     static String systemPackagesExtra() {
         String slf4j = LoggerFactory.class.getPackage().getImplementationVersion();
         String slf4jVersion = slf4j == null ? "2.0.0" : slf4j.replaceAll("[^0-9.].*$", "");
-        return Stream.concat(
+        Version jackson = PackageVersion.VERSION;
+        String jacksonVersion = jackson.getMajorVersion() + "." + jackson.getMinorVersion() + "."
+                + jackson.getPatchLevel();
+        return Stream.of(
                 API_PACKAGES.stream().map(p -> p + ";version=\"" + API_VERSION + "\""),
-                SLF4J_PACKAGES.stream().map(p -> p + ";version=\"" + slf4jVersion + "\""))
+                SLF4J_PACKAGES.stream().map(p -> p + ";version=\"" + slf4jVersion + "\""),
+                JACKSON_PACKAGES.stream().map(p -> p + ";version=\"" + jacksonVersion + "\""))
+                .flatMap(s -> s)
                 .collect(Collectors.joining(","));
     }
 

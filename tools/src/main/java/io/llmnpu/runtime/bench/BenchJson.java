@@ -1,5 +1,14 @@
 package io.llmnpu.runtime.bench;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -8,87 +17,134 @@ import java.util.Map;
  * {@code flops_per_run} and {@code avg_gflops} are llmnpu's additions.
  */
 public final class BenchJson {
+    private static final JsonFactory JSON = new JsonFactory();
+
     private BenchJson() {
     }
 
     public static String render(BenchReport report) {
-        JsonWriter j = new JsonWriter().beginObject();
-        j.field("tool", "llmnpu bench").field("date", report.started().toString());
-        j.key("machine").beginObject();
-        report.machine().forEach(j::field);
-        j.endObject();
-        BenchPlan p = report.plan();
-        j.key("plan").beginObject();
-        j.key("models").beginArray();
-        p.models().forEach(m -> j.string(m.toString()));
-        j.endArray();
-        j.key("n_prompt").beginArray();
-        p.promptSizes().forEach(j::number);
-        j.endArray();
-        j.field("n_gen", p.genTokens()).field("repetitions", p.repetitions());
-        j.key("threads").beginArray();
-        p.threads().forEach(j::number);
-        j.endArray();
-        j.key("chunks").beginArray();
-        p.chunks().forEach(j::number);
-        j.endArray();
-        j.key("backends").beginArray();
-        p.backends().forEach(b -> j.string(b.isEmpty() ? "default" : b));
-        j.endArray();
-        j.key("warmup").bool(p.warmup()).field("seed", p.seed());
-        j.endObject();
-
-        j.key("read_bandwidth").beginArray();
-        report.bandwidth().forEach((threads, bytesPerSecond) ->
-                j.beginObject().field("n_threads", threads).field("bytes_per_s", bytesPerSecond).endObject());
-        j.endArray();
-
-        j.key("memory").beginArray();
-        for (Map.Entry<String, PeakMemory> e : report.memory().entrySet()) {
-            j.beginObject().field("model_filename", e.getKey())
-                    .field("peak_rss_bytes", e.getValue().rssBytes())
-                    .key("peak_rss_since_model_start").bool(e.getValue().rssReset())
-                    .field("peak_heap_bytes", e.getValue().heapBytes())
-                    .endObject();
+        StringWriter text = new StringWriter();
+        try (JsonGenerator j = JSON.createGenerator(text)) {
+            j.setPrettyPrinter(new DefaultPrettyPrinter().withSeparators(Separators.createDefaultInstance()
+                    .withObjectFieldValueSpacing(Separators.Spacing.AFTER)));
+            write(report, j);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing the bench report", e);
         }
-        j.endArray();
+        return text.append('\n').toString();
+    }
 
-        j.key("results").beginArray();
+    private static void write(BenchReport report, JsonGenerator j) throws IOException {
+        j.writeStartObject();
+        j.writeStringField("tool", "llmnpu bench");
+        j.writeStringField("date", report.started().toString());
+        j.writeObjectFieldStart("machine");
+        for (Map.Entry<String, String> e : report.machine().entrySet()) {
+            j.writeStringField(e.getKey(), e.getValue());
+        }
+        j.writeEndObject();
+        BenchPlan p = report.plan();
+        j.writeObjectFieldStart("plan");
+        j.writeArrayFieldStart("models");
+        for (Path m : p.models()) {
+            j.writeString(m.toString());
+        }
+        j.writeEndArray();
+        numbers(j, "n_prompt", p.promptSizes());
+        j.writeNumberField("n_gen", p.genTokens());
+        j.writeNumberField("repetitions", p.repetitions());
+        numbers(j, "threads", p.threads());
+        numbers(j, "chunks", p.chunks());
+        j.writeArrayFieldStart("backends");
+        for (String b : p.backends()) {
+            j.writeString(b.isEmpty() ? "default" : b);
+        }
+        j.writeEndArray();
+        j.writeBooleanField("warmup", p.warmup());
+        j.writeNumberField("seed", p.seed());
+        j.writeEndObject();
+
+        j.writeArrayFieldStart("read_bandwidth");
+        for (Map.Entry<Integer, Double> e : report.bandwidth().entrySet()) {
+            j.writeStartObject();
+            j.writeNumberField("n_threads", e.getKey());
+            number(j, "bytes_per_s", e.getValue());
+            j.writeEndObject();
+        }
+        j.writeEndArray();
+
+        j.writeArrayFieldStart("memory");
+        for (Map.Entry<String, PeakMemory> e : report.memory().entrySet()) {
+            j.writeStartObject();
+            j.writeStringField("model_filename", e.getKey());
+            j.writeNumberField("peak_rss_bytes", e.getValue().rssBytes());
+            j.writeBooleanField("peak_rss_since_model_start", e.getValue().rssReset());
+            j.writeNumberField("peak_heap_bytes", e.getValue().heapBytes());
+            j.writeEndObject();
+        }
+        j.writeEndArray();
+
+        j.writeArrayFieldStart("results");
         for (BenchResult r : report.results()) {
             BenchModel m = r.model();
-            j.beginObject()
-                    .field("model_filename", m.file().toString())
-                    .field("model_name", m.name())
-                    .field("model_type", m.type())
-                    .field("model_size", m.sizeBytes())
-                    .field("model_n_params", m.parameters())
-                    .field("backend", r.backend())
-                    .field("n_threads", r.threads())
-                    .field("n_chunk", r.chunk())
-                    .field("test", r.test())
-                    .field("n_prompt", r.promptTokens())
-                    .field("n_gen", r.genTokens());
-            j.key("samples_ns").beginArray();
+            j.writeStartObject();
+            j.writeStringField("model_filename", m.file().toString());
+            j.writeStringField("model_name", m.name());
+            j.writeStringField("model_type", m.type());
+            j.writeNumberField("model_size", m.sizeBytes());
+            j.writeNumberField("model_n_params", m.parameters());
+            j.writeStringField("backend", r.backend());
+            j.writeNumberField("n_threads", r.threads());
+            j.writeNumberField("n_chunk", r.chunk());
+            j.writeStringField("test", r.test());
+            j.writeNumberField("n_prompt", r.promptTokens());
+            j.writeNumberField("n_gen", r.genTokens());
+            j.writeArrayFieldStart("samples_ns");
             for (long ns : r.samplesNanos()) {
-                j.number(ns);
+                j.writeNumber(ns);
             }
-            j.endArray();
-            j.key("samples_ts").beginArray();
+            j.writeEndArray();
+            j.writeArrayFieldStart("samples_ts");
             for (double ts : r.samplesTokensPerSecond()) {
-                j.number(ts);
+                number(j, ts);
             }
-            j.endArray();
-            j.field("avg_ns", r.meanNanos()).field("stddev_ns", r.stddevNanos())
-                    .field("avg_ts", r.meanTokensPerSecond()).field("stddev_ts", r.stddevTokensPerSecond())
-                    .field("flops_per_run", r.flopsPerRun()).field("avg_gflops", r.gflopsPerSecond());
+            j.writeEndArray();
+            number(j, "avg_ns", r.meanNanos());
+            number(j, "stddev_ns", r.stddevNanos());
+            number(j, "avg_ts", r.meanTokensPerSecond());
+            number(j, "stddev_ts", r.stddevTokensPerSecond());
+            number(j, "flops_per_run", r.flopsPerRun());
+            number(j, "avg_gflops", r.gflopsPerSecond());
             if (!Double.isNaN(report.boundTokensPerSecond(r))) {
-                j.field("bytes_per_token", r.model().decodeBytesPerToken(r.genTokens()))
-                        .field("bound_ts", report.boundTokensPerSecond(r))
-                        .field("pct_of_bound", report.percentOfBound(r));
+                number(j, "bytes_per_token", r.model().decodeBytesPerToken(r.genTokens()));
+                number(j, "bound_ts", report.boundTokensPerSecond(r));
+                number(j, "pct_of_bound", report.percentOfBound(r));
             }
-            j.endObject();
+            j.writeEndObject();
         }
-        j.endArray();
-        return j.endObject().toString();
+        j.writeEndArray();
+        j.writeEndObject();
+    }
+
+    private static void numbers(JsonGenerator j, String name, List<Integer> values) throws IOException {
+        j.writeArrayFieldStart(name);
+        for (int v : values) {
+            j.writeNumber(v);
+        }
+        j.writeEndArray();
+    }
+
+    private static void number(JsonGenerator j, String name, double v) throws IOException {
+        j.writeFieldName(name);
+        number(j, v);
+    }
+
+    /** A finite number; NaN and infinities, which JSON cannot hold, become null. */
+    private static void number(JsonGenerator j, double v) throws IOException {
+        if (Double.isFinite(v)) {
+            j.writeNumber(v);
+        } else {
+            j.writeNull();
+        }
     }
 }

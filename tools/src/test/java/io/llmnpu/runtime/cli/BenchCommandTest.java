@@ -4,9 +4,9 @@ import io.llmnpu.runtime.quant.QuantRecipe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.llmnpu.runtime.bench.MiniJson;
 import io.llmnpu.runtime.model.SharedModels;
 import io.llmnpu.runtime.model.gguf.GgmlType;
+import io.llmnpu.runtime.quant.Json;
 import io.llmnpu.runtime.synth.ModelShapes;
 import io.llmnpu.runtime.synth.SyntheticModels;
 import java.io.IOException;
@@ -193,6 +193,34 @@ class BenchCommandTest {
         assertTrue(main.contains("synth") && main.contains("quantize") && main.contains("bench"), main);
     }
 
+    /**
+     * The JSON has exactly the fields of a report written by the hand-made writer Jackson replaced (the
+     * same bench on stories260K), so scripts that read bench results keep working.
+     */
+    @Test
+    void jsonHasTheFieldsOfAReportWrittenBeforeJackson() throws Exception {
+        Path model = SharedModels.file("stories260K.gguf");
+        Path results = dir.resolve("fields");
+        Run run = cli("bench", "-m", model.toString(), "-p", "16", "-n", "4", "-r", "2", "--no-warmup",
+                "-o", results.toString());
+        assertEquals(0, run.exitCode(), run.err());
+        Path old = Path.of(getClass().getResource("/io/llmnpu/runtime/bench/before-jackson/bench-stories260K.json").toURI());
+        assertEquals(fieldPaths(Json.parse(Files.readString(old)), ""), fieldPaths(onlyJson(results), ""));
+    }
+
+    /** Every field's path ({@code results[].avg_ts}) with the JSON type of its value. */
+    private static java.util.SortedSet<String> fieldPaths(Object v, String path) {
+        java.util.SortedSet<String> out = new java.util.TreeSet<>();
+        if (v instanceof Map<?, ?> m) {
+            m.forEach((k, x) -> out.addAll(fieldPaths(x, path + "." + k)));
+        } else if (v instanceof List<?> l) {
+            l.forEach(x -> out.addAll(fieldPaths(x, path + "[]")));
+        } else {
+            out.add(path + ":" + (v == null ? "null" : v.getClass().getSimpleName()));
+        }
+        return out;
+    }
+
     /** Cells model, type, test, mean, stddev and % of the bandwidth bound of each table row. */
     private static List<String[]> tableRows(String out) {
         return out.lines().map(ROW::matcher).filter(Matcher::matches)
@@ -202,7 +230,7 @@ class BenchCommandTest {
     @SuppressWarnings("unchecked")
     private static Map<String, Object> onlyJson(Path folder) throws IOException {
         Path json = only(folder, ".json");
-        return (Map<String, Object>) MiniJson.parse(Files.readString(json));
+        return (Map<String, Object>) Json.parse(Files.readString(json));
     }
 
     @SuppressWarnings("unchecked")
