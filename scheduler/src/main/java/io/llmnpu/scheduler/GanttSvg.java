@@ -1,5 +1,7 @@
 package io.llmnpu.scheduler;
 
+import io.llmnpu.charts.SvgDocument;
+import io.llmnpu.charts.Ticks;
 import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Set;
@@ -27,27 +29,20 @@ public final class GanttSvg {
         double plotWidth = WIDTH - LEFT - RIGHT;
         double scale = makespan > 0 ? plotWidth / makespan : 0;
         int lanesBottom = TOP + devices * (LANE + LANE_GAP);
-        int height = lanesBottom + 80;
-
-        StringBuilder svg = new StringBuilder(256 * schedule.entries().size() + 4096);
-        svg.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        svg.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                + "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">%n", WIDTH, height, WIDTH, height));
+        SvgDocument svg = new SvgDocument(WIDTH, lanesBottom + 80);
         String bubble = schedule.npuBubbleFraction().isPresent()
                 ? String.format(Locale.ROOT, "%.2f%%", 100 * schedule.npuBubbleFraction().getAsDouble()) : "n/a";
-        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"22\" font-size=\"16\" font-weight=\"bold\">%s: "
-                + "makespan %.3f ms, NPU bubble %s</text>%n", LEFT, escape(schedule.policy()), makespan * 1e3, bubble));
+        svg.text(LEFT, 22, String.format(Locale.ROOT, "%s: makespan %.3f ms, NPU bubble %s", schedule.policy(),
+                makespan * 1e3, bubble), "font-size", 16, "font-weight", "bold");
         if (subtitle != null && !subtitle.isEmpty()) {
-            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"42\" fill=\"#555\">%s</text>%n", LEFT, escape(subtitle)));
+            svg.text(LEFT, 42, subtitle, "fill", "#555");
         }
 
         for (int d = 0; d < devices; d++) {
             int y = laneTop(d);
-            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s (%s) %.1f%%</text>%n",
-                    LEFT - 8, y + LANE / 2 + 4, escape(costs.device(d).name()), costs.device(d).kind(),
-                    100 * schedule.busyFraction(d)));
-            svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>%n",
-                    LEFT, y + LANE, WIDTH - RIGHT, y + LANE));
+            svg.text(LEFT - 8, y + LANE / 2 + 4, String.format(Locale.ROOT, "%s (%s) %.1f%%", costs.device(d).name(),
+                    costs.device(d).kind(), 100 * schedule.busyFraction(d)), "text-anchor", "end");
+            svg.line(LEFT, y + LANE, WIDTH - RIGHT, y + LANE, "stroke", "#ddd");
         }
 
         Set<TaskKind> kinds = EnumSet.noneOf(TaskKind.class);
@@ -55,15 +50,13 @@ public final class GanttSvg {
             kinds.add(e.task().kind());
             double x = LEFT + e.start() * scale;
             double w = Math.max(MIN_TASK_WIDTH, e.duration() * scale);
-            svg.append(String.format(Locale.ROOT, "<rect class=\"task\" x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" "
-                    + "fill=\"%s\" stroke=\"#fff\" stroke-width=\"0.2\"><title>%s on %s: %.3f-%.3f ms (%.3f ms)</title></rect>%n",
-                    x, laneTop(e.device()), w, LANE, e.task().kind().color(), escape(e.task().describe()),
-                    escape(costs.device(e.device()).name()), e.start() * 1e3, e.end() * 1e3, e.duration() * 1e3));
+            String title = String.format(Locale.ROOT, "%s on %s: %.3f-%.3f ms (%.3f ms)", e.task().describe(),
+                    costs.device(e.device()).name(), e.start() * 1e3, e.end() * 1e3, e.duration() * 1e3);
+            svg.rect(title, x, laneTop(e.device()), w, LANE, "class", "task", "fill", e.task().kind().color(), "stroke", "#fff", "stroke-width", 0.2);
         }
 
         appendAxis(svg, makespan, scale, lanesBottom);
         appendLegend(svg, kinds, lanesBottom + 55);
-        svg.append("</svg>\n");
         return svg.toString();
     }
 
@@ -71,72 +64,28 @@ public final class GanttSvg {
         return TOP + device * (LANE + LANE_GAP);
     }
 
-    private static void appendAxis(StringBuilder svg, double makespan, double scale, int y) {
-        svg.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>%n",
-                LEFT, y, WIDTH - RIGHT, y));
+    private static void appendAxis(SvgDocument svg, double makespan, double scale, int y) {
+        svg.line(LEFT, y, WIDTH - RIGHT, y, "stroke", "#000");
         double spanMs = makespan * 1e3;
         if (spanMs <= 0) {
             return;
         }
-        double step = niceStep(spanMs / 10);
+        double step = Ticks.niceStep(spanMs / 10);
         for (int i = 0; i * step <= spanMs * (1 + 1e-9); i++) {
             double ms = i * step;
             double x = LEFT + ms / 1e3 * scale;
-            svg.append(String.format(Locale.ROOT, "<line x1=\"%.2f\" y1=\"%d\" x2=\"%.2f\" y2=\"%d\" stroke=\"#000\"/>"
-                    + "<text x=\"%.2f\" y=\"%d\" text-anchor=\"middle\">%s</text>%n",
-                    x, y, x, y + 5, x, y + 18, formatTick(ms, step)));
+            svg.line(x, y, x, y + 5, "stroke", "#000");
+            svg.text(x, y + 18, Ticks.label(ms, step), "text-anchor", "middle");
         }
-        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">ms</text>%n",
-                LEFT - 8, y + 18));
+        svg.text(LEFT - 8, y + 18, "ms", "text-anchor", "end");
     }
 
-    /** 1, 2 or 5 times a power of ten, at least {@code raw}. */
-    static double niceStep(double raw) {
-        double power = Math.pow(10, Math.floor(Math.log10(raw)));
-        for (double m : new double[] {1, 2, 5, 10}) {
-            if (m * power >= raw) {
-                return m * power;
-            }
-        }
-        return 10 * power;
-    }
-
-    private static String formatTick(double ms, double step) {
-        if (step >= 1) {
-            return String.format(Locale.ROOT, "%.0f", ms);
-        }
-        int decimals = (int) Math.ceil(-Math.log10(step));
-        return String.format(Locale.ROOT, "%." + decimals + "f", ms);
-    }
-
-    private static void appendLegend(StringBuilder svg, Set<TaskKind> kinds, int y) {
+    private static void appendLegend(SvgDocument svg, Set<TaskKind> kinds, int y) {
         int x = LEFT;
         for (TaskKind kind : kinds) {
-            svg.append(String.format(Locale.ROOT, "<circle cx=\"%d\" cy=\"%d\" r=\"6\" fill=\"%s\"/>"
-                    + "<text x=\"%d\" y=\"%d\">%s</text>%n", x + 6, y - 4, kind.color(), x + 16, y, escape(kind.label())));
+            svg.circle(x + 6, y - 4, 6, "fill", kind.color());
+            svg.text(x + 16, y, kind.label());
             x += 30 + 8 * kind.label().length();
         }
-    }
-
-    static String escape(String text) {
-        StringBuilder out = new StringBuilder(text.length());
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            switch (c) {
-                case '&' -> out.append("&amp;");
-                case '<' -> out.append("&lt;");
-                case '>' -> out.append("&gt;");
-                case '"' -> out.append("&quot;");
-                case '\'' -> out.append("&apos;");
-                default -> {
-                    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
-                        out.append(' ');      // not allowed in XML 1.0
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
-        }
-        return out.toString();
     }
 }

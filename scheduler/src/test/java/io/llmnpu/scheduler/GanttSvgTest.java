@@ -70,12 +70,4 @@ class GanttSvgTest {
         assertTrue(doc.getDocumentElement().getTextContent().contains("a<&>"));
         assertTrue(doc.getDocumentElement().getTextContent().contains("names & <escapes>"));
     }
-
-    @Test
-    void axisStepsAreRound() {
-        assertEquals(100, GanttSvg.niceStep(87.3), 1e-9);
-        assertEquals(0.5, GanttSvg.niceStep(0.31), 1e-12);
-        assertEquals(2, GanttSvg.niceStep(2), 1e-12);
-        assertEquals(20, GanttSvg.niceStep(10.7), 1e-12);
-    }
 }

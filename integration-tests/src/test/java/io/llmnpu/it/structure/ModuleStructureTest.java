@@ -80,6 +80,7 @@ class ModuleStructureTest {
     private static ArchRule layers() {
         return layeredArchitecture().consideringOnlyDependenciesInLayers()
                 .layer("core-api").definedBy("io.llmnpu.api..")
+                .layer("charts").definedBy("io.llmnpu.charts..")
                 .layer("backend-support").definedBy("io.llmnpu.backend.support..")
                 .layer("backend-tck").definedBy("io.llmnpu.tck..")
                 .layer("backends").definedBy("io.llmnpu.backend.cpu..", "io.llmnpu.backend.opencl..",
@@ -96,6 +97,7 @@ class ModuleStructureTest {
                 .whereLayer("engine").mayOnlyBeAccessedByLayers("host", "tools")
                 .whereLayer("model").mayOnlyBeAccessedByLayers("engine", "host", "tools")
                 .whereLayer("scheduler").mayOnlyBeAccessedByLayers("engine", "host", "tools")
+                .whereLayer("charts").mayOnlyBeAccessedByLayers("scheduler", "tools")
                 // Backends are plug-ins: found through ServiceLoader or OSGi, never named by the core.
                 .whereLayer("backends").mayOnlyBeAccessedByLayers("backends")
                 .whereLayer("backend-tck").mayNotBeAccessedByAnyLayer()

@@ -1,5 +1,7 @@
 package io.llmnpu.runtime.bench;
 
+import io.llmnpu.charts.SvgDocument;
+import io.llmnpu.charts.Ticks;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,24 +34,19 @@ public final class BenchSvgChart {
             panels.computeIfAbsent(modelOf(r) + "\u0000" + r.test(), t -> new ArrayList<>()).add(r);
         }
         List<String> models = report.results().stream().map(BenchSvgChart::modelOf).distinct().toList();
-        StringBuilder body = new StringBuilder();
+        int height = 48 + 16;
+        for (List<BenchResult> panel : panels.values()) {
+            height += panelHeight(panel);
+        }
+        SvgDocument svg = new SvgDocument(WIDTH, height).background("#ffffff");
+        svg.text(16, 28, "llmnpu bench: tokens/s (mean ± stddev), " + report.machine().getOrDefault("cpu", "")
+                        + ", " + report.machine().getOrDefault("cores", "?") + " cores, "
+                        + report.started().truncatedTo(ChronoUnit.SECONDS), "font-size", 16, "font-weight", "bold");
         int y = 48;
         for (List<BenchResult> panel : panels.values()) {
-            y = panel(body, panel, models, y);
+            panel(svg, panel, models, y);
+            y += panelHeight(panel);
         }
-        int height = y + 16;
-        StringBuilder svg = new StringBuilder();
-        svg.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        svg.append(String.format(Locale.ROOT,
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                        + "font-family=\"sans-serif\" font-size=\"12\">%n", WIDTH, height, WIDTH, height));
-        svg.append(String.format(Locale.ROOT, "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>%n", WIDTH, height));
-        svg.append(String.format(Locale.ROOT, "<text x=\"16\" y=\"28\" font-size=\"16\" font-weight=\"bold\">%s</text>%n",
-                escape("llmnpu bench: tokens/s (mean ± stddev), " + report.machine().getOrDefault("cpu", "")
-                        + ", " + report.machine().getOrDefault("cores", "?") + " cores, "
-                        + report.started().truncatedTo(ChronoUnit.SECONDS))));
-        svg.append(body);
-        svg.append("</svg>\n");
         return svg.toString();
     }
 
@@ -57,77 +54,51 @@ public final class BenchSvgChart {
         return r.model().name() + " " + r.model().type();
     }
 
-    private static int panel(StringBuilder out, List<BenchResult> rows, List<String> models, int top) {
+    private static int panelHeight(List<BenchResult> rows) {
+        return PANEL_HEADER - 10 + rows.size() * ROW_HEIGHT + 2 + AXIS_HEIGHT;
+    }
+
+    private static void panel(SvgDocument svg, List<BenchResult> rows, List<String> models, int top) {
         String test = rows.getFirst().test();
         String model = modelOf(rows.getFirst());
         double max = 0;
         for (BenchResult r : rows) {
             max = Math.max(max, r.meanTokensPerSecond() + r.stddevTokensPerSecond());
         }
-        double scaleMax = niceCeiling(max);
-        out.append(String.format(Locale.ROOT, "<g class=\"panel\" id=\"panel-%d\">%n", top));
-        out.append(String.format(Locale.ROOT, "<text x=\"16\" y=\"%d\" font-size=\"14\" font-weight=\"bold\">%s</text>%n",
-                top + 20, escape(model + ": " + test + (test.startsWith("pp") ? " (prefill)" : " (decode)"))));
+        double scaleMax = Ticks.niceCeiling(max);
+        svg.group("class", "panel", "id", "panel-" + top);
+        svg.text(16, top + 20, model + ": " + test + (test.startsWith("pp") ? " (prefill)" : " (decode)"),
+                "font-size", 14, "font-weight", "bold");
         int y = top + PANEL_HEADER - 10;
         for (BenchResult r : rows) {
             double mean = r.meanTokensPerSecond();
             double sd = r.stddevTokensPerSecond();
-            double w = scaleMax == 0 ? 0 : mean / scaleMax * BAR_AREA;
+            double w = mean / scaleMax * BAR_AREA;
             String colour = COLOURS[models.indexOf(model) % COLOURS.length];
             String label = String.format(Locale.ROOT, "%s, %d thread%s%s", r.backend(), r.threads(), r.threads() == 1 ? "" : "s",
                     r.chunk() == 0 ? "" : ", chunk " + r.chunk());
-            out.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>%n",
-                    LABEL_WIDTH - 8, y + BAR_HEIGHT - 5, escape(label)));
-            out.append(String.format(Locale.ROOT,
-                    "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"><title>%s</title></rect>%n",
-                    LABEL_WIDTH, y, w, BAR_HEIGHT, colour,
-                    escape(String.format(Locale.ROOT, "%s %s, %s: %.2f ± %.2f tok/s", model, test, label, mean, sd))));
-            if (sd > 0 && scaleMax > 0) {
+            svg.text(LABEL_WIDTH - 8, y + BAR_HEIGHT - 5, label, "text-anchor", "end");
+            svg.rect(String.format(Locale.ROOT, "%s %s, %s: %.2f ± %.2f tok/s", model, test, label, mean, sd),
+                    LABEL_WIDTH, y, w, BAR_HEIGHT, "class", "bar", "fill", colour);
+            if (sd > 0) {
                 double lo = Math.max(0, mean - sd) / scaleMax * BAR_AREA + LABEL_WIDTH;
                 double hi = (mean + sd) / scaleMax * BAR_AREA + LABEL_WIDTH;
                 int mid = y + BAR_HEIGHT / 2;
-                out.append(String.format(Locale.ROOT,
-                        "<path d=\"M%.1f %d H%.1f M%.1f %d V%d M%.1f %d V%d\" stroke=\"#333333\" fill=\"none\"/>%n",
-                        lo, mid, hi, lo, mid - 4, mid + 4, hi, mid - 4, mid + 4));
+                svg.path(String.format(Locale.ROOT, "M%.1f %d H%.1f M%.1f %d V%d M%.1f %d V%d",
+                        lo, mid, hi, lo, mid - 4, mid + 4, hi, mid - 4, mid + 4), "stroke", "#333333", "fill", "none");
             }
-            double textX = LABEL_WIDTH + Math.max(w, scaleMax == 0 ? 0 : (mean + sd) / scaleMax * BAR_AREA) + 6;
-            out.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.2f</text>%n", textX, y + BAR_HEIGHT - 5, mean));
+            double textX = LABEL_WIDTH + Math.max(w, (mean + sd) / scaleMax * BAR_AREA) + 6;
+            svg.text(textX, y + BAR_HEIGHT - 5, String.format(Locale.ROOT, "%.2f", mean));
             y += ROW_HEIGHT;
         }
         // Axis with five ticks.
         int axisY = y + 2;
-        out.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#999999\"/>%n",
-                LABEL_WIDTH, axisY, LABEL_WIDTH + BAR_AREA, axisY));
+        svg.line(LABEL_WIDTH, axisY, LABEL_WIDTH + BAR_AREA, axisY, "stroke", "#999999");
         for (int i = 0; i <= 5; i++) {
             double x = LABEL_WIDTH + BAR_AREA * i / 5.0;
-            out.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#999999\"/>%n",
-                    x, axisY, x, axisY + 4));
-            out.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" font-size=\"10\">%s</text>%n",
-                    x, axisY + 15, tick(scaleMax * i / 5)));
+            svg.line(x, axisY, x, axisY + 4, "stroke", "#999999");
+            svg.text(x, axisY + 15, Ticks.label(scaleMax * i / 5, 1), "text-anchor", "middle", "font-size", 10);
         }
-        out.append("</g>\n");
-        return axisY + AXIS_HEIGHT;
-    }
-
-    /** The smallest of 1, 2, 2.5, 5 times a power of ten that is at least {@code v}. */
-    static double niceCeiling(double v) {
-        if (!(v > 0)) {
-            return 1;
-        }
-        double magnitude = Math.pow(10, Math.floor(Math.log10(v)));
-        for (double step : new double[] {1, 2, 2.5, 5, 10}) {
-            if (step * magnitude >= v) {
-                return step * magnitude;
-            }
-        }
-        return 10 * magnitude;
-    }
-
-    private static String tick(double v) {
-        return v == Math.rint(v) ? Long.toString((long) v) : String.format(Locale.ROOT, "%.1f", v);
-    }
-
-    static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+        svg.endGroup();
     }
 }

@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.cli;
 
+import io.llmnpu.charts.SvgDocument;
 import io.llmnpu.scheduler.RequestSimulator;
 import java.util.List;
 import java.util.Locale;
@@ -27,42 +28,29 @@ final class RequestChart {
         double maxSeconds = bars.stream().mapToDouble(b -> b.estimate().totalSeconds()).max().orElse(1);
         double maxJoules = bars.stream().mapToDouble(b -> b.estimate().energyJoules()).filter(v -> !Double.isNaN(v))
                 .max().orElse(1);
-        StringBuilder svg = new StringBuilder();
-        svg.append(String.format(Locale.ROOT, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>%n<svg xmlns=\"http://www.w3.org/2000/svg\" "
-                + "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">%n",
-                WIDTH, height, WIDTH, height));
-        svg.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">%s</text>%n", escape(title)));
+        SvgDocument svg = new SvgDocument(WIDTH, height);
+        svg.text(10, 22, title, "font-size", 16, "font-weight", "bold");
         int plot = PANEL - LABEL - 40;
-        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"50\" font-weight=\"bold\">latency, ms "
-                + "(<tspan fill=\"#4e79a7\">time to first token</tspan> + <tspan fill=\"#f28e2b\">decode</tspan>)</text>%n", LABEL));
-        svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"50\" font-weight=\"bold\">energy per request, J</text>%n",
-                PANEL + 80));
+        svg.colouredText(LABEL, 50, new Object[] {"latency, ms (", null, "time to first token", "#4e79a7", " + ", null,
+                "decode", "#f28e2b", ")", null}, "font-weight", "bold");
+        svg.text(PANEL + 80, 50, "energy per request, J", "font-weight", "bold");
         for (int i = 0; i < bars.size(); i++) {
             RequestSimulator.Estimate e = bars.get(i).estimate();
             int y = TOP + i * (BAR + GAP);
-            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s, %s</text>%n", LABEL - 8,
-                    y + BAR / 2 + 4, escape(bars.get(i).model()), escape(e.configuration())));
+            svg.text(LABEL - 8, y + BAR / 2 + 4, bars.get(i).model() + ", " + e.configuration(), "text-anchor", "end");
             double ttft = plot * e.ttftSeconds() / maxSeconds;
             double decode = plot * (e.totalSeconds() - e.ttftSeconds()) / maxSeconds;
-            svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#4e79a7\">"
-                    + "<title>TTFT %.1f ms</title></rect>%n", LABEL, y, ttft, BAR, e.ttftSeconds() * 1e3));
-            svg.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#f28e2b\">"
-                    + "<title>decode %.1f ms</title></rect>%n", LABEL + ttft, y, decode, BAR, (e.totalSeconds() - e.ttftSeconds()) * 1e3));
-            svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.0f</text>%n", LABEL + ttft + decode + 4,
-                    y + BAR / 2 + 4, e.totalSeconds() * 1e3));
+            svg.rect(String.format(Locale.ROOT, "TTFT %.1f ms", e.ttftSeconds() * 1e3), LABEL, y, ttft, BAR,
+                    "fill", "#4e79a7");
+            svg.rect(String.format(Locale.ROOT, "decode %.1f ms", (e.totalSeconds() - e.ttftSeconds()) * 1e3),
+                    LABEL + ttft, y, decode, BAR, "fill", "#f28e2b");
+            svg.text(LABEL + ttft + decode + 4, y + BAR / 2 + 4, String.format(Locale.ROOT, "%.0f", e.totalSeconds() * 1e3));
             if (!Double.isNaN(e.energyJoules())) {
                 double w = plot * e.energyJoules() / maxJoules;
-                svg.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#59a14f\">"
-                        + "<title>%.2f J</title></rect>%n", PANEL + 80, y, w, BAR, e.energyJoules()));
-                svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.2f</text>%n", PANEL + 80 + w + 4,
-                        y + BAR / 2 + 4, e.energyJoules()));
+                svg.rect(String.format(Locale.ROOT, "%.2f J", e.energyJoules()), PANEL + 80, y, w, BAR, "fill", "#59a14f");
+                svg.text(PANEL + 80 + w + 4, y + BAR / 2 + 4, String.format(Locale.ROOT, "%.2f", e.energyJoules()));
             }
         }
-        svg.append("</svg>\n");
         return svg.toString();
-    }
-
-    private static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }

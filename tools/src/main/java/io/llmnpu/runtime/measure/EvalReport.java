@@ -1,5 +1,6 @@
 package io.llmnpu.runtime.measure;
 
+import io.llmnpu.charts.SvgDocument;
 import io.llmnpu.runtime.quant.QuantMode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -79,13 +80,9 @@ public final class EvalReport {
         int width = 3 * panelW + 40;
         int height = top + panelH + 40 + 18 * q.size();
         String[] colors = {"#d62728", "#ff7f0e", "#2ca02c", "#1f77b4", "#9467bd", "#8c564b"};
-        StringBuilder s = new StringBuilder();
-        s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                + "font-family=\"sans-serif\" font-size=\"12\">%n", width, height));
-        s.append(String.format(Locale.ROOT, "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>%n", width, height));
-        s.append(String.format(Locale.ROOT, "<text x=\"20\" y=\"24\" font-size=\"16\" font-weight=\"bold\">%s</text>%n",
-                escape(title)));
-        s.append(String.format(Locale.ROOT, "<text x=\"20\" y=\"44\">FP32 perplexity %.4f over %d predicted tokens</text>%n",
+        SvgDocument s = new SvgDocument(width, height).background("white");
+        s.text(20, 24, title, "font-size", 16, "font-weight", "bold");
+        s.text(20, 44, String.format(Locale.ROOT, "FP32 perplexity %.4f over %d predicted tokens",
                 r.fp32().perplexity(), r.predictions()));
         double base = r.fp32().perplexity();
         String[] names = {"perplexity vs FP32 (%)", "mean KL(P_fp32 || P)", "top-1 agreement with FP32 (%)"};
@@ -112,34 +109,28 @@ public final class EvalReport {
                 }
                 floor = Math.max(0, Math.floor(lowest / 5) * 5 - 5);
                 max = 100 - floor;
-                s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-size=\"10\">axis from %.0f%%</text>%n",
-                        20 + panel * panelW, top + panelH + 14, floor));
+                s.text(20 + panel * panelW, top + panelH + 14, String.format(Locale.ROOT, "axis from %.0f%%", floor),
+                        "font-size", 10);
             }
             max = max == 0 ? 1 : max;
             int x0 = 20 + panel * panelW;
-            s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%s</text>%n", x0, top - 4,
-                    escape(names[panel])));
-            s.append(String.format(Locale.ROOT, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"black\"/>%n",
-                    x0, top + panelH, x0 + panelW - 30, top + panelH));
+            s.text(x0, top - 4, names[panel], "font-weight", "bold");
+            s.line(x0, top + panelH, x0 + panelW - 30, top + panelH, "stroke", "black");
             int barW = Math.max(8, (panelW - 40) / Math.max(1, q.size()) - 8);
             for (int i = 0; i < q.size(); i++) {
                 double h = Math.abs(values[i] - floor) / max * (panelH - 20);
                 int x = x0 + 5 + i * (barW + 8);
-                s.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%.1f\" fill=\"%s\"/>%n",
-                        x, top + panelH - h, barW, h, colors[i % colors.length]));
+                s.rect(x, top + panelH - h, barW, h, "fill", colors[i % colors.length]);
                 String label = panel == 1 ? String.format(Locale.ROOT, "%.4f", values[i])
                         : String.format(Locale.ROOT, "%.2f", values[i]);
-                s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" font-size=\"10\">%s</text>%n", x,
-                        top + panelH - h - 3, label));
+                s.text(x, top + panelH - h - 3, label, "font-size", 10);
             }
         }
         for (int i = 0; i < q.size(); i++) {
             int y = top + panelH + 24 + i * 18;
-            s.append(String.format(Locale.ROOT, "<rect x=\"20\" y=\"%d\" width=\"12\" height=\"12\" fill=\"%s\"/>%n", y - 10,
-                    colors[i % colors.length]));
-            s.append(String.format(Locale.ROOT, "<text x=\"38\" y=\"%d\">%s</text>%n", y, escape(q.get(i).config().mode().label())));
+            s.rect(20, y - 10, 12, 12, "fill", colors[i % colors.length]);
+            s.text(38, y, q.get(i).config().mode().label());
         }
-        s.append("</svg>\n");
         return s.toString();
     }
 
@@ -151,9 +142,5 @@ public final class EvalReport {
             return String.format(Locale.ROOT, "%.1f KiB", b / 1024.0);
         }
         return b + " B";
-    }
-
-    private static String escape(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
     }
 }

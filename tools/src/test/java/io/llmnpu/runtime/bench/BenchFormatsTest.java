@@ -1,7 +1,6 @@
 package io.llmnpu.runtime.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.llmnpu.api.graph.RopeStyle;
 import io.llmnpu.runtime.model.ModelConfig;
@@ -59,15 +58,5 @@ class BenchFormatsTest {
         assertEquals(null, parsed.get("nan"));
         assertEquals(List.of(), parsed.get("empty"));
         assertEquals(List.of(1.0, "two", false), parsed.get("list"));
-    }
-
-    @Test
-    void chartScalesRoundUpToNiceNumbers() {
-        assertEquals(5000, BenchSvgChart.niceCeiling(3036.24));
-        assertEquals(2000, BenchSvgChart.niceCeiling(1772));
-        assertEquals(2.5, BenchSvgChart.niceCeiling(2.08));
-        assertEquals(10, BenchSvgChart.niceCeiling(10));
-        assertEquals(1, BenchSvgChart.niceCeiling(0));
-        assertEquals("a &lt;b&gt; &amp; &quot;c&quot;", BenchSvgChart.escape("a <b> & \"c\""));
     }
 }
