@@ -164,19 +164,6 @@ final class InterleavedKQuants {
         };
     }
 
-    /** As {@link InterleavedRows#widenGroup} (k0, kLen multiples of 256), through {@link #rows}. */
-    static void widenGroup(DType dtype, MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff,
-                           int stride) {
-        float[] values = new float[k];
-        WeightRows widener = rows(dtype);
-        for (int r = 0; r < ROWS; r++) {
-            widener.widen(w, g * ROWS + r, k, values, 0);
-            for (int c = 0; c < kLen; c++) {
-                dst[dstOff + c * stride + r] = values[k0 + c];
-            }
-        }
-    }
-
     /** Value (row, column) of an interleaved tensor, for tests and slow paths. */
     static float value(DType dtype, MemorySegment w, int k, int row, int col) {
         MemorySegment block = MemorySegment.ofArray(new byte[dtype.blockBytes()]);

@@ -10,7 +10,6 @@ import static io.llmnpu.backend.cpu.InterleavedRows.f16Low;
 import static io.llmnpu.backend.cpu.InterleavedRows.lanes;
 import static io.llmnpu.backend.cpu.InterleavedRows.maskedBits;
 import static io.llmnpu.backend.cpu.InterleavedRows.topByte;
-import static io.llmnpu.backend.cpu.InterleavedRows.topNibble;
 import static io.llmnpu.backend.cpu.QuantBlocks.BLOCK;
 import static io.llmnpu.backend.cpu.VectorSpecs.F32;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
@@ -146,34 +145,14 @@ final class InterleavedMatmul implements MatmulRows {
         }
     }
 
-    /** {@link #q8Groups} for Q4_0: eight columns per lane vector. */
+    /** {@link #q8Groups} for Q4_0: the nibble pass of {@link InterleavedSmallBlocks}, whose layout it shares. */
     private static void q4Groups(MemorySegment w, int blocks, float[] x, float[] offsets, MemorySegment out, long out0,
                                  int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_0.blockBytes();
+        float[] acc = new float[ROWS];
         for (int g = g0; g < g1; g++) {
-            long base = g * blocks * blockBytes;
-            FloatVector acc = FloatVector.zero(FLOATS);
-            for (int b = 0; b < blocks; b++) {
-                long bo = base + b * blockBytes;
-                FloatVector s0 = FloatVector.zero(FLOATS);
-                FloatVector s1 = s0;
-                FloatVector s2 = s0;
-                FloatVector s3 = s0;
-                for (int o = 0; o < BLOCK / 8; o++) {
-                    IntVector octet = lanes(w, bo + SCALE_BYTES + (long) o * LANE_BYTES);
-                    int c = b * BLOCK + 8 * o;
-                    s0 = maskedBits(octet, 0xF).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
-                    s1 = maskedBits(octet, 0xF0).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
-                    s2 = maskedBits(octet, 0xF00).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
-                    s3 = maskedBits(octet, 0xF000).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
-                    s0 = maskedBits(octet, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[c + 4]), s0);
-                    s1 = maskedBits(octet, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[c + 5]), s1);
-                    s2 = maskedBits(octet, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[c + 6]), s2);
-                    s3 = topNibble(octet).fma(FloatVector.broadcast(FLOATS, x[c + 7]), s3);
-                }
-                acc = s0.add(s1).add(s2.add(s3)).sub(offsets[b]).fma(InterleavedRows.scales(w, bo), acc);
-            }
-            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+            InterleavedSmallBlocks.nibbles(w, g * blocks * blockBytes, blocks, blockBytes, SCALE_BYTES, x, offsets, acc);
+            FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 

@@ -294,9 +294,21 @@ final class InterleavedRows {
             case BF16 -> widenBf16(w, g, k, k0, kLen, dst, dstOff, stride);
             case Q8_0 -> widenQ8(w, g, k, k0, kLen, dst, dstOff, stride);
             case Q4_0 -> widenQ4(w, g, k, k0, kLen, dst, dstOff, stride);
-            case Q4_K, Q5_K, Q6_K -> InterleavedKQuants.widenGroup(dtype, w, g, k, k0, kLen, dst, dstOff, stride);
-            case Q4_1, Q5_0, Q5_1 -> InterleavedSmallBlocks.widenGroup(dtype, w, g, k, k0, kLen, dst, dstOff, stride);
+            case Q4_K, Q5_K, Q6_K -> widenRows(InterleavedKQuants.rows(dtype), w, g, k, k0, kLen, dst, dstOff, stride);
+            case Q4_1, Q5_0, Q5_1 -> widenRows(InterleavedSmallBlocks.rows(dtype), w, g, k, k0, kLen, dst, dstOff, stride);
             default -> throw new IllegalArgumentException("no interleaved layout for " + dtype);
+        }
+    }
+
+    /** {@link #widenGroup} through a row widener of the interleaved layout (the types whose rows it rebuilds). */
+    private static void widenRows(WeightRows rows, MemorySegment w, int g, int k, int k0, int kLen, float[] dst,
+                                  int dstOff, int stride) {
+        float[] values = new float[k];
+        for (int r = 0; r < ROWS; r++) {
+            rows.widen(w, g * ROWS + r, k, values, 0);
+            for (int c = 0; c < kLen; c++) {
+                dst[dstOff + c * stride + r] = values[k0 + c];
+            }
         }
     }
 

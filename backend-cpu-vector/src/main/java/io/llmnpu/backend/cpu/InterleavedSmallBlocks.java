@@ -184,8 +184,11 @@ final class InterleavedSmallBlocks {
         }
     }
 
-    /** acc = d * (the nibbles' products minus the block's correction), over a group's blocks. */
-    private static void nibbles(MemorySegment w, long base, int blocks, long blockBytes, long octetsAt, float[] x,
+    /**
+     * acc = d * (the nibbles' products minus the block's correction), over a group's blocks whose octets
+     * start {@code octetsAt} bytes into each block (Q4_0's layout is this one without mins or fifth bits).
+     */
+    static void nibbles(MemorySegment w, long base, int blocks, long blockBytes, long octetsAt, float[] x,
                                 float[] offsets, float[] acc) {
         FloatVector sum = FloatVector.zero(FLOATS);
         for (int b = 0; b < blocks; b++) {
@@ -303,19 +306,6 @@ final class InterleavedSmallBlocks {
             }
             file.widen(copy, 0, k, dst, off);
         };
-    }
-
-    /** As {@link InterleavedRows#widenGroup} (k0, kLen multiples of 32), through {@link #rows}. */
-    static void widenGroup(DType dtype, MemorySegment w, int g, int k, int k0, int kLen, float[] dst, int dstOff,
-                           int stride) {
-        float[] values = new float[k];
-        WeightRows widener = rows(dtype);
-        for (int r = 0; r < ROWS; r++) {
-            widener.widen(w, g * ROWS + r, k, values, 0);
-            for (int c = 0; c < kLen; c++) {
-                dst[dstOff + c * stride + r] = values[k0 + c];
-            }
-        }
     }
 
     /** Value (row, column) of an interleaved tensor, for tests and slow paths. */
