@@ -117,21 +117,13 @@ public final class BackendHost implements AutoCloseable {
         }
         BackendHost host = null;
         try {
-            boolean fileInstall = bundlesDirectory != null && "fileinstall".equals(System.getProperty("llmnpu.osgi.watcher"));
-            Map<String, String> config = frameworkConfig(storage);
-            if (fileInstall) {
-                config.putAll(fileInstallConfig(bundlesDirectory.toAbsolutePath().normalize(), pollInterval, storage));
-            }
-            Framework framework = factory.newFramework(config);
+            Framework framework = factory.newFramework(frameworkConfig(storage));
             framework.init();
             host = new BackendHost(storage, framework);
             framework.getBundleContext().addFrameworkListener(host::frameworkEvent);
             framework.start();
             host.tracker.open();
-            if (fileInstall) {
-                host.fileInstallDirectory = bundlesDirectory.toAbsolutePath().normalize();
-                host.startFileInstall();
-            } else if (bundlesDirectory != null) {
+            if (bundlesDirectory != null) {
                 host.directory = BundleDirectory.watch(bundlesDirectory.toAbsolutePath().normalize(), pollInterval,
                         host.new DirectoryEvents());
             }
@@ -162,36 +154,6 @@ public final class BackendHost implements AutoCloseable {
         return config;
     }
 
-    /** SPIKE: FileInstall watching the bundles directory instead of {@link BundleDirectory}. */
-    private static Map<String, String> fileInstallConfig(Path directory, Duration poll, Path storage) {
-        Map<String, String> c = new HashMap<>();
-        c.put("felix.fileinstall.dir", directory.toString());
-        c.put("felix.fileinstall.poll", Long.toString(poll.toMillis()));
-        c.put("felix.fileinstall.noInitialDelay", "true");
-        c.put("felix.fileinstall.filter", "[^.].*\\.jar");
-        c.put("felix.fileinstall.log.default", "jul");
-        c.put("felix.fileinstall.log.level", "2");
-        c.put("felix.fileinstall.bundles.new.start", "true");
-        c.put("felix.fileinstall.disableConfigSave", "true");
-        c.put("felix.fileinstall.tmpdir", storage.resolve("fileinstall-tmp").toString());
-        return c;
-    }
-
-    private volatile Path fileInstallDirectory;
-
-    /** SPIKE: installs and starts the FileInstall bundle from the class path; its first scan runs in its start. */
-    private void startFileInstall() throws BundleException {
-        java.net.URL jar;
-        try {
-            jar = Class.forName("org.apache.felix.fileinstall.ArtifactInstaller").getProtectionDomain()
-                    .getCodeSource().getLocation();
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException("org.apache.felix.fileinstall is not on the class path", e);
-        }
-        Bundle fileInstall = framework.getBundleContext().installBundle(jar.toString());
-        fileInstall.start();
-    }
-
     /** The host's packages bundles import from the system bundle: the core API and SLF4J. */
     static String systemPackagesExtra() {
         String slf4j = LoggerFactory.class.getPackage().getImplementationVersion();
@@ -214,9 +176,6 @@ public final class BackendHost implements AutoCloseable {
 
     /** The watched directory, or null. */
     public Path bundlesDirectory() {
-        if (fileInstallDirectory != null) {
-            return fileInstallDirectory;
-        }
         BundleDirectory d = directory;
         return d == null ? null : d.directory();
     }
@@ -292,23 +251,6 @@ public final class BackendHost implements AutoCloseable {
 
     /** Every jar the host installed or tried to, in the order they came. */
     public synchronized List<BundleStatus> bundles() {
-        Path watched = fileInstallDirectory;
-        if (watched != null && !closed) {
-            // SPIKE: FileInstall keeps its own books; what the host can see is the framework's bundles.
-            List<BundleStatus> all = new ArrayList<>();
-            for (Bundle b : framework.getBundleContext().getBundles()) {
-                String location = b.getLocation();
-                if (location.startsWith("file:") && b.getState() != Bundle.UNINSTALLED && b.getState() != Bundle.STOPPING) {
-                    Path file = Path.of(java.net.URI.create(location)).toAbsolutePath().normalize();
-                    if (file.startsWith(watched)) {
-                        all.add(new BundleStatus(file, b.getSymbolicName(), b.getVersion().toString(),
-                                stateName(b.getState()), providerNames(b), ""));
-                    }
-                }
-            }
-            installed.keySet().stream().map(this::status).forEach(all::add);
-            return all;
-        }
         return installed.keySet().stream().map(this::status).toList();
     }
 
