@@ -7,6 +7,8 @@ import io.llmnpu.runtime.quant.LinearLayer;
 import io.llmnpu.runtime.quant.LinearSite;
 import io.llmnpu.runtime.quant.SiteCalibration;
 import java.io.IOException;
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -20,8 +22,11 @@ import java.util.Map;
 /**
  * Writes the seed inputs of the fuzz targets: small valid files of each format, from which the
  * fuzzer mutates its way into the parsers (a valid file reaches code that random bytes never do).
- * Run once from the module folder with the test class path; the files are kept in
- * {@code src/test/resources/io/llmnpu/runtime/fuzz/*Inputs/}, where plain test runs replay them.
+ * The binary seeds (a tiny GGUF model, llama2.c checkpoints and a tokenizer) are not kept in the
+ * repository: each target writes them before it runs, with {@link #inputs}, into its inputs folder on
+ * the test class path, where Jazzer reads them beside the findings kept in
+ * {@code src/test/resources/io/llmnpu/runtime/fuzz/*Inputs/}. The text seeds are kept there; run
+ * {@link #main} once from the module folder with the test class path to write them again.
  */
 public final class FuzzSeeds {
     private static final Path INPUTS = Path.of("src/test/resources/io/llmnpu/runtime/fuzz");
@@ -30,17 +35,6 @@ public final class FuzzSeeds {
     }
 
     public static void main(String[] args) throws IOException {
-        Path gguf = dir("GgufFuzzTest", "anyBytesLoadOrAreRefusedWithAFormatError");
-        TinyLlamaGguf.write(gguf.resolve("tiny-llama.gguf"), "llama");
-
-        Path checkpoints = dir("Llama2cFuzzTest", "checkpointBytesLoadOrAreRefusedWithAFormatError");
-        Files.write(checkpoints.resolve("tiny-legacy.bin"), llama2cCheckpoint(false, true));
-        Files.write(checkpoints.resolve("tiny-legacy-unshared.bin"), llama2cCheckpoint(false, false));
-        Files.write(checkpoints.resolve("tiny-v1.bin"), llama2cCheckpoint(true, true));
-
-        Path tokenizers = dir("Llama2cFuzzTest", "tokenizerBytesLoadOrAreRefusedWithAFormatError");
-        Files.write(tokenizers.resolve("tiny-tokenizer"), llama2cTokenizer());
-
         Path texts = dir("TokenizerFuzzTest", "decodingTheEncodingGivesTheTextBack");
         String[] samples = {"Once upon a time, there was a little girl named Lily.", "naïve Größe 日本語 😀 👨‍👩‍👧",
             "  two  spaces\tand\ttabs\n\nnew lines\r\n", "I'm sure we've seen <s> and </s> and <|endoftext|>", "123 3.14 $%^&*"};
@@ -50,6 +44,41 @@ public final class FuzzSeeds {
 
         Path calibrations = dir("CalibrationFileFuzzTest", "anyBytesReadOrAreRefusedWithAnIoError");
         CalibrationFile.write(calibration(), calibrations.resolve("tiny.calib.json"));
+    }
+
+    /**
+     * The folder Jazzer reads {@code target}'s inputs for {@code method} from: beside the compiled test
+     * class, {@code <Class>Inputs/<method>}, made if missing. A seed written here before the target runs
+     * is replayed by plain test runs and seeds the fuzzer's corpus.
+     */
+    static Path inputs(Class<?> target, String method) throws IOException {
+        URL classFile = target.getResource(target.getSimpleName() + ".class");
+        if (classFile == null || !"file".equals(classFile.getProtocol())) {
+            throw new IOException("the fuzz target " + target.getName() + " is not in a class folder: " + classFile);
+        }
+        try {
+            return Files.createDirectories(Path.of(classFile.toURI()).resolveSibling(target.getSimpleName() + "Inputs")
+                    .resolve(method));
+        } catch (URISyntaxException e) {
+            throw new IOException(e);
+        }
+    }
+
+    /** A tiny complete llama model with mixed tensor types (see {@link TinyLlamaGguf}). */
+    static void writeGgufSeeds(Path folder) throws IOException {
+        TinyLlamaGguf.write(folder.resolve("tiny-llama.gguf"), "llama");
+    }
+
+    /** Tiny llama2.c checkpoints: legacy with a shared and an own classifier, and version 1. */
+    static void writeCheckpointSeeds(Path folder) throws IOException {
+        Files.write(folder.resolve("tiny-legacy.bin"), llama2cCheckpoint(false, true));
+        Files.write(folder.resolve("tiny-legacy-unshared.bin"), llama2cCheckpoint(false, false));
+        Files.write(folder.resolve("tiny-v1.bin"), llama2cCheckpoint(true, true));
+    }
+
+    /** A small llama2.c tokenizer file, prefixed by its vocabulary size (see the target). */
+    static void writeTokenizerSeeds(Path folder) throws IOException {
+        Files.write(folder.resolve("tiny-tokenizer"), llama2cTokenizer());
     }
 
     private static Path dir(String testClass, String method) throws IOException {

@@ -158,6 +158,53 @@ class BackendHostTest {
         }
     }
 
+    /**
+     * A jar copied into the folder piece by piece (as {@code cp} over a slow mount does) is left alone
+     * while it grows, so the framework never sees half a jar, and is plugged in once it holds still.
+     */
+    @Test
+    void jarStillBeingWrittenIsInstalledOnlyOnceItHoldsStill() throws Exception {
+        Path built = TestBundleJar.write(Files.createDirectories(dir.resolve("built")).resolve("fake.jar"),
+                fakeHeaders("test.fake"), FakeActivator.class, FakeProvider.class);
+        byte[] bytes = Files.readAllBytes(built);
+        Path bundles = Files.createDirectories(dir.resolve("bundles"));
+        Duration poll = Duration.ofMillis(500);
+        try (BackendHost host = BackendHost.start(bundles, poll)) {
+            // Pieces every 20 ms for about three polls: size and time change between any two polls.
+            int pieces = (int) (3 * poll.toMillis() / 20);
+            int step = Math.max(1, bytes.length / pieces);
+            try (java.io.OutputStream out = Files.newOutputStream(bundles.resolve("fake.jar"))) {
+                for (int at = 0; at < bytes.length; at += step) {
+                    out.write(bytes, at, Math.min(step, bytes.length - at));
+                    out.flush();
+                    Thread.sleep(20);
+                    assertEquals(List.of(), host.bundles(), "a jar still being written was installed (or tried)");
+                }
+            }
+            await("the finished jar is plugged in", () -> names(host.registry()).equals(List.of("fake")));
+            assertEquals(List.of("ACTIVE"), host.bundles().stream().map(BundleStatus::state).toList());
+        }
+    }
+
+    /** A broken jar dropped into the folder is reported with its reason, and the folder is still watched. */
+    @Test
+    void brokenJarDroppedInIsReportedAndWatchingGoesOn() throws Exception {
+        try (BackendHost host = BackendHost.start(dir, POLL)) {
+            Path part = Files.writeString(dir.resolve(".junk.jar.part"), "not a jar");
+            Path junk = Files.move(part, dir.resolve("junk.jar"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            await("the broken jar is reported", () -> !host.bundles().isEmpty());
+            BundleStatus status = host.bundles().getFirst();
+            assertEquals(junk.toAbsolutePath().normalize(), status.file());
+            assertEquals("FAILED", status.state());
+            assertFalse(status.problem().isEmpty(), "no reason given");
+
+            TestBundleJar.write(dir.resolve("fake.jar"), fakeHeaders("test.fake"), FakeActivator.class, FakeProvider.class);
+            await("a good jar dropped in afterwards is plugged in", () -> names(host.registry()).equals(List.of("fake")));
+            Files.delete(junk);
+            await("the broken jar is forgotten once removed", () -> host.bundles().size() == 1);
+        }
+    }
+
     @Test
     void missingDirectoryIsAClearError() {
         Path missing = dir.resolve("nope");

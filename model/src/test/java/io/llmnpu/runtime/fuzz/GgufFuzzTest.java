@@ -10,20 +10,32 @@ import io.llmnpu.runtime.model.ModelConfig;
 import io.llmnpu.runtime.model.ModelFormatException;
 import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.runtime.tokenizer.Tokenizer;
+import java.io.IOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Any bytes given as a GGUF model either load into a usable model or are refused with a
  * {@link ModelFormatException} that names the file; nothing else may escape (no index errors, no
  * out-of-memory, no hangs). The loader runs whole: header, metadata, tensor table, the model reader
- * and the tokenizer built from the metadata. Seeds: a tiny complete llama model (see
- * {@code GgufFuzzTestInputs}).
+ * and the tokenizer built from the metadata. Seed: a tiny complete llama model, written before the
+ * target runs (see {@link FuzzSeeds}); past findings are kept in {@code GgufFuzzTestInputs}.
  */
 class GgufFuzzTest {
     @TempDir
     Path dir;
+
+    /** The seed must load: a refused seed would start the fuzzer where random bytes start. */
+    @BeforeAll
+    static void writeSeeds() throws IOException {
+        Path inputs = FuzzSeeds.inputs(GgufFuzzTest.class, "anyBytesLoadOrAreRefusedWithAFormatError");
+        FuzzSeeds.writeGgufSeeds(inputs);
+        try (LoadedModel seed = ModelLoader.load(inputs.resolve("tiny-llama.gguf"), null)) {
+            assertEquals("llama", seed.config().architecture());
+        }
+    }
 
     @FuzzTest(maxDuration = "30m")
     void anyBytesLoadOrAreRefusedWithAFormatError(byte[] bytes) {

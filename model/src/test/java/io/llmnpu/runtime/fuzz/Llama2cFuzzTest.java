@@ -17,17 +17,24 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The llama2.c readers on any bytes: a checkpoint (legacy or version 1, told apart by format
  * detection) and a tokenizer file either read into something usable or are refused with a
  * {@link ModelFormatException} naming the file. Seeds: tiny valid checkpoints of both versions and a
- * small tokenizer (see {@code Llama2cFuzzTestInputs}, written by {@link FuzzSeeds}).
+ * small tokenizer, written before the targets run by {@link FuzzSeeds}.
  */
 class Llama2cFuzzTest {
     @TempDir
     Path dir;
+
+    @BeforeAll
+    static void writeSeeds() throws IOException {
+        FuzzSeeds.writeCheckpointSeeds(FuzzSeeds.inputs(Llama2cFuzzTest.class, "checkpointBytesLoadOrAreRefusedWithAFormatError"));
+        FuzzSeeds.writeTokenizerSeeds(FuzzSeeds.inputs(Llama2cFuzzTest.class, "tokenizerBytesLoadOrAreRefusedWithAFormatError"));
+    }
 
     @FuzzTest(maxDuration = "30m")
     void checkpointBytesLoadOrAreRefusedWithAFormatError(byte[] bytes) {
