@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * the test checks only that every plug and unplug reaches the registry, once, in order.
  *
  * <p>The plain test run does a few cycles at a short poll interval; the measurement behind the README
- * is {@code mvn -pl runtime -am test -Dtest=PlugLatencyTest -Dsurefire.failIfNoSpecifiedTests=false
+ * is {@code mvn -pl host -am test -Dtest=PlugLatencyTest -Dsurefire.failIfNoSpecifiedTests=false
  * -Dllmnpu.plug.cycles=20 -Dllmnpu.plug.poll.ms=1000} (1000 ms: the host's default interval).
  */
 class PlugLatencyTest {
