@@ -176,7 +176,9 @@ class BackendBundlesIT {
                         } else if (n == 30) {
                             Files.delete(bundles.resolve("twin.jar"));
                         } else if (n == 40) {
-                            await("the twin backend is unplugged", () -> !providerNames(registry).contains("twin"));
+                            // The registry drops the provider first, then tells the runtime: wait for both.
+                            await("the twin backend is unplugged", () -> !providerNames(registry).contains("twin")
+                                    && !llm.devices().contains("twin/twin0"));
                         }
                     } catch (IOException e) {
                         throw new UncheckedIOException(e);
