@@ -12,14 +12,10 @@ import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.ResidentMemory;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.tck.MappedTensors;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Random;
@@ -38,7 +34,6 @@ class MappedWeightResidencyTest {
 
     private static final int ROWS = 256;
     private static final int COLS = 1024;
-    private static final long PAGE_PADDING = 1 << 16;
 
     @TempDir
     Path dir;
@@ -49,7 +44,7 @@ class MappedWeightResidencyTest {
                 "this CPU's vectors do not take the interleaved layout, so no weight is copied");
         try (Arena arena = Arena.ofShared(); CpuBackend backend = new CpuBackend(new BackendOptions(2))) {
             EncodedMatrix m = EncodedMatrix.random(arena, DType.Q8_0, ROWS, COLS, new Random(7));
-            Tensor weight = mapped(m.tensor(), arena);
+            Tensor weight = MappedTensors.mapped(m.tensor(), dir.resolve("weights.bin"), arena);
             weight.data().load();
             long size = weight.byteSize();
             OptionalLong before = ResidentMemory.bytes(weight.data());
@@ -78,22 +73,6 @@ class MappedWeightResidencyTest {
                 }
             }
             TestData.assertClose(expected, TestData.read(yt), 1e-4, "Q8_0 decode product from the copy");
-        }
-    }
-
-    /**
-     * {@code tensor}'s bytes written to a file between two 64 KiB pads (so no page holds anything else)
-     * and mapped read-only, the way a model loader maps weights.
-     */
-    private Tensor mapped(Tensor tensor, Arena arena) throws IOException {
-        Path file = dir.resolve(tensor.name() + ".bin");
-        byte[] bytes = tensor.data().toArray(ValueLayout.JAVA_BYTE);
-        byte[] padded = new byte[(int) (2 * PAGE_PADDING + bytes.length)];
-        System.arraycopy(bytes, 0, padded, (int) PAGE_PADDING, bytes.length);
-        Files.write(file, padded);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            MemorySegment all = channel.map(FileChannel.MapMode.READ_ONLY, 0, padded.length, arena);
-            return new Tensor(tensor.name(), tensor.dtype(), tensor.shape(), all.asSlice(PAGE_PADDING, bytes.length));
         }
     }
 }

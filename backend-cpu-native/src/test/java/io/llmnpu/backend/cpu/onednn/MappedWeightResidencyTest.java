@@ -12,14 +12,11 @@ import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.ResidentMemory;
 import io.llmnpu.api.tensor.Shape;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.tck.MappedTensors;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.Random;
@@ -39,7 +36,6 @@ class MappedWeightResidencyTest {
     private static final int K = 1024;
     private static final int N = 256;
     private static final int[] OUTLIER_CHANNELS = {5, 300, 301, 900};
-    private static final long PAGE_PADDING = 1 << 16;
 
     @TempDir
     Path dir;
@@ -52,7 +48,8 @@ class MappedWeightResidencyTest {
             for (int i = 0; i < values.length; i++) {
                 values[i] = (float) (random.nextGaussian() * 0.02);
             }
-            Tensor weight = mapped(BlockWeights.encode(arena, DType.Q8_0, values, N, K), arena);
+            Tensor weight = MappedTensors.mapped(BlockWeights.encode(arena, DType.Q8_0, values, N, K),
+                    dir.resolve("weights.bin"), arena);
             weight.data().load();
             OptionalLong loaded = ResidentMemory.bytes(weight.data());
             Assumptions.assumeTrue(loaded.isPresent(), "this platform does not report resident pages");
@@ -102,19 +99,6 @@ class MappedWeightResidencyTest {
                             + " against " + expected[r] + " (terms' mean magnitude " + magnitude + ")");
                 }
             }
-        }
-    }
-
-    /** {@code tensor}'s bytes in a file between two 64 KiB pads (no page holds anything else), mapped read-only. */
-    private Tensor mapped(Tensor tensor, Arena arena) throws IOException {
-        Path file = dir.resolve("weights.bin");
-        byte[] bytes = tensor.data().toArray(ValueLayout.JAVA_BYTE);
-        byte[] padded = new byte[(int) (2 * PAGE_PADDING + bytes.length)];
-        System.arraycopy(bytes, 0, padded, (int) PAGE_PADDING, bytes.length);
-        Files.write(file, padded);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            MemorySegment all = channel.map(FileChannel.MapMode.READ_ONLY, 0, padded.length, arena);
-            return new Tensor(tensor.name(), tensor.dtype(), tensor.shape(), all.asSlice(PAGE_PADDING, bytes.length));
         }
     }
 }
