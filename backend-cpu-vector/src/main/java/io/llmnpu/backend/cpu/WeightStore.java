@@ -124,9 +124,7 @@ final class WeightStore {
                 LOG.debug("weight {} holds F16 infinities or NaNs; it keeps its file layout and exact kernels", weight);
                 return new Entry(source, null, null);
             }
-            if (source.isMapped()) {
-                source.unload();
-            }
+            MappedPages.release(source);
             return new Entry(source, arena, new Tensor(weight.name(), weight.dtype(), weight.shape(), copy));
         } catch (RuntimeException | OutOfMemoryError e) {
             if (arena.scope().isAlive()) {

@@ -80,6 +80,15 @@ public final class BenchJson {
             j.writeNumberField("peak_rss_bytes", e.getValue().rssBytes());
             j.writeBooleanField("peak_rss_since_model_start", e.getValue().rssReset());
             j.writeNumberField("peak_heap_bytes", e.getValue().heapBytes());
+            PeakMemory.Resident end = e.getValue().atEnd();
+            if (end != null) {
+                j.writeObjectFieldStart("resident_at_end");
+                j.writeNumberField("anonymous_bytes", end.anonymousBytes());
+                j.writeNumberField("file_bytes", end.fileBytes());
+                j.writeNumberField("model_file_bytes", end.modelFileBytes());
+                j.writeNumberField("heap_committed_bytes", end.heapCommittedBytes());
+                j.writeEndObject();
+            }
             j.writeEndObject();
         }
         j.writeEndArray();

@@ -1,6 +1,7 @@
 package io.llmnpu.runtime.bench;
 
 import io.llmnpu.api.backend.BackendOptions;
+import io.llmnpu.api.tensor.ResidentMemory;
 import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.api.RuntimeOptions;
@@ -84,22 +85,24 @@ public final class BenchRunner {
         int config = 0;
         for (Path model : plan.models()) {
             boolean rssReset = PeakMemory.reset();
+            PeakMemory.Resident atEnd = null;
             for (String backend : plan.backends()) {
                 for (int threads : plan.threads()) {
                     for (int c = 0; c < plan.chunks().size(); c++) {
                         config++;
                         int chunk = plan.chunks().get(c);
-                        runConfiguration(model, backend, threads, chunk, c == 0, config, configs, results);
+                        atEnd = runConfiguration(model, backend, threads, chunk, c == 0, config, configs, results);
                     }
                 }
             }
-            memory.put(model.toString(), PeakMemory.read(rssReset));
+            memory.put(model.toString(), PeakMemory.read(rssReset, atEnd));
         }
         return new BenchReport(started, plan, results, memory, machine(), bandwidth);
     }
 
-    private void runConfiguration(Path model, String backend, int threads, int chunk, boolean runDecode,
-                                  int config, int configs, List<BenchResult> results) {
+    /** Runs the tests of one configuration; returns the resident set after them, before the model closes. */
+    private PeakMemory.Resident runConfiguration(Path model, String backend, int threads, int chunk, boolean runDecode,
+                                                 int config, int configs, List<BenchResult> results) {
         int modelContext;
         try (LoadedModel header = ModelLoader.load(model, null)) { // maps the file, reads the header only
             modelContext = header.config().contextLength();
@@ -134,7 +137,21 @@ public final class BenchRunner {
                 results.add(new BenchResult(info, llm.deviceName(), effectiveThreads, 0, 0, tokens.length, samples,
                         ModelFlops.decode(info.config(), tokens.length)));
             }
+            return PeakMemory.Resident.now(modelFileResident(llm.model()));
         }
+    }
+
+    /** Bytes of the model file's tensors resident in this process now; -1 where the platform does not tell. */
+    private static long modelFileResident(LoadedModel model) {
+        long total = 0;
+        for (io.llmnpu.api.tensor.Tensor t : model.tensors()) {
+            java.util.OptionalLong bytes = ResidentMemory.bytes(t.data());
+            if (bytes.isEmpty()) {
+                return -1;
+            }
+            total += bytes.getAsLong();
+        }
+        return total;
     }
 
     /** The prefill tests on the NPU path: the same prompts, INT8 linears on the NPU, the rest on float devices. */

@@ -45,9 +45,17 @@ public final class BenchTable {
         if (!report.bandwidth().isEmpty()) {
             out.append(String.format(Locale.ROOT, "%n(%% of bound: decode speed over bandwidth / bytes read per token)"));
         }
-        report.memory().forEach((model, peak) -> out.append(String.format(Locale.ROOT, "%npeak memory %s: RSS %s%s, heap %s",
-                model, peak.rssBytes() < 0 ? "n/a" : mib(peak.rssBytes()), peak.rssReset() ? "" : " (whole process)",
-                mib(peak.heapBytes()))));
+        report.memory().forEach((model, peak) -> {
+            out.append(String.format(Locale.ROOT, "%npeak memory %s: RSS %s%s, heap %s",
+                    model, peak.rssBytes() < 0 ? "n/a" : mib(peak.rssBytes()), peak.rssReset() ? "" : " (whole process)",
+                    mib(peak.heapBytes())));
+            PeakMemory.Resident end = peak.atEnd();
+            if (end != null && end.anonymousBytes() >= 0 && end.fileBytes() >= 0) {
+                out.append(String.format(Locale.ROOT, "%n  resident after the last test: anonymous %s (Java heap committed %s),"
+                                + " files %s (model file %s)", mib(end.anonymousBytes()), mib(end.heapCommittedBytes()),
+                        mib(end.fileBytes()), end.modelFileBytes() < 0 ? "n/a" : mib(end.modelFileBytes())));
+            }
+        });
         out.append('\n');
         return out.toString();
     }

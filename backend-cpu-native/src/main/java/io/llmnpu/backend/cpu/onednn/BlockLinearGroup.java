@@ -2,6 +2,7 @@ package io.llmnpu.backend.cpu.onednn;
 
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.api.tensor.Tensor;
+import io.llmnpu.backend.cpu.MappedPages;
 import io.llmnpu.backend.cpu.MatrixProduct;
 import io.llmnpu.backend.cpu.ParallelLoop;
 import io.llmnpu.backend.cpu.WeightElements;
@@ -57,7 +58,8 @@ final class BlockLinearGroup {
     private float[][] outlierColumns = new float[0][];
 
     /** @param ops Linears over block-quantized weights with the same input value, in graph order */
-    private BlockLinearGroup(OneDnnContext context, List<Op.Linear> ops, int maxOutliers, ParallelLoop loop) {
+    private BlockLinearGroup(OneDnnContext context, List<Op.Linear> ops, int maxOutliers, ParallelLoop loop,
+                             ProductScratch scratch, int group) {
         this.context = context;
         this.weights = ops.stream().map(Op.Linear::weight).toList();
         this.tokens = ops.getFirst().in().shape().dim(0);
@@ -67,7 +69,7 @@ final class BlockLinearGroup {
         List<WeightStore.Part> parts = weights.stream()
                 .map(w -> new WeightStore.Part(w.data(), w.data().byteSize())).toList();
         this.stacked = new StackedMatmul(context, tokens, k, offsets, new WeightStore.Key(parts, "per-row int8", n, k),
-                md -> pack(md, loop));
+                md -> pack(md, loop), scratch, group);
         this.sums = stacked.sums();
         this.rowScales = stacked.rowScales();
         this.shiftSums = stacked.shiftSums();
@@ -78,8 +80,9 @@ final class BlockLinearGroup {
      * The products of {@code ops}, which read the same input value, in their (graph) order: the first
      * computes the shared matmul on each execution, each writes its own columns.
      */
-    static List<MatrixProduct> products(OneDnnContext context, List<Op.Linear> ops, int maxOutliers, ParallelLoop loop) {
-        BlockLinearGroup group = new BlockLinearGroup(context, ops, maxOutliers, loop);
+    static List<MatrixProduct> products(OneDnnContext context, List<Op.Linear> ops, int maxOutliers, ParallelLoop loop,
+                                        ProductScratch scratch, int index) {
+        BlockLinearGroup group = new BlockLinearGroup(context, ops, maxOutliers, loop, scratch, index);
         return group.stacked.products(new StackedMatmul.Stages() {
             @Override
             public void compute(MemorySegment in, ParallelLoop l) {
@@ -103,6 +106,8 @@ final class BlockLinearGroup {
                         rowMajor.asSlice((long) offsets[i] * k), loop);
                 System.arraycopy(rows.scales(), 0, scales, offsets[i], rows.scales().length);
                 System.arraycopy(rows.codeSums(), 0, codeSums, offsets[i], rows.codeSums().length);
+                // The packed codes serve every prompt from now on (decode has its own rearranged copy).
+                MappedPages.release(weights.get(i).data());
             }
             return PackedWeights.pack(context.dnn(), context.engine(), context.threads(), rowMajor, n, k, md,
                     scales, codeSums);
@@ -126,15 +131,21 @@ final class BlockLinearGroup {
         });
     }
 
-    /** The weight column of every outlier channel of this execution, decoded to F32 over the stacked rows. */
+    /**
+     * The weight column of every outlier channel of this execution, decoded to F32 over the stacked rows.
+     * A column not cached yet is read from the original weights, which touches every page of them: those
+     * pages are released again afterwards, so that a new outlier channel costs page faults, not residency.
+     */
     private float[][] outlierColumns() {
         int[] channels = quantizer.outliers();
         float[][] result = new float[channels.length][];
+        boolean read = false;
         for (int o = 0; o < channels.length; o++) {
             int c = channels[o];
             float[] column = columns.get(c);
             if (column == null) {
                 column = new float[n];
+                read = true;
                 for (int i = 0; i < weights.size(); i++) {
                     Tensor w = weights.get(i);
                     for (int r = offsets[i]; r < offsets[i + 1]; r++) {
@@ -146,6 +157,9 @@ final class BlockLinearGroup {
                 }
             }
             result[o] = column;
+        }
+        if (read) {
+            weights.forEach(w -> MappedPages.release(w.data()));
         }
         return result;
     }

@@ -58,7 +58,7 @@ final class NpuLinearGroup {
     private final int[] shiftSums;
 
     /** @param ops QuantizedLinears with the same input value and input scale, in graph order */
-    private NpuLinearGroup(OneDnnContext context, List<Op.QuantizedLinear> ops) {
+    private NpuLinearGroup(OneDnnContext context, List<Op.QuantizedLinear> ops, ProductScratch scratch, int group) {
         this.context = context;
         this.ops = List.copyOf(ops);
         this.tokens = ops.getFirst().in().shape().dim(0);
@@ -86,7 +86,7 @@ final class NpuLinearGroup {
         List<WeightStore.Part> parts = ops.stream()
                 .map(op -> new WeightStore.Part(op.weights().data(), op.weights().data().byteSize())).toList();
         this.stacked = new StackedMatmul(context, tokens, k, offsets, new WeightStore.Key(parts, "I8 codes", n, k),
-                this::pack);
+                this::pack, scratch, group);
         this.codes = stacked.codes();
         this.sums = stacked.sums();
         this.shiftSums = stacked.shiftSums();
@@ -96,8 +96,9 @@ final class NpuLinearGroup {
      * The products of {@code ops}, which read the same input value with the same input scale, in their
      * (graph) order: the first quantizes and multiplies on each execution, each applies its output stage.
      */
-    static List<MatrixProduct> products(OneDnnContext context, List<Op.QuantizedLinear> ops) {
-        NpuLinearGroup group = new NpuLinearGroup(context, ops);
+    static List<MatrixProduct> products(OneDnnContext context, List<Op.QuantizedLinear> ops, ProductScratch scratch,
+                                        int index) {
+        NpuLinearGroup group = new NpuLinearGroup(context, ops, scratch, index);
         return group.stacked.products(new StackedMatmul.Stages() {
             @Override
             public void compute(MemorySegment in, ParallelLoop loop) {

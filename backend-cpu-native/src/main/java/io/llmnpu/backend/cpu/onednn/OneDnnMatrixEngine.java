@@ -129,13 +129,17 @@ final class OneDnnMatrixEngine implements MatrixEngine {
             };
             groups.computeIfAbsent(input, i -> new ArrayList<>()).add(op);
         }
+        List<List<Op>> ordered = List.copyOf(groups.values());
+        ProductScratch scratch = new ProductScratch(ordered.stream().map(group -> need(ops, group)).toList());
         Map<Op, MatrixProduct> products = new IdentityHashMap<>();
         try {
-            for (List<Op> group : groups.values()) {
+            for (int g = 0; g < ordered.size(); g++) {
+                List<Op> group = ordered.get(g);
                 List<MatrixProduct> made = group.getFirst() instanceof Op.Linear
                         ? BlockLinearGroup.products(context, group.stream().map(Op.Linear.class::cast).toList(),
-                                settings.maxOutliers(group.getFirst().inputs().getFirst().shape().dim(1)), loop)
-                        : NpuLinearGroup.products(context, group.stream().map(Op.QuantizedLinear.class::cast).toList());
+                                settings.maxOutliers(group.getFirst().inputs().getFirst().shape().dim(1)), loop, scratch, g)
+                        : NpuLinearGroup.products(context, group.stream().map(Op.QuantizedLinear.class::cast).toList(),
+                                scratch, g);
                 for (int i = 0; i < group.size(); i++) {
                     products.put(group.get(i), made.get(i));
                 }
@@ -143,8 +147,29 @@ final class OneDnnMatrixEngine implements MatrixEngine {
         } catch (RuntimeException | Error e) {
             products.values().forEach(MatrixProduct::close);
             throw e;
+        } finally {
+            scratch.release(); // the groups hold the buffers from here on
         }
         return ops.stream().map(products::get).toList();
+    }
+
+    /** The span of {@code group} in the graph's order ({@code ops}) and its buffers' sizes. */
+    private static ProductScratch.Need need(List<Op> ops, List<Op> group) {
+        int first = indexOf(ops, group.getFirst());
+        int last = indexOf(ops, group.getLast());
+        long tokens = group.getFirst().inputs().getFirst().shape().dim(0);
+        long k = group.getFirst().inputs().getFirst().shape().dim(1);
+        long n = group.stream().mapToLong(op -> op.outputs().getFirst().shape().dim(1)).sum();
+        return new ProductScratch.Need(first, last, tokens * k, tokens * n * Integer.BYTES);
+    }
+
+    private static int indexOf(List<Op> ops, Op op) {
+        for (int i = 0; i < ops.size(); i++) {
+            if (ops.get(i) == op) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException(op + " is not among the graph's products");
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.llmnpu.backend.cpu.onednn;
 
 import io.llmnpu.backend.cpu.MatrixProduct;
 import io.llmnpu.backend.cpu.ParallelLoop;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,8 +9,9 @@ import java.util.function.Function;
 
 /**
  * One int8 oneDNN matmul over the stacked weights of several ops that read the same activations: the
- * activation codes [tokens, k], the INT32 sums [tokens, n], the packed weights (shared with other graphs
- * through the {@link WeightStore}) and one {@link MatrixProduct} per op. The first product runs the
+ * activation codes [tokens, k] and the INT32 sums [tokens, n] (in buffers the graph's groups share, see
+ * {@link ProductScratch}), the packed weights (shared with other graphs through the {@link WeightStore})
+ * and one {@link MatrixProduct} per op. The first product runs the
  * shared part on each execution ({@link Stages#compute}), every product writes its own columns
  * ({@link Stages#write}); the last product closed frees it all.
  */
@@ -28,7 +28,7 @@ final class StackedMatmul {
 
     private final OneDnnContext context;
     private final int[] offsets;
-    private final Arena arena = Arena.ofShared();
+    private final ProductScratch scratch;
     private final MemorySegment codes;
     private final MemorySegment sums;
     private final OneDnnMatmul matmul;
@@ -41,17 +41,23 @@ final class StackedMatmul {
      * @param offsets where each op's rows start in the stacked weights, and their total last
      * @param key     the stacked weights, for sharing their packed form
      * @param pack    packs the stacked weights in the layout of the memory descriptor it gets
+     * @param scratch the graph's product buffers, of which this group's are number {@code group}
      */
     StackedMatmul(OneDnnContext context, int tokens, int k, int[] offsets, WeightStore.Key key,
-                  Function<MemorySegment, PackedWeights> pack) {
+                  Function<MemorySegment, PackedWeights> pack, ProductScratch scratch, int group) {
         this.context = context;
         this.offsets = offsets.clone();
         int n = offsets[offsets.length - 1];
+        this.codes = scratch.codes(group);
+        this.sums = scratch.sums(group);
+        if (codes.byteSize() != (long) tokens * k || sums.byteSize() != (long) tokens * n * Integer.BYTES) {
+            throw new IllegalArgumentException("product buffers of " + codes.byteSize() + " and " + sums.byteSize()
+                    + " bytes for [" + tokens + "x" + k + "] x [" + k + "x" + n + "]");
+        }
         OneDnnMatmul made = null;
         PackedWeights acquired = null;
+        scratch.acquire();
         try {
-            codes = arena.allocate((long) tokens * k, 64);
-            sums = arena.allocate((long) tokens * n * Integer.BYTES, 64);
             made = context.int8Matmul(tokens, k, n);
             OneDnnMatmul m = made;
             acquired = context.weights().acquire(key, m.weightsMd(), () -> pack.apply(m.weightsMd()));
@@ -63,9 +69,10 @@ final class StackedMatmul {
             if (made != null) {
                 made.close();
             }
-            arena.close();
+            scratch.release();
             throw e;
         }
+        this.scratch = scratch;
         this.matmul = made;
         this.packed = acquired;
         this.shiftSums = new int[n];
@@ -152,7 +159,7 @@ final class StackedMatmul {
             matmul.close();
         } finally {
             context.weights().release(packed);
-            arena.close();
+            scratch.release();
         }
     }
 }

@@ -16,6 +16,7 @@ import io.llmnpu.runtime.tokenizer.Tokenizer;
 import io.llmnpu.runtime.tokenizer.Tokenizers;
 import java.io.IOException;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -150,16 +151,34 @@ public final class ModelLoader {
         return all;
     }
 
-    /** Touches every weight page once, reporting bytes done, so load time shows as load progress. */
+    /**
+     * Touches every weight page once, reporting bytes done, so load time shows as load progress. The
+     * token embedding table is left out unless it is also the LM head: it is read a row per token, so
+     * only the rows prompts use need to be resident, and a vocabulary's worth of rows (a tenth of a small
+     * model, or more) would otherwise stay in memory for nothing.
+     */
     public static void pageIn(LoadedModel model, ProgressListener progress) {
+        ModelWeights w = model.weights();
+        MemorySegment lookupOnly = sameMemory(w.output(), w.tokenEmbedding()) ? null : w.tokenEmbedding().data();
         long total = model.weightBytes();
         long done = 0;
         String stage = "loading " + model.source().getFileName();
         progress.progress(stage, 0, total);
         for (Tensor t : model.tensors()) {
-            t.data().load();
+            if (lookupOnly == null || !sameMemory(t.data(), lookupOnly)) {
+                t.data().load();
+            }
             done += t.byteSize();
             progress.progress(stage, done, total);
         }
+    }
+
+    private static boolean sameMemory(Tensor a, Tensor b) {
+        return sameMemory(a.data(), b.data());
+    }
+
+    /** Two views of the same bytes (a file's tensor list and the model's weights are separate objects). */
+    private static boolean sameMemory(MemorySegment a, MemorySegment b) {
+        return a.address() == b.address() && a.byteSize() == b.byteSize();
     }
 }
