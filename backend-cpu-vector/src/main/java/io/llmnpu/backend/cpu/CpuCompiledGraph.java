@@ -127,7 +127,7 @@ final class CpuCompiledGraph implements CompiledGraph {
                             slots.slot(op.outputs().getFirst()), products.get(nextProduct++)));
                 } else {
                     kernels.add(KernelFactory.create(op, slots::slot, workspace,
-                            w -> interleavedWeight(backend, w, leases)));
+                            w -> interleavedWeight(backend, w, leases), w -> smallCopy(arena, w)));
                 }
                 labels.add(OpChecker.describe(op));
             }
@@ -164,6 +164,23 @@ final class CpuCompiledGraph implements CompiledGraph {
         }
         leases.add(lease);
         return lease.tensor();
+    }
+
+    /**
+     * A memory-mapped small weight (a norm's scales, a bias) copied into the graph's memory, its file pages
+     * given back: read from the file on every run, each would fault in the file's pages around it (the
+     * kernel maps whole page-cache folios, up to megabytes of the large weights beside it, whose copies
+     * are already made). Other weights are used as they are.
+     */
+    private static Tensor smallCopy(Arena arena, Tensor weight) {
+        MemorySegment data = weight.data();
+        if (!data.isMapped()) {
+            return weight;
+        }
+        MemorySegment copy = arena.allocate(data.byteSize(), 64);
+        copy.copyFrom(data);
+        MappedPages.release(data);
+        return new Tensor(weight.name(), weight.dtype(), weight.shape(), copy);
     }
 
     private static List<MemorySegment> weightsOf(Op op) {

@@ -6,7 +6,11 @@ import io.llmnpu.api.backend.BackendException;
 import io.llmnpu.api.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
-/** out[t] = table[tokens[t]], widened to F32 row by row. */
+/**
+ * out[t] = table[tokens[t]], widened to F32 row by row. A table read from the model file gives back the
+ * pages each lookup mapped ({@link MappedPages#releaseAround}): a few rows are read per token, and the
+ * folios mapped around them would otherwise leave the whole table resident after enough tokens.
+ */
 record EmbeddingKernel(String label, int tokensSlot, Tensor table, int outSlot, int tokens, int vocab, int dim)
         implements Kernel {
 
@@ -22,9 +26,11 @@ record EmbeddingKernel(String label, int tokensSlot, Tensor table, int outSlot, 
                         + " is outside the embedding table " + table.name() + " of " + vocab + " tokens");
             }
         }
+        long rowBytes = table.dtype().byteSize(dim);
         for (int t = 0; t < tokens; t++) {
             int id = ids.get(I32, (long) t * Integer.BYTES);
             RowDecoder.decode(table.dtype(), table.data(), id, dim, out, (long) t * dim * Float.BYTES);
+            MappedPages.releaseAround(table.data(), id * rowBytes, rowBytes);
         }
     }
 }

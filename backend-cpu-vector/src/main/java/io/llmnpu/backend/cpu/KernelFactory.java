@@ -16,8 +16,11 @@ final class KernelFactory {
     /**
      * @param interleaved the backend's interleaved copy of a Linear weight ({@link InterleavedRows}),
      *                    or null where the weight keeps its file layout
+     * @param small       the graph's own copy of a small weight read on every run (norm scales, biases), so
+     *                    that running never touches the model file's pages again (see {@link MappedPages})
      */
-    static Kernel create(Op op, ToIntFunction<Value> slots, Workspace workspace, UnaryOperator<Tensor> interleaved) {
+    static Kernel create(Op op, ToIntFunction<Value> slots, Workspace workspace, UnaryOperator<Tensor> interleaved,
+                         UnaryOperator<Tensor> small) {
         String label = OpChecker.describe(op);
         return switch (op) {
             case Op.Embedding e -> new EmbeddingKernel(label, slots.applyAsInt(e.tokens()), e.table(),
@@ -25,7 +28,8 @@ final class KernelFactory {
                     e.table().shape().dim(0), e.table().shape().dim(1));
             case Op.RmsNorm n -> {
                 RowGeometry g = RowGeometry.of(n.in().shape());
-                yield new RmsNormKernel(slots.applyAsInt(n.in()), n.weight(), n.eps(), slots.applyAsInt(n.out()),
+                yield new RmsNormKernel(slots.applyAsInt(n.in()), small.apply(n.weight()), n.eps(),
+                        slots.applyAsInt(n.out()),
                         g.rows(), g.width());
             }
             case Op.Linear l -> {
@@ -70,12 +74,14 @@ final class KernelFactory {
                     slots.applyAsInt(c.out()), Math.toIntExact(c.in().shape().elements()));
             case Op.LayerNorm n -> {
                 RowGeometry g = RowGeometry.of(n.in().shape());
-                yield new LayerNormKernel(slots.applyAsInt(n.in()), n.weight(), n.bias(), n.eps(),
+                yield new LayerNormKernel(slots.applyAsInt(n.in()), small.apply(n.weight()),
+                        n.bias() == null ? null : small.apply(n.bias()), n.eps(),
                         slots.applyAsInt(n.out()), g.rows(), g.width());
             }
             case Op.AddBias b -> {
                 RowGeometry g = RowGeometry.of(b.in().shape());
-                yield new AddBiasKernel(slots.applyAsInt(b.in()), b.bias(), slots.applyAsInt(b.out()), g.rows(),
+                yield new AddBiasKernel(slots.applyAsInt(b.in()), small.apply(b.bias()), slots.applyAsInt(b.out()),
+                        g.rows(),
                         g.width());
             }
             case Op.Add add -> new ElementwiseKernel(ElementwiseKernel.Kind.ADD, slots.applyAsInt(add.a()),

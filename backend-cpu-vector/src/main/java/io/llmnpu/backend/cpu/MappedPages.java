@@ -20,6 +20,30 @@ public final class MappedPages {
     private MappedPages() {
     }
 
+    /**
+     * The span {@link #releaseAround} gives back around a read: a read fault maps the page-cache folio
+     * around the page (and neighbours already cached), up to a PMD's 2 MiB on file systems with large folios.
+     */
+    static final long FAULT_SPAN = 2L << 20;
+
+    /**
+     * Gives back the pages that reading {@code length} bytes at {@code offset} of the mapped {@code weight}
+     * may have mapped: the {@link #FAULT_SPAN}-aligned window around them, within the weight. For weights
+     * read a little at a time straight from the file (an embedding table's rows), which would otherwise
+     * end up resident whole; does nothing for memory that is not mapped.
+     */
+    public static void releaseAround(MemorySegment weight, long offset, long length) {
+        if (!weight.isMapped()) {
+            return;
+        }
+        long base = weight.address();
+        long from = Math.max(base, (base + offset) & -FAULT_SPAN);
+        long to = Math.min(base + weight.byteSize(), (base + offset + length + FAULT_SPAN - 1) & -FAULT_SPAN);
+        if (to > from) {
+            release(weight.asSlice(from - base, to - from));
+        }
+    }
+
     /** Releases {@code weight}'s pages if it is mapped from a file; other memory is left alone. */
     public static void release(MemorySegment weight) {
         if (!weight.isMapped()) {

@@ -75,4 +75,59 @@ class MappedWeightResidencyTest {
             TestData.assertClose(expected, TestData.read(yt), 1e-4, "Q8_0 decode product from the copy");
         }
     }
+
+    /**
+     * Weights read straight from the file on every run leave no pages behind: a norm's scales are copied
+     * when the graph compiles, and an embedding table gives back what each lookup mapped (a fault maps
+     * the folio around a row, so enough lookups would otherwise make a whole vocabulary resident).
+     */
+    @Test
+    void normScalesAndLookedUpRowsLeaveNoFilePagesResident() throws IOException {
+        int vocab = 4096;
+        try (Arena arena = Arena.ofShared(); CpuBackend backend = new CpuBackend(new BackendOptions(2))) {
+            EncodedMatrix table = EncodedMatrix.random(arena, DType.Q8_0, vocab, COLS, new Random(9));
+            Tensor mappedTable = MappedTensors.mapped(table.tensor(), dir.resolve("table.bin"), arena);
+            float[] scales = TestData.floats(new Random(10), COLS, 1f);
+            Tensor norm = MappedTensors.mapped(TestData.f32(arena, "norm", Shape.of(COLS), scales),
+                    dir.resolve("norm.bin"), arena);
+            mappedTable.data().load();
+            norm.data().load();
+            Assumptions.assumeTrue(ResidentMemory.bytes(norm.data()).isPresent(),
+                    "this platform does not report resident pages");
+
+            SubgraphBuilder b = new SubgraphBuilder("embed-norm");
+            Value ids = b.input("ids", DType.I32, Shape.of(3));
+            Value e = b.value("e", DType.F32, Shape.of(3, COLS));
+            Value y = b.value("y", DType.F32, Shape.of(3, COLS));
+            b.add(new Op.Embedding(ids, mappedTable, e));
+            b.add(new Op.RmsNorm(e, norm, 1e-5f, y));
+            b.output(y);
+            int[] tokens = {5, vocab / 2, vocab - 1};
+            Tensor idt = TestData.i32(arena, "ids", tokens);
+            Tensor yt = Tensor.allocate(arena, "y", DType.F32, y.shape());
+            try (CompiledGraph g = backend.devices().getFirst().compile(b.build())) {
+                assertEquals(0, ResidentMemory.bytes(norm.data()).orElseThrow(), "the norm's scales were copied");
+                g.execute(Map.of(ids, idt, y, yt));
+                assertEquals(0, ResidentMemory.bytes(norm.data()).orElseThrow(), "running read the file's scales");
+                assertEquals(0, ResidentMemory.bytes(mappedTable.data()).orElseThrow(),
+                        "looked-up rows left the table's pages resident");
+            }
+            float[] out = TestData.read(yt);
+            for (int t = 0; t < tokens.length; t++) {
+                double sum = 0;
+                for (int c = 0; c < COLS; c++) {
+                    double v = table.values()[tokens[t] * COLS + c];
+                    sum += v * v;
+                }
+                double inv = 1 / Math.sqrt(sum / COLS + 1e-5);
+                double[] expected = new double[COLS];
+                float[] actual = new float[COLS];
+                for (int c = 0; c < COLS; c++) {
+                    expected[c] = table.values()[tokens[t] * COLS + c] * inv * scales[c];
+                    actual[c] = out[t * COLS + c];
+                }
+                TestData.assertClose(expected, actual, 1e-4, "row " + t + " looked up and normalized");
+            }
+        }
+    }
 }
