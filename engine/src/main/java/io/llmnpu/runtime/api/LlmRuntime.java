@@ -124,7 +124,8 @@ public final class LlmRuntime implements AutoCloseable {
             BackendOptions backendOptions = new BackendOptions(options.threads());
             devices = DevicePlan.open(registry, new DevicePlan.Config(options.backend(), backendOptions, null,
                     ForwardPass.workload(model.config(), model.weights(), ctx),
-                    CostBook.forModel(ModelFingerprint.of(options.model()))));
+                    CostBook.forModel(ModelFingerprint.of(options.model())),
+                    options.npuBackend() == null ? Set.of() : Set.of(options.npuBackend())));
             ForwardPass.NpuPath npu = npuPath(options, model, devices, int8);
             ForwardPass fp = new ForwardPass(model.config(), Architectures.graphs(model.config(), model.weights()),
                     devices, new ChunkPlanner(options.chunkSize()), ctx, npu,

@@ -19,12 +19,14 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +63,7 @@ public final class DevicePlan implements AutoCloseable {
     private final Map<String, BackendOptions> perBackend;
     private final List<Subgraph> workload;
     private final CostBook costs;
+    private final Set<String> alsoStart;
     /** Estimates of a second CPU-kind device are multiplied by this when placing (see Step#onSharedCores). */
     private static final double SHARED_CORES_PENALTY = 1e3;
 
@@ -77,8 +80,11 @@ public final class DevicePlan implements AutoCloseable {
     private boolean closed;
 
     private DevicePlan(BackendRegistry registry, String preferred, BackendOptions options,
-                       Map<String, BackendOptions> perBackend, List<Subgraph> workload, CostBook costs, List<Slot> fixed) {
+                       Map<String, BackendOptions> perBackend, List<Subgraph> workload, CostBook costs, List<Slot> fixed,
+                       Set<String> alsoStart) {
         this.registry = registry;
+        this.alsoStart = alsoStart.stream().map(n -> n.toLowerCase(Locale.ROOT)).collect(
+                Collectors.toUnmodifiableSet());
         this.preferred = preferred == null || preferred.isBlank() ? null : preferred;
         this.options = options;
         this.perBackend = Map.copyOf(perBackend);
@@ -97,14 +103,22 @@ public final class DevicePlan implements AutoCloseable {
      * @param perBackend options for particular backends, by name (e.g. NPU cores apart from CPU threads)
      * @param workload   graphs to rank devices by (the model's decode graphs); may be empty
      * @param costs      the cost book that corrects device estimates
+     * @param alsoStart  backends started beside a preferred CPU backend that runs the whole workload (an NPU
+     *                   named for prompts); see {@link #open}
      */
     public record Config(String preferred, BackendOptions options, Map<String, BackendOptions> perBackend,
-                         List<Subgraph> workload, CostBook costs) {
+                         List<Subgraph> workload, CostBook costs, Set<String> alsoStart) {
         public Config {
             Objects.requireNonNull(options, "options");
             perBackend = perBackend == null ? Map.of() : Map.copyOf(perBackend);
             workload = workload == null ? List.of() : List.copyOf(workload);
             costs = costs == null ? CostBook.fixed() : costs;
+            alsoStart = alsoStart == null ? Set.of() : Set.copyOf(alsoStart);
+        }
+
+        public Config(String preferred, BackendOptions options, Map<String, BackendOptions> perBackend,
+                      List<Subgraph> workload, CostBook costs) {
+            this(preferred, options, perBackend, workload, costs, Set.of());
         }
 
         public static Config of(String preferred, BackendOptions options) {
@@ -114,12 +128,16 @@ public final class DevicePlan implements AutoCloseable {
 
     /**
      * The devices of the providers of {@code registry}, each backend started with the configured options.
+     * When the preferred backend's devices are all CPUs and one of them runs every op of the workload, the
+     * other backends are left unstarted (but those in {@link Config#alsoStart}): none of them would take an
+     * op, and starting one loads its drivers (an OpenCL or Vulkan driver brings a compiler: 100 MiB of
+     * resident memory). They start if the preferred backend goes away.
      *
      * @throws IllegalStateException if no backend has a device, with each provider's reason
      */
     public static DevicePlan open(BackendRegistry registry, Config config) {
         DevicePlan plan = new DevicePlan(Objects.requireNonNull(registry, "registry"), config.preferred(),
-                config.options(), config.perBackend(), config.workload(), config.costs(), List.of());
+                config.options(), config.perBackend(), config.workload(), config.costs(), List.of(), config.alsoStart());
         try {
             plan.lock.lock();
             try {
@@ -144,7 +162,8 @@ public final class DevicePlan implements AutoCloseable {
         for (Device d : devices) {
             fixed.add(new Slot(null, null, Objects.requireNonNull(d, "device"), d, 0));
         }
-        return new DevicePlan(null, null, BackendOptions.defaults(), Map.of(), List.of(), CostBook.fixed(), fixed);
+        return new DevicePlan(null, null, BackendOptions.defaults(), Map.of(), List.of(), CostBook.fixed(), fixed,
+                Set.of());
     }
 
     /** The devices, ranked, as {@code backend/device} names. */
@@ -331,8 +350,14 @@ public final class DevicePlan implements AutoCloseable {
         skipped.clear();
         List<Slot> ranked = new ArrayList<>(slots);
         boolean added = false;
-        for (BackendProvider p : present) {
+        List<BackendProvider> order = new ArrayList<>(present);
+        order.sort(Comparator.comparing((BackendProvider p) -> !isPreferred(p.name()))); // the preferred one first
+        for (BackendProvider p : order) {
             if (!backends.containsKey(p) && !rejected.contains(p)) {
+                if (!isPreferred(p.name()) && !alsoStart.contains(p.name().toLowerCase(Locale.ROOT))
+                        && preferredCpuRunsAll(ranked)) {
+                    continue;
+                }
                 List<Slot> started = start(p);
                 added |= !started.isEmpty();
                 ranked.addAll(started);
@@ -385,6 +410,16 @@ public final class DevicePlan implements AutoCloseable {
         log.debug("not using {}", reason);
         skipped.add(reason);
         rejected.add(provider);
+    }
+
+    /** Whether the preferred backend is started, offers CPUs only, and one of them runs every workload op. */
+    private boolean preferredCpuRunsAll(List<Slot> started) {
+        List<Slot> mine = started.stream().filter(s -> !s.revoked && isPreferred(s.backendName())).toList();
+        if (mine.isEmpty() || workload.isEmpty() || mine.stream().anyMatch(s -> s.device.kind() != DeviceKind.CPU)) {
+            return false;
+        }
+        return mine.stream().anyMatch(s -> workload.stream().flatMap(g -> g.ops().stream())
+                .allMatch(op -> s.device.affinity(op).isSupported()));
     }
 
     private boolean isPreferred(String backendName) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.llmnpu.api.backend.BackendException;
+import io.llmnpu.api.backend.BackendOptions;
 import io.llmnpu.api.backend.DeviceKind;
 import io.llmnpu.api.graph.Op;
 import io.llmnpu.backend.cpu.CpuBackendProvider;
@@ -16,9 +17,12 @@ import io.llmnpu.runtime.api.LlmRuntime;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.api.TokenListener;
 import io.llmnpu.runtime.model.SharedModels;
+import io.llmnpu.runtime.model.load.LoadedModel;
+import io.llmnpu.runtime.model.load.ModelLoader;
 import io.llmnpu.runtime.sampling.SamplerConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -119,6 +123,37 @@ class FallbackTest {
                 () -> LlmRuntime.open(options, new BackendRegistry(List.of(npu))));
         assertTrue(e.getMessage().startsWith("no device runs Attention (in llama-body-1); devices: [npu/npu0]"),
                 e.getMessage());
+    }
+
+    @Test
+    void namedCpuBackendThatRunsEverythingLeavesTheOthersUnstartedUntilItLeaves() {
+        FlakyBackendProvider gpu = new FlakyBackendProvider("gpu", DeviceKind.GPU, FlakyBackendProvider.RELIABLE, false);
+        FlakyBackendProvider npu = new FlakyBackendProvider("npu", DeviceKind.NPU, FlakyBackendProvider.RELIABLE, false);
+        CpuBackendProvider cpu = new CpuBackendProvider();
+        BackendRegistry registry = BackendRegistry.live();
+        registry.publish(gpu);
+        registry.publish(npu);
+        registry.publish(cpu);
+        try (LlmRuntime llm = LlmRuntime.open(options.withBackend("cpu"), registry)) {
+            assertEquals(List.of("cpu/cpu0"), llm.devices(), "no driver is loaded for devices that would take no op");
+            assertEquals(0, gpu.backendsCreated.get() + npu.backendsCreated.get());
+            assertArrayEquals(cpuOnly, generate(llm, null).tokens());
+            registry.withdraw(cpu);
+            assertArrayEquals(cpuOnly, generate(llm, null).tokens(), "the others start once the named one is gone");
+            assertEquals(List.of("npu/npu0", "gpu/gpu0"), llm.devices());
+        }
+        try (LoadedModel model = ModelLoader.load(options.model(), null);
+             DevicePlan plan = DevicePlan.open(new BackendRegistry(List.of(gpu, npu, new CpuBackendProvider())),
+                     new DevicePlan.Config("cpu", new BackendOptions(2), null,
+                             ForwardPass.workload(model.config(), model.weights(), 128), null, Set.of("NPU")))) {
+            assertEquals(List.of("cpu/cpu0", "npu/npu0"), plan.devices(), "a backend asked for beside it starts too");
+        }
+        FlakyBackendProvider other = new FlakyBackendProvider("other", DeviceKind.NPU, FlakyBackendProvider.RELIABLE, false)
+                .refusing(Op.Attention.class);
+        try (LlmRuntime llm = LlmRuntime.open(options.withBackend("other"), new BackendRegistry(List.of(other, gpu)))) {
+            assertEquals(List.of("other/other0", "gpu/gpu0"), llm.devices(),
+                    "a named backend that is not a CPU gets the others' devices beside it");
+        }
     }
 
     @Test
