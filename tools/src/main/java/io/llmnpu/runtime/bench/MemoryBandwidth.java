@@ -21,8 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * launcher gives.
  */
 public final class MemoryBandwidth {
-    /** Far above any last-level cache, small enough to allocate anywhere the models run. */
-    private static final long BUFFER_BYTES = 512L << 20;
+    /** Far above any last-level cache, and below the peak memory of the models it is a bound for. */
+    private static final long BUFFER_BYTES = 256L << 20;
     private static final int PASSES = 6;
 
     private MemoryBandwidth() {
