@@ -8,13 +8,16 @@ import static io.llmnpu.backend.cpu.InterleavedRows.maskedBits;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
 import static io.llmnpu.backend.cpu.VectorSpecs.I16;
 import static io.llmnpu.backend.cpu.VectorSpecs.I32;
+import static io.llmnpu.backend.cpu.VectorSpecs.INTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LE;
+import static io.llmnpu.backend.cpu.VectorSpecs.SHORT_PAIRS;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Dequantizer;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -33,12 +36,14 @@ import jdk.incubator.vector.VectorOperators;
  * The bytes inside a word stay as in the file, so the tensor keeps its size and every field is isolated
  * in all rows at once with masks and shifts, as for Q4_0.
  *
- * <p>Kernels. A word of nibbles holds columns 4i..4i+3 of two 32-value sub-blocks (low and high
- * nibbles); each field is taken where it lies ({@link InterleavedRows#maskedBits}), as an unsigned
- * value times a power of two, against an activation scaled down by that power (exact). Each sub-block
- * sums into its own vector, multiplied once by the sub-block's scale vector; the sub-block's constant
- * part (Q4_K/Q5_K mins, Q6_K's offset of 32) is the activations' sum over the sub-block times a
- * per-row constant, so it is taken once per sub-block, not per value.
+ * <p>Kernels. Q4_K and Q6_K take the token row quantized to int8 ({@link KQuantActivations}) and sum
+ * exact 16-bit products per sub-block, two 16-bit lanes per row, as llama.cpp's k-quant dot products
+ * do with 8-bit activations; each sub-block's integer sum is then scaled once (the activation block's
+ * scale, then its scale vector). Q5_K stays in float: a word of nibbles holds columns 4i..4i+3 of two
+ * 32-value sub-blocks, each field is taken where it lies ({@link InterleavedRows#maskedBits}), as an
+ * unsigned value times a power of two, against an activation scaled down by that power (exact). In
+ * every kernel the sub-block's constant part (Q4_K/Q5_K mins, Q6_K's offset of 32) is the activations'
+ * sum over the sub-block times a per-row constant, taken once per sub-block, not per value.
  */
 final class InterleavedKQuants {
 
@@ -174,75 +179,84 @@ final class InterleavedKQuants {
     }
 
     /**
-     * Prepares token row {@code x} (k values) for a kernel: {@code sums} gets each sub-block's sum of
-     * the activations (32 values for Q4_K/Q5_K, 16 for Q6_K; times 32 for Q6_K, its offset), then each
-     * activation is scaled down by the power of two its field comes out with.
+     * Prepares token row {@code x} (k values) for the Q5_K kernel: {@code sums} gets each 32-value
+     * sub-block's sum of the activations, then each activation is scaled down by the power of two its
+     * field comes out with.
      */
-    static void prepare(DType dtype, float[] x, int k, float[] sums) {
-        int sub = dtype == DType.Q6_K ? 16 : 32;
-        float factor = dtype == DType.Q6_K ? 32f : 1f;
-        for (int s = 0; s < k / sub; s++) {
+    static void prepareQ5K(float[] x, int k, float[] sums) {
+        for (int s = 0; s < k / 32; s++) {
             float sum = 0;
-            for (int c = s * sub; c < (s + 1) * sub; c++) {
+            for (int c = s * 32; c < (s + 1) * 32; c++) {
                 sum += x[c];
             }
-            sums[s] = factor * sum;
+            sums[s] = sum;
         }
         for (int c = 0; c < k; c++) {
-            int v = c % 32;
-            int bits = 8 * (v % 4);
-            if (dtype == DType.Q4_K && (c / 32) % 2 == 1) {
-                // High nibbles: 8m + 4, except the top one, shifted down whole.
-                bits = bits == 24 ? 0 : bits + 4;
-            }
-            x[c] = Math.scalb(x[c], -bits);
+            x[c] = Math.scalb(x[c], -8 * (c % 4));
         }
     }
 
-    /** One token row against groups [g0, g1) of Q4_K weights; x prepared by {@link #prepare}. */
-    static void q4kGroups(MemorySegment w, int blocks, float[] x, float[] sums, float[] scales, MemorySegment out,
-                          long out0, int g0, int g1) {
+    /**
+     * One token row against groups [g0, g1) of Q4_K weights; the row quantized by
+     * {@link KQuantActivations#quantize} into {@code pairs}, {@code rowScales} and {@code sums}. A word of
+     * nibbles read as 16-bit lanes holds, per lane, the low and high nibbles of two columns: mask 0xF
+     * and the shifts by 8, 4 and 12 give columns 4i (+ 2) and 4i + 1 (+ 3) of sub-block 2p, then the same
+     * columns of sub-block 2p + 1; each sub-block sums 16 products (at most 15 * 127 each) per lane.
+     */
+    static void q4kGroups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] sums, float[] scales,
+                          MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_K.blockBytes();
-        long scalesAt = 2L * SCALE_BYTES;
-        long quantsAt = scalesAt + 3L * LANE_BYTES;
+        long quantsAt = 2L * SCALE_BYTES + 3L * LANE_BYTES;
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
             FloatVector acc = FloatVector.zero(FLOATS);
             for (int b = 0; b < blocks; b++) {
                 long bo = base + b * blockBytes;
                 kScales(w, bo, scales, 0);
-                FloatVector mins = FloatVector.zero(FLOATS);
+                FloatVector dot = FloatVector.zero(FLOATS);
+                FloatVector mins = dot;
                 for (int p = 0; p < 4; p++) {
-                    FloatVector a0 = FloatVector.zero(FLOATS);
-                    FloatVector a1 = a0;
-                    FloatVector b0 = a0;
-                    FloatVector b1 = a0;
-                    int c = b * QK + 64 * p;
+                    ShortVector low = ShortVector.zero(SHORT_PAIRS);
+                    ShortVector high = low;
+                    int at = (b * QK + 64 * p) / 2;
                     for (int i = 0; i < 8; i++) {
-                        IntVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES);
-                        int ci = c + 4 * i;
-                        a0 = maskedBits(q, 0xF).fma(FloatVector.broadcast(FLOATS, x[ci]), a0);
-                        b0 = maskedBits(q, 0xF0).fma(FloatVector.broadcast(FLOATS, x[ci + 32]), b0);
-                        a1 = maskedBits(q, 0xF00).fma(FloatVector.broadcast(FLOATS, x[ci + 1]), a1);
-                        b1 = maskedBits(q, 0xF000).fma(FloatVector.broadcast(FLOATS, x[ci + 33]), b1);
-                        a0 = maskedBits(q, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[ci + 2]), a0);
-                        b0 = maskedBits(q, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[ci + 34]), b0);
-                        a1 = maskedBits(q, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[ci + 3]), a1);
-                        b1 = topNibble(q).fma(FloatVector.broadcast(FLOATS, x[ci + 35]), b1);
+                        ShortVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES).reinterpretAsShorts();
+                        int pa = at + 2 * i;
+                        // Activation pairs broadcast to every int lane (written out, not a helper: see below).
+                        ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
+                        ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
+                        ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
+                        ShortVector b1 = IntVector.broadcast(INTS, pairs[pa + 17]).reinterpretAsShorts();
+                        low = low.add(q.and(NIBBLE).mul(a0)).add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLE).mul(a1));
+                        high = high.add(q.lanewise(VectorOperators.LSHR, 4).and(NIBBLE).mul(b0))
+                                .add(q.lanewise(VectorOperators.LSHR, 12).mul(b1));
                     }
                     int sub = 8 * b + 2 * p;
-                    acc = a0.add(a1).fma(FloatVector.fromArray(FLOATS, scales, 2 * p * ROWS), acc);
-                    acc = b0.add(b1).fma(FloatVector.fromArray(FLOATS, scales, (2 * p + 1) * ROWS), acc);
+                    // Each row's two 16-bit lanes added as ints. (Written out: helper methods for this and the
+                    // broadcasts were left as calls on boxed vectors, past C2's inlining depth: 0.6x.)
+                    IntVector l = low.reinterpretAsInts();
+                    IntVector h = high.reinterpretAsInts();
+                    l = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .add(l.lanewise(VectorOperators.ASHR, 16));
+                    h = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                            .add(h.lanewise(VectorOperators.ASHR, 16));
+                    dot = ((FloatVector) l.convert(VectorOperators.I2F, 0)).mul(rowScales[sub])
+                            .fma(FloatVector.fromArray(FLOATS, scales, 2 * p * ROWS), dot);
+                    dot = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales[sub + 1])
+                            .fma(FloatVector.fromArray(FLOATS, scales, (2 * p + 1) * ROWS), dot);
                     mins = FloatVector.fromArray(FLOATS, scales, (8 + 2 * p) * ROWS)
                             .fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
                     mins = FloatVector.fromArray(FLOATS, scales, (9 + 2 * p) * ROWS)
                             .fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
                 }
-                acc = acc.sub(mins);
+                acc = acc.add(dot).sub(mins);
             }
             acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
+
+    private static final short NIBBLE = 0xF;
+    private static final short SIX_BITS = 0x3F;
 
     /**
      * The Q5_K counterpart of {@link #q4kGroups}: each nibble gets its fifth bit before it is taken. The
@@ -313,11 +327,15 @@ final class InterleavedKQuants {
         mins.intoArray(acc, ROWS);
     }
 
-    /** One token row against groups [g0, g1) of Q6_K weights; x prepared by {@link #prepare}. */
-    static void q6kGroups(MemorySegment w, int blocks, float[] x, float[] sums, float[] scales, MemorySegment out,
-                          long out0, int g0, int g1) {
+    /**
+     * One token row against groups [g0, g1) of Q6_K weights; the row quantized by
+     * {@link KQuantActivations#quantize}.
+     */
+    static void q6kGroups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] scales,
+                          MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
         float[] acc = new float[ROWS];
+        int offsetsAt = blocks * QK / 2;
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
             for (int b = 0; b < blocks; b++) {
@@ -325,7 +343,7 @@ final class InterleavedKQuants {
             }
             java.util.Arrays.fill(acc, 0f);
             for (int part = 0; part < 4; part++) {
-                q6kPart(w, base, blocks, part >> 1, part & 1, x, sums, scales, acc);
+                q6kPart(w, base, blocks, part >> 1, part & 1, pairs, offsetsAt, rowScales, scales, acc);
             }
             FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
@@ -337,9 +355,13 @@ final class InterleavedKQuants {
      * reasons given at {@link #q5kGroups}). Value 128h + 32 sub + l has its low bits in nibble
      * {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of qh byte 32h + l, so
      * two ql words and one qh word give 16 values, each field moved into place by at most one shift.
+     * Read as 16-bit lanes, each value is taken unsigned (0..63) from the low or high byte of a lane;
+     * a lane sums 8 products, which may wrap in 16 bits, but less the pair of offsets (32 times the
+     * activations, wrapped the same way) it is the sum of the signed products (at most 8 * 32 * 127 in
+     * magnitude), which 16 bits hold exactly.
      */
-    private static void q6kPart(MemorySegment w, long base, int blocks, int h, int half, float[] x, float[] sums,
-                                float[] scales, float[] acc) {
+    private static void q6kPart(MemorySegment w, long base, int blocks, int h, int half, int[] pairs, int offsetsAt,
+                                float[] rowScales, float[] scales, float[] acc) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
         long low0At = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 4 * half) * LANE_BYTES;
         long low1At = low0At + 8L * LANE_BYTES;
@@ -349,35 +371,63 @@ final class InterleavedKQuants {
         for (int b = 0; b < blocks; b++) {
             long bo = base + b * blockBytes;
             int c = b * QK + 128 * h + 16 * half;
-            FloatVector s0 = FloatVector.zero(FLOATS);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
+            ShortVector s0 = ShortVector.zero(SHORT_PAIRS);
+            ShortVector s1 = s0;
+            ShortVector s2 = s0;
+            ShortVector s3 = s0;
             for (int i = 0; i < 4; i++) {
                 long at = bo + (long) i * LANE_BYTES;
                 IntVector ql0 = lanes(w, at + low0At);
                 IntVector ql1 = lanes(w, at + low1At);
                 IntVector qh = lanes(w, at + highAt);
-                IntVector q0 = ql0.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
-                IntVector q1 = ql1.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
-                IntVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030));
-                IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                        .or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
-                int ci = c + 4 * i;
-                for (int j = 0; j < 4; j++) {
-                    int mask = 0x3F << (8 * j);
-                    s0 = maskedBits(q0, mask).fma(FloatVector.broadcast(FLOATS, x[ci + j]), s0);
-                    s1 = maskedBits(q1, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 32 + j]), s1);
-                    s2 = maskedBits(q2, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 64 + j]), s2);
-                    s3 = maskedBits(q3, mask).fma(FloatVector.broadcast(FLOATS, x[ci + 96 + j]), s3);
-                }
+                ShortVector q0 = ql0.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
+                        .reinterpretAsShorts();
+                ShortVector q1 = ql1.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
+                        .reinterpretAsShorts();
+                ShortVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030))
+                        .reinterpretAsShorts();
+                ShortVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030)).reinterpretAsShorts();
+                int pa = (c + 4 * i) / 2;
+                // Activation pairs of columns ci + 32 n (written out, as in q4kGroups).
+                ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
+                ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
+                ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
+                ShortVector b1 = IntVector.broadcast(INTS, pairs[pa + 17]).reinterpretAsShorts();
+                ShortVector c0 = IntVector.broadcast(INTS, pairs[pa + 32]).reinterpretAsShorts();
+                ShortVector c1 = IntVector.broadcast(INTS, pairs[pa + 33]).reinterpretAsShorts();
+                ShortVector d0 = IntVector.broadcast(INTS, pairs[pa + 48]).reinterpretAsShorts();
+                ShortVector d1 = IntVector.broadcast(INTS, pairs[pa + 49]).reinterpretAsShorts();
+                s0 = s0.add(q0.and(SIX_BITS).mul(a0)).add(q0.lanewise(VectorOperators.LSHR, 8).mul(a1));
+                s1 = s1.add(q1.and(SIX_BITS).mul(b0)).add(q1.lanewise(VectorOperators.LSHR, 8).mul(b1));
+                s2 = s2.add(q2.and(SIX_BITS).mul(c0)).add(q2.lanewise(VectorOperators.LSHR, 8).mul(c1));
+                s3 = s3.add(q3.and(SIX_BITS).mul(d0)).add(q3.lanewise(VectorOperators.LSHR, 8).mul(d1));
             }
-            int sc = 16 * b + scale0;
+            int sc = offsetsAt + 16 * b + scale0;
             int at = b * SCALE_FLOATS + scale0 * ROWS;
-            sum = s0.sub(sums[sc]).fma(FloatVector.fromArray(FLOATS, scales, at), sum);
-            sum = s1.sub(sums[sc + 2]).fma(FloatVector.fromArray(FLOATS, scales, at + 2 * ROWS), sum);
-            sum = s2.sub(sums[sc + 4]).fma(FloatVector.fromArray(FLOATS, scales, at + 4 * ROWS), sum);
-            sum = s3.sub(sums[sc + 6]).fma(FloatVector.fromArray(FLOATS, scales, at + 6 * ROWS), sum);
+            // Less the offsets, each row's two 16-bit lanes added as ints (written out, as in q4kGroups).
+            IntVector t0 = s0.sub(IntVector.broadcast(INTS, pairs[sc]).reinterpretAsShorts()).reinterpretAsInts();
+            IntVector t1 = s1.sub(IntVector.broadcast(INTS, pairs[sc + 2]).reinterpretAsShorts()).reinterpretAsInts();
+            IntVector t2 = s2.sub(IntVector.broadcast(INTS, pairs[sc + 4]).reinterpretAsShorts()).reinterpretAsInts();
+            IntVector t3 = s3.sub(IntVector.broadcast(INTS, pairs[sc + 6]).reinterpretAsShorts()).reinterpretAsInts();
+            t0 = t0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(t0.lanewise(VectorOperators.ASHR, 16));
+            t1 = t1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(t1.lanewise(VectorOperators.ASHR, 16));
+            t2 = t2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(t2.lanewise(VectorOperators.ASHR, 16));
+            t3 = t3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(t3.lanewise(VectorOperators.ASHR, 16));
+            // Sub-block 2 n (scale index) lies in activation block 8 b + 4 h + n.
+            int ab = 8 * b + 4 * h;
+            sum = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).mul(rowScales[ab])
+                    .fma(FloatVector.fromArray(FLOATS, scales, at), sum);
+            sum = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).mul(rowScales[ab + 1])
+                    .fma(FloatVector.fromArray(FLOATS, scales, at + 2 * ROWS), sum);
+            sum = ((FloatVector) t2.convert(VectorOperators.I2F, 0)).mul(rowScales[ab + 2])
+                    .fma(FloatVector.fromArray(FLOATS, scales, at + 4 * ROWS), sum);
+            sum = ((FloatVector) t3.convert(VectorOperators.I2F, 0)).mul(rowScales[ab + 3])
+                    .fma(FloatVector.fromArray(FLOATS, scales, at + 6 * ROWS), sum);
         }
         sum.intoArray(acc, 0);
     }
@@ -426,10 +476,5 @@ final class InterleavedKQuants {
                 d.mul(sc).intoArray(dst, at0 + (4 * word + i) * ROWS);
             }
         }
-    }
-
-    /** The top nibble of every lane, unsigned, as floats. */
-    private static FloatVector topNibble(IntVector v) {
-        return (FloatVector) v.lanewise(VectorOperators.LSHR, 28).convert(VectorOperators.I2F, 0);
     }
 }

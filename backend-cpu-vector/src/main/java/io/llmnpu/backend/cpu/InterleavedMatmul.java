@@ -69,18 +69,30 @@ final class InterleavedMatmul implements MatmulRows {
                     scaleForMaskedFields(row, k, 8, 4, InterleavedRows.Q4_OFFSET, offsets);
                     q4Groups(w, k / BLOCK, row, offsets, out, out0, from / ROWS, to / ROWS);
                 }
-                case Q4_K, Q5_K, Q6_K -> {
-                    InterleavedKQuants.prepare(dtype, row, k, offsets);
+                case Q4_K, Q6_K -> {
+                    int[] pairs = workspace.threadInts(Workspace.ThreadUse.QUANTIZED_ROW,
+                            KQuantActivations.pairsLength(dtype, k));
+                    float[] rowScales = workspace.threadFloats(Workspace.ThreadUse.QUANTIZED_ROW_SCALES,
+                            k / KQuantActivations.BLOCK);
+                    int[] levels = workspace.threadInts(Workspace.ThreadUse.QUANTIZED_LEVELS, k);
+                    KQuantActivations.quantize(dtype, row, k, levels, pairs, rowScales, offsets);
                     float[] scales = workspace.threadFloats(Workspace.ThreadUse.SUB_BLOCK_SCALES,
                             k / InterleavedKQuants.QK * InterleavedKQuants.SCALE_FLOATS);
                     int blocks = k / InterleavedKQuants.QK;
                     if (dtype == DType.Q4_K) {
-                        InterleavedKQuants.q4kGroups(w, blocks, row, offsets, scales, out, out0, from / ROWS, to / ROWS);
-                    } else if (dtype == DType.Q5_K) {
-                        InterleavedKQuants.q5kGroups(w, blocks, row, offsets, scales, out, out0, from / ROWS, to / ROWS);
+                        InterleavedKQuants.q4kGroups(w, blocks, pairs, rowScales, offsets, scales, out, out0,
+                                from / ROWS, to / ROWS);
                     } else {
-                        InterleavedKQuants.q6kGroups(w, blocks, row, offsets, scales, out, out0, from / ROWS, to / ROWS);
+                        InterleavedKQuants.q6kGroups(w, blocks, pairs, rowScales, scales, out, out0,
+                                from / ROWS, to / ROWS);
                     }
+                }
+                case Q5_K -> {
+                    InterleavedKQuants.prepareQ5K(row, k, offsets);
+                    float[] scales = workspace.threadFloats(Workspace.ThreadUse.SUB_BLOCK_SCALES,
+                            k / InterleavedKQuants.QK * InterleavedKQuants.SCALE_FLOATS);
+                    InterleavedKQuants.q5kGroups(w, k / InterleavedKQuants.QK, row, offsets, scales, out, out0,
+                            from / ROWS, to / ROWS);
                 }
                 case Q4_1, Q5_0, Q5_1 -> {
                     float[] high = workspace.threadFloats(Workspace.ThreadUse.FIFTH_BIT_ROW,

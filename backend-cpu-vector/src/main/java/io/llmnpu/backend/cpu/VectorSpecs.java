@@ -41,6 +41,12 @@ final class VectorSpecs {
     /** Ints of the same shape as {@link #FLOATS}, for bit-level BF16 widening. */
     static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
 
+    /**
+     * Shorts of the same shape as {@link #INTS}: two per int lane, so an interleaved weight word (one int
+     * lane per row) read as shorts holds two 16-bit halves of each row (see {@link KQuantActivations}).
+     */
+    static final VectorSpecies<Short> SHORT_PAIRS = VectorSpecies.of(short.class, INTS.vectorShape());
+
     /** Every model format and every tensor in llmnpu is little-endian. */
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 

@@ -32,6 +32,12 @@ final class Workspace {
         BLOCK_SUMS,
         /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
         SUB_BLOCK_SCALES,
+        /** A token row quantized to int8 pairs for the integer k-quant kernels (see KQuantActivations). */
+        QUANTIZED_ROW,
+        /** The int8 levels of a quantized token row, one int per value (see KQuantActivations). */
+        QUANTIZED_LEVELS,
+        /** Per-block scales of a quantized token row (see KQuantActivations). */
+        QUANTIZED_ROW_SCALES,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,
         /** Partial sums of a GEMM panel between K-blocks. */
@@ -47,6 +53,8 @@ final class Workspace {
     private final float[][] shared = new float[Use.values().length][0];
     private final ThreadLocal<float[][]> perThread =
             ThreadLocal.withInitial(() -> new float[ThreadUse.values().length][0]);
+    private final ThreadLocal<int[][]> perThreadInts =
+            ThreadLocal.withInitial(() -> new int[ThreadUse.values().length][0]);
 
     /** A float[] of at least {@code length} values, contents unspecified, valid until the next call for {@code use}. */
     float[] floats(Use use, int length) {
@@ -61,6 +69,15 @@ final class Workspace {
         float[][] mine = perThread.get();
         if (mine[use.ordinal()].length < length) {
             mine[use.ordinal()] = new float[length];
+        }
+        return mine[use.ordinal()];
+    }
+
+    /** The calling thread's int[] for {@code use}, at least {@code length} long, contents unspecified. */
+    int[] threadInts(ThreadUse use, int length) {
+        int[][] mine = perThreadInts.get();
+        if (mine[use.ordinal()].length < length) {
+            mine[use.ordinal()] = new int[length];
         }
         return mine[use.ordinal()];
     }

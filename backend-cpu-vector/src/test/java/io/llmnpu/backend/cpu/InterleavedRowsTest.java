@@ -116,10 +116,89 @@ class InterleavedRowsTest {
                     assertEquals(1, backend.weights().size(), "the weight is interleaved");
                 }
                 float[] out = execute(g, arena, x, tokens, k, n);
-                TestData.assertClose(Reference.linear(w.values(), n, k, x, tokens), out, 1e-4,
+                float[] seen = tokens < LinearKernel.GEMM_MIN_ROWS ? decodeInput(dtype, x, k) : x;
+                TestData.assertClose(Reference.linear(w.values(), n, k, seen, tokens), out, 1e-4,
                         dtype + " interleaved T=" + tokens + " k=" + k + " n=" + n);
             }
         }
+    }
+
+    /**
+     * The token rows as the decode kernels see them: the integer Q4_K/Q6_K kernels take each 32-value
+     * block as int8 levels of its largest magnitude over 127 (rounded to nearest), the others the floats.
+     */
+    private static float[] decodeInput(DType dtype, float[] x, int k) {
+        if (!VectorSpecs.QUANTIZED_VECTORS || (dtype != DType.Q4_K && dtype != DType.Q6_K)) {
+            return x;
+        }
+        float[] seen = new float[x.length];
+        for (int b = 0; b < x.length / 32; b++) {
+            float max = 0;
+            for (int c = 32 * b; c < 32 * b + 32; c++) {
+                max = Math.max(max, Math.abs(x[c]));
+            }
+            float d = max / 127;
+            float inverse = d == 0 ? 0 : 1 / d;
+            for (int c = 32 * b; c < 32 * b + 32; c++) {
+                // Scaled by the inverse and rounded half to even, as the kernels do.
+                seen[c] = (float) Math.clamp(Math.rint(x[c] * inverse), -127, 127) * d;
+            }
+        }
+        return seen;
+    }
+
+    /**
+     * The integer kernels sum products in 16 bits: at the extremes (every Q4_K nibble 15, every Q6_K value
+     * -32 or 31, every activation at +-127 levels, largest scales) the sums are still exact.
+     */
+    @ParameterizedTest(name = "{0} byte {1} x {2}")
+    @MethodSource("extremes")
+    void integerDecodeSumsAreExactAtTheirExtremes(DType dtype, int fill, float activation) {
+        assumeTrue(VectorSpecs.QUANTIZED_VECTORS, "no 8- or 16-lane vectors on this CPU");
+        int n = G;
+        int k = 512;
+        try (Arena arena = Arena.ofShared(); CpuBackend backend = new CpuBackend(new BackendOptions(2))) {
+            int blockBytes = dtype.blockBytes();
+            MemorySegment data = arena.allocate((long) n * k / 256 * blockBytes);
+            data.fill((byte) fill);
+            double[] values = new double[n * k];
+            float[] decoded = new float[256];
+            for (int blk = 0; blk < n * k / 256; blk++) {
+                MemorySegment block = data.asSlice((long) blk * blockBytes, blockBytes);
+                if (dtype == DType.Q4_K) {
+                    block.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 0, Float.floatToFloat16(0.5f));
+                    block.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2, Float.floatToFloat16(0.25f));
+                    block.asSlice(4, 12).fill((byte) 0xFF);
+                } else {
+                    block.asSlice(192, 16).fill((byte) 127);
+                    block.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 208, Float.floatToFloat16(0.5f));
+                }
+                io.llmnpu.api.tensor.Dequantizer.decodeBlock(dtype, block, 0, decoded, 0);
+                for (int i = 0; i < 256; i++) {
+                    values[blk * 256 + i] = decoded[i];
+                }
+            }
+            Tensor weight = new Tensor("w", dtype, Shape.of(n, k), data);
+            float[] x = new float[k];
+            java.util.Arrays.fill(x, activation);
+            try (CompiledGraph g = compile(backend, weight, 1, k, n)) {
+                float[] out = execute(g, arena, x, 1, k, n);
+                TestData.assertClose(Reference.linear(values, n, k, decodeInput(dtype, x, k), 1), out, 1e-5,
+                        dtype + " filled with " + fill + ", x = " + activation);
+            }
+        }
+    }
+
+    static Stream<Arguments> extremes() {
+        List<Arguments> cases = new ArrayList<>();
+        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K}) {
+            for (int fill : new int[] {0x00, 0xFF}) {
+                for (float activation : new float[] {1f, -1f}) {
+                    cases.add(Arguments.of(dtype, fill, activation));
+                }
+            }
+        }
+        return cases.stream();
     }
 
     /** Each output is computed by one thread in a fixed order: the thread count changes no bit. */

@@ -11,6 +11,7 @@ import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.SharedModels;
+import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.model.gguf.GgufFile;
 import io.llmnpu.runtime.model.gguf.GgufTensorInfo;
 import io.llmnpu.runtime.reference.ReferenceLlama;
@@ -40,11 +41,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Quantized models against llama.cpp (c392e509, CPU, 2 threads) on the small random-weight Llama model
  * of {@code ../shared/reference}, after the prompt: the first-token top-5 ids in order and logits within
  * 3%. llama.cpp quantizes activations to 8 bits before its integer dot products while llmnpu multiplies
- * the dequantized weights by F32 activations, so the two differ by about 1% RMS; ids whose llama.cpp
+ * the dequantized weights by F32 activations (but for decode over Q4_K and Q6_K, which rounds to int8 per
+ * 32 values), so the two differ by about 1% RMS (1.0-1.3% on {@code cpu}); ids whose llama.cpp
  * logits lie within 1% of each other are a near-tie that this difference can reorder, and such a swap
  * is accepted (it happens for Q8_0, Q3_K_M, Q5_K_S/M and Q6_K). Independently of llama.cpp, llmnpu's
  * logits must equal a double-precision forward pass over the same dequantized weights to float
- * rounding, which shows the kernels decode every block exactly.
+ * rounding (within the int8 rounding where decode rounds), which shows the kernels decode every block
+ * exactly.
  *
  * <p>The two quantized files of {@code ../shared/reference} are checked against its
  * {@code llamacpp-greedy.json}. For every other type, {@code llama-quantize} turned
@@ -63,8 +66,31 @@ class LlamaCppQuantizedModelsTest {
     /** Largest difference from the double-precision reference (logits up to ~20; float sums over 512). */
     private static final double REFERENCE_TOLERANCE = 2e-4;
 
+    /**
+     * Decode over Q4_K and Q6_K weights (here the LM head of most mixes, which turns the prompt's last row
+     * into logits) rounds the token row to int8 per 32 values, as llama.cpp does per 256: against the
+     * double-precision reference such models differ by a few percent of the logits' standard deviation
+     * (printed), not by float rounding. Decoding a block wrongly moves them by their whole spread.
+     */
+    private static final double INT8_DECODE_SHARE = 6e-2;
+
     @TempDir
     Path dir;
+
+    /** Whether a linear weight of the model is Q4_K or Q6_K (see {@link #INT8_DECODE_SHARE}). */
+    private static boolean roundsDecodeActivations(Path model) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            return GgufFile.open(model, arena).tensorInfos().stream()
+                    .filter(t -> t.shape().rank() == 2 && !t.name().equals("token_embd.weight"))
+                    .anyMatch(t -> t.type() == GgmlType.Q4_K || t.type() == GgmlType.Q6_K);
+        }
+    }
+
+    /** The standard deviation of the logits. */
+    private static double spread(double[] logits) {
+        double mean = java.util.Arrays.stream(logits).average().orElseThrow();
+        return Math.sqrt(java.util.Arrays.stream(logits).map(v -> (v - mean) * (v - mean)).average().orElseThrow());
+    }
 
     static Stream<Arguments> sharedFilesAndBackends() {
         return Stream.of("llama-spm-q4_k_m.gguf", "llama-spm-q8_0.gguf")
@@ -112,7 +138,7 @@ class LlamaCppQuantizedModelsTest {
 
     /**
      * On {@code cpu} (float products over the decoded blocks) the logits must equal the double-precision
-     * reference; on {@code cpu-native} the prompt's products run in int8 like llama.cpp's, so only the
+     * reference (to {@link #INT8_DECODE_SHARE} where decode rounds activations); on {@code cpu-native} the prompt's products run in int8 like llama.cpp's, so only the
      * comparison with llama.cpp applies there.
      */
     private void compare(Path model, String name, JsonNode expected, boolean sameTop1, String backend)
@@ -129,8 +155,16 @@ class LlamaCppQuantizedModelsTest {
                 for (int i = 0; i < logits.length; i++) {
                     worst = Math.max(worst, Math.abs(logits[i] - exact[i]));
                 }
-                assertTrue(worst < REFERENCE_TOLERANCE,
-                        name + ": logits differ from the double-precision reference by " + worst);
+                if (roundsDecodeActivations(model)) {
+                    double share = worst / spread(exact);
+                    System.out.printf(Locale.ROOT, "%-24s largest difference from the reference %.2e of the "
+                            + "logits' standard deviation%n", name, share);
+                    assertTrue(share < INT8_DECODE_SHARE, name + ": logits differ from the double-precision "
+                            + "reference by " + share + " of their standard deviation");
+                } else {
+                    assertTrue(worst < REFERENCE_TOLERANCE,
+                            name + ": logits differ from the double-precision reference by " + worst);
+                }
             }
 
             Map<Integer, Double> theirs = llamaCppLogits(expected);

@@ -59,7 +59,16 @@ class SyntheticModelTest {
      */
     private static final double REFERENCE_TOLERANCE = 5e-6;
 
-    /** A near tie after an int8 prefill, as a share of the logits' standard deviation. */
+    /**
+     * Decode over Q4_K and Q6_K weights rounds each token row to int8 per 32 values (as llama.cpp does for
+     * k-quant dot products), so those mixes are not float-exact: after two layers of random weights the
+     * largest logit error is 2.4% (Q5_K_M) to 4.4% (Q4_K_M) of the logits' standard deviation (printed by
+     * kQuantMixesLoadGenerateAndMatchTheReference; 3.2-6.2% with one scale per 256 values, as llama.cpp). The bound is the int8 prefill's (see int8PrefillStaysNearTheReference); decoding a
+     * block wrongly moves the logits by their whole spread.
+     */
+    private static final double INT8_DECODE_TOLERANCE = 6e-2;
+
+    /** A near tie after int8 rounding, as a share of the logits' standard deviation. */
     private static final double INT8_TIE = 0.1;
 
     @TempDir
@@ -109,12 +118,15 @@ class SyntheticModelTest {
             System.arraycopy(prompt, 0, sequence, 0, prompt.length);
             System.arraycopy(result.tokens(), 0, sequence, prompt.length, result.tokens().length);
 
+            boolean int8Decode = hasInt8DecodeWeights(gguf);
             double worst = 0;
+            double worstShare = 0;
             try (InferenceSession session = llm.openSession()) {
                 for (int pos = 0; pos < sequence.length - 1; pos++) {
                     float[] actual = session.feed(sequence[pos]);
                     double[] expected = reference.forward(sequence[pos], pos);
                     worst = Math.max(worst, maxAbsDiff(expected, actual));
+                    worstShare = Math.max(worstShare, maxAbsDiff(expected, actual) / spread(expected));
                     if (pos >= prompt.length - 1) {
                         // Greedy generation picked the reference's argmax, unless the top two are a near tie.
                         // On cpu-native the prompt (17 tokens of this character vocabulary) ran through the
@@ -122,13 +134,20 @@ class SyntheticModelTest {
                         // logits' spread (see int8PrefillStaysNearTheReference), so a tie is that wide there.
                         int chosen = sequence[pos + 1];
                         int best = argmax(expected);
-                        double tie = backend.equals("cpu-native") ? INT8_TIE * spread(expected) : 1e-3;
+                        double tie = backend.equals("cpu-native") || int8Decode ? INT8_TIE * spread(expected) : 1e-3;
                         assertTrue(chosen == best || expected[best] - expected[chosen] < tie,
                                 type + " position " + pos + ": generated " + chosen + ", reference prefers " + best);
                     }
                 }
             }
-            assertTrue(worst < REFERENCE_TOLERANCE, type + ": logits differ from the reference by " + worst);
+            System.out.printf(Locale.ROOT, "%s on %s: largest logit error %.2e, %.2e of their standard deviation%n",
+                    type, backend, worst, worstShare);
+            if (int8Decode) {
+                assertTrue(worstShare < INT8_DECODE_TOLERANCE, type + ": logits differ from the reference by "
+                        + worstShare + " of their standard deviation");
+            } else {
+                assertTrue(worst < REFERENCE_TOLERANCE, type + ": logits differ from the reference by " + worst);
+            }
             assertTrue(worst > 0 || type == QuantRecipe.F32, "a zero difference suggests the comparison is vacuous");
         }
     }
@@ -139,7 +158,9 @@ class SyntheticModelTest {
      * row and weights to codes per output row, so its logits are not float-exact like the Vector API
      * kernels' (5e-6 above): after two layers of random weights the largest logit error is a few
      * percent of the logits' standard deviation (measured 3.5% for Q8_0, 4.3% for Q4_0, 5.8% for the
-     * Q4_K_M mix and 4.6% for Q6_K, deterministic for these seeds). On a real model the effect is small: stories260K in Q8_0 scores perplexity 4.1138 on
+     * Q4_K_M mix and 4.6% for Q6_K, deterministic for these seeds). On {@code cpu} the Q4_K_M and Q6_K
+     * mixes are not float-exact either: their Q6_K LM head rounds its row to int8 (INT8_DECODE_TOLERANCE;
+     * measured 1.6% and 1.8%); on {@code cpu-native} the two roundings add up (Q4_K_M: 6.5%, bound 8%). On a real model the effect is small: stories260K in Q8_0 scores perplexity 4.1138 on
      * the evaluation text with int8 prefill against 4.1110 with F32 activations (see the module README).
      * Decoding the prompt's chunks wrongly would move the logits by their whole spread.
      */
@@ -171,12 +192,23 @@ class SyntheticModelTest {
                 double relative = maxAbsDiff(expected, actual) / spread;
                 System.out.printf(Locale.ROOT, "%s prefill of 100 tokens on %s: max logit error %.2e of their "
                         + "standard deviation%n", type, backend, relative);
-                assertTrue(relative < (backend.equals("cpu") ? 1e-4 : 6e-2), type + " on " + backend + ": " + relative);
+                boolean int8Head = hasInt8DecodeWeights(gguf);
+                double bound = backend.equals("cpu") ? (int8Head ? 6e-2 : 1e-4) : (int8Head ? 8e-2 : 6e-2);
+                assertTrue(relative < bound, type + " on " + backend + ": " + relative);
                 int chosen = argmax(actual);
                 int best = argmax(expected);
                 assertTrue(chosen == best || expected[best] - expected[chosen] < INT8_TIE * spread,
                         type + " on " + backend + ": greedy picks " + chosen + ", the reference " + best);
             }
+        }
+    }
+
+    /** Whether a linear weight of the model is Q4_K or Q6_K, which decode rounds activations to int8 for. */
+    private static boolean hasInt8DecodeWeights(Path gguf) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            return GgufFile.open(gguf, arena).tensorInfos().stream()
+                    .filter(t -> t.shape().rank() == 2 && !t.name().equals("token_embd.weight"))
+                    .anyMatch(t -> t.type() == GgmlType.Q4_K || t.type() == GgmlType.Q6_K);
         }
     }
 
