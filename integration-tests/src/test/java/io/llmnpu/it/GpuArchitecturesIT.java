@@ -56,8 +56,10 @@ class GpuArchitecturesIT {
             int[] order = IntStream.range(0, logits.length).boxed()
                     .sorted((a, b) -> Float.compare(logits[b], logits[a])).mapToInt(Integer::intValue).limit(top.size()).toArray();
             // llama.cpp quantizes activations for block weights (Q8_K beside Q4_K/Q6_K), about 1% off the
-            // float products llmnpu computes: there only the top token and 2% are llama.cpp's to check,
-            // and the CPU backend (same float products) is held to the tight bound below.
+            // float products the GPU backends compute: there only the top token and 2% are llama.cpp's to
+            // check. The CPU backend's decode kernels round activations to int8 for Q4_K/Q6_K too (per 32
+            // values), so for such files GPU and CPU agree to a share of the logits' spread, not to float
+            // rounding.
             boolean blockWeights = file.contains("q4_k");
             int ranks = blockWeights ? 1 : top.size();
             double tolerance = blockWeights ? 2e-2 : 1e-3;
@@ -66,22 +68,34 @@ class GpuArchitecturesIT {
                 double expected = top.get(i).get(1).asDouble();
                 assertEquals(expected, logits[order[i]], tolerance * Math.abs(expected), file + " logit of rank " + i);
             }
-            assertClose(c.feed(prompt), logits, file + " after the prompt: " + backend + " and CPU");
+            assertClose(c.feed(prompt), logits, blockWeights, file + " after the prompt: " + backend + " and CPU");
             for (int step = 0; step < DECODE_STEPS; step++) {
-                assertClose(c.feed(greedy[step]), g.feed(greedy[step]), file + " decode step " + step + ": " + backend + " and CPU");
+                assertClose(c.feed(greedy[step]), g.feed(greedy[step]), blockWeights,
+                        file + " decode step " + step + ": " + backend + " and CPU");
             }
         }
     }
 
-    /** Every logit within 1e-3 of the largest CPU logit magnitude (at least 1). */
-    private static void assertClose(float[] onCpu, float[] onGpu, String what) {
+    /**
+     * Every logit within 1e-3 of the largest CPU logit magnitude (at least 1); where the CPU rounds
+     * activations to int8 ({@code int8}), within 6% of the CPU logits' standard deviation (the bound the
+     * CPU backend's own tests hold int8 decode to against a double-precision reference).
+     */
+    private static void assertClose(float[] onCpu, float[] onGpu, boolean int8, String what) {
         double scale = 1;
         double worst = 0;
+        double mean = 0;
         for (int i = 0; i < onCpu.length; i++) {
             scale = Math.max(scale, Math.abs(onCpu[i]));
             worst = Math.max(worst, Math.abs(onGpu[i] - onCpu[i]));
+            mean += onCpu[i] / onCpu.length;
         }
-        assertTrue(worst <= 1e-3 * scale, what + " differ by " + worst);
+        double variance = 0;
+        for (float v : onCpu) {
+            variance += (v - mean) * (v - mean) / onCpu.length;
+        }
+        double bound = int8 ? 6e-2 * Math.sqrt(variance) : 1e-3 * scale;
+        assertTrue(worst <= bound, what + " differ by " + worst + " (bound " + bound + ")");
     }
 
     private static int[] ints(JsonNode array) {

@@ -220,14 +220,16 @@ final class InterleavedKQuants {
                     ShortVector high = low;
                     int at = (b * QK + 64 * p) / 2;
                     for (int i = 0; i < 8; i++) {
-                        ShortVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES).reinterpretAsShorts();
+                        ShortVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES)
+                                .reinterpretAsShorts();
                         int pa = at + 2 * i;
                         // Activation pairs broadcast to every int lane (written out, not a helper: see below).
                         ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
                         ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
                         ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
                         ShortVector b1 = IntVector.broadcast(INTS, pairs[pa + 17]).reinterpretAsShorts();
-                        low = low.add(q.and(NIBBLE).mul(a0)).add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLE).mul(a1));
+                        low = low.add(q.and(NIBBLE).mul(a0))
+                                .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLE).mul(a1));
                         high = high.add(q.lanewise(VectorOperators.LSHR, 4).and(NIBBLE).mul(b0))
                                 .add(q.lanewise(VectorOperators.LSHR, 12).mul(b1));
                     }
@@ -406,10 +408,14 @@ final class InterleavedKQuants {
             int sc = offsetsAt + 16 * b + scale0;
             int at = b * SCALE_FLOATS + scale0 * ROWS;
             // Less the offsets, each row's two 16-bit lanes added as ints (written out, as in q4kGroups).
-            IntVector t0 = s0.sub(IntVector.broadcast(INTS, pairs[sc]).reinterpretAsShorts()).reinterpretAsInts();
-            IntVector t1 = s1.sub(IntVector.broadcast(INTS, pairs[sc + 2]).reinterpretAsShorts()).reinterpretAsInts();
-            IntVector t2 = s2.sub(IntVector.broadcast(INTS, pairs[sc + 4]).reinterpretAsShorts()).reinterpretAsInts();
-            IntVector t3 = s3.sub(IntVector.broadcast(INTS, pairs[sc + 6]).reinterpretAsShorts()).reinterpretAsInts();
+            ShortVector o0 = IntVector.broadcast(INTS, pairs[sc]).reinterpretAsShorts();
+            ShortVector o1 = IntVector.broadcast(INTS, pairs[sc + 2]).reinterpretAsShorts();
+            ShortVector o2 = IntVector.broadcast(INTS, pairs[sc + 4]).reinterpretAsShorts();
+            ShortVector o3 = IntVector.broadcast(INTS, pairs[sc + 6]).reinterpretAsShorts();
+            IntVector t0 = s0.sub(o0).reinterpretAsInts();
+            IntVector t1 = s1.sub(o1).reinterpretAsInts();
+            IntVector t2 = s2.sub(o2).reinterpretAsInts();
+            IntVector t3 = s3.sub(o3).reinterpretAsInts();
             t0 = t0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                     .add(t0.lanewise(VectorOperators.ASHR, 16));
             t1 = t1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
