@@ -19,14 +19,12 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,8 +81,7 @@ public final class DevicePlan implements AutoCloseable {
                        Map<String, BackendOptions> perBackend, List<Subgraph> workload, CostBook costs, List<Slot> fixed,
                        Set<String> alsoStart) {
         this.registry = registry;
-        this.alsoStart = alsoStart.stream().map(n -> n.toLowerCase(Locale.ROOT)).collect(
-                Collectors.toUnmodifiableSet());
+        this.alsoStart = Set.copyOf(alsoStart);
         this.preferred = preferred == null || preferred.isBlank() ? null : preferred;
         this.options = options;
         this.perBackend = Map.copyOf(perBackend);
@@ -352,11 +349,18 @@ public final class DevicePlan implements AutoCloseable {
         boolean added = false;
         List<BackendProvider> order = new ArrayList<>(present);
         order.sort(Comparator.comparing((BackendProvider p) -> !isPreferred(p.name()))); // the preferred one first
+        // Worked out once, when the first other backend is considered: the preferred one has started by then
+        // (it comes first), and the backends started after it do not change the answer.
+        Boolean othersIdle = null;
         for (BackendProvider p : order) {
             if (!backends.containsKey(p) && !rejected.contains(p)) {
-                if (!isPreferred(p.name()) && !alsoStart.contains(p.name().toLowerCase(Locale.ROOT))
-                        && preferredCpuRunsAll(ranked)) {
-                    continue;
+                if (!isPreferred(p.name()) && alsoStart.stream().noneMatch(n -> sameName(n, p.name()))) {
+                    if (othersIdle == null) {
+                        othersIdle = preferredCpuRunsAll(ranked);
+                    }
+                    if (othersIdle) {
+                        continue;
+                    }
                 }
                 List<Slot> started = start(p);
                 added |= !started.isEmpty();
@@ -423,7 +427,12 @@ public final class DevicePlan implements AutoCloseable {
     }
 
     private boolean isPreferred(String backendName) {
-        return preferred != null && preferred.equalsIgnoreCase(backendName);
+        return preferred != null && sameName(preferred, backendName);
+    }
+
+    /** Backend names as users type them: case does not matter. */
+    private static boolean sameName(String a, String b) {
+        return a.equalsIgnoreCase(b);
     }
 
     /** Estimated seconds of the workload's ops that {@code d} supports: how devices of one class rank. */
