@@ -36,7 +36,7 @@ import jdk.incubator.vector.VectorOperators;
  * The bytes inside a word stay as in the file, so the tensor keeps its size and every field is isolated
  * in all rows at once with masks and shifts, as for Q4_0.
  *
- * <p>Kernels. Q4_K and Q6_K take the token row quantized to int8 ({@link KQuantActivations}) and sum
+ * <p>Kernels. Q4_K and Q6_K take the token row quantized to int8 ({@link Int8Activations}) and sum
  * exact 16-bit products per sub-block, two 16-bit lanes per row, as llama.cpp's k-quant dot products
  * do with 8-bit activations; each sub-block's integer sum is then scaled once (the activation block's
  * scale, then its scale vector). Q5_K stays in float: a word of nibbles holds columns 4i..4i+3 of two
@@ -198,7 +198,7 @@ final class InterleavedKQuants {
 
     /**
      * One token row against groups [g0, g1) of Q4_K weights; the row quantized by
-     * {@link KQuantActivations#quantize} into {@code pairs}, {@code rowScales} and {@code sums}. A word of
+     * {@link Int8Activations#quantize} into {@code pairs}, {@code rowScales} and {@code sums}. A word of
      * nibbles read as 16-bit lanes holds, per lane, the low and high nibbles of two columns: mask 0xF
      * and the shifts by 8, 4 and 12 give columns 4i (+ 2) and 4i + 1 (+ 3) of sub-block 2p, then the same
      * columns of sub-block 2p + 1; each sub-block sums 16 products (at most 15 * 127 each) per lane.
@@ -331,7 +331,7 @@ final class InterleavedKQuants {
 
     /**
      * One token row against groups [g0, g1) of Q6_K weights; the row quantized by
-     * {@link KQuantActivations#quantize}.
+     * {@link Int8Activations#quantize}.
      */
     static void q6kGroups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] scales,
                           MemorySegment out, long out0, int g0, int g1) {

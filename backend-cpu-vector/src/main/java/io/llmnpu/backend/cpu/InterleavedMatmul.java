@@ -66,16 +66,20 @@ final class InterleavedMatmul implements MatmulRows {
                     q8Groups(w, k / BLOCK, row, offsets, out, out0, from / ROWS, to / ROWS);
                 }
                 case Q4_0 -> {
-                    scaleForMaskedFields(row, k, 8, 4, InterleavedRows.Q4_OFFSET, offsets);
-                    q4Groups(w, k / BLOCK, row, offsets, out, out0, from / ROWS, to / ROWS);
+                    // Nibbles read unsigned (the value plus 8): 8 times each block's sum comes off.
+                    for (int b = 0; b < k / BLOCK; b++) {
+                        float sum = 0;
+                        for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
+                            sum += row[c];
+                        }
+                        offsets[b] = InterleavedRows.Q4_OFFSET * sum;
+                    }
+                    int[] pairs = roundRow(row, k, null);
+                    q4Groups(w, k / BLOCK, pairs, rowScales(k), offsets, out, out0, from / ROWS, to / ROWS);
                 }
                 case Q4_K, Q6_K -> {
-                    int[] pairs = workspace.threadInts(Workspace.ThreadUse.QUANTIZED_ROW,
-                            KQuantActivations.pairsLength(dtype, k));
-                    float[] rowScales = workspace.threadFloats(Workspace.ThreadUse.QUANTIZED_ROW_SCALES,
-                            k / KQuantActivations.BLOCK);
-                    int[] levels = workspace.threadInts(Workspace.ThreadUse.QUANTIZED_LEVELS, k);
-                    KQuantActivations.quantize(dtype, row, k, levels, pairs, rowScales, offsets);
+                    int[] pairs = roundRow(row, k, offsets);
+                    float[] rowScales = rowScales(k);
                     float[] scales = workspace.threadFloats(Workspace.ThreadUse.SUB_BLOCK_SCALES,
                             k / InterleavedKQuants.QK * InterleavedKQuants.SCALE_FLOATS);
                     int blocks = k / InterleavedKQuants.QK;
@@ -99,14 +103,31 @@ final class InterleavedMatmul implements MatmulRows {
                             k * InterleavedSmallBlocks.FIFTH_BIT_FLOATS);
                     float[] sums = workspace.threadFloats(Workspace.ThreadUse.BLOCK_SUMS, k / BLOCK);
                     InterleavedSmallBlocks.prepare(dtype, row, k, high, offsets, sums);
-                    InterleavedSmallBlocks.groups(dtype, w, k / BLOCK, row, high, offsets, sums, out, out0,
-                            from / ROWS, to / ROWS);
+                    int[] pairs = roundRow(row, k, null);
+                    InterleavedSmallBlocks.groups(dtype, w, k / BLOCK, pairs, rowScales(k), high, offsets, sums, out,
+                            out0, from / ROWS, to / ROWS);
                 }
                 case F16 -> f16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
                 case BF16 -> bf16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
                 default -> f32Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
             }
         }
+    }
+
+    /**
+     * The calling thread's token row rounded to int8 for an integer kernel ({@link Int8Activations}); its
+     * block scales are in {@link #rowScales}, and for Q4_K {@code sums} gets its blocks' rounded sums.
+     */
+    private int[] roundRow(float[] row, int k, float[] sums) {
+        int[] pairs = workspace.threadInts(Workspace.ThreadUse.QUANTIZED_ROW, Int8Activations.pairsLength(dtype, k));
+        int[] levels = workspace.threadInts(Workspace.ThreadUse.QUANTIZED_LEVELS, k);
+        Int8Activations.quantize(dtype, row, k, levels, pairs, rowScales(k), sums);
+        return pairs;
+    }
+
+    /** The block scales of the calling thread's rounded row (see {@link #roundRow}). */
+    private float[] rowScales(int k) {
+        return workspace.threadFloats(Workspace.ThreadUse.QUANTIZED_ROW_SCALES, k / Int8Activations.BLOCK);
     }
 
     /**
@@ -158,12 +179,13 @@ final class InterleavedMatmul implements MatmulRows {
     }
 
     /** {@link #q8Groups} for Q4_0: the nibble pass of {@link InterleavedSmallBlocks}, whose layout it shares. */
-    private static void q4Groups(MemorySegment w, int blocks, float[] x, float[] offsets, MemorySegment out, long out0,
-                                 int g0, int g1) {
+    private static void q4Groups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] offsets,
+                                 MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_0.blockBytes();
         float[] acc = new float[ROWS];
         for (int g = g0; g < g1; g++) {
-            InterleavedSmallBlocks.nibbles(w, g * blocks * blockBytes, blocks, blockBytes, SCALE_BYTES, x, offsets, acc);
+            InterleavedSmallBlocks.nibbles(w, g * blocks * blockBytes, blocks, blockBytes, SCALE_BYTES, pairs, rowScales,
+                    offsets, acc);
             FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }

@@ -5,12 +5,13 @@ import static io.llmnpu.backend.cpu.InterleavedRows.ROWS;
 import static io.llmnpu.backend.cpu.InterleavedRows.SCALE_BYTES;
 import static io.llmnpu.backend.cpu.InterleavedRows.lanes;
 import static io.llmnpu.backend.cpu.InterleavedRows.maskedBits;
-import static io.llmnpu.backend.cpu.InterleavedRows.topNibble;
 import static io.llmnpu.backend.cpu.QuantBlocks.BLOCK;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
 import static io.llmnpu.backend.cpu.VectorSpecs.I16;
 import static io.llmnpu.backend.cpu.VectorSpecs.I32;
+import static io.llmnpu.backend.cpu.VectorSpecs.INTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LE;
+import static io.llmnpu.backend.cpu.VectorSpecs.SHORT_PAIRS;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Dequantizer;
@@ -18,6 +19,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -33,10 +35,10 @@ import jdk.incubator.vector.VectorOperators;
  * nibbles exactly as Q4_0's ({@link InterleavedRows}: column 8o+i in nibble i, the top nibble flipped to
  * signed).
  *
- * <p>Kernel ({@link #groups}). Per block, the nibbles sum as for Q4_0 against activations scaled down by their field's
- * power of two; the fifth bits are taken one column at a time from the mask ({@code maskedBits(h, 1 << j)},
- * 2^j, or -2^31 for bit 31) against the activation times 16 / 2^j; a per-block constant corrects for
- * the flipped top nibble and Q5_0's offset of 16; the block sum is scaled by d, and the mins add
+ * <p>Kernel ({@link #groups}). Per block, the nibbles sum as integers against the row rounded to int8
+ * ({@link #nibbles}); the fifth bits are taken one column at a time from the mask ({@code maskedBits(h, 1 << j)},
+ * 2^j, or -2^31 for bit 31) against the activation times 16 / 2^j (float); Q5_0's offset of 16 is a
+ * per-block constant times the block's activation sum; the block sum is scaled by d, and the mins add
  * {@code m} times the block's activation sum.
  */
 final class InterleavedSmallBlocks {
@@ -121,8 +123,8 @@ final class InterleavedSmallBlocks {
      * per column) gets, per four columns, the table of 16 times the sums of their activations over each
      * subset (entry n: the columns whose bit is set in n), or without tables each activation times
      * 16 / 2^j (j its column in the block; negated for j = 31, whose bit reads as -2^31); {@code sums}
-     * gets each block's activation sum, {@code offsets} each block's correction, and {@code x} is scaled
-     * for the nibble fields.
+     * gets each block's activation sum and {@code offsets} each block's constant part (Q5_0's offset of 16
+     * times that sum). The nibbles take the row rounded by {@link Int8Activations}.
      */
     static void prepare(DType dtype, float[] x, int k, float[] high, float[] offsets, float[] sums) {
         float base = dtype == DType.Q5_0 ? 16f : 0f;
@@ -138,40 +140,32 @@ final class InterleavedSmallBlocks {
         }
         for (int b = 0; b < k / BLOCK; b++) {
             float sum = 0;
-            float top = 0;
             for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
                 int j = c % BLOCK;
                 sum += x[c];
                 if (!FIFTH_BIT_TABLES) {
                     high[c] = Math.scalb(j == 31 ? -x[c] : x[c], 4 - j);
                 }
-                int field = j % 8;
-                if (field == 7) {
-                    top += x[c];
-                } else {
-                    x[c] = Math.scalb(x[c], -4 * field);
-                }
             }
             sums[b] = sum;
-            // The top nibble reads as its value minus 8 (see InterleavedRows' Q4_0 layout).
-            offsets[b] = base * sum - 8f * top;
+            offsets[b] = base * sum;
         }
     }
 
     /**
-     * One token row against groups [g0, g1); x, high, offsets and sums from {@link #prepare}. The nibbles,
-     * the fifth bits and the mins of a group are three passes over its blocks, each a small method that
-     * C2 compiles whole with every vector in a register (as one method it passed C2's inlining limits and
-     * its vector conversions ran as allocating Java code); a group's blocks are still in cache for the
-     * second and third pass.
+     * One token row against groups [g0, g1); high, offsets and sums from {@link #prepare}, pairs and
+     * rowScales from {@link Int8Activations#quantize}. The nibbles, the fifth bits and the mins of a group
+     * are three passes over its blocks, each a small method that C2 compiles whole with every vector in a
+     * register (as one method it passed C2's inlining limits and its vector conversions ran as allocating
+     * Java code); a group's blocks are still in cache for the second and third pass.
      */
-    static void groups(DType dtype, MemorySegment w, int blocks, float[] x, float[] high, float[] offsets,
-                       float[] sums, MemorySegment out, long out0, int g0, int g1) {
+    static void groups(DType dtype, MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] high,
+                       float[] offsets, float[] sums, MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = InterleavedRows.groupBlockBytes(dtype);
         float[] acc = new float[ROWS];
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
-            nibbles(w, base, blocks, blockBytes, octetsAt(dtype), x, offsets, acc);
+            nibbles(w, base, blocks, blockBytes, octetsAt(dtype), pairs, rowScales, offsets, acc);
             if (hasFifthBits(dtype) && FIFTH_BIT_TABLES) {
                 fifthBitTables(w, base, blocks, blockBytes, fifthBitsAt(dtype), high, acc);
             } else if (hasFifthBits(dtype)) {
@@ -185,34 +179,46 @@ final class InterleavedSmallBlocks {
     }
 
     /**
-     * acc = d * (the nibbles' products minus the block's correction), over a group's blocks whose octets
-     * start {@code octetsAt} bytes into each block (Q4_0's layout is this one without mins or fifth bits).
+     * acc = d * (the nibbles' products minus the block's constant part {@code offsets[b]}), over a group's
+     * blocks whose octets start {@code octetsAt} bytes into each block (Q4_0's layout is this one without
+     * mins or fifth bits); the row rounded by {@link Int8Activations#quantize} (octet pairs). An octet read
+     * as 16-bit lanes holds nibbles 0-3 (low lane) and 4-7 (high lane) of a row: mask 0xF and the shifts
+     * by 4, 8 and 12 give columns i and 4 + i of all rows, each unsigned (the top nibble, stored flipped,
+     * flipped back), against pair i; a lane sums 16 products of at most 15 * 127 per block, exactly.
      */
-    static void nibbles(MemorySegment w, long base, int blocks, long blockBytes, long octetsAt, float[] x,
-                                float[] offsets, float[] acc) {
+    static void nibbles(MemorySegment w, long base, int blocks, long blockBytes, long octetsAt, int[] pairs,
+                        float[] rowScales, float[] offsets, float[] acc) {
+        // Undoes the flip of the top nibble (in the high lane only): unsigned like the others.
+        ShortVector topFlip = IntVector.broadcast(INTS, 8 << 16).reinterpretAsShorts();
         FloatVector sum = FloatVector.zero(FLOATS);
         for (int b = 0; b < blocks; b++) {
             long bo = base + b * blockBytes;
-            FloatVector s0 = FloatVector.zero(FLOATS);
-            FloatVector s1 = s0;
-            FloatVector s2 = s0;
-            FloatVector s3 = s0;
+            ShortVector s = ShortVector.zero(SHORT_PAIRS);
             for (int o = 0; o < BLOCK / 8; o++) {
-                IntVector octet = lanes(w, bo + octetsAt + (long) o * LANE_BYTES);
-                int c = b * BLOCK + 8 * o;
-                s0 = maskedBits(octet, 0xF).fma(FloatVector.broadcast(FLOATS, x[c]), s0);
-                s1 = maskedBits(octet, 0xF0).fma(FloatVector.broadcast(FLOATS, x[c + 1]), s1);
-                s2 = maskedBits(octet, 0xF00).fma(FloatVector.broadcast(FLOATS, x[c + 2]), s2);
-                s3 = maskedBits(octet, 0xF000).fma(FloatVector.broadcast(FLOATS, x[c + 3]), s3);
-                s0 = maskedBits(octet, 0xF0000).fma(FloatVector.broadcast(FLOATS, x[c + 4]), s0);
-                s1 = maskedBits(octet, 0xF00000).fma(FloatVector.broadcast(FLOATS, x[c + 5]), s1);
-                s2 = maskedBits(octet, 0xF000000).fma(FloatVector.broadcast(FLOATS, x[c + 6]), s2);
-                s3 = topNibble(octet).fma(FloatVector.broadcast(FLOATS, x[c + 7]), s3);
+                ShortVector q = lanes(w, bo + octetsAt + (long) o * LANE_BYTES).reinterpretAsShorts();
+                int pa = 16 * b + 4 * o;
+                // Activation pairs broadcast to every int lane (written out: as a helper method the
+                // broadcast sat past C2's inlining depth and ran on boxed vectors).
+                ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
+                ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
+                ShortVector a2 = IntVector.broadcast(INTS, pairs[pa + 2]).reinterpretAsShorts();
+                ShortVector a3 = IntVector.broadcast(INTS, pairs[pa + 3]).reinterpretAsShorts();
+                s = s.add(q.and(NIBBLE).mul(a0))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).and(NIBBLE).mul(a1))
+                        .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLE).mul(a2))
+                        .add(q.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.XOR, topFlip).mul(a3));
             }
-            sum = s0.add(s1).add(s2.add(s3)).sub(offsets[b]).fma(InterleavedRows.scales(w, bo), sum);
+            // Each row's two 16-bit lanes added as ints.
+            IntVector t = s.reinterpretAsInts();
+            t = t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                    .add(t.lanewise(VectorOperators.ASHR, 16));
+            sum = ((FloatVector) t.convert(VectorOperators.I2F, 0)).mul(rowScales[b]).sub(offsets[b])
+                    .fma(InterleavedRows.scales(w, bo), sum);
         }
         sum.intoArray(acc, 0);
     }
+
+    private static final short NIBBLE = 0xF;
 
     /** acc += d * the fifth bits' products, over a group's blocks. */
     private static void fifthBits(MemorySegment w, long base, int blocks, long blockBytes, long fifthAt,

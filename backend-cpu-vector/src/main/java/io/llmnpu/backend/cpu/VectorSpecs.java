@@ -43,7 +43,7 @@ final class VectorSpecs {
 
     /**
      * Shorts of the same shape as {@link #INTS}: two per int lane, so an interleaved weight word (one int
-     * lane per row) read as shorts holds two 16-bit halves of each row (see {@link KQuantActivations}).
+     * lane per row) read as shorts holds two 16-bit halves of each row (see {@link Int8Activations}).
      */
     static final VectorSpecies<Short> SHORT_PAIRS = VectorSpecies.of(short.class, INTS.vectorShape());
 

@@ -32,11 +32,11 @@ final class Workspace {
         BLOCK_SUMS,
         /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
         SUB_BLOCK_SCALES,
-        /** A token row quantized to int8 pairs for the integer k-quant kernels (see KQuantActivations). */
+        /** A token row quantized to int8 pairs for the integer k-quant kernels (see Int8Activations). */
         QUANTIZED_ROW,
-        /** The int8 levels of a quantized token row, one int per value (see KQuantActivations). */
+        /** The int8 levels of a quantized token row, one int per value (see Int8Activations). */
         QUANTIZED_LEVELS,
-        /** Per-block scales of a quantized token row (see KQuantActivations). */
+        /** Per-block scales of a quantized token row (see Int8Activations). */
         QUANTIZED_ROW_SCALES,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,

@@ -116,21 +116,62 @@ class InterleavedRowsTest {
                     assertEquals(1, backend.weights().size(), "the weight is interleaved");
                 }
                 float[] out = execute(g, arena, x, tokens, k, n);
-                float[] seen = tokens < LinearKernel.GEMM_MIN_ROWS ? decodeInput(dtype, x, k) : x;
-                TestData.assertClose(Reference.linear(w.values(), n, k, seen, tokens), out, 1e-4,
-                        dtype + " interleaved T=" + tokens + " k=" + k + " n=" + n);
+                double[] expected = tokens < LinearKernel.GEMM_MIN_ROWS
+                        ? decodeReference(dtype, w.tensor().data(), w.values(), n, k, x, tokens)
+                        : Reference.linear(w.values(), n, k, x, tokens);
+                TestData.assertClose(expected, out, 1e-4, dtype + " interleaved T=" + tokens + " k=" + k + " n=" + n);
             }
         }
     }
 
+    /** Types whose decode kernels take the token row rounded to int8 (in part, for the 32-value blocks). */
+    private static final java.util.Set<DType> ROUNDED = java.util.EnumSet.of(DType.Q4_K, DType.Q6_K, DType.Q4_0,
+            DType.Q4_1, DType.Q5_0, DType.Q5_1);
+
     /**
-     * The token rows as the decode kernels see them: the integer Q4_K/Q6_K kernels take each 32-value
-     * block as int8 levels of its largest magnitude over 127 (rounded to nearest), the others the floats.
+     * What the decode kernels compute, in double precision: Q4_K and Q6_K take the whole value against the
+     * rounded row ({@link #decodeInput}); Q4_0, Q4_1, Q5_0 and Q5_1 take d times the 4-bit nibble (read
+     * unsigned from the file's block) against the rounded row and the rest of the value (fifth bit,
+     * offset, min) against the float row; the other types take the float row.
+     */
+    private static double[] decodeReference(DType dtype, MemorySegment file, double[] values, int n, int k, float[] x,
+                                            int tokens) {
+        if (!VectorSpecs.QUANTIZED_VECTORS || !ROUNDED.contains(dtype)) {
+            return Reference.linear(values, n, k, x, tokens);
+        }
+        float[] rounded = decodeInput(dtype, x, k);
+        if (dtype == DType.Q4_K || dtype == DType.Q6_K) {
+            return Reference.linear(values, n, k, rounded, tokens);
+        }
+        int quantsAt = switch (dtype) {
+            case Q4_0 -> 2;
+            case Q4_1 -> 4;
+            case Q5_0 -> 6;
+            default -> 8;
+        };
+        double[] nibble = new double[n * k];
+        double[] rest = new double[n * k];
+        for (int i = 0; i < n * k; i++) {
+            long block = (long) (i / 32) * dtype.blockBytes();
+            int j = i % 32;
+            double d = Float.float16ToFloat(file.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, block));
+            int qs = file.get(java.lang.foreign.ValueLayout.JAVA_BYTE, block + quantsAt + j % 16) & 0xFF;
+            nibble[i] = d * (j < 16 ? qs & 0xF : qs >> 4);
+            rest[i] = values[i] - nibble[i];
+        }
+        double[] a = Reference.linear(nibble, n, k, rounded, tokens);
+        double[] b = Reference.linear(rest, n, k, x, tokens);
+        for (int i = 0; i < a.length; i++) {
+            a[i] += b[i];
+        }
+        return a;
+    }
+
+    /**
+     * The token rows as the integer decode kernels see them: each 32-value block as int8 levels of its
+     * largest magnitude over 127 (rounded to nearest, ties to even).
      */
     private static float[] decodeInput(DType dtype, float[] x, int k) {
-        if (!VectorSpecs.QUANTIZED_VECTORS || (dtype != DType.Q4_K && dtype != DType.Q6_K)) {
-            return x;
-        }
         float[] seen = new float[x.length];
         for (int b = 0; b < x.length / 32; b++) {
             float max = 0;
@@ -148,8 +189,8 @@ class InterleavedRowsTest {
     }
 
     /**
-     * The integer kernels sum products in 16 bits: at the extremes (every Q4_K nibble 15, every Q6_K value
-     * -32 or 31, every activation at +-127 levels, largest scales) the sums are still exact.
+     * The integer kernels sum products in 16 bits: at the extremes (every Q4_K/Q4_0/Q5_0 nibble 15, every
+     * Q6_K value -32 or 31, every activation at +-127 levels, largest scales) the sums are still exact.
      */
     @ParameterizedTest(name = "{0} byte {1} x {2}")
     @MethodSource("extremes")
@@ -159,21 +200,30 @@ class InterleavedRowsTest {
         int k = 512;
         try (Arena arena = Arena.ofShared(); CpuBackend backend = new CpuBackend(new BackendOptions(2))) {
             int blockBytes = dtype.blockBytes();
-            MemorySegment data = arena.allocate((long) n * k / 256 * blockBytes);
+            MemorySegment data = arena.allocate((long) n * k / dtype.blockSize() * blockBytes);
             data.fill((byte) fill);
             double[] values = new double[n * k];
             float[] decoded = new float[256];
             for (int blk = 0; blk < n * k / 256; blk++) {
-                MemorySegment block = data.asSlice((long) blk * blockBytes, blockBytes);
+                // 256 values: one k-quant block, or eight 32-value blocks.
+                MemorySegment block = data.asSlice((long) blk * 256 / dtype.blockSize() * blockBytes,
+                        256 / dtype.blockSize() * blockBytes);
                 if (dtype == DType.Q4_K) {
                     block.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 0, Float.floatToFloat16(0.5f));
                     block.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2, Float.floatToFloat16(0.25f));
                     block.asSlice(4, 12).fill((byte) 0xFF);
+                } else if (dtype != DType.Q6_K) {
+                    for (int at = 0; at < 256 / 32 * dtype.blockBytes(); at += dtype.blockBytes()) {
+                        block.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at, Float.floatToFloat16(0.5f));
+                    }
                 } else {
                     block.asSlice(192, 16).fill((byte) 127);
                     block.set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 208, Float.floatToFloat16(0.5f));
                 }
-                io.llmnpu.api.tensor.Dequantizer.decodeBlock(dtype, block, 0, decoded, 0);
+                for (int sub = 0; sub < 256 / dtype.blockSize(); sub++) {
+                    io.llmnpu.api.tensor.Dequantizer.decodeBlock(dtype, block, (long) sub * blockBytes, decoded,
+                            sub * dtype.blockSize());
+                }
                 for (int i = 0; i < 256; i++) {
                     values[blk * 256 + i] = decoded[i];
                 }
@@ -183,7 +233,7 @@ class InterleavedRowsTest {
             java.util.Arrays.fill(x, activation);
             try (CompiledGraph g = compile(backend, weight, 1, k, n)) {
                 float[] out = execute(g, arena, x, 1, k, n);
-                TestData.assertClose(Reference.linear(values, n, k, decodeInput(dtype, x, k), 1), out, 1e-5,
+                TestData.assertClose(decodeReference(dtype, data, values, n, k, x, 1), out, 1e-5,
                         dtype + " filled with " + fill + ", x = " + activation);
             }
         }
@@ -191,7 +241,7 @@ class InterleavedRowsTest {
 
     static Stream<Arguments> extremes() {
         List<Arguments> cases = new ArrayList<>();
-        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K}) {
+        for (DType dtype : new DType[] {DType.Q4_K, DType.Q6_K, DType.Q4_0, DType.Q5_0}) {
             for (int fill : new int[] {0x00, 0xFF}) {
                 for (float activation : new float[] {1f, -1f}) {
                     cases.add(Arguments.of(dtype, fill, activation));

@@ -41,8 +41,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Quantized models against llama.cpp (c392e509, CPU, 2 threads) on the small random-weight Llama model
  * of {@code ../shared/reference}, after the prompt: the first-token top-5 ids in order and logits within
  * 3%. llama.cpp quantizes activations to 8 bits before its integer dot products while llmnpu multiplies
- * the dequantized weights by F32 activations (but for decode over Q4_K and Q6_K, which rounds to int8 per
- * 32 values), so the two differ by about 1% RMS (1.0-1.3% on {@code cpu}); ids whose llama.cpp
+ * the dequantized weights by F32 activations (but for decode over Q4_K, Q6_K and the nibbles of the
+ * 32-value 4/5-bit types, which rounds to int8 per 32 values), so the two differ by about 1% RMS (1.0-1.3% on {@code cpu}); ids whose llama.cpp
  * logits lie within 1% of each other are a near-tie that this difference can reorder, and such a swap
  * is accepted (it happens for Q8_0, Q3_K_M, Q5_K_S/M and Q6_K). Independently of llama.cpp, llmnpu's
  * logits must equal a double-precision forward pass over the same dequantized weights to float
@@ -58,6 +58,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * what llama.cpp computed.
  */
 class LlamaCppQuantizedModelsTest {
+    /** Weight types whose decode kernels round the token row to int8 (Q4_K, Q6_K; the nibbles of the others). */
+    private static final java.util.Set<GgmlType> ROUNDED_DECODE = java.util.EnumSet.of(GgmlType.Q4_K, GgmlType.Q6_K,
+            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1);
+
     private static final String PROMPT = "Once upon a time, the little robot said hello.";
     /** Each of the top-5 logits within 3% of llama.cpp's, and the whole vector within 3% RMS. */
     private static final double LOGIT_TOLERANCE = 0.03;
@@ -68,7 +72,8 @@ class LlamaCppQuantizedModelsTest {
 
     /**
      * Decode over Q4_K and Q6_K weights (here the LM head of most mixes, which turns the prompt's last row
-     * into logits) rounds the token row to int8 per 32 values, as llama.cpp does per 256: against the
+     * into logits), and over the nibbles of Q4_0/Q4_1/Q5_0/Q5_1, rounds the token row to int8 per 32
+     * values, as llama.cpp does (per 256 for k-quants): against the
      * double-precision reference such models differ by a few percent of the logits' standard deviation
      * (printed), not by float rounding. Decoding a block wrongly moves them by their whole spread.
      */
@@ -77,12 +82,12 @@ class LlamaCppQuantizedModelsTest {
     @TempDir
     Path dir;
 
-    /** Whether a linear weight of the model is Q4_K or Q6_K (see {@link #INT8_DECODE_SHARE}). */
+    /** Whether a linear weight of the model is of a type whose decode rounds activations to int8 (see {@link #INT8_DECODE_SHARE}). */
     private static boolean roundsDecodeActivations(Path model) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             return GgufFile.open(model, arena).tensorInfos().stream()
                     .filter(t -> t.shape().rank() == 2 && !t.name().equals("token_embd.weight"))
-                    .anyMatch(t -> t.type() == GgmlType.Q4_K || t.type() == GgmlType.Q6_K);
+                    .anyMatch(t -> ROUNDED_DECODE.contains(t.type()));
         }
     }
 

@@ -8,37 +8,50 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * A decode token row quantized for the integer Q4_K and Q6_K kernels of {@link InterleavedKQuants}: each
- * 32-value block becomes int8 values with one float scale (the block's largest magnitude over 127), much
- * as llama.cpp quantizes activations for its k-quant dot products (it takes 256-value blocks; a scale per
- * 32 values, one k-quant sub-block, costs one multiply per sub-block and rounds more finely).
+ * A decode token row rounded to int8 for the integer decode kernels: Q4_K and Q6_K
+ * ({@link InterleavedKQuants}), and the 4-bit nibbles of Q4_0, Q4_1, Q5_0 and Q5_1
+ * ({@link InterleavedSmallBlocks#nibbles}). Each 32-value block becomes int8 values with one float
+ * scale (the block's largest magnitude over 127), much as llama.cpp rounds activations for its
+ * quantized dot products (one scale per 32 values for the 32-value block types, per 256 for k-quants;
+ * here one per 32 for all, one k-quant sub-block, which costs one multiply per sub-block and rounds more
+ * finely).
  *
  * <p>Why. The float kernels spent three instructions per 16 weights (mask, convert, FMA) and were bound by
  * them, not by memory. In 16-bit lanes a weight word (one int lane per row) holds two halves per row; a
  * 4- or 6-bit field of both halves is isolated with one mask or shift and multiplied by a pair of int8
  * activations in one 16-bit multiply, 32 lanes at a time, and products are summed exactly in 16 bits.
  *
- * <p>Layout of {@code pairs}: for columns c = 4j, {@code pairs[2j]} holds the activations of columns c
- * (low half) and c + 2 (high half), {@code pairs[2j + 1]} those of c + 1 and c + 3, each a signed 16-bit
- * value: the low 16-bit lane of an int word holds the row's bytes of columns c and c + 1, the high lane
- * those of c + 2 and c + 3, so a field taken from the low byte of each lane meets {@code pairs[2j]} and
- * one from the high byte meets {@code pairs[2j + 1]}. Q6_K appends one pair per 16-value sub-block (at
- * {@code k / 2 + s}): 32 times the sum of the sub-block's activations that meet each 16-bit lane, wrapped
- * to 16 bits, which the kernel subtracts to turn its unsigned 6-bit products into the signed ones.
+ * <p>Layout of {@code pairs}: each int holds two signed 16-bit activations, the one that meets a row's
+ * low 16-bit lane in its low half. A k-quant word holds columns c..c+3 of a row as bytes, so its low
+ * lane holds c and c + 1, its high lane c + 2 and c + 3: for c = 4j, {@code pairs[2j]} holds columns
+ * (c, c + 2) and {@code pairs[2j + 1]} (c + 1, c + 3) ({@link #quadPairs}). A 32-value block type's octet
+ * holds columns c..c+7 as nibbles, low lane c..c+3, high lane c+4..c+7: for c = 8j, {@code pairs[4j + i]}
+ * holds (c + i, c + 4 + i), i = 0..3. Q6_K appends one pair per 16-value sub-block (at {@code k / 2 + s}):
+ * 32 times the sum of the sub-block's activations that meet each 16-bit lane, wrapped to 16 bits, which
+ * the kernel subtracts to turn its unsigned 6-bit products into the signed ones.
  */
-final class KQuantActivations {
+final class Int8Activations {
 
-    /** Values per block of one activation scale: a Q4_K sub-block, two Q6_K sub-blocks. */
+    /** Values per block of one activation scale: a Q4_K sub-block, two Q6_K sub-blocks, a Q4_0 block. */
     static final int BLOCK = 32;
     /** The largest int8 magnitude used (symmetric, so a 16-bit lane holds 16 products of a 4-bit weight). */
     static final int LEVELS = 127;
     private static final int Q6_OFFSET = 32;
     private static final int Q6_SUB_BLOCK = 16;
 
-    private KQuantActivations() {
+    private Int8Activations() {
     }
 
-    static boolean isInteger(DType dtype) {
+    /** Whether decode over {@code dtype} rounds its token row to int8 (the types whose kernels take pairs). */
+    static boolean rounds(DType dtype) {
+        return switch (dtype) {
+            case Q4_K, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 -> true;
+            default -> false;
+        };
+    }
+
+    /** Whether {@code dtype}'s words hold four columns as bytes (k-quants) rather than eight as nibbles. */
+    private static boolean quadPairs(DType dtype) {
         return dtype == DType.Q4_K || dtype == DType.Q6_K;
     }
 
@@ -48,10 +61,11 @@ final class KQuantActivations {
     }
 
     /**
-     * Quantizes token row {@code x} (k values, a multiple of 256): {@code pairs} as in the class comment,
-     * {@code scales[b]} block b's scale, and for Q4_K {@code sums[b]} block b's dequantized sum (what the
-     * mins of sub-block b multiply). {@code levels} (k ints) is scratch. Runs once per thread and
-     * product, so it is vectorized: as scalar code it took a tenth of decode.
+     * Rounds token row {@code x} (k values, a multiple of 32) for a kernel over {@code dtype}: {@code pairs}
+     * as in the class comment, {@code scales[b]} block b's scale, and for Q4_K {@code sums[b]} block b's
+     * rounded sum (what the mins of sub-block b multiply; null for the other types). {@code levels} (k
+     * ints) is scratch. Runs once per thread and product, so it is vectorized: as scalar code it took a
+     * tenth of decode.
      */
     static void quantize(DType dtype, float[] x, int k, int[] levels, int[] pairs, float[] scales, float[] sums) {
         for (int b = 0; b < k / BLOCK; b++) {
@@ -72,9 +86,17 @@ final class KQuantActivations {
                 ((IntVector) scaled.reinterpretAsInts()).sub(ROUNDING_BITS).intoArray(levels, c);
             }
         }
-        for (int c = 0; c < k; c += 4) {
-            pairs[c / 2] = pair(levels[c], levels[c + 2]);
-            pairs[c / 2 + 1] = pair(levels[c + 1], levels[c + 3]);
+        if (quadPairs(dtype)) {
+            for (int c = 0; c < k; c += 4) {
+                pairs[c / 2] = pair(levels[c], levels[c + 2]);
+                pairs[c / 2 + 1] = pair(levels[c + 1], levels[c + 3]);
+            }
+        } else {
+            for (int c = 0; c < k; c += 8) {
+                for (int i = 0; i < 4; i++) {
+                    pairs[c / 2 + i] = pair(levels[c + i], levels[c + 4 + i]);
+                }
+            }
         }
         if (dtype == DType.Q4_K) {
             for (int b = 0; b < k / BLOCK; b++) {
@@ -84,7 +106,7 @@ final class KQuantActivations {
                 }
                 sums[b] = sum * scales[b];
             }
-        } else {
+        } else if (dtype == DType.Q6_K) {
             for (int s = 0; s < k / Q6_SUB_BLOCK; s++) {
                 int low = 0;
                 int high = 0;
