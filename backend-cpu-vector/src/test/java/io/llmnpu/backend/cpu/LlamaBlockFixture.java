@@ -51,12 +51,14 @@ final class LlamaBlockFixture {
         attnNorm = TestData.floats(rnd, s.dim(), 1.5f);
         ffnNorm = TestData.floats(rnd, s.dim(), 1.5f);
         wq = EncodedMatrix.random(arena, DType.Q8_0, qWidth, s.dim(), rnd);
-        wk = EncodedMatrix.random(arena, DType.Q4_0, kvWidth, s.dim(), rnd);
+        // Q8_0 where this fixture had Q4_0: decode rounds the row to int8 for Q4_0's nibbles, which a
+        // chain of float references would not follow (InterleavedRowsTest checks those kernels alone).
+        wk = EncodedMatrix.random(arena, DType.Q8_0, kvWidth, s.dim(), rnd);
         wv = EncodedMatrix.random(arena, DType.F16, kvWidth, s.dim(), rnd);
         wo = EncodedMatrix.random(arena, DType.F32, s.dim(), qWidth, rnd);
         wGate = EncodedMatrix.random(arena, DType.BF16, s.hidden(), s.dim(), rnd);
         wUp = EncodedMatrix.random(arena, DType.Q8_0, s.hidden(), s.dim(), rnd);
-        wDown = EncodedMatrix.random(arena, DType.Q4_0, s.dim(), s.hidden(), rnd);
+        wDown = EncodedMatrix.random(arena, DType.Q8_0, s.dim(), s.hidden(), rnd);
     }
 
     /** Runs the block once on {@code backend} for {@code tokens} at {@code positions} over fresh caches. */
