@@ -32,7 +32,7 @@ final class Workspace {
         BLOCK_SUMS,
         /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
         SUB_BLOCK_SCALES,
-        /** A token row quantized to int8 pairs for the integer k-quant kernels (see Int8Activations). */
+        /** A token row rounded to int8 pairs for the integer decode kernels (see Int8Activations). */
         QUANTIZED_ROW,
         /** The int8 levels of a quantized token row, one int per value (see Int8Activations). */
         QUANTIZED_LEVELS,
