@@ -42,14 +42,6 @@ final class Int8Activations {
     private Int8Activations() {
     }
 
-    /** Whether decode over {@code dtype} rounds its token row to int8 (the types whose kernels take pairs). */
-    static boolean rounds(DType dtype) {
-        return switch (dtype) {
-            case Q4_K, Q6_K, Q4_0, Q4_1, Q5_0, Q5_1 -> true;
-            default -> false;
-        };
-    }
-
     /** Whether {@code dtype}'s words hold four columns as bytes (k-quants) rather than eight as nibbles. */
     private static boolean quadPairs(DType dtype) {
         return dtype == DType.Q4_K || dtype == DType.Q6_K;

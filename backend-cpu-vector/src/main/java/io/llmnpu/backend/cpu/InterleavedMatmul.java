@@ -67,13 +67,8 @@ final class InterleavedMatmul implements MatmulRows {
                 }
                 case Q4_0 -> {
                     // Nibbles read unsigned (the value plus 8): 8 times each block's sum comes off.
-                    for (int b = 0; b < k / BLOCK; b++) {
-                        float sum = 0;
-                        for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
-                            sum += row[c];
-                        }
-                        offsets[b] = InterleavedRows.Q4_OFFSET * sum;
-                    }
+                    InterleavedSmallBlocks.prepare(dtype, row, k, null, offsets,
+                            workspace.threadFloats(Workspace.ThreadUse.BLOCK_SUMS, k / BLOCK));
                     int[] pairs = roundRow(row, k, null);
                     q4Groups(w, k / BLOCK, pairs, rowScales(k), offsets, out, out0, from / ROWS, to / ROWS);
                 }

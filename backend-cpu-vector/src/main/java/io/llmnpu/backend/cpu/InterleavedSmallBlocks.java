@@ -64,7 +64,7 @@ final class InterleavedSmallBlocks {
     }
 
     private static boolean hasFifthBits(DType dtype) {
-        return dtype != DType.Q4_1;
+        return dtype == DType.Q5_0 || dtype == DType.Q5_1;
     }
 
     /** Offset of the fifth-bit masks in an interleaved block. */
@@ -123,12 +123,18 @@ final class InterleavedSmallBlocks {
      * per column) gets, per four columns, the table of 16 times the sums of their activations over each
      * subset (entry n: the columns whose bit is set in n), or without tables each activation times
      * 16 / 2^j (j its column in the block; negated for j = 31, whose bit reads as -2^31); {@code sums}
-     * gets each block's activation sum and {@code offsets} each block's constant part (Q5_0's offset of 16
-     * times that sum). The nibbles take the row rounded by {@link Int8Activations}.
+     * gets each block's activation sum and {@code offsets} each block's constant part (Q5_0's offset of 16,
+     * or Q4_0's of 8, times that sum). The nibbles take the row rounded by {@link Int8Activations}. Also
+     * for Q4_0 ({@link #nibbles} alone); types without fifth bits leave {@code high} untouched (may be null).
      */
     static void prepare(DType dtype, float[] x, int k, float[] high, float[] offsets, float[] sums) {
-        float base = dtype == DType.Q5_0 ? 16f : 0f;
-        if (FIFTH_BIT_TABLES) {
+        float base = switch (dtype) {
+            case Q5_0 -> 16f;
+            case Q4_0 -> InterleavedRows.Q4_OFFSET;
+            default -> 0f;
+        };
+        boolean fifthBits = hasFifthBits(dtype);
+        if (fifthBits && FIFTH_BIT_TABLES) {
             for (int quad = 0; quad < k / 4; quad++) {
                 int t = quad * 16;
                 high[t] = 0f;
@@ -143,7 +149,7 @@ final class InterleavedSmallBlocks {
             for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) {
                 int j = c % BLOCK;
                 sum += x[c];
-                if (!FIFTH_BIT_TABLES) {
+                if (fifthBits && !FIFTH_BIT_TABLES) {
                     high[c] = Math.scalb(j == 31 ? -x[c] : x[c], 4 - j);
                 }
             }
