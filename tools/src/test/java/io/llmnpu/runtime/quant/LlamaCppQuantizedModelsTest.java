@@ -11,7 +11,6 @@ import io.llmnpu.runtime.model.ProgressListener;
 import io.llmnpu.runtime.api.RuntimeOptions;
 import io.llmnpu.runtime.engine.InferenceSession;
 import io.llmnpu.runtime.model.SharedModels;
-import io.llmnpu.runtime.model.gguf.GgmlType;
 import io.llmnpu.runtime.model.gguf.GgufFile;
 import io.llmnpu.runtime.model.gguf.GgufTensorInfo;
 import io.llmnpu.runtime.reference.ReferenceLlama;
@@ -58,10 +57,6 @@ import org.junit.jupiter.params.provider.MethodSource;
  * what llama.cpp computed.
  */
 class LlamaCppQuantizedModelsTest {
-    /** Weight types whose decode kernels round the token row to int8 (Q4_K, Q6_K; the nibbles of the others). */
-    private static final java.util.Set<GgmlType> ROUNDED_DECODE = java.util.EnumSet.of(GgmlType.Q4_K, GgmlType.Q6_K,
-            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1);
-
     private static final String PROMPT = "Once upon a time, the little robot said hello.";
     /** Each of the top-5 logits within 3% of llama.cpp's, and the whole vector within 3% RMS. */
     private static final double LOGIT_TOLERANCE = 0.03;
@@ -81,21 +76,6 @@ class LlamaCppQuantizedModelsTest {
 
     @TempDir
     Path dir;
-
-    /** Whether a linear weight of the model is of a type whose decode rounds activations to int8 (see {@link #INT8_DECODE_SHARE}). */
-    private static boolean roundsDecodeActivations(Path model) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            return GgufFile.open(model, arena).tensorInfos().stream()
-                    .filter(t -> t.shape().rank() == 2 && !t.name().equals("token_embd.weight"))
-                    .anyMatch(t -> ROUNDED_DECODE.contains(t.type()));
-        }
-    }
-
-    /** The standard deviation of the logits. */
-    private static double spread(double[] logits) {
-        double mean = java.util.Arrays.stream(logits).average().orElseThrow();
-        return Math.sqrt(java.util.Arrays.stream(logits).map(v -> (v - mean) * (v - mean)).average().orElseThrow());
-    }
 
     static Stream<Arguments> sharedFilesAndBackends() {
         return Stream.of("llama-spm-q4_k_m.gguf", "llama-spm-q8_0.gguf")
@@ -160,8 +140,8 @@ class LlamaCppQuantizedModelsTest {
                 for (int i = 0; i < logits.length; i++) {
                     worst = Math.max(worst, Math.abs(logits[i] - exact[i]));
                 }
-                if (roundsDecodeActivations(model)) {
-                    double share = worst / spread(exact);
+                if (CpuBackends.roundsDecodeActivations(model)) {
+                    double share = worst / CpuBackends.spread(exact);
                     System.out.printf(Locale.ROOT, "%-24s largest difference from the reference %.2e of the "
                             + "logits' standard deviation%n", name, share);
                     assertTrue(share < INT8_DECODE_SHARE, name + ": logits differ from the double-precision "

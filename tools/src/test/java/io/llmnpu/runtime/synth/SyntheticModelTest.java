@@ -48,10 +48,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class SyntheticModelTest {
-    /** Weight types whose decode kernels round the token row to int8 (Q4_K, Q6_K; the nibbles of the others). */
-    private static final java.util.Set<GgmlType> ROUNDED_DECODE = java.util.EnumSet.of(GgmlType.Q4_K, GgmlType.Q6_K,
-            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1);
-
     /**
      * Engine (F32 activations, weights decoded on the fly, float accumulation) against the double
      * reference over the same dequantized weights: the only difference is float rounding. The logits
@@ -123,7 +119,7 @@ class SyntheticModelTest {
             System.arraycopy(prompt, 0, sequence, 0, prompt.length);
             System.arraycopy(result.tokens(), 0, sequence, prompt.length, result.tokens().length);
 
-            boolean int8Decode = hasInt8DecodeWeights(gguf);
+            boolean int8Decode = CpuBackends.roundsDecodeActivations(gguf);
             double worst = 0;
             double worstShare = 0;
             try (InferenceSession session = llm.openSession()) {
@@ -131,7 +127,7 @@ class SyntheticModelTest {
                     float[] actual = session.feed(sequence[pos]);
                     double[] expected = reference.forward(sequence[pos], pos);
                     worst = Math.max(worst, maxAbsDiff(expected, actual));
-                    worstShare = Math.max(worstShare, maxAbsDiff(expected, actual) / spread(expected));
+                    worstShare = Math.max(worstShare, maxAbsDiff(expected, actual) / CpuBackends.spread(expected));
                     if (pos >= prompt.length - 1) {
                         // Greedy generation picked the reference's argmax, unless the top two are a near tie.
                         // On cpu-native the prompt (17 tokens of this character vocabulary) ran through the
@@ -139,7 +135,8 @@ class SyntheticModelTest {
                         // logits' spread (see int8PrefillStaysNearTheReference), so a tie is that wide there.
                         int chosen = sequence[pos + 1];
                         int best = argmax(expected);
-                        double tie = backend.equals("cpu-native") || int8Decode ? INT8_TIE * spread(expected) : 1e-3;
+                        double tie = backend.equals("cpu-native") || int8Decode
+                                ? INT8_TIE * CpuBackends.spread(expected) : 1e-3;
                         assertTrue(chosen == best || expected[best] - expected[chosen] < tie,
                                 type + " position " + pos + ": generated " + chosen + ", reference prefers " + best);
                     }
@@ -188,7 +185,7 @@ class SyntheticModelTest {
         for (int pos = 0; pos < prompt.length; pos++) {
             expected = reference.forward(prompt[pos], pos);
         }
-        double spread = spread(expected);
+        double spread = CpuBackends.spread(expected);
         for (String backend : CpuBackends.NAMES) {
             try (LlmRuntime llm = LlmRuntime.open(RuntimeOptions.of(gguf).withThreads(2).withChunkSize(64)
                     .withBackend(backend));
@@ -197,7 +194,7 @@ class SyntheticModelTest {
                 double relative = maxAbsDiff(expected, actual) / spread;
                 System.out.printf(Locale.ROOT, "%s prefill of 100 tokens on %s: max logit error %.2e of their "
                         + "standard deviation%n", type, backend, relative);
-                boolean int8Head = hasInt8DecodeWeights(gguf);
+                boolean int8Head = CpuBackends.roundsDecodeActivations(gguf);
                 double bound = backend.equals("cpu") ? (int8Head ? 6e-2 : 1e-4) : (int8Head ? 8e-2 : 6e-2);
                 assertTrue(relative < bound, type + " on " + backend + ": " + relative);
                 int chosen = argmax(actual);
@@ -206,21 +203,6 @@ class SyntheticModelTest {
                         type + " on " + backend + ": greedy picks " + chosen + ", the reference " + best);
             }
         }
-    }
-
-    /** Whether a linear weight of the model is of a type whose decode rounds activations to int8. */
-    private static boolean hasInt8DecodeWeights(Path gguf) throws IOException {
-        try (Arena arena = Arena.ofConfined()) {
-            return GgufFile.open(gguf, arena).tensorInfos().stream()
-                    .filter(t -> t.shape().rank() == 2 && !t.name().equals("token_embd.weight"))
-                    .anyMatch(t -> ROUNDED_DECODE.contains(t.type()));
-        }
-    }
-
-    /** The standard deviation of the logits. */
-    private static double spread(double[] logits) {
-        double mean = Arrays.stream(logits).average().orElseThrow();
-        return Math.sqrt(Arrays.stream(logits).map(v -> (v - mean) * (v - mean)).average().orElseThrow());
     }
 
     private static int argmax(float[] x) {
