@@ -207,6 +207,7 @@ final class InterleavedKQuants {
                           MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_K.blockBytes();
         long quantsAt = 2L * SCALE_BYTES + 3L * LANE_BYTES;
+        IntVector nibbles = IntVector.broadcast(INTS, NIBBLES);
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
             FloatVector acc = FloatVector.zero(FLOATS);
@@ -220,18 +221,17 @@ final class InterleavedKQuants {
                     ShortVector high = low;
                     int at = (b * QK + 64 * p) / 2;
                     for (int i = 0; i < 8; i++) {
-                        ShortVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES)
-                                .reinterpretAsShorts();
+                        IntVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES);
                         int pa = at + 2 * i;
                         // Activation pairs broadcast to every int lane (written out, not a helper: see below).
                         ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
                         ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
                         ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
                         ShortVector b1 = IntVector.broadcast(INTS, pairs[pa + 17]).reinterpretAsShorts();
-                        low = low.add(q.and(NIBBLE).mul(a0))
-                                .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLE).mul(a1));
-                        high = high.add(q.lanewise(VectorOperators.LSHR, 4).and(NIBBLE).mul(b0))
-                                .add(q.lanewise(VectorOperators.LSHR, 12).mul(b1));
+                        low = low.add(q.and(nibbles).reinterpretAsShorts().mul(a0))
+                                .add(q.lanewise(VectorOperators.LSHR, 8).and(nibbles).reinterpretAsShorts().mul(a1));
+                        high = high.add(q.lanewise(VectorOperators.LSHR, 4).and(nibbles).reinterpretAsShorts().mul(b0))
+                                .add(q.lanewise(VectorOperators.LSHR, 12).and(nibbles).reinterpretAsShorts().mul(b1));
                     }
                     int sub = 8 * b + 2 * p;
                     // Each row's two 16-bit lanes added as ints. (Written out: helper methods for this and the
@@ -257,8 +257,10 @@ final class InterleavedKQuants {
         }
     }
 
-    private static final short NIBBLE = 0xF;
-    private static final short SIX_BITS = 0x3F;
+    /** The low nibble of both 16-bit lanes of an int lane. */
+    private static final int NIBBLES = 0x000F000F;
+    /** The low byte of both 16-bit lanes of an int lane. */
+    private static final int LOW_BYTES = 0x00FF00FF;
 
     /**
      * The Q5_K counterpart of {@link #q4kGroups}: each nibble gets its fifth bit before it is taken. The
@@ -370,6 +372,7 @@ final class InterleavedKQuants {
         long highAt = SCALE_BYTES + 36L * LANE_BYTES + (long) (8 * h + 4 * half) * LANE_BYTES;
         int scale0 = 8 * h + half;
         FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
+        IntVector lowBytes = IntVector.broadcast(INTS, LOW_BYTES);
         for (int b = 0; b < blocks; b++) {
             long bo = base + b * blockBytes;
             int c = b * QK + 128 * h + 16 * half;
@@ -382,14 +385,11 @@ final class InterleavedKQuants {
                 IntVector ql0 = lanes(w, at + low0At);
                 IntVector ql1 = lanes(w, at + low1At);
                 IntVector qh = lanes(w, at + highAt);
-                ShortVector q0 = ql0.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(0x30303030))
-                        .reinterpretAsShorts();
-                ShortVector q1 = ql1.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 2).and(0x30303030))
-                        .reinterpretAsShorts();
-                ShortVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030))
-                        .reinterpretAsShorts();
-                ShortVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                        .or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030)).reinterpretAsShorts();
+                IntVector q0 = ql0.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                IntVector q1 = ql1.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                IntVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030));
+                IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                        .or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
                 int pa = (c + 4 * i) / 2;
                 // Activation pairs of columns ci + 32 n (written out, as in q4kGroups).
                 ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
@@ -400,10 +400,14 @@ final class InterleavedKQuants {
                 ShortVector c1 = IntVector.broadcast(INTS, pairs[pa + 33]).reinterpretAsShorts();
                 ShortVector d0 = IntVector.broadcast(INTS, pairs[pa + 48]).reinterpretAsShorts();
                 ShortVector d1 = IntVector.broadcast(INTS, pairs[pa + 49]).reinterpretAsShorts();
-                s0 = s0.add(q0.and(SIX_BITS).mul(a0)).add(q0.lanewise(VectorOperators.LSHR, 8).mul(a1));
-                s1 = s1.add(q1.and(SIX_BITS).mul(b0)).add(q1.lanewise(VectorOperators.LSHR, 8).mul(b1));
-                s2 = s2.add(q2.and(SIX_BITS).mul(c0)).add(q2.lanewise(VectorOperators.LSHR, 8).mul(c1));
-                s3 = s3.add(q3.and(SIX_BITS).mul(d0)).add(q3.lanewise(VectorOperators.LSHR, 8).mul(d1));
+                s0 = s0.add(q0.and(lowBytes).reinterpretAsShorts().mul(a0))
+                        .add(q0.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(a1));
+                s1 = s1.add(q1.and(lowBytes).reinterpretAsShorts().mul(b0))
+                        .add(q1.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(b1));
+                s2 = s2.add(q2.and(lowBytes).reinterpretAsShorts().mul(c0))
+                        .add(q2.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(c1));
+                s3 = s3.add(q3.and(lowBytes).reinterpretAsShorts().mul(d0))
+                        .add(q3.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(d1));
             }
             int sc = offsetsAt + 16 * b + scale0;
             int at = b * SCALE_FLOATS + scale0 * ROWS;
