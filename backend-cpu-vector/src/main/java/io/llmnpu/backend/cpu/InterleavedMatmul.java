@@ -51,78 +51,89 @@ final class InterleavedMatmul implements MatmulRows {
         };
     }
 
+    /**
+     * Copies each token row out of the activations and makes it ready for this weight type's kernel
+     * (scaled per column, rounded to int8, summed per block), once per product; {@link #compute} then
+     * only reads it.
+     */
+    @Override
+    public void prepare(MemorySegment x, int tokens, int k) {
+        for (int t = 0; t < tokens; t++) {
+            DecodeRow r = workspace.decodeRowToPrepare(t);
+            r.values = DecodeRow.atLeast(r.values, k);
+            // One correction per 32-value block, or per 16-value Q6_K sub-block.
+            r.offsets = DecodeRow.atLeast(r.offsets, k / 16 + 1);
+            MemorySegment.copy(x, F32, (long) t * k * Float.BYTES, r.values, 0, k);
+            switch (dtype) {
+                case Q8_0 -> scaleForMaskedFields(r.values, k, 4, 8, InterleavedRows.Q8_OFFSET, r.offsets);
+                case Q4_0 -> {
+                    // Nibbles read unsigned (the value plus 8): 8 times each block's sum comes off.
+                    r.sums = DecodeRow.atLeast(r.sums, k / BLOCK);
+                    InterleavedSmallBlocks.prepare(dtype, r.values, k, null, r.offsets, r.sums);
+                    round(r, k, null);
+                }
+                case Q4_K, Q6_K -> round(r, k, r.offsets);
+                case Q5_K -> InterleavedKQuants.prepareQ5K(r.values, k, r.offsets);
+                case Q4_1, Q5_0, Q5_1 -> {
+                    r.fifthBits = DecodeRow.atLeast(r.fifthBits, k * InterleavedSmallBlocks.FIFTH_BIT_FLOATS);
+                    r.sums = DecodeRow.atLeast(r.sums, k / BLOCK);
+                    InterleavedSmallBlocks.prepare(dtype, r.values, k, r.fifthBits, r.offsets, r.sums);
+                    round(r, k, null);
+                }
+                default -> {
+                    // F16, BF16 and F32 read the copied row as it is.
+                }
+            }
+        }
+    }
+
+    /** The token rows {@link #prepare} made ready, against groups [from / ROWS, to / ROWS). */
     @Override
     public void compute(MemorySegment w, MemorySegment x, MemorySegment out, int tokens, int k, int n,
                         int from, int to) {
-        float[] row = workspace.threadFloats(Workspace.ThreadUse.TOKEN_ROW, k);
-        // One correction per 32-value block, or per 16-value Q6_K sub-block.
-        float[] offsets = workspace.threadFloats(Workspace.ThreadUse.BLOCK_OFFSETS, k / 16 + 1);
+        int g0 = from / ROWS;
+        int g1 = to / ROWS;
         for (int t = 0; t < tokens; t++) {
-            MemorySegment.copy(x, F32, (long) t * k * Float.BYTES, row, 0, k);
+            DecodeRow r = workspace.decodeRow(t);
             long out0 = (long) t * n * Float.BYTES;
             switch (dtype) {
-                case Q8_0 -> {
-                    scaleForMaskedFields(row, k, 4, 8, InterleavedRows.Q8_OFFSET, offsets);
-                    q8Groups(w, k / BLOCK, row, offsets, out, out0, from / ROWS, to / ROWS);
-                }
-                case Q4_0 -> {
-                    // Nibbles read unsigned (the value plus 8): 8 times each block's sum comes off.
-                    InterleavedSmallBlocks.prepare(dtype, row, k, null, offsets,
-                            workspace.threadFloats(Workspace.ThreadUse.BLOCK_SUMS, k / BLOCK));
-                    int[] pairs = roundRow(row, k, null);
-                    q4Groups(w, k / BLOCK, pairs, rowScales(k), offsets, out, out0, from / ROWS, to / ROWS);
-                }
+                case Q8_0 -> q8Groups(w, k / BLOCK, r.values, r.offsets, out, out0, g0, g1);
+                case Q4_0 -> q4Groups(w, k / BLOCK, r.pairs, r.pairScales, r.offsets, out, out0, g0, g1);
                 case Q4_K, Q6_K -> {
-                    int[] pairs = roundRow(row, k, offsets);
-                    float[] rowScales = rowScales(k);
                     float[] scales = workspace.threadFloats(Workspace.ThreadUse.SUB_BLOCK_SCALES,
                             k / InterleavedKQuants.QK * InterleavedKQuants.SCALE_FLOATS);
                     int blocks = k / InterleavedKQuants.QK;
                     if (dtype == DType.Q4_K) {
-                        InterleavedKQuants.q4kGroups(w, blocks, pairs, rowScales, offsets, scales, out, out0,
-                                from / ROWS, to / ROWS);
+                        InterleavedKQuants.q4kGroups(w, blocks, r.pairs, r.pairScales, r.offsets, scales, out, out0,
+                                g0, g1);
                     } else {
-                        InterleavedKQuants.q6kGroups(w, blocks, pairs, rowScales, scales, out, out0,
-                                from / ROWS, to / ROWS);
+                        InterleavedKQuants.q6kGroups(w, blocks, r.pairs, r.pairScales, scales, out, out0, g0, g1);
                     }
                 }
                 case Q5_K -> {
-                    InterleavedKQuants.prepareQ5K(row, k, offsets);
                     float[] scales = workspace.threadFloats(Workspace.ThreadUse.SUB_BLOCK_SCALES,
                             k / InterleavedKQuants.QK * InterleavedKQuants.SCALE_FLOATS);
-                    InterleavedKQuants.q5kGroups(w, k / InterleavedKQuants.QK, row, offsets, scales, out, out0,
-                            from / ROWS, to / ROWS);
+                    InterleavedKQuants.q5kGroups(w, k / InterleavedKQuants.QK, r.values, r.offsets, scales, out, out0,
+                            g0, g1);
                 }
-                case Q4_1, Q5_0, Q5_1 -> {
-                    float[] high = workspace.threadFloats(Workspace.ThreadUse.FIFTH_BIT_ROW,
-                            k * InterleavedSmallBlocks.FIFTH_BIT_FLOATS);
-                    float[] sums = workspace.threadFloats(Workspace.ThreadUse.BLOCK_SUMS, k / BLOCK);
-                    InterleavedSmallBlocks.prepare(dtype, row, k, high, offsets, sums);
-                    int[] pairs = roundRow(row, k, null);
-                    InterleavedSmallBlocks.groups(dtype, w, k / BLOCK, pairs, rowScales(k), high, offsets, sums, out,
-                            out0, from / ROWS, to / ROWS);
-                }
-                case F16 -> f16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
-                case BF16 -> bf16Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
-                default -> f32Groups(w, k, row, out, out0, from / ROWS, to / ROWS);
+                case Q4_1, Q5_0, Q5_1 -> InterleavedSmallBlocks.groups(dtype, w, k / BLOCK, r.pairs, r.pairScales,
+                        r.fifthBits, r.offsets, r.sums, out, out0, g0, g1);
+                case F16 -> f16Groups(w, k, r.values, out, out0, g0, g1);
+                case BF16 -> bf16Groups(w, k, r.values, out, out0, g0, g1);
+                default -> f32Groups(w, k, r.values, out, out0, g0, g1);
             }
         }
     }
 
     /**
-     * The calling thread's token row rounded to int8 for an integer kernel ({@link Int8Activations}); its
-     * block scales are in {@link #rowScales}, and for Q4_K {@code sums} gets its blocks' rounded sums.
+     * Rounds the row to int8 for an integer kernel ({@link Int8Activations}): pairs and their block scales,
+     * and for Q4_K {@code sums} gets its blocks' rounded sums.
      */
-    private int[] roundRow(float[] row, int k, float[] sums) {
-        int[] pairs = workspace.threadInts(Workspace.ThreadUse.QUANTIZED_ROW, Int8Activations.pairsLength(dtype, k));
-        int[] levels = workspace.threadInts(Workspace.ThreadUse.QUANTIZED_LEVELS, k);
-        Int8Activations.quantize(dtype, row, k, levels, pairs, rowScales(k), sums);
-        return pairs;
-    }
-
-    /** The block scales of the calling thread's rounded row (see {@link #roundRow}). */
-    private float[] rowScales(int k) {
-        return workspace.threadFloats(Workspace.ThreadUse.QUANTIZED_ROW_SCALES, k / Int8Activations.BLOCK);
+    private void round(DecodeRow r, int k, float[] sums) {
+        r.pairs = DecodeRow.atLeast(r.pairs, Int8Activations.pairsLength(dtype, k));
+        r.levels = DecodeRow.atLeast(r.levels, k);
+        r.pairScales = DecodeRow.atLeast(r.pairScales, k / Int8Activations.BLOCK);
+        Int8Activations.quantize(dtype, r.values, k, r.levels, r.pairs, r.pairScales, sums);
     }
 
     /**

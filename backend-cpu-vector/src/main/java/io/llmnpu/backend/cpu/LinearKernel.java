@@ -31,6 +31,7 @@ record LinearKernel(int inSlot, Tensor weight, int outSlot, int tokens, int k, i
             return;
         }
         int grain = (int) Math.max(1, MIN_CHUNK_WORK / ((long) k * tokens * rowGroup));
+        matmul.prepare(x, tokens, k);
         loop.forRange(n / rowGroup, grain, (from, to) ->
                 matmul.compute(w, x, out, tokens, k, n, from * rowGroup, to * rowGroup));
     }

@@ -7,7 +7,14 @@ import java.lang.foreign.MemorySegment;
  * where w is [n, k] in the implementation's weight dtype, x is [tokens, k] F32 and out is [tokens, n]
  * F32.
  */
-@FunctionalInterface
 interface MatmulRows {
+
+    /**
+     * Work on the token rows that every chunk of one product shares, done once on the thread that starts
+     * the product, before {@link #compute} runs on any thread (which then only reads what it left).
+     */
+    default void prepare(MemorySegment x, int tokens, int k) {
+    }
+
     void compute(MemorySegment w, MemorySegment x, MemorySegment out, int tokens, int k, int n, int from, int to);
 }

@@ -1,5 +1,7 @@
 package io.llmnpu.backend.cpu;
 
+import java.util.Arrays;
+
 /**
  * Scratch arrays that the kernels of one compiled graph share. Kernels of a graph run one after
  * another and a graph runs one execution at a time, so one array per use serves them all: it grows to
@@ -22,22 +24,8 @@ final class Workspace {
     enum ThreadUse {
         /** Token rows copied out of the activations before packing. */
         PACK_ROWS,
-        /** The token row a decode kernel broadcasts from, copied out of the activations. */
-        TOKEN_ROW,
-        /** Per-block corrections a decode kernel subtracts (see InterleavedMatmul). */
-        BLOCK_OFFSETS,
-        /** A Q5_0/Q5_1 token row prepared for the fifth bits: tables or scaled values (see InterleavedSmallBlocks). */
-        FIFTH_BIT_ROW,
-        /** Per-block sums of a token row's activations (see InterleavedSmallBlocks). */
-        BLOCK_SUMS,
         /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
         SUB_BLOCK_SCALES,
-        /** A token row rounded to int8 pairs for the integer decode kernels (see Int8Activations). */
-        QUANTIZED_ROW,
-        /** The int8 levels of a quantized token row, one int per value (see Int8Activations). */
-        QUANTIZED_LEVELS,
-        /** Per-block scales of a quantized token row (see Int8Activations). */
-        QUANTIZED_ROW_SCALES,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,
         /** Partial sums of a GEMM panel between K-blocks. */
@@ -51,10 +39,9 @@ final class Workspace {
     }
 
     private final float[][] shared = new float[Use.values().length][0];
+    private DecodeRow[] decodeRows = new DecodeRow[0];
     private final ThreadLocal<float[][]> perThread =
             ThreadLocal.withInitial(() -> new float[ThreadUse.values().length][0]);
-    private final ThreadLocal<int[][]> perThreadInts =
-            ThreadLocal.withInitial(() -> new int[ThreadUse.values().length][0]);
 
     /** A float[] of at least {@code length} values, contents unspecified, valid until the next call for {@code use}. */
     float[] floats(Use use, int length) {
@@ -64,20 +51,31 @@ final class Workspace {
         return shared[use.ordinal()];
     }
 
+    /**
+     * Token row {@code t} of the product being prepared (see {@link DecodeRow}), made if this graph never
+     * needed so many; called by the thread that starts the product, before its loop.
+     */
+    DecodeRow decodeRowToPrepare(int t) {
+        if (t >= decodeRows.length) {
+            DecodeRow[] grown = Arrays.copyOf(decodeRows, t + 1);
+            for (int i = decodeRows.length; i < grown.length; i++) {
+                grown[i] = new DecodeRow();
+            }
+            decodeRows = grown;
+        }
+        return decodeRows[t];
+    }
+
+    /** Token row {@code t} as {@link #decodeRowToPrepare} left it, for the chunks of the product on any thread. */
+    DecodeRow decodeRow(int t) {
+        return decodeRows[t];
+    }
+
     /** The calling thread's float[] for {@code use}, at least {@code length} long, contents unspecified. */
     float[] threadFloats(ThreadUse use, int length) {
         float[][] mine = perThread.get();
         if (mine[use.ordinal()].length < length) {
             mine[use.ordinal()] = new float[length];
-        }
-        return mine[use.ordinal()];
-    }
-
-    /** The calling thread's int[] for {@code use}, at least {@code length} long, contents unspecified. */
-    int[] threadInts(ThreadUse use, int length) {
-        int[][] mine = perThreadInts.get();
-        if (mine[use.ordinal()].length < length) {
-            mine[use.ordinal()] = new int[length];
         }
         return mine[use.ordinal()];
     }
