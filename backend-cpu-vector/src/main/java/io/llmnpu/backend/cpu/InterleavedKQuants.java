@@ -199,9 +199,11 @@ final class InterleavedKQuants {
     /**
      * One token row against groups [g0, g1) of Q4_K weights; the row quantized by
      * {@link Int8Activations#quantize} into {@code pairs}, {@code rowScales} and {@code sums}. A word of
-     * nibbles read as 16-bit lanes holds, per lane, the low and high nibbles of two columns: mask 0xF
-     * and the shifts by 8, 4 and 12 give columns 4i (+ 2) and 4i + 1 (+ 3) of sub-block 2p, then the same
-     * columns of sub-block 2p + 1; each sub-block sums 16 products (at most 15 * 127 each) per lane.
+     * nibbles read as 16-bit lanes holds, per lane, the low and high nibbles of two columns: no shift
+     * and the shifts by 8, 4 and 12, each followed by a mask of every lane's low nibble, give columns 4i
+     * (+ 2) and 4i + 1 (+ 3) of sub-block 2p, then the same columns of sub-block 2p + 1; each sub-block sums
+     * 16 products (at most 15 * 127 each) per lane. The shifts are 32-bit: C2 emits 16-bit lane shifts
+     * with their count in a vector register (two more instructions each), 32-bit ones with an immediate.
      */
     static void q4kGroups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] sums, float[] scales,
                           MemorySegment out, long out0, int g0, int g1) {

@@ -188,20 +188,22 @@ final class InterleavedSmallBlocks {
      * acc = d * (the nibbles' products minus the block's constant part {@code offsets[b]}), over a group's
      * blocks whose octets start {@code octetsAt} bytes into each block (Q4_0's layout is this one without
      * mins or fifth bits); the row rounded by {@link Int8Activations#quantize} (octet pairs). An octet read
-     * as 16-bit lanes holds nibbles 0-3 (low lane) and 4-7 (high lane) of a row: mask 0xF and the shifts
-     * by 4, 8 and 12 give columns i and 4 + i of all rows, each unsigned (the top nibble, stored flipped,
-     * flipped back), against pair i; a lane sums 16 products of at most 15 * 127 per block, exactly.
+     * as 16-bit lanes holds nibbles 0-3 (low lane) and 4-7 (high lane) of a row: shifts by 0, 4, 8 and 12,
+     * each followed by a mask of every lane's low nibble, give columns i and 4 + i of all rows, each unsigned
+     * (the top nibble, stored flipped, flipped back), against pair i; a lane sums 16 products of at most
+     * 15 * 127 per block, exactly.
      */
     static void nibbles(MemorySegment w, long base, int blocks, long blockBytes, long octetsAt, int[] pairs,
                         float[] rowScales, float[] offsets, float[] acc) {
         // Undoes the flip of the top nibble (in the high lane only): unsigned like the others.
-        ShortVector topFlip = IntVector.broadcast(INTS, 8 << 16).reinterpretAsShorts();
+        IntVector topFlip = IntVector.broadcast(INTS, 8 << 16);
+        IntVector nibbles = IntVector.broadcast(INTS, NIBBLES);
         FloatVector sum = FloatVector.zero(FLOATS);
         for (int b = 0; b < blocks; b++) {
             long bo = base + b * blockBytes;
             ShortVector s = ShortVector.zero(SHORT_PAIRS);
             for (int o = 0; o < BLOCK / 8; o++) {
-                ShortVector q = lanes(w, bo + octetsAt + (long) o * LANE_BYTES).reinterpretAsShorts();
+                IntVector q = lanes(w, bo + octetsAt + (long) o * LANE_BYTES);
                 int pa = 16 * b + 4 * o;
                 // Activation pairs broadcast to every int lane (written out: as a helper method the
                 // broadcast sat past C2's inlining depth and ran on boxed vectors).
@@ -209,10 +211,13 @@ final class InterleavedSmallBlocks {
                 ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
                 ShortVector a2 = IntVector.broadcast(INTS, pairs[pa + 2]).reinterpretAsShorts();
                 ShortVector a3 = IntVector.broadcast(INTS, pairs[pa + 3]).reinterpretAsShorts();
-                s = s.add(q.and(NIBBLE).mul(a0))
-                        .add(q.lanewise(VectorOperators.LSHR, 4).and(NIBBLE).mul(a1))
-                        .add(q.lanewise(VectorOperators.LSHR, 8).and(NIBBLE).mul(a2))
-                        .add(q.lanewise(VectorOperators.LSHR, 12).lanewise(VectorOperators.XOR, topFlip).mul(a3));
+                // Fields isolated by 32-bit shifts and a mask per 16-bit lane (C2 emits 16-bit shifts with
+                // their count in a register, two more instructions each).
+                s = s.add(q.and(nibbles).reinterpretAsShorts().mul(a0))
+                        .add(q.lanewise(VectorOperators.LSHR, 4).and(nibbles).reinterpretAsShorts().mul(a1))
+                        .add(q.lanewise(VectorOperators.LSHR, 8).and(nibbles).reinterpretAsShorts().mul(a2))
+                        .add(q.lanewise(VectorOperators.LSHR, 12).and(nibbles).lanewise(VectorOperators.XOR, topFlip)
+                                .reinterpretAsShorts().mul(a3));
             }
             // Each row's two 16-bit lanes added as ints.
             IntVector t = s.reinterpretAsInts();
@@ -224,7 +229,8 @@ final class InterleavedSmallBlocks {
         sum.intoArray(acc, 0);
     }
 
-    private static final short NIBBLE = 0xF;
+    /** The low nibble of both 16-bit lanes of an int lane. */
+    private static final int NIBBLES = 0x000F000F;
 
     /** acc += d * the fifth bits' products, over a group's blocks. */
     private static void fifthBits(MemorySegment w, long base, int blocks, long blockBytes, long fifthAt,
