@@ -5,6 +5,7 @@ import static io.llmnpu.backend.cpu.QuantBlocks.QUANTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
 import static io.llmnpu.backend.cpu.VectorSpecs.I16;
 import static io.llmnpu.backend.cpu.VectorSpecs.I32;
+import static io.llmnpu.backend.cpu.VectorSpecs.I64;
 import static io.llmnpu.backend.cpu.VectorSpecs.INTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LANES;
 import static io.llmnpu.backend.cpu.VectorSpecs.LE;
@@ -13,7 +14,6 @@ import static io.llmnpu.backend.cpu.VectorSpecs.SHORTS;
 
 import io.llmnpu.api.tensor.DType;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -181,8 +181,8 @@ final class InterleavedRows {
      * nibble: octets 0 and 1 are the low nibbles of bytes 0-7 and 8-15, octets 2 and 3 their high ones.
      */
     static void interleaveQ4(MemorySegment src, long quants, MemorySegment dst, long lanes) {
-        long lo = src.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE), quants);
-        long hi = src.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE), quants + 8);
+        long lo = src.get(I64, quants);
+        long hi = src.get(I64, quants + 8);
         long[] octets = {lo, hi, lo >>> 4, hi >>> 4};
         for (int o = 0; o < 4; o++) {
             int nibbles = (int) Long.compress(octets[o], 0x0F0F0F0F0F0F0F0FL);

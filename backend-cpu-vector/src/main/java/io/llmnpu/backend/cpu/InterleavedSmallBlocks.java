@@ -9,6 +9,7 @@ import static io.llmnpu.backend.cpu.QuantBlocks.BLOCK;
 import static io.llmnpu.backend.cpu.VectorSpecs.FLOATS;
 import static io.llmnpu.backend.cpu.VectorSpecs.I16;
 import static io.llmnpu.backend.cpu.VectorSpecs.I32;
+import static io.llmnpu.backend.cpu.VectorSpecs.I64;
 import static io.llmnpu.backend.cpu.VectorSpecs.INTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 import static io.llmnpu.backend.cpu.VectorSpecs.SHORT_PAIRS;
@@ -16,7 +17,6 @@ import static io.llmnpu.backend.cpu.VectorSpecs.SHORT_PAIRS;
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Dequantizer;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -303,9 +303,8 @@ final class InterleavedSmallBlocks {
             int v = w.get(I32, lanes + (long) o * LANE_BYTES) ^ InterleavedRows.Q4_SIGNED_TOP;
             octets[o] = Long.expand(Integer.toUnsignedLong(v), 0x0F0F0F0F0F0F0F0FL);
         }
-        ValueLayout.OfLong longs = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
-        dst.set(longs, at + fileQuantsAt(dtype), octets[0] | octets[2] << 4);
-        dst.set(longs, at + fileQuantsAt(dtype) + 8, octets[1] | octets[3] << 4);
+        dst.set(I64, at + fileQuantsAt(dtype), octets[0] | octets[2] << 4);
+        dst.set(I64, at + fileQuantsAt(dtype) + 8, octets[1] | octets[3] << 4);
     }
 
     /** The file-layout widener of these types, over rows rebuilt from the interleaved layout. */
