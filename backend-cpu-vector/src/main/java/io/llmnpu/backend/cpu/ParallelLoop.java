@@ -13,6 +13,15 @@ public interface ParallelLoop {
      */
     void forRange(int count, int grain, RangeTask task);
 
+    /**
+     * As {@link #forRange(int, int, RangeTask)}, split into at most {@code chunksPerThread} chunks per
+     * thread, for loops whose indices all cost the same and whose end, where finished threads wait for
+     * the last chunk, should be short. Loops that only run on the calling thread ignore it.
+     */
+    default void forRange(int count, int grain, int chunksPerThread, RangeTask task) {
+        forRange(count, grain, task);
+    }
+
     /** A loop that runs everything on the calling thread. */
     static ParallelLoop serial() {
         return (count, grain, task) -> {

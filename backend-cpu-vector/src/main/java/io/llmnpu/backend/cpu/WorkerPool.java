@@ -76,6 +76,11 @@ final class WorkerPool implements ParallelLoop, AutoCloseable {
 
     @Override
     public void forRange(int count, int grain, RangeTask task) {
+        forRange(count, grain, CHUNKS_PER_THREAD, task);
+    }
+
+    @Override
+    public void forRange(int count, int grain, int chunksPerThread, RangeTask task) {
         if (count <= 0) {
             return;
         }
@@ -83,7 +88,7 @@ final class WorkerPool implements ParallelLoop, AutoCloseable {
             throw new BackendException("the cpu backend is closed; its worker threads are gone");
         }
         int chunks = (int) Math.min((count + (long) Math.max(1, grain) - 1) / Math.max(1, grain),
-                (long) parallelism * CHUNKS_PER_THREAD);
+                (long) parallelism * Math.max(1, chunksPerThread));
         if (chunks <= 1 || workers.length == 0 || !busy.compareAndSet(false, true)) {
             task.run(0, count);
             return;

@@ -10,6 +10,7 @@ import io.llmnpu.api.backend.BackendException;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.RepetitionInfo;
@@ -37,6 +38,38 @@ class WorkerPoolTest {
                     }
                 });
                 assertEachIndexOnce(hits);
+            }
+        }
+    }
+
+    /** Chunks per thread as asked, at most, never smaller than the grain, every index once. */
+    @RepeatedTest(5)
+    void splitsIntoTheChunksAsked(RepetitionInfo info) {
+        Random rnd = new Random(100 + info.getCurrentRepetition());
+        int threads = 2 + rnd.nextInt(3);
+        try (WorkerPool pool = new WorkerPool(threads, "test-", 20_000)) {
+            for (int round = 0; round < 50; round++) {
+                int count = 1 + rnd.nextInt(3000);
+                int grain = 1 + rnd.nextInt(40);
+                int perThread = 1 + rnd.nextInt(20);
+                AtomicIntegerArray hits = new AtomicIntegerArray(count);
+                AtomicInteger chunks = new AtomicInteger();
+                AtomicInteger smallest = new AtomicInteger(count);
+                pool.forRange(count, grain, perThread, (from, to) -> {
+                    chunks.incrementAndGet();
+                    smallest.accumulateAndGet(to - from, Math::min);
+                    for (int i = from; i < to; i++) {
+                        hits.incrementAndGet(i);
+                    }
+                });
+                assertEachIndexOnce(hits);
+                int expected = (int) Math.min((count + grain - 1) / grain, (long) threads * perThread);
+                assertEquals(expected, chunks.get(), "chunks of count " + count + ", grain " + grain + ", "
+                        + perThread + " per thread on " + threads + " threads");
+                if (expected > 1) {
+                    assertTrue(smallest.get() >= Math.min(grain, count) / 2,
+                            "a chunk of " + smallest.get() + " indices, grain " + grain);
+                }
             }
         }
     }
