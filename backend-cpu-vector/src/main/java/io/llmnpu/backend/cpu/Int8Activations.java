@@ -56,7 +56,7 @@ final class Int8Activations {
      * Rounds token row {@code x} (k values, a multiple of 32) for a kernel over {@code dtype}: {@code pairs}
      * as in the class comment, {@code scales[b]} block b's scale, and for Q4_K {@code sums[b]} block b's
      * rounded sum (what the mins of sub-block b multiply; null for the other types). {@code levels} (k
-     * ints) is scratch. Runs once per thread and product, so it is vectorized: as scalar code it took a
+     * ints) is scratch. Runs once per product (and token row), so it is vectorized: as scalar code it took a
      * tenth of decode.
      */
     static void quantize(DType dtype, float[] x, int k, int[] levels, int[] pairs, float[] scales, float[] sums) {

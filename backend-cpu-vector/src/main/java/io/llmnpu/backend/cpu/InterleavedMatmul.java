@@ -66,20 +66,17 @@ final class InterleavedMatmul implements MatmulRows {
             MemorySegment.copy(x, F32, (long) t * k * Float.BYTES, r.values, 0, k);
             switch (dtype) {
                 case Q8_0 -> scaleForMaskedFields(r.values, k, 4, 8, InterleavedRows.Q8_OFFSET, r.offsets);
-                case Q4_0 -> {
-                    // Nibbles read unsigned (the value plus 8): 8 times each block's sum comes off.
-                    r.sums = DecodeRow.atLeast(r.sums, k / BLOCK);
-                    InterleavedSmallBlocks.prepare(dtype, r.values, k, null, r.offsets, r.sums);
-                    round(r, k, null);
-                }
-                case Q4_K, Q6_K -> round(r, k, r.offsets);
-                case Q5_K -> InterleavedKQuants.prepareQ5K(r.values, k, r.offsets);
-                case Q4_1, Q5_0, Q5_1 -> {
-                    r.fifthBits = DecodeRow.atLeast(r.fifthBits, k * InterleavedSmallBlocks.FIFTH_BIT_FLOATS);
+                case Q4_0, Q4_1, Q5_0, Q5_1 -> {
+                    // Nibbles read unsigned (Q4_0: the value plus 8, so 8 times each block's sum comes off).
+                    if (InterleavedSmallBlocks.hasFifthBits(dtype)) {
+                        r.fifthBits = DecodeRow.atLeast(r.fifthBits, k * InterleavedSmallBlocks.FIFTH_BIT_FLOATS);
+                    }
                     r.sums = DecodeRow.atLeast(r.sums, k / BLOCK);
                     InterleavedSmallBlocks.prepare(dtype, r.values, k, r.fifthBits, r.offsets, r.sums);
                     round(r, k, null);
                 }
+                case Q4_K, Q6_K -> round(r, k, r.offsets);
+                case Q5_K -> InterleavedKQuants.prepareQ5K(r.values, k, r.offsets);
                 default -> {
                     // F16, BF16 and F32 read the copied row as it is.
                 }

@@ -63,7 +63,8 @@ final class InterleavedSmallBlocks {
         return dtype != DType.Q5_0;
     }
 
-    private static boolean hasFifthBits(DType dtype) {
+    /** Q5_0 and Q5_1: the types whose values have a fifth bit beside the nibble. */
+    static boolean hasFifthBits(DType dtype) {
         return dtype == DType.Q5_0 || dtype == DType.Q5_1;
     }
 
@@ -125,7 +126,7 @@ final class InterleavedSmallBlocks {
      * 16 / 2^j (j its column in the block; negated for j = 31, whose bit reads as -2^31); {@code sums}
      * gets each block's activation sum and {@code offsets} each block's constant part (Q5_0's offset of 16,
      * or Q4_0's of 8, times that sum). The nibbles take the row rounded by {@link Int8Activations}. Also
-     * for Q4_0 ({@link #nibbles} alone); types without fifth bits leave {@code high} untouched (may be null).
+     * for Q4_0 ({@link #nibbles} alone); types without fifth bits leave {@code high} untouched (it may be empty).
      */
     static void prepare(DType dtype, float[] x, int k, float[] high, float[] offsets, float[] sums) {
         float base = switch (dtype) {
