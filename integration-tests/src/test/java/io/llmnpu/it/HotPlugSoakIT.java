@@ -95,7 +95,7 @@ class HotPlugSoakIT {
                     cycle(host, llm, twin);
                 }
                 generations.stop();
-                Footprint before = footprint(storage);
+                Footprint before = footprint(storage, llm, expected);
                 generations.start();
                 long t0 = System.nanoTime();
                 for (int i = 0; i < cycles; i++) {
@@ -103,7 +103,7 @@ class HotPlugSoakIT {
                 }
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 int runs = generations.stop();
-                Footprint after = footprint(storage);
+                Footprint after = footprint(storage, llm, expected);
                 System.out.printf(Locale.ROOT, "[soak] %d plug/unplug cycles in %.1f s (%.1f ms each) during %d generations, "
                                 + "every one with the tokens of a plain CPU run%n[soak] before: %s%n[soak] after:  %s%n",
                         cycles, seconds, 1000 * seconds / cycles, runs, before.toText(), after.toText());
@@ -183,7 +183,15 @@ class HotPlugSoakIT {
         }
     }
 
-    private static Footprint footprint(Path storage) throws Exception {
+    /**
+     * What the process holds once the last cycle has settled. One generation runs first on the plan as it
+     * now stands: which placements (prompt chunks, decode steps) a runtime keeps depends on where the last
+     * unplug fell in the generation then running (one that ended in decode on the new plan has placed no
+     * prompt chunk on it yet), and a complete generation brings both counts to the same set.
+     */
+    private static Footprint footprint(Path storage, LlmRuntime llm, int[] expected) throws Exception {
+        assertArrayEquals(expected, llm.generate(REQUEST, null, new CancellationToken()).tokens(),
+                "the generation after the cycles changed tokens");
         for (int i = 0; i < 3; i++) {
             System.gc();
             Thread.sleep(100);
