@@ -298,14 +298,22 @@ final class InterleavedSmallBlocks {
         if (hasFifthBits(dtype)) {
             dst.set(I32, at + fileQuantsAt(dtype) - 4, w.get(I32, bo + fifthBitsAt(dtype) + (long) r * Integer.BYTES));
         }
+        // Locals, not a small array: that was allocated per block (9 GB of garbage in a Qwen2 benchmark's
+        // prefill on the Vector API backend, which reads these rows for its GEMM), and the young
+        // collections it caused promoted enough to double the old generation.
         long lanes = bo + octetsAt(dtype) + (long) r * Integer.BYTES;
-        long[] octets = new long[4];
-        for (int o = 0; o < 4; o++) {
-            int v = w.get(I32, lanes + (long) o * LANE_BYTES) ^ InterleavedRows.Q4_SIGNED_TOP;
-            octets[o] = Long.expand(Integer.toUnsignedLong(v), 0x0F0F0F0F0F0F0F0FL);
-        }
-        dst.set(I64, at + fileQuantsAt(dtype), octets[0] | octets[2] << 4);
-        dst.set(I64, at + fileQuantsAt(dtype) + 8, octets[1] | octets[3] << 4);
+        long o0 = octet(w, lanes);
+        long o1 = octet(w, lanes + LANE_BYTES);
+        long o2 = octet(w, lanes + 2L * LANE_BYTES);
+        long o3 = octet(w, lanes + 3L * LANE_BYTES);
+        dst.set(I64, at + fileQuantsAt(dtype), o0 | o2 << 4);
+        dst.set(I64, at + fileQuantsAt(dtype) + 8, o1 | o3 << 4);
+    }
+
+    /** One word of the interleaved layout back to its eight nibbles, one per byte. */
+    private static long octet(MemorySegment w, long at) {
+        int v = w.get(I32, at) ^ InterleavedRows.Q4_SIGNED_TOP;
+        return Long.expand(Integer.toUnsignedLong(v), 0x0F0F0F0F0F0F0F0FL);
     }
 
     /** The file-layout widener of these types, over rows rebuilt from the interleaved layout. */
