@@ -120,7 +120,7 @@ public final class LlmRuntime implements AutoCloseable {
                         + modelContext + ", or 0 for the model's own");
             }
             int ctx = options.contextLength() == 0 ? modelContext : options.contextLength();
-            ModelLoader.pageIn(model, options.progress());
+            ModelLoader.warmPageCache(model, options.progress());
             BackendOptions backendOptions = new BackendOptions(options.threads());
             devices = DevicePlan.open(registry, new DevicePlan.Config(options.backend(), backendOptions, null,
                     ForwardPass.workload(model.config(), model.weights(), ctx),
