@@ -59,6 +59,13 @@ final class InterleavedKQuants {
     private InterleavedKQuants() {
     }
 
+    /** {@code value} in every int lane of a vector, as an array. */
+    static int[] lanesOf(int value) {
+        int[] lanes = new int[INTS.length()];
+        java.util.Arrays.fill(lanes, value);
+        return lanes;
+    }
+
     static boolean isKQuant(DType dtype) {
         return dtype == DType.Q4_K || dtype == DType.Q5_K || dtype == DType.Q6_K;
     }
@@ -209,16 +216,26 @@ final class InterleavedKQuants {
                           MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_K.blockBytes();
         long quantsAt = 2L * SCALE_BYTES + 3L * LANE_BYTES;
-        IntVector nibbles = IntVector.broadcast(INTS, NIBBLES);
+        IntVector nibbles = IntVector.fromArray(INTS, NIBBLE_LANES, 0);
+        int carry0 = blocks * SCALE_FLOATS;
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
-            FloatVector acc = FloatVector.zero(FLOATS);
+            // The scales first, so that no call sits among the vector work. Sums go from one loop iteration
+            // to the next through scales[carry0 ..], not in vector variables: some of C2's compilations of
+            // this method (which one varied from run to run with timing and profiles) could not keep such
+            // loop-carried vectors unboxed and allocated an object per vector operation, about 4 GB/s
+            // during decode, a fifth slower. A store and a load per sub-block pair cost nothing measurable.
+            for (int b = 0; b < blocks; b++) {
+                kScales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
+            }
+            java.util.Arrays.fill(scales, carry0, carry0 + CARRY_FLOATS, 0f);
             for (int b = 0; b < blocks; b++) {
                 long bo = base + b * blockBytes;
-                kScales(w, bo, scales, 0);
-                FloatVector dot = FloatVector.zero(FLOATS);
-                FloatVector mins = dot;
+                int sb = b * SCALE_FLOATS;
+                java.util.Arrays.fill(scales, carry0 + ROWS, carry0 + 3 * ROWS, 0f);
                 for (int p = 0; p < 4; p++) {
+                    FloatVector dot = FloatVector.fromArray(FLOATS, scales, carry0 + ROWS);
+                    FloatVector mins = FloatVector.fromArray(FLOATS, scales, carry0 + 2 * ROWS);
                     ShortVector low = ShortVector.zero(SHORT_PAIRS);
                     ShortVector high = low;
                     int at = (b * QK + 64 * p) / 2;
@@ -245,22 +262,32 @@ final class InterleavedKQuants {
                     h = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                             .add(h.lanewise(VectorOperators.ASHR, 16));
                     dot = ((FloatVector) l.convert(VectorOperators.I2F, 0)).mul(rowScales[sub])
-                            .fma(FloatVector.fromArray(FLOATS, scales, 2 * p * ROWS), dot);
+                            .fma(FloatVector.fromArray(FLOATS, scales, sb + 2 * p * ROWS), dot);
                     dot = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales[sub + 1])
-                            .fma(FloatVector.fromArray(FLOATS, scales, (2 * p + 1) * ROWS), dot);
-                    mins = FloatVector.fromArray(FLOATS, scales, (8 + 2 * p) * ROWS)
+                            .fma(FloatVector.fromArray(FLOATS, scales, sb + (2 * p + 1) * ROWS), dot);
+                    mins = FloatVector.fromArray(FLOATS, scales, sb + (8 + 2 * p) * ROWS)
                             .fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
-                    mins = FloatVector.fromArray(FLOATS, scales, (9 + 2 * p) * ROWS)
+                    mins = FloatVector.fromArray(FLOATS, scales, sb + (9 + 2 * p) * ROWS)
                             .fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
+                    dot.intoArray(scales, carry0 + ROWS);
+                    mins.intoArray(scales, carry0 + 2 * ROWS);
                 }
-                acc = acc.add(dot).sub(mins);
+                FloatVector.fromArray(FLOATS, scales, carry0).add(FloatVector.fromArray(FLOATS, scales, carry0 + ROWS))
+                        .sub(FloatVector.fromArray(FLOATS, scales, carry0 + 2 * ROWS)).intoArray(scales, carry0);
             }
-            acc.intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+            FloatVector.fromArray(FLOATS, scales, carry0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
+
     /** The low nibble of both 16-bit lanes of an int lane. */
     private static final int NIBBLES = 0x000F000F;
+    /**
+     * {@link #NIBBLES} in every lane, read into a vector with a load. Broadcast from the constant, C2
+     * rematerialised the mask (a broadcast from its constant table) before each of its four uses per word
+     * of nibbles; a load from an array is loop-invariant work it hoists and keeps in a register.
+     */
+    private static final int[] NIBBLE_LANES = lanesOf(NIBBLES);
     /** The low byte of both 16-bit lanes of an int lane. */
     private static final int LOW_BYTES = 0x00FF00FF;
 
@@ -340,24 +367,24 @@ final class InterleavedKQuants {
     static void q6kGroups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] scales,
                           MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
-        float[] acc = new float[ROWS];
         int offsetsAt = blocks * QK / 2;
+        int carry0 = blocks * SCALE_FLOATS;
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
             for (int b = 0; b < blocks; b++) {
                 q6Scales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
             }
-            java.util.Arrays.fill(acc, 0f);
+            java.util.Arrays.fill(scales, carry0, carry0 + ROWS, 0f);
             for (int part = 0; part < 4; part++) {
-                q6kPart(w, base, blocks, part >> 1, part & 1, pairs, offsetsAt, rowScales, scales, acc);
+                q6kPart(w, base, blocks, part >> 1, part & 1, pairs, offsetsAt, rowScales, scales, carry0);
             }
-            FloatVector.fromArray(FLOATS, acc, 0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+            FloatVector.fromArray(FLOATS, scales, carry0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
     /**
      * Columns 16 half .. 16 half + 15 of the four 32-value sub-blocks of Q6_K half-block h (scales
-     * 8h + 2 sub + half, sub = 0..3) of every block of a group, added to acc (a call of its own for the
+     * 8h + 2 sub + half, sub = 0..3) of every block of a group, added to scales[acc, acc + ROWS) (a call of its own for the
      * reasons given at {@link #q5kGroups}). Value 128h + 32 sub + l has its low bits in nibble
      * {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of qh byte 32h + l, so
      * two ql words and one qh word give 16 values, each field moved into place by at most one shift.
@@ -367,13 +394,12 @@ final class InterleavedKQuants {
      * magnitude), which 16 bits hold exactly.
      */
     private static void q6kPart(MemorySegment w, long base, int blocks, int h, int half, int[] pairs, int offsetsAt,
-                                float[] rowScales, float[] scales, float[] acc) {
+                                float[] rowScales, float[] scales, int acc) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
         long low0At = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 4 * half) * LANE_BYTES;
         long low1At = low0At + 8L * LANE_BYTES;
         long highAt = SCALE_BYTES + 36L * LANE_BYTES + (long) (8 * h + 4 * half) * LANE_BYTES;
         int scale0 = 8 * h + half;
-        FloatVector sum = FloatVector.fromArray(FLOATS, acc, 0);
         IntVector lowBytes = IntVector.broadcast(INTS, LOW_BYTES);
         for (int b = 0; b < blocks; b++) {
             long bo = base + b * blockBytes;
@@ -432,6 +458,8 @@ final class InterleavedKQuants {
                     .add(t3.lanewise(VectorOperators.ASHR, 16));
             // Sub-block 2 n (scale index) lies in activation block 8 b + 4 h + n.
             int ab = 8 * b + 4 * h;
+            // Carried in scales[acc ..], not in a vector variable (see q4kGroups).
+            FloatVector sum = FloatVector.fromArray(FLOATS, scales, acc);
             sum = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).mul(rowScales[ab])
                     .fma(FloatVector.fromArray(FLOATS, scales, at), sum);
             sum = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).mul(rowScales[ab + 1])
@@ -440,12 +468,19 @@ final class InterleavedKQuants {
                     .fma(FloatVector.fromArray(FLOATS, scales, at + 4 * ROWS), sum);
             sum = ((FloatVector) t3.convert(VectorOperators.I2F, 0)).mul(rowScales[ab + 3])
                     .fma(FloatVector.fromArray(FLOATS, scales, at + 6 * ROWS), sum);
+            sum.intoArray(scales, acc);
         }
-        sum.intoArray(acc, 0);
     }
 
     /** Floats per group block for {@link #kScales} and {@link #q6Scales}: 16 vectors of one per row. */
     static final int SCALE_FLOATS = 16 * ROWS;
+    /** Floats past a group's scales where the Q4_K and Q6_K kernels carry their sums. */
+    static final int CARRY_FLOATS = 3 * ROWS;
+
+    /** The length of the scales array the kernels take for rows of {@code k} values. */
+    static int scalesLength(int k) {
+        return k / QK * SCALE_FLOATS + CARRY_FLOATS;
+    }
 
     /**
      * Q4_K/Q5_K: the group block's d * scale of sub-blocks 0..7, then dmin * min of sub-blocks 0..7, each

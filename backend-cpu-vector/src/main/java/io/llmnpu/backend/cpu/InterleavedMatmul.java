@@ -98,7 +98,7 @@ final class InterleavedMatmul implements MatmulRows {
                 case Q4_0 -> q4Groups(w, k / BLOCK, r.pairs, r.pairScales, r.offsets, out, out0, g0, g1);
                 case Q4_K, Q6_K -> {
                     float[] scales = workspace.threadFloats(Workspace.ThreadUse.SUB_BLOCK_SCALES,
-                            k / InterleavedKQuants.QK * InterleavedKQuants.SCALE_FLOATS);
+                            InterleavedKQuants.scalesLength(k));
                     int blocks = k / InterleavedKQuants.QK;
                     if (dtype == DType.Q4_K) {
                         InterleavedKQuants.q4kGroups(w, blocks, r.pairs, r.pairScales, r.offsets, scales, out, out0,
