@@ -11,6 +11,7 @@ import static io.llmnpu.backend.cpu.VectorSpecs.I32;
 import static io.llmnpu.backend.cpu.VectorSpecs.INTS;
 import static io.llmnpu.backend.cpu.VectorSpecs.LE;
 import static io.llmnpu.backend.cpu.VectorSpecs.SHORT_PAIRS;
+import static io.llmnpu.backend.cpu.VectorSpecs.lanesOf;
 
 import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Dequantizer;
@@ -57,13 +58,6 @@ final class InterleavedKQuants {
     private static final int Q6K_SHORTS = 1;
 
     private InterleavedKQuants() {
-    }
-
-    /** {@code value} in every int lane of a vector, as an array. */
-    static int[] lanesOf(int value) {
-        int[] lanes = new int[INTS.length()];
-        java.util.Arrays.fill(lanes, value);
-        return lanes;
     }
 
     static boolean isKQuant(DType dtype) {
@@ -224,8 +218,9 @@ final class InterleavedKQuants {
             // variables: some of C2's compilations of this method (which one varied from run to run with
             // timing and profiles) could not keep such loop-carried vectors unboxed and allocated an object
             // per vector operation, about 4 GB/s during decode, a fifth slower. A store and a load per
-            // sub-block pair cost nothing measurable.
-            java.util.Arrays.fill(scales, carry0, carry0 + CARRY_FLOATS, 0f);
+            // sub-block pair cost nothing measurable. The group's sum is zeroed here, a block's dot and mins
+            // sums at the start of the block.
+            java.util.Arrays.fill(scales, carry0, carry0 + ROWS, 0f);
             for (int b = 0; b < blocks; b++) {
                 long bo = base + b * blockBytes;
                 // One block's scales at a time, at the front of scales: per-block places (22 KB for a
@@ -274,18 +269,15 @@ final class InterleavedKQuants {
                 FloatVector.fromArray(FLOATS, scales, carry0).add(FloatVector.fromArray(FLOATS, scales, carry0 + ROWS))
                         .sub(FloatVector.fromArray(FLOATS, scales, carry0 + 2 * ROWS)).intoArray(scales, carry0);
             }
-            FloatVector.fromArray(FLOATS, scales, carry0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+            FloatVector.fromArray(FLOATS, scales, carry0)
+                    .intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
 
     /** The low nibble of both 16-bit lanes of an int lane. */
     private static final int NIBBLES = 0x000F000F;
-    /**
-     * {@link #NIBBLES} in every lane, read into a vector with a load. Broadcast from the constant, C2
-     * rematerialised the mask (a broadcast from its constant table) before each of its four uses per word
-     * of nibbles; a load from an array is loop-invariant work it hoists and keeps in a register.
-     */
+    /** {@link #NIBBLES} in every lane (see {@link VectorSpecs#lanesOf}: seen rematerialised before each use). */
     private static final int[] NIBBLE_LANES = lanesOf(NIBBLES);
     /** The low byte of both 16-bit lanes of an int lane. */
     private static final int LOW_BYTES = 0x00FF00FF;
@@ -377,14 +369,15 @@ final class InterleavedKQuants {
             for (int part = 0; part < 4; part++) {
                 q6kPart(w, base, blocks, part >> 1, part & 1, pairs, offsetsAt, rowScales, scales, carry0);
             }
-            FloatVector.fromArray(FLOATS, scales, carry0).intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
+            FloatVector.fromArray(FLOATS, scales, carry0)
+                    .intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
     /**
      * Columns 16 half .. 16 half + 15 of the four 32-value sub-blocks of Q6_K half-block h (scales
-     * 8h + 2 sub + half, sub = 0..3) of every block of a group, added to scales[acc, acc + ROWS) (a call of its own for the
-     * reasons given at {@link #q5kGroups}). Value 128h + 32 sub + l has its low bits in nibble
+     * 8h + 2 sub + half, sub = 0..3) of every block of a group, added to scales[acc, acc + ROWS) (a call
+     * of its own for the reasons given at {@link #q5kGroups}). Value 128h + 32 sub + l has its low bits in nibble
      * {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of qh byte 32h + l, so
      * two ql words and one qh word give 16 values, each field moved into place by at most one shift.
      * Read as 16-bit lanes, each value is taken unsigned (0..63) from the low or high byte of a lane;

@@ -55,6 +55,18 @@ final class VectorSpecs {
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
 
+    /**
+     * {@code value} in every lane of an {@link #INTS} vector, as an array for kernels to read their mask
+     * constants with {@code IntVector.fromArray}. C2 rematerialises a broadcast constant (a load from its
+     * constant table) before each use inside a loop; a load from an array is loop-invariant work it hoists
+     * and keeps in a register.
+     */
+    static int[] lanesOf(int value) {
+        int[] lanes = new int[INTS.length()];
+        java.util.Arrays.fill(lanes, value);
+        return lanes;
+    }
+
     private VectorSpecs() {
     }
 }

@@ -58,7 +58,10 @@ public final class ModelLoader {
         }
     }
 
-    /** As {@link #load(Path, Path)}, then reads the weights into the page cache with progress: for callers about to run the model. */
+    /**
+     * As {@link #load(Path, Path)}, then reads the weights into the page cache with progress: for callers
+     * about to run the model.
+     */
     public static LoadedModel load(Path file, Path tokenizerFile, ProgressListener progress) {
         LoadedModel model = load(file, tokenizerFile);
         try {
