@@ -112,9 +112,9 @@ final class OutlierShadowKernel implements Kernel {
             axpy(acc, excess, compact, slot * n, n);
             return;
         }
-        for (int r = 0; r < n; r++) {
-            acc[r] += excess * WeightElements.get(weight.dtype(), weight.data(), r, c, k);
-        }
+        float[] column = new float[n];
+        WeightElements.column(weight.dtype(), weight.data(), c, k, n, column, 0);
+        axpy(acc, excess, column, 0, n);
     }
 
     private static void axpy(float[] acc, float a, float[] src, int srcOff, int n) {

@@ -14,9 +14,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The vector row widening of every block type ({@link WeightRows}: the prefill GEMM's panels and the
- * decode kernel of the types without a fused one), the embedding row decoder and single-element reads
- * give exactly core-api's {@link Dequantizer} values, bit for bit, on rows of random blocks (every
- * quant, mask and sub-block scale field random; F16 scales of both signs).
+ * decode kernel of the types without a fused one), the embedding row decoder, single-element reads and
+ * column reads give exactly core-api's {@link Dequantizer} values, bit for bit, on rows of random blocks
+ * (every quant, mask and sub-block scale field random; F16 scales of both signs).
  */
 class BlockWideningTest {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -43,6 +43,13 @@ class BlockWideningTest {
                     if (c % 7 == 0) {
                         assertEquals(expected[i], WeightElements.get(type, w, r, c, k), 0f, where);
                     }
+                }
+            }
+            float[] column = new float[rows + 2];
+            for (int c = 0; c < k; c += 5) {
+                WeightElements.column(type, w, c, k, rows, column, 2);
+                for (int r = 0; r < rows; r++) {
+                    assertEquals(expected[r * k + c], column[2 + r], 0f, type + " column " + c + " row " + r);
                 }
             }
         }

@@ -148,9 +148,7 @@ final class BlockLinearGroup {
                 read = true;
                 for (int i = 0; i < weights.size(); i++) {
                     Tensor w = weights.get(i);
-                    for (int r = offsets[i]; r < offsets[i + 1]; r++) {
-                        column[r] = WeightElements.get(w.dtype(), w.data(), r - offsets[i], c, k);
-                    }
+                    WeightElements.column(w.dtype(), w.data(), c, k, offsets[i + 1] - offsets[i], column, offsets[i]);
                 }
                 if (columns.size() < MAX_CACHED_COLUMNS) {
                     columns.put(c, column);

@@ -5,6 +5,7 @@ import io.llmnpu.api.tensor.DType;
 import io.llmnpu.api.tensor.Tensor;
 import io.llmnpu.backend.cpu.ParallelLoop;
 import io.llmnpu.backend.cpu.RowDecoder;
+import io.llmnpu.backend.cpu.WeightRows;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicReference;
@@ -56,11 +57,12 @@ final class RowRequantizer {
         AtomicReference<String> bad = new AtomicReference<>();
         loop.forRange(n, Math.max(1, MIN_TASK_VALUES / k), (from, to) -> {
             float[] row = new float[k];
+            // One widener per task: a k-quant widener keeps its row copy between rows.
+            WeightRows widener = WeightRows.of(weight.dtype());
             // The row's encoded bytes, then its codes.
             byte[] raw = new byte[Math.max(k, Math.toIntExact(weight.dtype().byteSize(k)))];
-            MemorySegment rowSegment = MemorySegment.ofArray(row);
             for (int r = from; r < to; r++) {
-                decode(weight, r, k, raw, row, rowSegment);
+                decode(weight, r, k, raw, row, widener);
                 float max = 0;
                 for (float v : row) {
                     max = Math.max(max, Math.abs(v));
@@ -90,12 +92,14 @@ final class RowRequantizer {
     /**
      * Row {@code r} of {@code weight} as F32 in {@code row}, each value the float product of its quant and
      * its block's scale, as {@link RowDecoder} gives it; Q8_0 and Q4_0 are decoded from a bulk copy of the
-     * row's bytes (a bounds check per value, as a segment read needs, costs several times more).
+     * row's bytes (a bounds check per value, as a segment read needs, costs several times more), other
+     * types by {@code widener} straight into {@code row} (through {@link RowDecoder}, each row of a k-quant
+     * matrix allocated two row-sized arrays: 9 GB of garbage while TinyLlama's weights were repacked).
      */
-    private static void decode(Tensor weight, int r, int k, byte[] raw, float[] row, MemorySegment rowSegment) {
+    private static void decode(Tensor weight, int r, int k, byte[] raw, float[] row, WeightRows widener) {
         DType dtype = weight.dtype();
         if (dtype != DType.Q8_0 && dtype != DType.Q4_0) {
-            RowDecoder.decode(dtype, weight.data(), r, k, rowSegment, 0);
+            widener.widen(weight.data(), r, k, row, 0);
             return;
         }
         int rowBytes = Math.toIntExact(dtype.byteSize(k));
