@@ -226,8 +226,10 @@ final class InterleavedKQuants {
             // variables: some of C2's compilations of this method (which one varied from run to run with
             // timing and profiles) could not keep such loop-carried vectors unboxed and allocated an object
             // per vector operation, about 4 GB/s during decode, a fifth slower. A store and a load per
-            // sub-block pair cost nothing measurable. The group's sum is zeroed here, a block's dot and mins
-            // sums at the start of the block.
+            // sub-block pair cost nothing measurable. The mins go straight into the same sum, negated: fewer
+            // operations in a method that sits at C2's inlining budget (its compilations stop inlining at the
+            // Arrays.fill below), and in one process that decoded at a sixth of its speed the profile put the
+            // time in this method's 16-bit multiplies run as the Vector API's Java fallback.
             java.util.Arrays.fill(scales, carry0, carry0 + ROWS, 0f);
             for (int b = 0; b < blocks; b++) {
                 long bo = base + b * blockBytes;
@@ -238,10 +240,8 @@ final class InterleavedKQuants {
                 if (++block < total) {
                     kScales(w, bo + blockBytes, scales, SCALE_FLOATS - s0);
                 }
-                java.util.Arrays.fill(scales, carry0 + ROWS, carry0 + 3 * ROWS, 0f);
                 for (int p = 0; p < 4; p++) {
-                    FloatVector dot = FloatVector.fromArray(FLOATS, scales, carry0 + ROWS);
-                    FloatVector mins = FloatVector.fromArray(FLOATS, scales, carry0 + 2 * ROWS);
+                    FloatVector sum = FloatVector.fromArray(FLOATS, scales, carry0);
                     ShortVector low = ShortVector.zero(SHORT_PAIRS);
                     ShortVector high = low;
                     int at = (b * QK + 64 * p) / 2;
@@ -267,19 +267,16 @@ final class InterleavedKQuants {
                             .add(l.lanewise(VectorOperators.ASHR, 16));
                     h = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                             .add(h.lanewise(VectorOperators.ASHR, 16));
-                    dot = ((FloatVector) l.convert(VectorOperators.I2F, 0)).mul(rowScales[sub])
-                            .fma(FloatVector.fromArray(FLOATS, scales, s0 + 2 * p * ROWS), dot);
-                    dot = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales[sub + 1])
-                            .fma(FloatVector.fromArray(FLOATS, scales, s0 + (2 * p + 1) * ROWS), dot);
-                    mins = FloatVector.fromArray(FLOATS, scales, s0 + (8 + 2 * p) * ROWS)
-                            .fma(FloatVector.broadcast(FLOATS, sums[sub]), mins);
-                    mins = FloatVector.fromArray(FLOATS, scales, s0 + (9 + 2 * p) * ROWS)
-                            .fma(FloatVector.broadcast(FLOATS, sums[sub + 1]), mins);
-                    dot.intoArray(scales, carry0 + ROWS);
-                    mins.intoArray(scales, carry0 + 2 * ROWS);
+                    sum = ((FloatVector) l.convert(VectorOperators.I2F, 0)).mul(rowScales[sub])
+                            .fma(FloatVector.fromArray(FLOATS, scales, s0 + 2 * p * ROWS), sum);
+                    sum = ((FloatVector) h.convert(VectorOperators.I2F, 0)).mul(rowScales[sub + 1])
+                            .fma(FloatVector.fromArray(FLOATS, scales, s0 + (2 * p + 1) * ROWS), sum);
+                    sum = FloatVector.fromArray(FLOATS, scales, s0 + (8 + 2 * p) * ROWS)
+                            .fma(FloatVector.broadcast(FLOATS, -sums[sub]), sum);
+                    sum = FloatVector.fromArray(FLOATS, scales, s0 + (9 + 2 * p) * ROWS)
+                            .fma(FloatVector.broadcast(FLOATS, -sums[sub + 1]), sum);
+                    sum.intoArray(scales, carry0);
                 }
-                FloatVector.fromArray(FLOATS, scales, carry0).add(FloatVector.fromArray(FLOATS, scales, carry0 + ROWS))
-                        .sub(FloatVector.fromArray(FLOATS, scales, carry0 + 2 * ROWS)).intoArray(scales, carry0);
             }
             FloatVector.fromArray(FLOATS, scales, carry0)
                     .intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
@@ -479,7 +476,7 @@ final class InterleavedKQuants {
     /** Floats per group block for {@link #kScales} and {@link #q6Scales}: 16 vectors of one per row. */
     static final int SCALE_FLOATS = 16 * ROWS;
     /** Floats past the scales (Q4_K: two blocks', Q6_K: a group's) where the kernels carry their sums. */
-    static final int CARRY_FLOATS = 3 * ROWS;
+    static final int CARRY_FLOATS = ROWS;
 
     /** The length of the scales array the kernels take for rows of {@code k} values. */
     static int scalesLength(int k) {
