@@ -228,8 +228,8 @@ final class InterleavedKQuants {
             // per vector operation, about 4 GB/s during decode, a fifth slower. A store and a load per
             // sub-block pair cost nothing measurable. The mins go straight into the same sum, negated: fewer
             // operations in a method that sits at C2's inlining budget (its compilations stop inlining at the
-            // Arrays.fill below), and in one process that decoded at a sixth of its speed the profile put the
-            // time in this method's 16-bit multiplies run as the Vector API's Java fallback.
+            // Arrays.fill below). In processes that decoded at a sixth of their speed the profile put the time
+            // at this method's 16-bit multiplies, with the same inlining decisions as in normal processes.
             java.util.Arrays.fill(scales, carry0, carry0 + ROWS, 0f);
             for (int b = 0; b < blocks; b++) {
                 long bo = base + b * blockBytes;
