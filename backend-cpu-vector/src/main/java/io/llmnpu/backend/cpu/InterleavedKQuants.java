@@ -205,12 +205,23 @@ final class InterleavedKQuants {
      * (+ 2) and 4i + 1 (+ 3) of sub-block 2p, then the same columns of sub-block 2p + 1; each sub-block sums
      * 16 products (at most 15 * 127 each) per lane. The shifts are 32-bit: C2 emits 16-bit lane shifts
      * with their count in a vector register (two more instructions each), 32-bit ones with an immediate.
+     *
+     * <p>The products are {@link #q4kProducts}, a method C2 must compile on its own (the JVM flag
+     * {@code -XX:CompileCommand=dontinline,io.llmnpu.backend.cpu.InterleavedKQuants::q4kProducts}, which the
+     * launcher passes). C2 inlines a Vector API method only while its parse of a method has made fewer than
+     * 18,000 nodes (NodeCountInliningCutoff, fixed in product JVMs); past that it puts the inlining off, the
+     * vectors those methods return have no exact class, and operations on them are inlined behind class
+     * checks that allocate an object per vector. With the products inlined this method's parse ends near
+     * 25,600 nodes, the products alone near 12,100 (-XX:+LogCompilation), and where the budget ran out varied
+     * with the profiles: about one TinyLlama Q4_K_M process in three (3 of 9) decoded at a sixth of its speed
+     * with 40,000 young collections, their compilations putting off inlining from the tail's second
+     * conversion on; with the products compiled alone none of 12 did. The hand-over through {@code products}
+     * and the call cost 5-12% (JMH, one thread, from DRAM and in cache).
      */
     static void q4kGroups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] sums, float[] scales,
-                          MemorySegment out, long out0, int g0, int g1) {
+                          int[] products, MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q4_K.blockBytes();
         long quantsAt = 2L * SCALE_BYTES + 3L * LANE_BYTES;
-        IntVector nibbles = IntVector.fromArray(INTS, NIBBLE_LANES, 0);
         int carry0 = 2 * SCALE_FLOATS;
         // Scales run one block ahead of the products. Taken at the start of their own block, they put the
         // loads of its first lines, when those come from DRAM, on the path of everything after them: from
@@ -222,14 +233,9 @@ final class InterleavedKQuants {
         }
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
-            // Sums go from one loop iteration to the next through scales[carry0 ..], not in vector
-            // variables: some of C2's compilations of this method (which one varied from run to run with
-            // timing and profiles) could not keep such loop-carried vectors unboxed and allocated an object
-            // per vector operation, about 4 GB/s during decode, a fifth slower. A store and a load per
-            // sub-block pair cost nothing measurable. The mins go straight into the same sum, negated: fewer
-            // operations in a method that sits at C2's inlining budget (its compilations stop inlining at the
-            // Arrays.fill below). In processes that decoded at a sixth of their speed the profile put the time
-            // at this method's 16-bit multiplies, with the same inlining decisions as in normal processes.
+            // Sums go from one sub-block pair to the next through scales[carry0 ..], not in vector variables
+            // (a store and a load per pair cost nothing measurable), and the mins go straight into the same
+            // sum, negated: fewer vector operations for C2's node budget (see above).
             java.util.Arrays.fill(scales, carry0, carry0 + ROWS, 0f);
             for (int b = 0; b < blocks; b++) {
                 long bo = base + b * blockBytes;
@@ -240,29 +246,14 @@ final class InterleavedKQuants {
                 if (++block < total) {
                     kScales(w, bo + blockBytes, scales, SCALE_FLOATS - s0);
                 }
+                q4kProducts(w, bo + quantsAt, pairs, b * QK / 2, products);
                 for (int p = 0; p < 4; p++) {
                     FloatVector sum = FloatVector.fromArray(FLOATS, scales, carry0);
-                    ShortVector low = ShortVector.zero(SHORT_PAIRS);
-                    ShortVector high = low;
-                    int at = (b * QK + 64 * p) / 2;
-                    for (int i = 0; i < 8; i++) {
-                        IntVector q = lanes(w, bo + quantsAt + (long) (8 * p + i) * LANE_BYTES);
-                        int pa = at + 2 * i;
-                        // Activation pairs broadcast to every int lane (written out, not a helper: see below).
-                        ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
-                        ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
-                        ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
-                        ShortVector b1 = IntVector.broadcast(INTS, pairs[pa + 17]).reinterpretAsShorts();
-                        low = low.add(q.and(nibbles).reinterpretAsShorts().mul(a0))
-                                .add(q.lanewise(VectorOperators.LSHR, 8).and(nibbles).reinterpretAsShorts().mul(a1));
-                        high = high.add(q.lanewise(VectorOperators.LSHR, 4).and(nibbles).reinterpretAsShorts().mul(b0))
-                                .add(q.lanewise(VectorOperators.LSHR, 12).and(nibbles).reinterpretAsShorts().mul(b1));
-                    }
                     int sub = 8 * b + 2 * p;
                     // Each row's two 16-bit lanes added as ints. (Written out: helper methods for this and the
                     // broadcasts were left as calls on boxed vectors, past C2's inlining depth: 0.6x.)
-                    IntVector l = low.reinterpretAsInts();
-                    IntVector h = high.reinterpretAsInts();
+                    IntVector l = IntVector.fromArray(INTS, products, 2 * p * ROWS);
+                    IntVector h = IntVector.fromArray(INTS, products, (2 * p + 1) * ROWS);
                     l = l.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                             .add(l.lanewise(VectorOperators.ASHR, 16));
                     h = h.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
@@ -283,6 +274,34 @@ final class InterleavedKQuants {
         }
     }
 
+    /**
+     * The 16-bit products of one Q4_K group block's nibbles ({@code quants}: its 32 lines) with the
+     * activation pairs from {@code pairs[at ..]}, into {@code products}: sub-block pair p's low-nibble sums
+     * at [2p ROWS, (2p + 1) ROWS), its high-nibble sums after them, each int lane holding a row's two
+     * 16-bit partial sums. (Why this is a method of its own, and must not be inlined: see {@link #q4kGroups}.)
+     */
+    private static void q4kProducts(MemorySegment w, long quants, int[] pairs, int at, int[] products) {
+        IntVector nibbles = IntVector.fromArray(INTS, NIBBLE_LANES, 0);
+        for (int p = 0; p < 4; p++) {
+            ShortVector low = ShortVector.zero(SHORT_PAIRS);
+            ShortVector high = low;
+            for (int i = 0; i < 8; i++) {
+                IntVector q = lanes(w, quants + (long) (8 * p + i) * LANE_BYTES);
+                int pa = at + 32 * p + 2 * i;
+                // Activation pairs broadcast to every int lane (written out, not a helper: see q4kGroups).
+                ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
+                ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
+                ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
+                ShortVector b1 = IntVector.broadcast(INTS, pairs[pa + 17]).reinterpretAsShorts();
+                low = low.add(q.and(nibbles).reinterpretAsShorts().mul(a0))
+                        .add(q.lanewise(VectorOperators.LSHR, 8).and(nibbles).reinterpretAsShorts().mul(a1));
+                high = high.add(q.lanewise(VectorOperators.LSHR, 4).and(nibbles).reinterpretAsShorts().mul(b0))
+                        .add(q.lanewise(VectorOperators.LSHR, 12).and(nibbles).reinterpretAsShorts().mul(b1));
+            }
+            low.reinterpretAsInts().intoArray(products, 2 * p * ROWS);
+            high.reinterpretAsInts().intoArray(products, (2 * p + 1) * ROWS);
+        }
+    }
 
     /** The low nibble of both 16-bit lanes of an int lane. */
     private static final int NIBBLES = 0x000F000F;
@@ -475,6 +494,8 @@ final class InterleavedKQuants {
 
     /** Floats per group block for {@link #kScales} and {@link #q6Scales}: 16 vectors of one per row. */
     static final int SCALE_FLOATS = 16 * ROWS;
+    /** Ints of {@link #q4kGroups}' products of one group block: 8 vectors. */
+    static final int PRODUCT_INTS = 8 * ROWS;
     /** Floats past the scales (Q4_K: two blocks', Q6_K: a group's) where the kernels carry their sums. */
     static final int CARRY_FLOATS = ROWS;
 

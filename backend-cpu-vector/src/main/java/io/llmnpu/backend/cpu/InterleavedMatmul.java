@@ -101,8 +101,10 @@ final class InterleavedMatmul implements MatmulRows {
                             InterleavedKQuants.scalesLength(k));
                     int blocks = k / InterleavedKQuants.QK;
                     if (dtype == DType.Q4_K) {
-                        InterleavedKQuants.q4kGroups(w, blocks, r.pairs, r.pairScales, r.offsets, scales, out, out0,
-                                g0, g1);
+                        int[] products = workspace.threadInts(Workspace.ThreadUse.SUB_BLOCK_PRODUCTS,
+                                InterleavedKQuants.PRODUCT_INTS);
+                        InterleavedKQuants.q4kGroups(w, blocks, r.pairs, r.pairScales, r.offsets, scales, products,
+                                out, out0, g0, g1);
                     } else {
                         InterleavedKQuants.q6kGroups(w, blocks, r.pairs, r.pairScales, scales, out, out0, g0, g1);
                     }

@@ -26,6 +26,8 @@ final class Workspace {
         PACK_ROWS,
         /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
         SUB_BLOCK_SCALES,
+        /** A Q4_K group block's 16-bit products, handed from one part of the kernel to the next. */
+        SUB_BLOCK_PRODUCTS,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,
         /** Partial sums of a GEMM panel between K-blocks. */
@@ -42,6 +44,8 @@ final class Workspace {
     private DecodeRow[] decodeRows = new DecodeRow[0];
     private final ThreadLocal<float[][]> perThread =
             ThreadLocal.withInitial(() -> new float[ThreadUse.values().length][0]);
+    private final ThreadLocal<int[][]> perThreadInts =
+            ThreadLocal.withInitial(() -> new int[ThreadUse.values().length][0]);
 
     /** A float[] of at least {@code length} values, contents unspecified, valid until the next call for {@code use}. */
     float[] floats(Use use, int length) {
@@ -76,6 +80,15 @@ final class Workspace {
         float[][] mine = perThread.get();
         if (mine[use.ordinal()].length < length) {
             mine[use.ordinal()] = new float[length];
+        }
+        return mine[use.ordinal()];
+    }
+
+    /** The calling thread's int[] for {@code use}, at least {@code length} long, contents unspecified. */
+    int[] threadInts(ThreadUse use, int length) {
+        int[][] mine = perThreadInts.get();
+        if (mine[use.ordinal()].length < length) {
+            mine[use.ordinal()] = new int[length];
         }
         return mine[use.ordinal()];
     }
