@@ -56,9 +56,9 @@ final class OutlierShadowKernel implements Kernel {
             return out;
         }
         float[] row = new float[k];
-        MemorySegment rowSegment = MemorySegment.ofArray(row);
+        RowDecoder.Reader rows = RowDecoder.reader(weight.dtype());
         for (int r = 0; r < n; r++) {
-            RowDecoder.decode(weight.dtype(), weight.data(), r, k, rowSegment, 0);
+            rows.read(weight.data(), r, k, row);
             for (int i = 0; i < channels.length; i++) {
                 out[i * n + r] = row[channels[i]];
             }

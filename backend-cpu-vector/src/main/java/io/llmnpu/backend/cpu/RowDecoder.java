@@ -73,4 +73,41 @@ public final class RowDecoder {
             case I8, I32 -> throw new IllegalArgumentException("cannot read " + dtype + " rows as F32");
         }
     }
+
+    /**
+     * A reader of many rows of one dtype into float arrays, for loops over a matrix's rows: {@link #decode}
+     * makes a widener and a row of floats per row for the types widened by {@link WeightRows}, where this
+     * reader widens straight into the caller's array with one widener (a k-quant widener keeps its row
+     * copy from one row to the next). Confined to one thread, like that copy.
+     */
+    public static Reader reader(DType dtype) {
+        if (!canRead(dtype)) {
+            throw new IllegalArgumentException("cannot read " + dtype + " rows as F32");
+        }
+        return new Reader(dtype);
+    }
+
+    /** See {@link #reader}. */
+    public static final class Reader {
+        private final DType dtype;
+        /** The widener of the types {@link #decode} widens through {@link WeightRows}; null for the others. */
+        private final WeightRows widener;
+
+        private Reader(DType dtype) {
+            this.dtype = dtype;
+            this.widener = switch (dtype) {
+                case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> WeightRows.of(dtype);
+                default -> null;
+            };
+        }
+
+        /** Row {@code row} of a [rows, width] matrix in {@code src} as F32 into {@code dst[0, width)}. */
+        public void read(MemorySegment src, long row, int width, float[] dst) {
+            if (widener != null) {
+                widener.widen(src, Math.toIntExact(row), width, dst, 0);
+            } else {
+                decode(dtype, src, row, width, MemorySegment.ofArray(dst), 0);
+            }
+        }
+    }
 }

@@ -50,14 +50,16 @@ final class ShadowMergeKernel implements Kernel {
         boolean repair = Float.isFinite(limit);
         loop.forRange(tokens, Math.max(1, 16384 / n), (from, to) -> {
             float[] row = null;
+            RowDecoder.Reader rows = null;
             for (int t = from; t < to; t++) {
                 long off = (long) t * n * Float.BYTES;
                 boolean saturated = add(npu, shadow, out, off, repair);
                 if (saturated) {
                     if (row == null) {
                         row = new float[k];
+                        rows = RowDecoder.reader(weight.dtype());
                     }
-                    recompute(npu, x, out, t, row);
+                    recompute(npu, x, out, t, row, rows);
                 }
             }
         });
@@ -86,13 +88,13 @@ final class ShadowMergeKernel implements Kernel {
         return saturated;
     }
 
-    private void recompute(MemorySegment npu, MemorySegment x, MemorySegment out, int t, float[] row) {
-        MemorySegment rowSegment = MemorySegment.ofArray(row);
+    private void recompute(MemorySegment npu, MemorySegment x, MemorySegment out, int t, float[] row,
+                           RowDecoder.Reader rows) {
         long xOff = (long) t * k * Float.BYTES;
         for (int r = 0; r < n; r++) {
             long o = ((long) t * n + r) * Float.BYTES;
             if (Math.abs(npu.get(F32, o)) >= limit) {
-                RowDecoder.decode(weight.dtype(), weight.data(), r, k, rowSegment, 0);
+                rows.read(weight.data(), r, k, row);
                 double sum = 0;
                 for (int c = 0; c < k; c++) {
                     sum += row[c] * x.get(F32, xOff + (long) c * Float.BYTES);

@@ -14,8 +14,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The vector row widening of every block type ({@link WeightRows}: the prefill GEMM's panels and the
- * decode kernel of the types without a fused one), the embedding row decoder, single-element reads and
- * column reads give exactly core-api's {@link Dequantizer} values, bit for bit, on rows of random blocks
+ * decode kernel of the types without a fused one), the embedding row decoder and its reader of many rows,
+ * single-element reads and column reads give exactly core-api's {@link Dequantizer} values, bit for bit, on rows of random blocks
  * (every quant, mask and sub-block scale field random; F16 scales of both signs).
  */
 class BlockWideningTest {
@@ -43,6 +43,15 @@ class BlockWideningTest {
                     if (c % 7 == 0) {
                         assertEquals(expected[i], WeightElements.get(type, w, r, c, k), 0f, where);
                     }
+                }
+            }
+            // One reader for every row, read last to first: a row copy kept from the row before must not show.
+            RowDecoder.Reader reader = RowDecoder.reader(type);
+            float[] read = new float[k];
+            for (int r = rows - 1; r >= 0; r--) {
+                reader.read(w, r, k, read);
+                for (int c = 0; c < k; c++) {
+                    assertEquals(expected[r * k + c], read[c], 0f, type + " read row " + r + " column " + c);
                 }
             }
             float[] column = new float[rows + 2];
