@@ -15,8 +15,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The vector row widening of every block type ({@link WeightRows}: the prefill GEMM's panels and the
  * decode kernel of the types without a fused one), the embedding row decoder and its reader of many rows,
- * single-element reads and column reads give exactly core-api's {@link Dequantizer} values, bit for bit, on rows of random blocks
- * (every quant, mask and sub-block scale field random; F16 scales of both signs).
+ * single-element reads and column reads give exactly core-api's {@link Dequantizer} values, bit for bit,
+ * on rows of random blocks (every quant, mask and sub-block scale field random; F16 scales of both signs).
  */
 class BlockWideningTest {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
