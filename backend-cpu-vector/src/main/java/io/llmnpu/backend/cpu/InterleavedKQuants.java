@@ -381,10 +381,14 @@ final class InterleavedKQuants {
 
     /**
      * One token row against groups [g0, g1) of Q6_K weights; the row quantized by
-     * {@link Int8Activations#quantize}.
+     * {@link Int8Activations#quantize}. Each quarter of the group's columns is two calls: {@link #q6kPart}
+     * takes the 16-bit sums of every block into {@code products}, {@link #q6kScaled} scales them into the
+     * row sums. As one method the scaling came last in a parse far past C2's budget (see {@link #q4kGroups}),
+     * and in some processes its vectors were boxed: 3 of 11 TinyLlama Q4_K_M processes made 2,400-4,000 young
+     * collections instead of about 700, allocated there (JFR); split, 10 of 10 made 597-767.
      */
     static void q6kGroups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] scales,
-                          MemorySegment out, long out0, int g0, int g1) {
+                          int[] products, MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
         int offsetsAt = blocks * QK / 2;
         int carry0 = blocks * SCALE_FLOATS;
@@ -395,7 +399,8 @@ final class InterleavedKQuants {
             }
             java.util.Arrays.fill(scales, carry0, carry0 + ROWS, 0f);
             for (int part = 0; part < 4; part++) {
-                q6kPart(w, base, blocks, part >> 1, part & 1, pairs, offsetsAt, rowScales, scales, carry0);
+                q6kPart(w, base, blocks, part >> 1, part & 1, pairs, offsetsAt, products);
+                q6kScaled(products, blocks, part >> 1, part & 1, rowScales, scales, carry0);
             }
             FloatVector.fromArray(FLOATS, scales, carry0)
                     .intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
@@ -404,17 +409,20 @@ final class InterleavedKQuants {
 
     /**
      * Columns 16 half .. 16 half + 15 of the four 32-value sub-blocks of Q6_K half-block h (scales
-     * 8h + 2 sub + half, sub = 0..3) of every block of a group, added to scales[acc, acc + ROWS) (a call
-     * of its own for the reasons given at {@link #q5kGroups}). Value 128h + 32 sub + l has its low bits in nibble
+     * 8h + 2 sub + half, sub = 0..3) of every block of a group: block b's four 16-bit sums, less their
+     * offsets, into products[4b ROWS, (4b + 4) ROWS), one vector per sub-block (a call of its own for the
+     * reasons given at {@link #q5kGroups}). Value 128h + 32 sub + l has its low bits in nibble
      * {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of qh byte 32h + l, so
      * two ql words and one qh word give 16 values, each field moved into place by at most one shift.
      * Read as 16-bit lanes, each value is taken unsigned (0..63) from the low or high byte of a lane;
      * a lane sums 8 products, which may wrap in 16 bits, but less the pair of offsets (32 times the
      * activations, wrapped the same way) it is the sum of the signed products (at most 8 * 32 * 127 in
-     * magnitude), which 16 bits hold exactly.
+     * magnitude), which 16 bits hold exactly. The loop's body alone parses to ~36,000 nodes, past C2's
+     * budget; fewer vector operations per call (two sub-blocks a call, or one block a call) ran at half the
+     * speed in cache (JMH), as the loads, shifts and loop overhead are then shared by fewer products.
      */
     private static void q6kPart(MemorySegment w, long base, int blocks, int h, int half, int[] pairs, int offsetsAt,
-                                float[] rowScales, float[] scales, int acc) {
+                                int[] products) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
         long low0At = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 4 * half) * LANE_BYTES;
         long low1At = low0At + 8L * LANE_BYTES;
@@ -458,50 +466,53 @@ final class InterleavedKQuants {
                         .add(q3.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(d1));
             }
             int sc = offsetsAt + 16 * b + scale0;
-            int at = b * SCALE_FLOATS + scale0 * ROWS;
-            // Less the offsets, each row's two 16-bit lanes added as ints (written out, as in q4kGroups).
             ShortVector o0 = IntVector.broadcast(INTS, pairs[sc]).reinterpretAsShorts();
             ShortVector o1 = IntVector.broadcast(INTS, pairs[sc + 2]).reinterpretAsShorts();
             ShortVector o2 = IntVector.broadcast(INTS, pairs[sc + 4]).reinterpretAsShorts();
             ShortVector o3 = IntVector.broadcast(INTS, pairs[sc + 6]).reinterpretAsShorts();
-            IntVector t0 = s0.sub(o0).reinterpretAsInts();
-            IntVector t1 = s1.sub(o1).reinterpretAsInts();
-            IntVector t2 = s2.sub(o2).reinterpretAsInts();
-            IntVector t3 = s3.sub(o3).reinterpretAsInts();
-            t0 = t0.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(t0.lanewise(VectorOperators.ASHR, 16));
-            t1 = t1.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(t1.lanewise(VectorOperators.ASHR, 16));
-            t2 = t2.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(t2.lanewise(VectorOperators.ASHR, 16));
-            t3 = t3.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
-                    .add(t3.lanewise(VectorOperators.ASHR, 16));
-            // Sub-block 2 n (scale index) lies in activation block 8 b + 4 h + n.
-            int ab = 8 * b + 4 * h;
-            // Carried in scales[acc ..], not in a vector variable (see q4kGroups).
-            FloatVector sum = FloatVector.fromArray(FLOATS, scales, acc);
-            sum = ((FloatVector) t0.convert(VectorOperators.I2F, 0)).mul(rowScales[ab])
-                    .fma(FloatVector.fromArray(FLOATS, scales, at), sum);
-            sum = ((FloatVector) t1.convert(VectorOperators.I2F, 0)).mul(rowScales[ab + 1])
-                    .fma(FloatVector.fromArray(FLOATS, scales, at + 2 * ROWS), sum);
-            sum = ((FloatVector) t2.convert(VectorOperators.I2F, 0)).mul(rowScales[ab + 2])
-                    .fma(FloatVector.fromArray(FLOATS, scales, at + 4 * ROWS), sum);
-            sum = ((FloatVector) t3.convert(VectorOperators.I2F, 0)).mul(rowScales[ab + 3])
-                    .fma(FloatVector.fromArray(FLOATS, scales, at + 6 * ROWS), sum);
-            sum.intoArray(scales, acc);
+            s0.sub(o0).reinterpretAsInts().intoArray(products, 4 * b * ROWS);
+            s1.sub(o1).reinterpretAsInts().intoArray(products, (4 * b + 1) * ROWS);
+            s2.sub(o2).reinterpretAsInts().intoArray(products, (4 * b + 2) * ROWS);
+            s3.sub(o3).reinterpretAsInts().intoArray(products, (4 * b + 3) * ROWS);
+        }
+    }
+
+    /**
+     * {@link #q6kPart}'s sums of half-block h, columns 16 half .. 16 half + 15, added to scales[acc, acc + ROWS):
+     * each row's two 16-bit lanes added as ints, converted, scaled by the activation block's scale (sub-block
+     * n lies in activation block 8 b + 4 h + n) and by the weights' d * scale (index 8 h + 2 n + half).
+     */
+    private static void q6kScaled(int[] products, int blocks, int h, int half, float[] rowScales, float[] scales,
+                                  int acc) {
+        for (int b = 0; b < blocks; b++) {
+            for (int n = 0; n < 4; n++) {
+                IntVector t = IntVector.fromArray(INTS, products, (4 * b + n) * ROWS);
+                t = t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                        .add(t.lanewise(VectorOperators.ASHR, 16));
+                // Carried in scales[acc ..], not in a vector variable (see q4kGroups).
+                FloatVector sum = ((FloatVector) t.convert(VectorOperators.I2F, 0)).mul(rowScales[8 * b + 4 * h + n])
+                        .fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + (8 * h + half + 2 * n) * ROWS),
+                                FloatVector.fromArray(FLOATS, scales, acc));
+                sum.intoArray(scales, acc);
+            }
         }
     }
 
     /** Floats per group block for {@link #kScales} and {@link #q6Scales}: 16 vectors of one per row. */
     static final int SCALE_FLOATS = 16 * ROWS;
     /** Ints of {@link #q4kGroups}' products of one group block: 8 vectors. */
-    static final int PRODUCT_INTS = 8 * ROWS;
+    private static final int PRODUCT_INTS = 8 * ROWS;
     /** Floats past the scales (Q4_K: two blocks', Q6_K: a group's) where the kernels carry their sums. */
     static final int CARRY_FLOATS = ROWS;
 
     /** The length of the scales array the kernels take for rows of {@code k} values. */
     static int scalesLength(int k) {
         return Math.max(2, k / QK) * SCALE_FLOATS + CARRY_FLOATS;
+    }
+
+    /** The length of the products array the kernels take for rows of {@code k} values (Q6_K: 4 vectors a block). */
+    static int productsLength(int k) {
+        return Math.max(PRODUCT_INTS, k / QK * 4 * ROWS);
     }
 
     /**

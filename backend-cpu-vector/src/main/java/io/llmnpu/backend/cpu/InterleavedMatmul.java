@@ -99,14 +99,15 @@ final class InterleavedMatmul implements MatmulRows {
                 case Q4_K, Q6_K -> {
                     float[] scales = workspace.threadFloats(Workspace.ThreadUse.SUB_BLOCK_SCALES,
                             InterleavedKQuants.scalesLength(k));
+                    int[] products = workspace.threadInts(Workspace.ThreadUse.SUB_BLOCK_PRODUCTS,
+                            InterleavedKQuants.productsLength(k));
                     int blocks = k / InterleavedKQuants.QK;
                     if (dtype == DType.Q4_K) {
-                        int[] products = workspace.threadInts(Workspace.ThreadUse.SUB_BLOCK_PRODUCTS,
-                                InterleavedKQuants.PRODUCT_INTS);
                         InterleavedKQuants.q4kGroups(w, blocks, r.pairs, r.pairScales, r.offsets, scales, products,
                                 out, out0, g0, g1);
                     } else {
-                        InterleavedKQuants.q6kGroups(w, blocks, r.pairs, r.pairScales, scales, out, out0, g0, g1);
+                        InterleavedKQuants.q6kGroups(w, blocks, r.pairs, r.pairScales, scales, products, out, out0,
+                                g0, g1);
                     }
                 }
                 case Q5_K -> {

@@ -26,7 +26,7 @@ final class Workspace {
         PACK_ROWS,
         /** A k-quant group block's sub-block scales and mins, one vector each (see InterleavedKQuants). */
         SUB_BLOCK_SCALES,
-        /** A Q4_K group block's 16-bit products, handed from one part of the kernel to the next. */
+        /** A Q4_K group block's or a Q6_K group's 16-bit products, handed from one part of the kernel to the next. */
         SUB_BLOCK_PRODUCTS,
         /** A panel of weight rows widened to F32. */
         WEIGHT_PANEL,
