@@ -28,6 +28,12 @@ public final class RowDecoder {
 
     /** Writes row {@code row} of a [rows, width] matrix of {@code dtype} as F32 to {@code dst} at {@code dstOff}. */
     public static void decode(DType dtype, MemorySegment src, long row, int width, MemorySegment dst, long dstOff) {
+        if (widenedByWeightRows(dtype)) {
+            float[] values = new float[width];
+            WeightRows.of(dtype).widen(src, Math.toIntExact(row), width, values, 0);
+            MemorySegment.copy(values, 0, dst, F32, dstOff, width);
+            return;
+        }
         long rowOff = row * dtype.byteSize(width);
         switch (dtype) {
             case F32 -> MemorySegment.copy(src, rowOff, dst, dstOff, (long) width * Float.BYTES);
@@ -65,13 +71,16 @@ public final class RowDecoder {
                     }
                 }
             }
-            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> {
-                float[] values = new float[width];
-                WeightRows.of(dtype).widen(src, Math.toIntExact(row), width, values, 0);
-                MemorySegment.copy(values, 0, dst, F32, dstOff, width);
-            }
-            case I8, I32 -> throw new IllegalArgumentException("cannot read " + dtype + " rows as F32");
+            default -> throw new IllegalArgumentException("cannot read " + dtype + " rows as F32");
         }
+    }
+
+    /** The block types whose rows {@link WeightRows} widens, for {@link #decode} and {@link Reader} alike. */
+    private static boolean widenedByWeightRows(DType dtype) {
+        return switch (dtype) {
+            case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
     }
 
     /**
@@ -95,10 +104,7 @@ public final class RowDecoder {
 
         private Reader(DType dtype) {
             this.dtype = dtype;
-            this.widener = switch (dtype) {
-                case Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> WeightRows.of(dtype);
-                default -> null;
-            };
+            this.widener = widenedByWeightRows(dtype) ? WeightRows.of(dtype) : null;
         }
 
         /** Row {@code row} of a [rows, width] matrix in {@code src} as F32 into {@code dst[0, width)}. */
