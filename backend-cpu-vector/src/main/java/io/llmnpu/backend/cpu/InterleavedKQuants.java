@@ -381,112 +381,117 @@ final class InterleavedKQuants {
 
     /**
      * One token row against groups [g0, g1) of Q6_K weights; the row quantized by
-     * {@link Int8Activations#quantize}. Each quarter of the group's columns is two calls: {@link #q6kPart}
-     * takes the 16-bit sums of every block into {@code products}, {@link #q6kScaled} scales them into the
-     * row sums. As one method the scaling came last in a parse far past C2's budget (see {@link #q4kGroups}),
-     * and in some processes its vectors were boxed: 3 of 11 TinyLlama Q4_K_M processes made 2,400-4,000 young
-     * collections instead of about 700, allocated there (JFR); split, 10 of 10 made 597-767.
+     * {@link Int8Activations#quantize}. A group is two calls: {@link #q6kPart} takes the 16-bit sums of
+     * all its blocks into {@code products}, {@link #q6kScaled} scales them into the row sums. As one method
+     * per quarter of the columns, the scaling came last in a parse far past C2's budget (see
+     * {@link #q4kGroups}), and in some processes its vectors were boxed: 3 of 11 TinyLlama Q4_K_M processes
+     * made 2,400-4,000 young collections instead of about 700, allocated there (JFR); split, 10 of 10 made
+     * 597-767. Fewer, longer calls read faster from DRAM: a call per quarter of the group ran 5-15% slower
+     * than a call for the whole group, a call per quarter of 4 blocks 15-30% slower (JMH, one thread).
      */
     static void q6kGroups(MemorySegment w, int blocks, int[] pairs, float[] rowScales, float[] scales,
                           int[] products, MemorySegment out, long out0, int g0, int g1) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
-        int offsetsAt = blocks * QK / 2;
         int carry0 = blocks * SCALE_FLOATS;
         for (int g = g0; g < g1; g++) {
             long base = g * blocks * blockBytes;
             for (int b = 0; b < blocks; b++) {
                 q6Scales(w, base + b * blockBytes, scales, b * SCALE_FLOATS);
             }
+            q6kPart(w, base, blocks, pairs, products);
             java.util.Arrays.fill(scales, carry0, carry0 + ROWS, 0f);
-            for (int part = 0; part < 4; part++) {
-                q6kPart(w, base, blocks, part >> 1, part & 1, pairs, offsetsAt, products);
-                q6kScaled(products, blocks, part >> 1, part & 1, rowScales, scales, carry0);
-            }
+            q6kScaled(products, blocks, rowScales, scales, carry0);
             FloatVector.fromArray(FLOATS, scales, carry0)
                     .intoMemorySegment(out, out0 + (long) g * ROWS * Float.BYTES, LE);
         }
     }
 
     /**
-     * Columns 16 half .. 16 half + 15 of the four 32-value sub-blocks of Q6_K half-block h (scales
-     * 8h + 2 sub + half, sub = 0..3) of every block of a group: block b's four 16-bit sums, less their
-     * offsets, into products[4b ROWS, (4b + 4) ROWS), one vector per sub-block (a call of its own for the
-     * reasons given at {@link #q5kGroups}). Value 128h + 32 sub + l has its low bits in nibble
-     * {@code sub >> 1} of ql byte 64h + 32 (sub & 1) + l and its high bits at 2 sub of qh byte 32h + l, so
-     * two ql words and one qh word give 16 values, each field moved into place by at most one shift.
-     * Read as 16-bit lanes, each value is taken unsigned (0..63) from the low or high byte of a lane;
-     * a lane sums 8 products, which may wrap in 16 bits, but less the pair of offsets (32 times the
-     * activations, wrapped the same way) it is the sum of the signed products (at most 8 * 32 * 127 in
-     * magnitude), which 16 bits hold exactly. The loop's body alone parses to ~36,000 nodes, past C2's
-     * budget; fewer vector operations per call (two sub-blocks a call, or one block a call) ran at half the
-     * speed in cache (JMH), as the loads, shifts and loop overhead are then shared by fewer products.
+     * The 16-bit sums of every block of a Q6_K group, less their offsets, into {@code products}: block b's
+     * sub-block with scale 8 h + 2 n + half (columns 128 h + 32 n + 16 half .. + 15) at vector 16 b + 8 h +
+     * 4 half + n. The group is read in four passes, one per half-block h and column half (a call of its own
+     * for the reasons given at {@link #q5kGroups}). Value 128h + 32 n + l has its low bits in nibble
+     * {@code n >> 1} of ql byte 64h + 32 (n & 1) + l and its high bits at 2 n of qh byte 32h + l, so two ql
+     * words and one qh word give 16 values, each field moved into place by at most one shift. Read as
+     * 16-bit lanes, each value is taken unsigned (0..63) from the low or high byte of a lane; a lane sums 8
+     * products, which may wrap in 16 bits, but less the pair of offsets (32 times the activations, wrapped
+     * the same way, at {@code pairs[k / 2 + 16 b + scale]}) it is the sum of the signed products (at most
+     * 8 * 32 * 127 in magnitude), which 16 bits hold exactly. The inner loop's body alone parses to ~36,000
+     * nodes, past C2's budget; smaller bodies (two sub-blocks a pass, or one) ran at half the speed in cache
+     * (JMH), as the loads, shifts and loop overhead are then shared by fewer products.
      */
-    private static void q6kPart(MemorySegment w, long base, int blocks, int h, int half, int[] pairs, int offsetsAt,
-                                int[] products) {
+    private static void q6kPart(MemorySegment w, long base, int blocks, int[] pairs, int[] products) {
         long blockBytes = (long) ROWS * DType.Q6_K.blockBytes();
-        long low0At = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 4 * half) * LANE_BYTES;
-        long low1At = low0At + 8L * LANE_BYTES;
-        long highAt = SCALE_BYTES + 36L * LANE_BYTES + (long) (8 * h + 4 * half) * LANE_BYTES;
-        int scale0 = 8 * h + half;
+        int offsetsAt = blocks * QK / 2;
         IntVector lowBytes = IntVector.broadcast(INTS, LOW_BYTES);
-        for (int b = 0; b < blocks; b++) {
-            long bo = base + b * blockBytes;
-            int c = b * QK + 128 * h + 16 * half;
-            ShortVector s0 = ShortVector.zero(SHORT_PAIRS);
-            ShortVector s1 = s0;
-            ShortVector s2 = s0;
-            ShortVector s3 = s0;
-            for (int i = 0; i < 4; i++) {
-                long at = bo + (long) i * LANE_BYTES;
-                IntVector ql0 = lanes(w, at + low0At);
-                IntVector ql1 = lanes(w, at + low1At);
-                IntVector qh = lanes(w, at + highAt);
-                IntVector q0 = ql0.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
-                IntVector q1 = ql1.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
-                IntVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030));
-                IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
-                        .or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
-                int pa = (c + 4 * i) / 2;
-                // Activation pairs of columns ci + 32 n (written out, as in q4kGroups).
-                ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
-                ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
-                ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
-                ShortVector b1 = IntVector.broadcast(INTS, pairs[pa + 17]).reinterpretAsShorts();
-                ShortVector c0 = IntVector.broadcast(INTS, pairs[pa + 32]).reinterpretAsShorts();
-                ShortVector c1 = IntVector.broadcast(INTS, pairs[pa + 33]).reinterpretAsShorts();
-                ShortVector d0 = IntVector.broadcast(INTS, pairs[pa + 48]).reinterpretAsShorts();
-                ShortVector d1 = IntVector.broadcast(INTS, pairs[pa + 49]).reinterpretAsShorts();
-                s0 = s0.add(q0.and(lowBytes).reinterpretAsShorts().mul(a0))
-                        .add(q0.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(a1));
-                s1 = s1.add(q1.and(lowBytes).reinterpretAsShorts().mul(b0))
-                        .add(q1.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(b1));
-                s2 = s2.add(q2.and(lowBytes).reinterpretAsShorts().mul(c0))
-                        .add(q2.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(c1));
-                s3 = s3.add(q3.and(lowBytes).reinterpretAsShorts().mul(d0))
-                        .add(q3.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(d1));
+        for (int part = 0; part < 4; part++) {
+            int h = part >> 1;
+            int half = part & 1;
+            long low0At = SCALE_BYTES + 4L * LANE_BYTES + (long) (16 * h + 4 * half) * LANE_BYTES;
+            long low1At = low0At + 8L * LANE_BYTES;
+            long highAt = SCALE_BYTES + 36L * LANE_BYTES + (long) (8 * h + 4 * half) * LANE_BYTES;
+            for (int b = 0; b < blocks; b++) {
+                long bo = base + b * blockBytes;
+                int c = b * QK + 128 * h + 16 * half;
+                ShortVector s0 = ShortVector.zero(SHORT_PAIRS);
+                ShortVector s1 = s0;
+                ShortVector s2 = s0;
+                ShortVector s3 = s0;
+                for (int i = 0; i < 4; i++) {
+                    long at = bo + (long) i * LANE_BYTES;
+                    IntVector ql0 = lanes(w, at + low0At);
+                    IntVector ql1 = lanes(w, at + low1At);
+                    IntVector qh = lanes(w, at + highAt);
+                    IntVector q0 = ql0.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                    IntVector q1 = ql1.and(0x0F0F0F0F).or(qh.lanewise(VectorOperators.LSHL, 2).and(0x30303030));
+                    IntVector q2 = ql0.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(qh.and(0x30303030));
+                    IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
+                            .or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
+                    int pa = (c + 4 * i) / 2;
+                    // Activation pairs of columns ci + 32 n (written out, as in q4kGroups).
+                    ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
+                    ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
+                    ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
+                    ShortVector b1 = IntVector.broadcast(INTS, pairs[pa + 17]).reinterpretAsShorts();
+                    ShortVector c0 = IntVector.broadcast(INTS, pairs[pa + 32]).reinterpretAsShorts();
+                    ShortVector c1 = IntVector.broadcast(INTS, pairs[pa + 33]).reinterpretAsShorts();
+                    ShortVector d0 = IntVector.broadcast(INTS, pairs[pa + 48]).reinterpretAsShorts();
+                    ShortVector d1 = IntVector.broadcast(INTS, pairs[pa + 49]).reinterpretAsShorts();
+                    s0 = s0.add(q0.and(lowBytes).reinterpretAsShorts().mul(a0))
+                            .add(q0.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(a1));
+                    s1 = s1.add(q1.and(lowBytes).reinterpretAsShorts().mul(b0))
+                            .add(q1.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(b1));
+                    s2 = s2.add(q2.and(lowBytes).reinterpretAsShorts().mul(c0))
+                            .add(q2.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(c1));
+                    s3 = s3.add(q3.and(lowBytes).reinterpretAsShorts().mul(d0))
+                            .add(q3.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(d1));
+                }
+                int sc = offsetsAt + 16 * b + 8 * h + half;
+                int at = 16 * b + 4 * part;
+                s0.sub(IntVector.broadcast(INTS, pairs[sc]).reinterpretAsShorts())
+                        .reinterpretAsInts().intoArray(products, at * ROWS);
+                s1.sub(IntVector.broadcast(INTS, pairs[sc + 2]).reinterpretAsShorts())
+                        .reinterpretAsInts().intoArray(products, (at + 1) * ROWS);
+                s2.sub(IntVector.broadcast(INTS, pairs[sc + 4]).reinterpretAsShorts())
+                        .reinterpretAsInts().intoArray(products, (at + 2) * ROWS);
+                s3.sub(IntVector.broadcast(INTS, pairs[sc + 6]).reinterpretAsShorts())
+                        .reinterpretAsInts().intoArray(products, (at + 3) * ROWS);
             }
-            int sc = offsetsAt + 16 * b + scale0;
-            ShortVector o0 = IntVector.broadcast(INTS, pairs[sc]).reinterpretAsShorts();
-            ShortVector o1 = IntVector.broadcast(INTS, pairs[sc + 2]).reinterpretAsShorts();
-            ShortVector o2 = IntVector.broadcast(INTS, pairs[sc + 4]).reinterpretAsShorts();
-            ShortVector o3 = IntVector.broadcast(INTS, pairs[sc + 6]).reinterpretAsShorts();
-            s0.sub(o0).reinterpretAsInts().intoArray(products, 4 * b * ROWS);
-            s1.sub(o1).reinterpretAsInts().intoArray(products, (4 * b + 1) * ROWS);
-            s2.sub(o2).reinterpretAsInts().intoArray(products, (4 * b + 2) * ROWS);
-            s3.sub(o3).reinterpretAsInts().intoArray(products, (4 * b + 3) * ROWS);
         }
     }
 
     /**
-     * {@link #q6kPart}'s sums of half-block h, columns 16 half .. 16 half + 15, added to scales[acc, acc + ROWS):
-     * each row's two 16-bit lanes added as ints, converted, scaled by the activation block's scale (sub-block
-     * n lies in activation block 8 b + 4 h + n) and by the weights' d * scale (index 8 h + 2 n + half).
+     * {@link #q6kPart}'s sums of a group added to scales[acc, acc + ROWS): each row's two 16-bit lanes added
+     * as ints, converted, scaled by the activation block's scale (columns 128 h + 32 n .. lie in activation
+     * block 8 b + 4 h + n) and by the weights' d * scale (index 8 h + 2 n + half, from {@link #q6Scales}).
      */
-    private static void q6kScaled(int[] products, int blocks, int h, int half, float[] rowScales, float[] scales,
-                                  int acc) {
+    private static void q6kScaled(int[] products, int blocks, float[] rowScales, float[] scales, int acc) {
         for (int b = 0; b < blocks; b++) {
-            for (int n = 0; n < 4; n++) {
-                IntVector t = IntVector.fromArray(INTS, products, (4 * b + n) * ROWS);
+            for (int u = 0; u < 16; u++) {
+                int h = u >> 3;
+                int half = (u >> 2) & 1;
+                int n = u & 3;
+                IntVector t = IntVector.fromArray(INTS, products, (16 * b + u) * ROWS);
                 t = t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                         .add(t.lanewise(VectorOperators.ASHR, 16));
                 // Carried in scales[acc ..], not in a vector variable (see q4kGroups).
@@ -510,9 +515,9 @@ final class InterleavedKQuants {
         return Math.max(2, k / QK) * SCALE_FLOATS + CARRY_FLOATS;
     }
 
-    /** The length of the products array the kernels take for rows of {@code k} values (Q6_K: 4 vectors a block). */
+    /** The length of the products array the kernels take for rows of {@code k} values (Q6_K: 16 vectors a block). */
     static int productsLength(int k) {
-        return Math.max(PRODUCT_INTS, k / QK * 4 * ROWS);
+        return Math.max(PRODUCT_INTS, k / QK * 16 * ROWS);
     }
 
     /**
