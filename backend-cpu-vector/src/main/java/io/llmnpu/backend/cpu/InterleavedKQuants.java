@@ -408,8 +408,7 @@ final class InterleavedKQuants {
 
     /**
      * The 16-bit sums of every block of a Q6_K group, less their offsets, into {@code products}: block b's
-     * sub-block with scale 8 h + 2 n + half (columns 128 h + 32 n + 16 half .. + 15) at vector 16 b + 8 h +
-     * 4 half + n. The group is read in four passes, one per half-block h and column half (a call of its own
+     * sub-block s (columns 16 s .. 16 s + 15, scale s; s = 8 h + 2 n + half) at vector 16 b + s. The group is read in four passes, one per half-block h and column half (a call of its own
      * for the reasons given at {@link #q5kGroups}). Value 128h + 32 n + l has its low bits in nibble
      * {@code n >> 1} of ql byte 64h + 32 (n & 1) + l and its high bits at 2 n of qh byte 32h + l, so two ql
      * words and one qh word give 16 values, each field moved into place by at most one shift. Read as
@@ -448,7 +447,7 @@ final class InterleavedKQuants {
                     IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F)
                             .or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30303030));
                     int pa = (c + 4 * i) / 2;
-                    // Activation pairs of columns ci + 32 n (written out, as in q4kGroups).
+                    // Activation pairs of columns c + 4 i + 32 n (written out, as in q4kGroups).
                     ShortVector a0 = IntVector.broadcast(INTS, pairs[pa]).reinterpretAsShorts();
                     ShortVector a1 = IntVector.broadcast(INTS, pairs[pa + 1]).reinterpretAsShorts();
                     ShortVector b0 = IntVector.broadcast(INTS, pairs[pa + 16]).reinterpretAsShorts();
@@ -466,37 +465,34 @@ final class InterleavedKQuants {
                     s3 = s3.add(q3.and(lowBytes).reinterpretAsShorts().mul(d0))
                             .add(q3.lanewise(VectorOperators.LSHR, 8).and(lowBytes).reinterpretAsShorts().mul(d1));
                 }
-                int sc = offsetsAt + 16 * b + 8 * h + half;
-                int at = 16 * b + 4 * part;
-                s0.sub(IntVector.broadcast(INTS, pairs[sc]).reinterpretAsShorts())
-                        .reinterpretAsInts().intoArray(products, at * ROWS);
-                s1.sub(IntVector.broadcast(INTS, pairs[sc + 2]).reinterpretAsShorts())
-                        .reinterpretAsInts().intoArray(products, (at + 1) * ROWS);
-                s2.sub(IntVector.broadcast(INTS, pairs[sc + 4]).reinterpretAsShorts())
-                        .reinterpretAsInts().intoArray(products, (at + 2) * ROWS);
-                s3.sub(IntVector.broadcast(INTS, pairs[sc + 6]).reinterpretAsShorts())
-                        .reinterpretAsInts().intoArray(products, (at + 3) * ROWS);
+                // Sub-block n's scale index, which also places its offset pair and its sums.
+                int sub = 16 * b + 8 * h + half;
+                s0.sub(IntVector.broadcast(INTS, pairs[offsetsAt + sub]).reinterpretAsShorts())
+                        .reinterpretAsInts().intoArray(products, sub * ROWS);
+                s1.sub(IntVector.broadcast(INTS, pairs[offsetsAt + sub + 2]).reinterpretAsShorts())
+                        .reinterpretAsInts().intoArray(products, (sub + 2) * ROWS);
+                s2.sub(IntVector.broadcast(INTS, pairs[offsetsAt + sub + 4]).reinterpretAsShorts())
+                        .reinterpretAsInts().intoArray(products, (sub + 4) * ROWS);
+                s3.sub(IntVector.broadcast(INTS, pairs[offsetsAt + sub + 6]).reinterpretAsShorts())
+                        .reinterpretAsInts().intoArray(products, (sub + 6) * ROWS);
             }
         }
     }
 
     /**
      * {@link #q6kPart}'s sums of a group added to scales[acc, acc + ROWS): each row's two 16-bit lanes added
-     * as ints, converted, scaled by the activation block's scale (columns 128 h + 32 n .. lie in activation
-     * block 8 b + 4 h + n) and by the weights' d * scale (index 8 h + 2 n + half, from {@link #q6Scales}).
+     * as ints, converted, scaled by the activation block's scale (sub-block s of block b, 16 values, lies
+     * in 32-value activation block 8 b + s / 2) and by the weights' d * scale (from {@link #q6Scales}).
      */
     private static void q6kScaled(int[] products, int blocks, float[] rowScales, float[] scales, int acc) {
         for (int b = 0; b < blocks; b++) {
-            for (int u = 0; u < 16; u++) {
-                int h = u >> 3;
-                int half = (u >> 2) & 1;
-                int n = u & 3;
-                IntVector t = IntVector.fromArray(INTS, products, (16 * b + u) * ROWS);
+            for (int s = 0; s < 16; s++) {
+                IntVector t = IntVector.fromArray(INTS, products, (16 * b + s) * ROWS);
                 t = t.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                         .add(t.lanewise(VectorOperators.ASHR, 16));
                 // Carried in scales[acc ..], not in a vector variable (see q4kGroups).
-                FloatVector sum = ((FloatVector) t.convert(VectorOperators.I2F, 0)).mul(rowScales[8 * b + 4 * h + n])
-                        .fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + (8 * h + half + 2 * n) * ROWS),
+                FloatVector sum = ((FloatVector) t.convert(VectorOperators.I2F, 0)).mul(rowScales[8 * b + s / 2])
+                        .fma(FloatVector.fromArray(FLOATS, scales, b * SCALE_FLOATS + s * ROWS),
                                 FloatVector.fromArray(FLOATS, scales, acc));
                 sum.intoArray(scales, acc);
             }
